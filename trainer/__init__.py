@@ -1,0 +1,1 @@
+"""stylecast offline trainer: ReCoNet with the coherent-video loss, ONNX export."""

@@ -1,0 +1,31 @@
+"""python3 -m trainer <train|export|fixtures> --help"""
+import argparse
+import sys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python3 -m trainer", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    from . import export, fixtures, train
+    from .vgg import WeightsMissing
+    for name, module, help_text in (
+        ("train", train, "train a style: style image + content folder -> checkpoints"),
+        ("export", export, "checkpoint -> models/<id>.onnx + manifest, checked against ONNX Runtime"),
+        ("fixtures", fixtures, "make the tiny random-weight test models (test/fixtures)"),
+    ):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(module=module)
+    args = parser.parse_args(argv)
+    try:
+        return args.module.run(args)
+    except (FileNotFoundError, RuntimeError, ValueError, WeightsMissing) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""`export`: checkpoint -> models/<id>.onnx + models/<id>.json (the model contract
+in docs/model-contract.md), checked against ONNX Runtime through the project's
+own onnxruntime-node (scripts/ort-run.mjs)."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import torch
+
+from . import reconet
+
+CONTRACT_VERSION = 1
+OPSET = 13
+PARITY_TOLERANCE = 2e-4  # max abs difference on [0, 1] outputs, fp32
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def add_arguments(p):
+    p.add_argument("--checkpoint", required=True, help="checkpoint.pt from `train`")
+    p.add_argument("--id", required=True, help="model id: models/<id>.onnx")
+    p.add_argument("--out", default="models", help="output folder (default: models)")
+    p.add_argument("--title", help="display name (default: the id)")
+    p.add_argument("--painting", default="")
+    p.add_argument("--artist", default="")
+    p.add_argument("--year", default="")
+    p.add_argument("--licence", default="")
+    p.add_argument("--source", default="", help="where the painting image came from")
+    p.add_argument("--preferred-height", type=int, default=360)
+    p.add_argument("--unlisted", action="store_true", help="baseline/fixture: not shown as a style")
+    p.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime parity check")
+
+
+def count_params(net):
+    return sum(p.numel() for p in net.parameters())
+
+
+def export_onnx(net, path, opset=OPSET):
+    """Export with dynamic batch, height and width; written to a temp name first."""
+    net = net.eval()
+    tmp = path + ".tmp"
+    dummy = torch.rand(1, 3, 64, 96)
+    dims = {0: "batch", 2: "height", 3: "width"}
+    with torch.no_grad():
+        torch.onnx.export(net, dummy, tmp, input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": dims, "output": dims}, opset_version=opset,
+                          do_constant_folding=True)
+    os.replace(tmp, path)
+
+
+def ort_run(onnx_path, array):
+    """Run one float32 NCHW array through onnxruntime-node; returns the output."""
+    script = os.path.join(ROOT, "scripts", "ort-run.mjs")
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node not found: the parity check runs ONNX Runtime through onnxruntime-node")
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "in.bin"), os.path.join(tmp, "out.bin")
+        np.ascontiguousarray(array, dtype="<f4").tofile(src)
+        shape = ",".join(str(d) for d in array.shape)
+        proc = subprocess.run([node, script, onnx_path, src, shape, dst],
+                              capture_output=True, text=True, cwd=ROOT)
+        if proc.returncode != 0:
+            raise RuntimeError(f"onnxruntime-node failed: {proc.stderr.strip().splitlines()[-1:]}")
+        return np.fromfile(dst, dtype="<f4").reshape(array.shape)
+
+
+def parity_check(net, onnx_path, height=68, width=124, seed=0):
+    """Max abs difference between PyTorch and ONNX Runtime on a random frame whose
+    size differs from the export's dummy (so dynamic axes are exercised)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(1, 3, height, width, generator=g)
+    with torch.no_grad():
+        expected = net.eval()(x).numpy()
+    got = ort_run(onnx_path, x.numpy())
+    return float(np.abs(expected - got).max())
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_json_atomic(obj, path):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def export_model(net, out_dir, model_id, manifest_extra, check=True):
+    os.makedirs(out_dir, exist_ok=True)
+    onnx_path = os.path.join(out_dir, f"{model_id}.onnx")
+    export_onnx(net, onnx_path)
+    parity = None
+    if check:
+        parity = parity_check(net, onnx_path)
+        if parity > PARITY_TOLERANCE:
+            os.remove(onnx_path)
+            raise RuntimeError(f"ONNX Runtime output differs from PyTorch by {parity:.2e} "
+                               f"(tolerance {PARITY_TOLERANCE:.0e}); export removed")
+    manifest = {
+        "id": model_id,
+        "title": model_id,
+        "contract": CONTRACT_VERSION,
+        "file": f"{model_id}.onnx",
+        "sha256": sha256(onnx_path),
+        "network": {**net.config(), "parameters": count_params(net)},
+        "export": {"opset": OPSET, "torch": torch.__version__, "precision": "fp32",
+                   "parity_max_abs_diff": parity, "parity_tolerance": PARITY_TOLERANCE},
+        "runtime": {"preferredHeight": 360},
+        "listed": True,
+        "metrics": {},
+    }
+    manifest.update(manifest_extra)
+    write_json_atomic(manifest, os.path.join(out_dir, f"{model_id}.json"))
+    return onnx_path, manifest
+
+
+def run(args):
+    state = torch.load(args.checkpoint, map_location="cpu")
+    net = reconet.build(state["net_config"])
+    net.load_state_dict(state["model"])
+    train_config = dict(state.get("train_config", {}))
+    train_config["steps_done"] = state.get("step")
+    for key in ("style", "content"):  # keep paths relative and free of machine details
+        if key in train_config:
+            train_config[key] = os.path.basename(str(train_config[key]).rstrip("/"))
+    extra = {
+        "title": args.title or args.id,
+        "style": {"painting": args.painting, "artist": args.artist, "year": args.year,
+                  "licence": args.licence, "source": args.source},
+        "training": train_config,
+        "runtime": {"preferredHeight": args.preferred_height},
+        "listed": not args.unlisted,
+    }
+    path, manifest = export_model(net, args.out, args.id, extra, check=not args.no_check)
+    diff = manifest["export"]["parity_max_abs_diff"]
+    print(f"exported {path} ({manifest['network']['parameters']} parameters); "
+          + (f"ONNX Runtime vs PyTorch max abs diff {diff:.2e}" if diff is not None else "parity not checked"))
+    return 0

@@ -1,0 +1,58 @@
+"""`fixtures`: tiny models for the runtime's tests, from the trainer's own network
+code with random weights (they stylize nothing; they exercise the contract).
+
+Writes into --out (default test/fixtures/models):
+  tiny.onnx/.json          ReCoNet width 4, 1 residual block, seed 0: valid
+  tiny-b.onnx/.json        the same shape, seed 1: a second valid style (style switching)
+  wrong-input.onnx/.json   a valid ONNX whose input is named `image`: must be rejected
+"""
+import os
+
+import torch
+from torch import nn
+
+from . import reconet
+from .export import export_model, write_json_atomic
+
+DEFAULT_OUT = os.path.join("test", "fixtures", "models")
+
+
+class WrongInput(nn.Module):
+    def forward(self, image):
+        return image * 0.5
+
+
+def add_arguments(p):
+    p.add_argument("--out", default=DEFAULT_OUT)
+    p.add_argument("--no-check", action="store_true")
+
+
+def tiny_net(seed):
+    torch.manual_seed(seed)
+    net = reconet.ReCoNet(width=4, blocks=1)
+    with torch.no_grad():  # random affine norms so the output is visibly not the input
+        for m in net.modules():
+            if isinstance(m, nn.InstanceNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+    return net
+
+
+def run(args):
+    os.makedirs(args.out, exist_ok=True)
+    for model_id, seed in (("tiny", 0), ("tiny-b", 1)):
+        extra = {"title": f"Tiny test model ({model_id})",
+                 "style": {"painting": "none (random weights)", "artist": "", "year": "",
+                           "licence": "test fixture", "source": "python3 -m trainer fixtures"},
+                 "training": {"random_weights": True, "seed": seed},
+                 "runtime": {"preferredHeight": 72}}
+        path, _ = export_model(tiny_net(seed), args.out, model_id, extra, check=not args.no_check)
+        print(f"wrote {path}")
+    wrong = os.path.join(args.out, "wrong-input.onnx")
+    torch.onnx.export(WrongInput(), torch.rand(1, 3, 8, 8), wrong, input_names=["image"],
+                      output_names=["output"], opset_version=13,
+                      dynamic_axes={"image": {2: "h", 3: "w"}, "output": {2: "h", 3: "w"}})
+    write_json_atomic({"id": "wrong-input", "title": "Wrong input name", "contract": 1,
+                       "file": "wrong-input.onnx", "listed": True}, os.path.join(args.out, "wrong-input.json"))
+    print(f"wrote {wrong}")
+    return 0

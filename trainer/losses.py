@@ -1,0 +1,75 @@
+"""The coherent-video loss of ReCoNet: content + style + TV + output-level
+temporal (with the luminance term) + feature-map temporal, occlusion-masked.
+Feature magnitudes are in the Caffe 0-255 scale of the VGG input."""
+import torch
+import torch.nn.functional as F
+
+from .flow import downscale_flow, downscale_mask, luminance, warp
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu3_4")
+CONTENT_LAYER = "relu2_2"
+
+
+def gram(features):
+    n, c, h, w = features.shape
+    f = features.reshape(n, c, h * w)
+    return f.bmm(f.transpose(1, 2)) / (c * h * w)
+
+
+def pyramid(images, levels):
+    out = [images]
+    for _ in range(levels - 1):
+        out.append(F.avg_pool2d(out[-1], 2))
+    return out
+
+
+def style_targets(vgg, style_image, scale_weights):
+    """Gram matrices of the style image at each pyramid level."""
+    targets = []
+    with torch.no_grad():
+        for level in pyramid(style_image, len(scale_weights)):
+            feats = vgg(level, STYLE_LAYERS)
+            targets.append({k: gram(v) for k, v in feats.items()})
+    return targets
+
+
+def style_loss(vgg, output, targets, scale_weights, full_scale_features=None):
+    """Pyramid Gram loss. `full_scale_features` lets the caller reuse the VGG
+    pass it already made on the full-size output."""
+    total = output.new_zeros(())
+    for i, (level, target, weight) in enumerate(zip(pyramid(output, len(scale_weights)), targets, scale_weights)):
+        if weight == 0:
+            continue
+        feats = full_scale_features if (i == 0 and full_scale_features) else vgg(level, STYLE_LAYERS)
+        for name in STYLE_LAYERS:
+            g = gram(feats[name])
+            total = total + weight * F.mse_loss(g, target[name].expand_as(g))
+    return total
+
+
+def content_loss(output_features, input_features):
+    return F.mse_loss(output_features[CONTENT_LAYER], input_features[CONTENT_LAYER])
+
+
+def tv_loss(images):
+    return ((images[:, :, 1:, :] - images[:, :, :-1, :]).abs().mean()
+            + (images[:, :, :, 1:] - images[:, :, :, :-1]).abs().mean())
+
+
+def masked_mean(values, mask):
+    mask = mask.expand_as(values)
+    return (values * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def output_temporal_loss(out_t, out_t1, in_t, in_t1, flow_bw, mask):
+    """||(O_t1 - W(O_t)) - (Y(I_t1) - Y(W(I_t)))||^2 on non-occluded pixels."""
+    out_change = out_t1 - warp(out_t, flow_bw)
+    lum_change = luminance(in_t1) - luminance(warp(in_t, flow_bw))
+    return masked_mean((out_change - lum_change).pow(2), mask)
+
+
+def feature_temporal_loss(feat_t, feat_t1, flow_bw, mask):
+    factor = flow_bw.shape[-1] // feat_t.shape[-1]
+    small_flow = downscale_flow(flow_bw, factor)
+    small_mask = downscale_mask(mask, factor)
+    return masked_mean((feat_t1 - warp(feat_t, small_flow)).pow(2), small_mask)

@@ -1,0 +1,150 @@
+"""`train`: style image + content folder -> resumable checkpoints."""
+import json
+import os
+import signal
+import sys
+import time
+
+import torch
+
+from . import reconet
+from .data import PhotoCrops, list_images, load_image
+from .flow import synthetic_pair
+from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, feature_temporal_loss,
+                     output_temporal_loss, style_loss, style_targets, tv_loss)
+from .vgg import load_tfjs, random_vgg
+
+DEFAULTS = dict(
+    width=48, blocks=4, size=160, batch=2, steps=2000, lr=1e-3,
+    content_weight=1.0, style_weight=0.01, tv_weight=10.0,
+    temporal_weight=2e6, feature_temporal_weight=1e3,
+    style_scales="1.0,0.1", style_size=256, seed=1, checkpoint_every=50, log_every=10,
+)
+
+
+def add_arguments(p):
+    p.add_argument("--style", required=True, help="style image (a painting)")
+    p.add_argument("--content", default=os.path.join("..", "shared", "data", "content", "bsds500"),
+                   help="folder of content photos (default: ../shared/data/content/bsds500)")
+    p.add_argument("--vgg", default=os.path.join("..", "shared", "data", "weights", "vgg19-tfjs"),
+                   help="VGG19 tfjs weights directory")
+    p.add_argument("--random-vgg", action="store_true",
+                   help="TESTS ONLY: random VGG weights (losses are meaningless)")
+    p.add_argument("--run", required=True, help="run directory (checkpoint, config, log); resumes if present")
+    for key, value in DEFAULTS.items():
+        p.add_argument("--" + key.replace("_", "-"), type=type(value), default=value)
+    p.add_argument("--no-temporal", action="store_true", help="set both temporal weights to 0")
+    p.add_argument("--content-limit", type=int, default=None, help="use only the first N photos")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+
+
+def pick_device(name):
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda asked for, but torch sees no CUDA device")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def save_atomic(obj, path):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def run(args):
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    os.makedirs(args.run, exist_ok=True)
+    ckpt_path = os.path.join(args.run, "checkpoint.pt")
+    config = {k: getattr(args, k) for k in DEFAULTS}
+    config.update(style=os.path.abspath(args.style), content=os.path.abspath(args.content),
+                  no_temporal=args.no_temporal, random_vgg=args.random_vgg)
+    if args.no_temporal:
+        config["temporal_weight"] = config["feature_temporal_weight"] = 0.0
+
+    net = reconet.ReCoNet(width=args.width, blocks=args.blocks).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
+    step, history = 0, []
+    if os.path.exists(ckpt_path):
+        state = torch.load(ckpt_path, map_location=device)
+        if state["net_config"] != net.config():
+            raise RuntimeError(f"{ckpt_path} holds a {state['net_config']} network, not {net.config()}")
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history = state["step"], state.get("history", [])
+        config = state["train_config"]
+        print(f"resuming {ckpt_path} at step {step}/{config['steps']}", flush=True)
+        config["steps"] = args.steps
+    with open(os.path.join(args.run, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    with open(os.path.join(args.run, "command.txt"), "a") as f:
+        f.write(" ".join([sys.executable, "-m", "trainer"] + sys.argv[1:]) + "\n")
+
+    vgg = (random_vgg() if args.random_vgg else load_tfjs(args.vgg)).to(device)
+    scales = [float(s) for s in config["style_scales"].split(",")]
+    style_image = load_image(args.style, config["style_size"]).unsqueeze(0).to(device)
+    targets = style_targets(vgg, style_image, scales)
+    photos = PhotoCrops(list_images(args.content), config["size"], args.content_limit)
+
+    stop = {"asked": False}
+
+    def on_signal(signum, _frame):
+        stop["asked"] = True
+        print(f"signal {signum}: saving checkpoint and stopping", flush=True)
+
+    old = signal.signal(signal.SIGINT, on_signal), signal.signal(signal.SIGTERM, on_signal)
+
+    def checkpoint():
+        save_atomic({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                     "step": step, "net_config": net.config(), "train_config": config,
+                     "history": history}, ckpt_path)
+
+    w = config
+    started, started_step = time.time(), step
+    try:
+        while step < config["steps"] and not stop["asked"]:
+            generator = torch.Generator().manual_seed(config["seed"] * 1_000_003 + step)
+            stills = photos.batch(config["batch"], generator)
+            in_t, in_t1, flow, mask = synthetic_pair(stills, generator)
+            in_t, in_t1, flow, mask = (x.to(device) for x in (in_t, in_t1, flow, mask))
+            both = torch.cat([in_t, in_t1])
+            out, feats = net.forward_with_features(both)
+            n = in_t.shape[0]
+            with torch.no_grad():
+                in_vgg = vgg(both, (CONTENT_LAYER,))
+            out_vgg = vgg(out, STYLE_LAYERS + (CONTENT_LAYER,))
+            losses = {
+                "content": w["content_weight"] * content_loss(out_vgg, in_vgg),
+                "style": w["style_weight"] * style_loss(vgg, out, targets, scales, out_vgg),
+                "tv": w["tv_weight"] * tv_loss(out),
+            }
+            if w["temporal_weight"]:
+                losses["temporal"] = w["temporal_weight"] * output_temporal_loss(
+                    out[:n], out[n:], in_t, in_t1, flow, mask)
+            if w["feature_temporal_weight"]:
+                losses["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(
+                    feats[:n], feats[n:], flow, mask)
+            total = sum(losses.values())
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            optimizer.step()
+            step += 1
+            record = {"step": step, "total": float(total), **{k: float(v) for k, v in losses.items()}}
+            history.append(record)
+            if step % w["log_every"] == 0 or step == config["steps"]:
+                rate = (step - started_step) / max(time.time() - started, 1e-9)
+                eta = (config["steps"] - step) / max(rate, 1e-9)
+                parts = " ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "step")
+                print(f"step {step}/{config['steps']} {parts} | {rate:.2f} it/s ETA {eta / 60:.1f} min",
+                      flush=True)
+            if step % w["checkpoint_every"] == 0:
+                checkpoint()
+    finally:
+        checkpoint()
+        signal.signal(signal.SIGINT, old[0])
+        signal.signal(signal.SIGTERM, old[1])
+    print(f"checkpoint {ckpt_path} at step {step}", flush=True)
+    return 0 if not stop["asked"] else 130
