@@ -1,0 +1,57 @@
+import { Command } from 'commander';
+import { describeError } from '../../core/errors.js';
+import { ModelRegistry, defaultModelDirs, type ModelEntry } from '../../models/registry.js';
+import { inspectModel } from '../../models/ort/runtime.js';
+import type { CliContext } from '../context.js';
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function credit(entry: ModelEntry): string {
+  const s = entry.manifest?.style;
+  if (!s) return '';
+  return [s.painting, s.artist, s.year].filter(Boolean).join(', ');
+}
+
+function metric(entry: ModelEntry, key: string, digits = 1): string {
+  const v = entry.manifest?.metrics?.[key];
+  return typeof v === 'number' ? v.toFixed(digits) : '';
+}
+
+export function modelsCommand(context: CliContext): Command {
+  return new Command('models')
+    .description('list installed styles and check each model against the model contract')
+    .option('--all', 'include unlisted models (baselines, fixtures)')
+    .option('--json', 'print JSON instead of a table')
+    .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
+    .action(async (flags: { all?: boolean; json?: boolean; modelsDir?: string[] }) => {
+      const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
+      const entries = flags.all ? registry.all() : registry.listed();
+      const checked = await Promise.all(
+        entries.map(async (entry) => {
+          try {
+            await inspectModel(entry.onnxPath);
+            return { entry, status: 'ok' };
+          } catch (error) {
+            return { entry, status: `INVALID: ${describeError(error)}` };
+          }
+        }),
+      );
+      if (flags.json) {
+        const out = checked.map(({ entry, status }) => ({ id: entry.id, title: entry.title, file: entry.onnxPath, status, manifest: entry.manifest }));
+        process.stdout.write(JSON.stringify({ models: out, problems: registry.problems }, null, 2) + '\n');
+      } else {
+        const rows = [['ID', 'TITLE', 'STYLE', 'PARAMS', 'FPS@640x360 CPU', 'STATUS']];
+        for (const { entry, status } of checked) {
+          const params = entry.manifest?.network?.parameters;
+          rows.push([entry.id, entry.title, credit(entry), typeof params === 'number' ? `${(params / 1e6).toFixed(2)}M` : '', metric(entry, 'cpu_fps_640x360'), status]);
+        }
+        process.stdout.write(entries.length ? table(rows) + '\n' : 'no models installed\n');
+        for (const problem of registry.problems) context.log(`warning: ${problem.message}`);
+      }
+      const bad = checked.filter((c) => c.status !== 'ok').length + registry.problems.length;
+      if (bad > 0) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,4 @@
+export interface CliContext {
+  readonly signal: AbortSignal;
+  readonly log: (line: string) => void;
+}

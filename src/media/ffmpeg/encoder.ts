@@ -1,0 +1,113 @@
+import { rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { StylecastError } from '../../core/errors.js';
+import type { FrameSize } from '../../core/frame.js';
+import { audioArgs, containerFor } from './formats.js';
+import { FfmpegProcess, ffmpegBinary } from './process.js';
+
+export interface EncoderOptions {
+  readonly output: string;
+  readonly size: FrameSize;
+  readonly fps: { readonly num: number; readonly den: number };
+  /** Source file whose audio and global metadata are carried over (null: none). */
+  readonly audioSource: string | null;
+  readonly audioCodec: string | null;
+}
+
+export function temporaryPathFor(output: string): string {
+  return join(dirname(output), `.${basename(output)}.${randomBytes(4).toString('hex')}.partial`);
+}
+
+export function encoderArgs(options: EncoderOptions, tempPath: string): string[] {
+  const spec = containerFor(options.output);
+  const { width, height } = options.size;
+  const args = [
+    '-nostdin', '-hide_banner', '-v', 'error', '-y',
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`,
+    '-framerate', `${options.fps.num}/${options.fps.den}`, '-i', 'pipe:0',
+  ];
+  const withAudio = options.audioSource !== null && options.audioCodec !== null;
+  if (withAudio) args.push('-i', options.audioSource!);
+  args.push('-map', '0:v:0');
+  if (withAudio) args.push('-map', '1:a:0?', '-map_metadata', '1', ...audioArgs(spec, options.audioCodec));
+  // 4:2:0 needs even dimensions: an odd last row/column is cropped.
+  if (width % 2 !== 0 || height % 2 !== 0) args.push('-vf', 'crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0');
+  args.push(...spec.videoArgs, ...spec.extraArgs, '-f', spec.muxer, tempPath);
+  return args;
+}
+
+/**
+ * Raw RGB24 frames in on stdin, a finished file out. Writes to a hidden
+ * temporary name beside the output and renames it only when ffmpeg succeeded,
+ * so a failed or interrupted run never leaves a half-written output.
+ */
+export class VideoEncoder {
+  readonly tempPath: string;
+  private readonly process: FfmpegProcess;
+  private framesWritten = 0;
+  private finished = false;
+
+  constructor(readonly options: EncoderOptions) {
+    this.tempPath = temporaryPathFor(options.output);
+    this.process = new FfmpegProcess(ffmpegBinary(), encoderArgs(options, this.tempPath), { stdin: true });
+    void this.process.exited.then(() => undefined);
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  get writtenFrames(): number {
+    return this.framesWritten;
+  }
+
+  /** Resolves once ffmpeg's pipe took the frame (the caller's backpressure signal). */
+  write(frame: Uint8Array): Promise<void> {
+    const expected = this.options.size.width * this.options.size.height * 3;
+    if (frame.length !== expected) {
+      return Promise.reject(new RangeError(`frame has ${frame.length} bytes, expected ${expected}`));
+    }
+    if (!this.process.running) return Promise.reject(this.deathError());
+    return new Promise((resolve, reject) => {
+      this.process.stdin.write(frame, (error) => {
+        if (error) reject(this.deathError());
+        else {
+          this.framesWritten++;
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Ends the stream, waits for ffmpeg, and moves the file into place. */
+  async finish(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.process.stdin.end();
+    try {
+      await this.process.waitForSuccess('encoding');
+      await rename(this.tempPath, this.options.output);
+    } catch (error) {
+      await this.discard();
+      throw error;
+    }
+  }
+
+  /** Kills ffmpeg and removes the temporary file. Safe to call many times. */
+  async abort(): Promise<void> {
+    this.finished = true;
+    await this.process.close();
+    await this.discard();
+  }
+
+  private async discard(): Promise<void> {
+    await unlink(this.tempPath).catch(() => undefined);
+  }
+
+  private deathError(): StylecastError {
+    if (this.process.failedToStart) return this.process.startError();
+    const detail = this.process.lastError();
+    return new StylecastError('FFMPEG_FAILED', `encoder stopped unexpectedly${detail ? `: ${detail}` : ''}`);
+  }
+}

@@ -1,0 +1,106 @@
+import { stat } from 'node:fs/promises';
+import { StylecastError } from '../../core/errors.js';
+import { FfmpegProcess, ffprobeBinary } from './process.js';
+
+export interface MediaInfo {
+  readonly path: string;
+  /** Display size (after the rotation ffmpeg applies on decode). */
+  readonly width: number;
+  readonly height: number;
+  /** Frame rate as a fraction, e.g. 30000/1001. */
+  readonly fpsNum: number;
+  readonly fpsDen: number;
+  readonly durationSeconds: number | null;
+  readonly estimatedFrames: number | null;
+  readonly videoCodec: string;
+  readonly audioCodec: string | null;
+  readonly formatName: string;
+}
+
+interface ProbeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  nb_frames?: string;
+  duration?: string;
+  tags?: Record<string, string>;
+  side_data_list?: Array<{ rotation?: number }>;
+  disposition?: { attached_pic?: number };
+}
+
+interface ProbeOutput {
+  streams?: ProbeStream[];
+  format?: { duration?: string; format_name?: string };
+}
+
+export function parseRate(text: string | undefined): [number, number] | null {
+  if (!text) return null;
+  const [n, d] = text.split('/').map(Number);
+  if (!n || !Number.isFinite(n) || n <= 0) return null;
+  const den = d && Number.isFinite(d) && d > 0 ? d : 1;
+  return [n, den];
+}
+
+/** Reads what the pipeline needs from a media file; clear errors for bad input. */
+export async function probeMedia(path: string): Promise<MediaInfo> {
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) throw new StylecastError('INPUT_INVALID', `input is a directory, not a video: ${path}`);
+    size = info.size;
+  } catch (error) {
+    if (error instanceof StylecastError) throw error;
+    throw new StylecastError('INPUT_NOT_FOUND', `input file not found: ${path}`);
+  }
+  if (size === 0) throw new StylecastError('INPUT_INVALID', `input file is empty: ${path}`);
+
+  const probe = new FfmpegProcess(
+    ffprobeBinary(),
+    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
+    { stdout: true },
+  );
+  const chunks: Buffer[] = [];
+  probe.stdout.on('data', (c: Buffer) => chunks.push(c));
+  const status = await probe.exited;
+  if (probe.failedToStart) throw probe.startError();
+  let parsed: ProbeOutput = {};
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as ProbeOutput;
+  } catch {
+    parsed = {};
+  }
+  if (status.code !== 0 || !parsed.format) {
+    const reason = probe.lastError().replace(`${path}: `, '');
+    throw new StylecastError('INPUT_INVALID', `not a video ffmpeg can read: ${path}${reason ? ` (${reason})` : ''}`);
+  }
+  const streams = parsed.streams ?? [];
+  const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  if (!video || !video.width || !video.height) {
+    throw new StylecastError('NO_VIDEO_STREAM', `no video stream in ${path}`);
+  }
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  const rate = parseRate(video.avg_frame_rate) ?? parseRate(video.r_frame_rate) ?? [25, 1];
+  const rotation = Math.abs(Number(video.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? video.tags?.rotate ?? 0)) % 180;
+  const [width, height] = rotation === 90 ? [video.height, video.width] : [video.width, video.height];
+  const duration = Number(video.duration ?? parsed.format.duration);
+  const durationSeconds = Number.isFinite(duration) && duration > 0 ? duration : null;
+  const frames = Number(video.nb_frames);
+  const estimatedFrames = Number.isFinite(frames) && frames > 0
+    ? frames
+    : durationSeconds !== null ? Math.round((durationSeconds * rate[0]) / rate[1]) : null;
+  return {
+    path,
+    width,
+    height,
+    fpsNum: rate[0],
+    fpsDen: rate[1],
+    durationSeconds,
+    estimatedFrames,
+    videoCodec: video.codec_name ?? 'unknown',
+    audioCodec: audio?.codec_name ?? null,
+    formatName: parsed.format.format_name ?? 'unknown',
+  };
+}

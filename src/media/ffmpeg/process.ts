@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { StylecastError } from '../../core/errors.js';
+
+export interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+const STDERR_LINES_KEPT = 30;
+
+export function ffmpegBinary(): string {
+  return process.env.STYLECAST_FFMPEG ?? 'ffmpeg';
+}
+
+export function ffprobeBinary(): string {
+  return process.env.STYLECAST_FFPROBE ?? 'ffprobe';
+}
+
+/**
+ * One supervised ffmpeg/ffprobe child. Keeps the tail of stderr for error
+ * messages, separates "failed to start" from "exited with an error", and
+ * kills the child on close() (SIGTERM, then SIGKILL after a grace period).
+ */
+export class FfmpegProcess {
+  readonly exited: Promise<ExitStatus>;
+  readonly pid: number | undefined;
+  private readonly child: ChildProcess;
+  private readonly stderrTail: string[] = [];
+  private partialLine = '';
+  private exitStatus: ExitStatus | undefined;
+  private spawnError: Error | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    readonly binary: string,
+    readonly args: readonly string[],
+    options: { stdin?: boolean; stdout?: boolean } = {},
+  ) {
+    this.child = spawn(binary, args, {
+      stdio: [options.stdin ? 'pipe' : 'ignore', options.stdout ? 'pipe' : 'ignore', 'pipe'],
+    });
+    this.pid = this.child.pid;
+    this.child.stderr!.setEncoding('utf8');
+    this.child.stderr!.on('data', (chunk: string) => this.collectStderr(chunk));
+    // A reader or writer going away must never crash the process (EPIPE).
+    this.child.stdin?.on('error', () => undefined);
+    this.child.stdout?.on('error', () => undefined);
+    this.exited = new Promise((resolve) => {
+      this.child.once('error', (error) => {
+        this.spawnError = error;
+        this.exitStatus ??= { code: null, signal: null };
+        resolve(this.exitStatus);
+      });
+      this.child.once('close', (code, signal) => {
+        if (this.killTimer) clearTimeout(this.killTimer);
+        this.exitStatus ??= { code, signal };
+        resolve(this.exitStatus);
+      });
+    });
+  }
+
+  get stdin(): Writable {
+    if (!this.child.stdin) throw new Error('ffmpeg started without stdin');
+    return this.child.stdin;
+  }
+
+  get stdout(): Readable {
+    if (!this.child.stdout) throw new Error('ffmpeg started without stdout');
+    return this.child.stdout;
+  }
+
+  get failedToStart(): boolean {
+    return this.spawnError !== undefined;
+  }
+
+  get running(): boolean {
+    return this.exitStatus === undefined;
+  }
+
+  /** The most telling stderr line (ffmpeg prints its reason last). */
+  lastError(): string {
+    const lines = [...this.stderrTail, this.partialLine].map((l) => l.trim()).filter(Boolean);
+    return lines.at(-1) ?? '';
+  }
+
+  stderrText(): string {
+    return [...this.stderrTail, this.partialLine].join('\n');
+  }
+
+  /** Rejects with a clear error when the child could not start or failed. */
+  async waitForSuccess(what: string): Promise<void> {
+    const status = await this.exited;
+    if (this.spawnError) throw this.startError();
+    if (status.code !== 0) {
+      const reason = status.signal ? `killed by ${status.signal}` : `exit code ${status.code}`;
+      const detail = this.lastError();
+      throw new StylecastError('FFMPEG_FAILED', `${what} failed (${reason})${detail ? `: ${detail}` : ''}`);
+    }
+  }
+
+  startError(): StylecastError {
+    const error = this.spawnError as NodeJS.ErrnoException | undefined;
+    if (error?.code === 'ENOENT') {
+      return new StylecastError('FFMPEG_MISSING', `${this.binary} not found: install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)`);
+    }
+    return new StylecastError('FFMPEG_FAILED', `could not start ${this.binary}: ${error?.message ?? 'unknown error'}`);
+  }
+
+  /** Stops the child if it still runs. Safe to call many times. */
+  close(graceMs = 2000): Promise<ExitStatus> {
+    if (!this.closed) {
+      this.closed = true;
+      if (this.running) {
+        this.child.stdin?.destroy();
+        this.child.stdout?.destroy();
+        this.child.kill('SIGTERM');
+        this.killTimer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+        this.killTimer.unref();
+      }
+    }
+    return this.exited;
+  }
+
+  private collectStderr(chunk: string): void {
+    const text = this.partialLine + chunk;
+    const lines = text.split(/\r?\n|\r/);
+    this.partialLine = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The only module that imports onnxruntime-node. Everything else talks to ONNX
+ * Runtime through these functions (and, for inference, through the worker).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { StylecastError, describeError } from '../../core/errors.js';
+import { contractProblems, type ModelSignature } from '../contract.js';
+import type { Device, ExecutionProvider, Selected } from '../providers.js';
+import { selectProvider } from '../providers.js';
+
+export type Session = ort.InferenceSession;
+
+export interface SessionSettings {
+  /** Threads inside one operator (0: ONNX Runtime's default). */
+  readonly threads: number;
+}
+
+function bindingDirectory(): string {
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve('onnxruntime-node');
+  return join(dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/** Whether the provider's shared libraries sit beside the binding (cuda is opt-in). */
+export function providerInstalled(provider: ExecutionProvider): boolean {
+  if (provider === 'cpu') return true;
+  return existsSync(join(bindingDirectory(), 'libonnxruntime_providers_cuda.so'));
+}
+
+export function ortVersion(): string {
+  return ort.env.versions.node ?? 'unknown';
+}
+
+function sessionOptions(provider: ExecutionProvider, settings: SessionSettings): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider === 'cuda' ? { name: 'cuda', deviceId: 0 } : 'cpu'],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    ...(settings.threads > 0 ? { intraOpNumThreads: settings.threads } : {}),
+    logSeverityLevel: 3,
+  };
+}
+
+export function signatureOf(session: Session): ModelSignature {
+  const describe = (values: readonly ort.InferenceSession.ValueMetadata[]) =>
+    values.map((v) => ({ name: v.name, type: v.isTensor ? v.type : 'non-tensor', shape: v.isTensor ? v.shape : null }));
+  return { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
+}
+
+async function openSession(modelPath: string, provider: ExecutionProvider, settings: SessionSettings): Promise<Session> {
+  if (!providerInstalled(provider)) {
+    throw new StylecastError('DEVICE_UNAVAILABLE', `${provider} provider libraries are not installed`);
+  }
+  let session: Session;
+  try {
+    session = await ort.InferenceSession.create(modelPath, sessionOptions(provider, settings));
+  } catch (error) {
+    const message = describeError(error);
+    if (/protobuf|parse|invalid model|model_path|load model|No graph/i.test(message) && provider === 'cpu') {
+      throw new StylecastError('MODEL_INVALID', `${modelPath} is not a valid ONNX model (ONNX Runtime: ${message.slice(0, 160)})`);
+    }
+    throw error;
+  }
+  const problems = contractProblems(signatureOf(session));
+  if (problems.length > 0) {
+    await session.release();
+    throw new StylecastError('MODEL_INVALID', `${modelPath} does not follow the model contract: ${problems.join('; ')}`);
+  }
+  return session;
+}
+
+/** A session on the first provider of the device's order that loads. */
+export function createSession(modelPath: string, device: Device, settings: SessionSettings): Promise<Selected<Session>> {
+  if (!existsSync(modelPath)) {
+    return Promise.reject(new StylecastError('MODEL_NOT_FOUND', `model file not found: ${modelPath}`));
+  }
+  return selectProvider(device, (provider) => openSession(modelPath, provider, settings));
+}
+
+/** Opens the model on the CPU only to check it against the contract. */
+export async function inspectModel(modelPath: string): Promise<ModelSignature> {
+  const { value: session } = await createSession(modelPath, 'cpu', { threads: 1 });
+  try {
+    return signatureOf(session);
+  } finally {
+    await session.release();
+  }
+}
+
+/** Runs the model on one NCHW frame, writing into `output` (same length as input). */
+export async function runFrame(
+  session: Session,
+  input: Float32Array,
+  output: Float32Array,
+  height: number,
+  width: number,
+): Promise<void> {
+  const dims = [1, 3, height, width];
+  const feeds = { input: new ort.Tensor('float32', input, dims) };
+  const fetches = { output: new ort.Tensor('float32', output, dims) };
+  const result = await session.run(feeds, fetches);
+  const produced = result.output?.data as Float32Array | undefined;
+  if (produced && produced !== output) {
+    if (produced.length !== output.length) {
+      throw new StylecastError('INFERENCE_FAILED', `model returned ${produced.length} values for ${output.length} expected`);
+    }
+    output.set(produced);
+  }
+}

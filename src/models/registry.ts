@@ -1,0 +1,109 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StylecastError } from '../core/errors.js';
+import { parseManifest, type ModelManifest } from './manifest.js';
+
+export interface ModelEntry {
+  readonly id: string;
+  readonly title: string;
+  readonly onnxPath: string;
+  readonly manifestPath: string | null;
+  readonly manifest: ModelManifest | null;
+}
+
+export interface ModelProblem {
+  readonly file: string;
+  readonly message: string;
+}
+
+/** The models/ folder shipped with the package (dist/models/ -> ../../models). */
+export const BUNDLED_MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
+export const DEFAULT_STYLE = 'candy';
+
+/** Folders searched for models: STYLECAST_MODELS (path-delimited) first, then the bundled one. */
+export function defaultModelDirs(): string[] {
+  const extra = (process.env.STYLECAST_MODELS ?? '').split(':').filter(Boolean);
+  return [...extra, BUNDLED_MODELS_DIR];
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false);
+}
+
+/**
+ * Reads models/<id>.json + models/<id>.onnx pairs. A broken manifest or a
+ * missing .onnx is reported as a problem naming the file, never a crash;
+ * the ONNX graph itself is checked when a session opens (or by `models --check`).
+ */
+export class ModelRegistry {
+  private constructor(
+    private readonly entries: ReadonlyMap<string, ModelEntry>,
+    readonly problems: readonly ModelProblem[],
+  ) {}
+
+  static async load(dirs: readonly string[] = defaultModelDirs()): Promise<ModelRegistry> {
+    const entries = new Map<string, ModelEntry>();
+    const problems: ModelProblem[] = [];
+    for (const dir of dirs) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+        const manifestPath = join(dir, name);
+        const id = basename(name, '.json');
+        try {
+          const manifest = parseManifest(await readFile(manifestPath, 'utf8'), manifestPath, id);
+          const onnxPath = join(dir, manifest.file);
+          if (!(await isFile(onnxPath))) throw new StylecastError('MODEL_INVALID', `${manifestPath}: its model file ${manifest.file} is missing`);
+          if (!entries.has(id)) entries.set(id, { id, title: manifest.title, onnxPath, manifestPath, manifest });
+        } catch (error) {
+          problems.push({ file: manifestPath, message: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    }
+    return new ModelRegistry(entries, problems);
+  }
+
+  /** Styles shown to users (baselines and fixtures are unlisted). */
+  listed(): ModelEntry[] {
+    return [...this.entries.values()].filter((e) => e.manifest?.listed !== false);
+  }
+
+  all(): ModelEntry[] {
+    return [...this.entries.values()];
+  }
+
+  get(id: string): ModelEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  defaultStyle(): ModelEntry | undefined {
+    return this.entries.get(process.env.STYLECAST_STYLE ?? DEFAULT_STYLE) ?? this.listed()[0];
+  }
+
+  /** A style given as an id from the registry, or as a path to an .onnx file. */
+  async resolve(style: string | undefined): Promise<ModelEntry> {
+    if (style === undefined) {
+      const entry = this.defaultStyle();
+      if (!entry) throw new StylecastError('MODEL_NOT_FOUND', 'no models installed: models/ holds no <id>.onnx + <id>.json pair');
+      return entry;
+    }
+    const byId = this.entries.get(style);
+    if (byId) return byId;
+    if (extname(style).toLowerCase() === '.onnx' || style.includes('/')) {
+      const onnxPath = resolve(style);
+      if (!(await isFile(onnxPath))) throw new StylecastError('MODEL_NOT_FOUND', `model file not found: ${style}`);
+      const manifestPath = onnxPath.replace(/\.onnx$/i, '.json');
+      const id = basename(onnxPath, extname(onnxPath));
+      let manifest: ModelManifest | null = null;
+      if (manifestPath !== onnxPath && (await isFile(manifestPath))) {
+        manifest = parseManifest(await readFile(manifestPath, 'utf8'), manifestPath, id);
+      }
+      return { id, title: manifest?.title ?? id, onnxPath, manifestPath: manifest ? manifestPath : null, manifest };
+    }
+    const known = this.listed().map((e) => e.id);
+    throw new StylecastError(
+      'MODEL_NOT_FOUND',
+      `unknown style "${style}"${known.length ? `: installed styles are ${known.join(', ')}` : ': no styles installed'} (or give a path to an .onnx file)`,
+    );
+  }
+}

@@ -1,0 +1,48 @@
+import { StylecastError } from '../core/errors.js';
+import type { FrameSize } from '../core/frame.js';
+
+export type SizeRequest = { readonly kind: 'source' } | { readonly kind: 'exact'; readonly width: number; readonly height: number } | { readonly kind: 'height'; readonly height: number };
+
+export const MIN_DIMENSION = 16;
+export const MAX_DIMENSION = 8192;
+
+/** Parses `--size WxH` / `--height N` (at most one of them). */
+export function parseSizeRequest(size: string | undefined, height: string | undefined): SizeRequest {
+  if (size !== undefined && height !== undefined) throw new StylecastError('USAGE', 'give --size or --height, not both');
+  if (size !== undefined) {
+    const m = /^(\d+)x(\d+)$/i.exec(size.trim());
+    if (!m) throw new StylecastError('USAGE', `--size must look like 640x360, got "${size}"`);
+    const width = Number(m[1]);
+    const h = Number(m[2]);
+    checkDimension('--size width', width);
+    checkDimension('--size height', h);
+    return { kind: 'exact', width, height: h };
+  }
+  if (height !== undefined) {
+    if (!/^\d+$/.test(height.trim())) throw new StylecastError('USAGE', `--height must be a whole number, got "${height}"`);
+    const h = Number(height);
+    checkDimension('--height', h);
+    return { kind: 'height', height: h };
+  }
+  return { kind: 'source' };
+}
+
+function checkDimension(what: string, value: number): void {
+  if (!Number.isInteger(value) || value < MIN_DIMENSION || value > MAX_DIMENSION) {
+    throw new StylecastError('USAGE', `${what} must be between ${MIN_DIMENSION} and ${MAX_DIMENSION}, got ${value}`);
+  }
+}
+
+/** The processing (and output) frame size for a source and a request. --height keeps the aspect ratio with an even width. */
+export function resolveSize(source: FrameSize, request: SizeRequest): FrameSize {
+  switch (request.kind) {
+    case 'source':
+      return { width: source.width, height: source.height };
+    case 'exact':
+      return { width: request.width, height: request.height };
+    case 'height': {
+      const width = Math.max(2, Math.round((source.width * request.height) / source.height / 2) * 2);
+      return { width, height: request.height };
+    }
+  }
+}

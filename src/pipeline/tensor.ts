@@ -1,0 +1,67 @@
+import { SIZE_MULTIPLE } from '../models/contract.js';
+import { roundUpTo, type FrameSize } from '../core/frame.js';
+
+export function tensorSizeFor(size: FrameSize): { tensorWidth: number; tensorHeight: number } {
+  return { tensorWidth: roundUpTo(size.width, SIZE_MULTIPLE), tensorHeight: roundUpTo(size.height, SIZE_MULTIPLE) };
+}
+
+/**
+ * Packed RGB24 (HWC, 0-255) -> planar float32 (CHW, 0-1), padded on the
+ * right/bottom to the tensor size by repeating the edge pixels.
+ */
+export function rgbToTensor(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  out: Float32Array,
+  tensorWidth: number,
+  tensorHeight: number,
+): void {
+  const plane = tensorWidth * tensorHeight;
+  if (out.length < plane * 3) throw new RangeError(`tensor buffer too small: ${out.length} < ${plane * 3}`);
+  if (rgb.length < width * height * 3) throw new RangeError(`frame buffer too small: ${rgb.length} < ${width * height * 3}`);
+  const scale = 1 / 255;
+  for (let y = 0; y < tensorHeight; y++) {
+    const sy = y < height ? y : height - 1;
+    const srcRow = sy * width * 3;
+    const dstRow = y * tensorWidth;
+    for (let x = 0; x < tensorWidth; x++) {
+      const sx = x < width ? x : width - 1;
+      const s = srcRow + sx * 3;
+      const d = dstRow + x;
+      out[d] = rgb[s]! * scale;
+      out[d + plane] = rgb[s + 1]! * scale;
+      out[d + 2 * plane] = rgb[s + 2]! * scale;
+    }
+  }
+}
+
+/** Planar float32 in [0, 1] -> packed RGB24, clamped and rounded, cropped to `width x height`. */
+export function tensorToRgb(
+  tensor: Float32Array,
+  tensorWidth: number,
+  tensorHeight: number,
+  width: number,
+  height: number,
+  out: Uint8Array,
+): void {
+  const plane = tensorWidth * tensorHeight;
+  if (tensor.length < plane * 3) throw new RangeError(`tensor too small: ${tensor.length} < ${plane * 3}`);
+  if (out.length < width * height * 3) throw new RangeError(`frame buffer too small: ${out.length} < ${width * height * 3}`);
+  for (let y = 0; y < height; y++) {
+    const srcRow = y * tensorWidth;
+    let d = y * width * 3;
+    for (let x = 0; x < width; x++) {
+      const s = srcRow + x;
+      // Uint8Array assignment truncates; +0.5 rounds, and clamping handles NaN (-> 0) and range.
+      out[d++] = clampByte(tensor[s]!);
+      out[d++] = clampByte(tensor[s + plane]!);
+      out[d++] = clampByte(tensor[s + 2 * plane]!);
+    }
+  }
+}
+
+function clampByte(value: number): number {
+  const v = value * 255 + 0.5;
+  return v > 255 ? 255 : v > 0 ? v : 0;
+}

@@ -1,0 +1,200 @@
+import { access, realpath, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import { lastValueFrom, tap } from 'rxjs';
+import { StylecastError, abortError, throwIfAborted } from '../core/errors.js';
+import type { FrameSize } from '../core/frame.js';
+import { VideoDecoder } from '../media/ffmpeg/decoder.js';
+import { VideoEncoder } from '../media/ffmpeg/encoder.js';
+import { containerFor } from '../media/ffmpeg/formats.js';
+import { probeMedia, type MediaInfo } from '../media/ffmpeg/probe.js';
+import { StyleEngine } from '../models/engine.js';
+import type { Device, ExecutionProvider } from '../models/providers.js';
+import { CoherenceCheck, DEFAULT_STABILIZE_STRENGTH } from './coherence.js';
+import { CreditGate, TensorPool } from './flow-control.js';
+import { resolveSize, type SizeRequest } from './sizing.js';
+import { coherenceStage, decodeStage, encodeStage, fromTensorStage, stylizeStage, toTensorStage } from './stages.js';
+import { tensorSizeFor } from './tensor.js';
+
+export interface TranscodeOptions {
+  readonly input: string;
+  readonly output: string;
+  readonly modelPath: string;
+  readonly size?: SizeRequest;
+  readonly device?: Device;
+  readonly threads?: number;
+  readonly stabilize?: boolean;
+  readonly stabilizeStrength?: number;
+  readonly overwrite?: boolean;
+  /** Frames allowed between decoder and encoder (memory bound). */
+  readonly framesInFlight?: number;
+  readonly signal?: AbortSignal;
+  readonly onStart?: (info: TranscodeStart) => void;
+  readonly onProgress?: (progress: TranscodeProgress) => void;
+}
+
+export interface TranscodeStart {
+  readonly source: MediaInfo;
+  readonly size: FrameSize;
+  readonly provider: ExecutionProvider;
+  readonly skippedProviders: ReadonlyArray<{ provider: string; reason: string }>;
+}
+
+export interface TranscodeProgress {
+  readonly frames: number;
+  readonly totalFrames: number | null;
+  readonly elapsedSeconds: number;
+  readonly fps: number;
+  readonly etaSeconds: number | null;
+  readonly flicker: number | null;
+  readonly inferenceMs: number;
+}
+
+export interface TranscodeSummary {
+  readonly output: string;
+  readonly frames: number;
+  readonly seconds: number;
+  readonly fps: number;
+  readonly meanFlicker: number | null;
+  readonly meanInferenceMs: number;
+  readonly provider: ExecutionProvider;
+  readonly size: FrameSize;
+  readonly audio: 'copied' | 're-encoded' | 'none';
+  readonly peakTensorBuffers: number;
+}
+
+/** Checks the output path before any work starts. */
+export async function checkOutputPath(input: string, output: string, overwrite: boolean): Promise<void> {
+  containerFor(output);
+  const outputAbs = resolve(output);
+  const inputReal = await realpath(input).catch(() => resolve(input));
+  const outputReal = await realpath(outputAbs).catch(() => outputAbs);
+  if (inputReal === outputReal) throw new StylecastError('OUTPUT_INVALID', `output is the same file as the input: ${output}`);
+  const dir = dirname(outputAbs);
+  const dirInfo = await stat(dir).catch(() => null);
+  if (!dirInfo || !dirInfo.isDirectory()) throw new StylecastError('OUTPUT_INVALID', `output directory does not exist: ${dirname(output)}`);
+  const existing = await stat(outputAbs).catch(() => null);
+  if (existing?.isDirectory()) throw new StylecastError('OUTPUT_INVALID', `output is a directory: ${output}`);
+  if (existing && !overwrite) throw new StylecastError('OUTPUT_INVALID', `output already exists: ${output} (use -y to overwrite)`);
+  // Permission bits do not bind root, so try for real.
+  const probe = join(dir, `.${basename(outputAbs)}.${randomBytes(4).toString('hex')}.probe`);
+  try {
+    await access(dir, constants.W_OK);
+    await writeFile(probe, '', { flag: 'wx' });
+  } catch {
+    throw new StylecastError('OUTPUT_INVALID', `output directory is not writable: ${dirname(output)}`);
+  }
+  await unlink(probe).catch(() => undefined);
+}
+
+/**
+ * Stylizes a video file: ffmpeg decode -> tensor -> model (worker) ->
+ * coherence check -> RGB -> ffmpeg encode, with the source's audio and
+ * metadata. Stages overlap; at most `framesInFlight` frames exist at once.
+ * On any failure or abort every child, worker and temporary file is removed.
+ */
+export async function transcodeFile(options: TranscodeOptions): Promise<TranscodeSummary> {
+  const { signal } = options;
+  throwIfAborted(signal);
+  const source = await probeMedia(options.input);
+  await checkOutputPath(options.input, options.output, options.overwrite ?? false);
+  const size = resolveSize(source, options.size ?? { kind: 'source' });
+  const { tensorWidth, tensorHeight } = tensorSizeFor(size);
+  const fps = { num: source.fpsNum, den: source.fpsDen };
+
+  const engine = await StyleEngine.open({
+    modelPath: options.modelPath,
+    device: options.device ?? 'auto',
+    threads: options.threads ?? 0,
+    ...(signal ? { signal } : {}),
+  });
+  let decoder: VideoDecoder | null = null;
+  let encoder: VideoEncoder | null = null;
+  const onAbort = () => {
+    void decoder?.close();
+    void encoder?.abort();
+    void engine.close();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    throwIfAborted(signal);
+    options.onStart?.({ source, size, provider: engine.provider, skippedProviders: engine.skipped });
+    decoder = new VideoDecoder({ input: options.input, size, fps });
+    encoder = new VideoEncoder({ output: options.output, size, fps, audioSource: source.audioCodec ? options.input : null, audioCodec: source.audioCodec });
+    const enc = encoder;
+    const gate = new CreditGate(options.framesInFlight ?? 4);
+    const pool = new TensorPool(tensorWidth * tensorHeight * 3, 16);
+    const check = new CoherenceCheck({
+      width: size.width,
+      height: size.height,
+      tensorWidth,
+      tensorHeight,
+      stabilizeStrength: options.stabilize ? (options.stabilizeStrength ?? DEFAULT_STABILIZE_STRENGTH) : 0,
+    });
+    const started = performance.now();
+    let frames = 0;
+    let inferenceTotal = 0;
+    await lastValueFrom(
+      decodeStage(decoder, gate).pipe(
+        toTensorStage(pool, tensorWidth, tensorHeight),
+        stylizeStage(engine, pool),
+        coherenceStage(check),
+        fromTensorStage(pool),
+        encodeStage((data) => enc.write(data), gate),
+        tap((frame) => {
+          frames++;
+          inferenceTotal += frame.inferenceMs;
+          const elapsedSeconds = (performance.now() - started) / 1000;
+          const rate = frames / Math.max(elapsedSeconds, 1e-6);
+          const total = source.estimatedFrames;
+          options.onProgress?.({
+            frames,
+            totalFrames: total,
+            elapsedSeconds,
+            fps: rate,
+            etaSeconds: total !== null ? Math.max(0, total - frames) / Math.max(rate, 1e-6) : null,
+            flicker: frame.flicker,
+            inferenceMs: frame.inferenceMs,
+          });
+        }),
+      ),
+      { defaultValue: null },
+    );
+    throwIfAborted(signal);
+    checkNotTruncated(source, frames, decoder.lastWarning);
+    await encoder.finish();
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      output: options.output,
+      frames,
+      seconds,
+      fps: frames / Math.max(seconds, 1e-6),
+      meanFlicker: check.meanFlicker,
+      meanInferenceMs: frames ? inferenceTotal / frames : 0,
+      provider: engine.provider,
+      size,
+      audio: source.audioCodec === null ? 'none' : containerFor(options.output).copyableAudio.has(source.audioCodec) ? 'copied' : 're-encoded',
+      peakTensorBuffers: pool.allocated,
+    };
+  } catch (error) {
+    if (signal?.aborted) throw abortError(signal);
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await Promise.all([decoder?.close(), encoder?.abort(), engine.close()]);
+  }
+}
+
+/** ffmpeg decodes damaged files "successfully" up to the damage; compare with the container's count. */
+function checkNotTruncated(source: MediaInfo, decodedFrames: number, lastWarning: string): void {
+  const expected = source.estimatedFrames;
+  if (expected === null || !lastWarning) return;
+  if (decodedFrames < Math.floor(expected * 0.95) - 1) {
+    throw new StylecastError(
+      'INPUT_INVALID',
+      `input is truncated or damaged: decoded ${decodedFrames} of ${expected} frames (ffmpeg: ${lastWarning.replace(/^\[[^\]]*\]\s*/, '')})`,
+    );
+  }
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // ONNX Runtime and ffmpeg already use both cores; test files run one at a time.
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
