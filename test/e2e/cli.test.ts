@@ -1,0 +1,196 @@
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FIXTURES, TINY, WRONG_INPUT, childrenOf, listDir, makeClip, probe, processesMentioning, runCli, startCli, tempDir, waitFor,
+  type CliResult,
+} from '../helpers.js';
+
+let dir: { path: string; cleanup: () => Promise<void> };
+let clip: string;
+let longClip: string;
+
+const tiny = ['--style', TINY];
+
+/** One `error: ...` line, no stack trace, non-zero exit. */
+function expectCleanFailure(result: CliResult, pattern: RegExp, exitCode = 1): void {
+  const errorLines = result.stderr.split('\n').filter((l) => l.startsWith('error: '));
+  expect(errorLines, result.stderr).toHaveLength(1);
+  expect(errorLines[0]).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+  expect(result.code).toBe(exitCode);
+}
+
+async function expectNothingLeft(outDir: string, needle = outDir): Promise<void> {
+  expect(await listDir(outDir)).not.toContainEqual(expect.stringMatching(/out\.|partial|probe/));
+  await waitFor(async () => (await processesMentioning(needle)).length === 0, 5000).catch(async () => {
+    throw new Error(`processes left running: ${JSON.stringify(await processesMentioning(needle))}`);
+  });
+}
+
+beforeAll(async () => {
+  dir = await tempDir('stylecast-e2e-');
+  clip = await makeClip(join(dir.path, 'clip.mp4'), { seconds: 1 });
+  longClip = await makeClip(join(dir.path, 'long.mp4'), { width: 160, height: 120, seconds: 40, audio: true });
+});
+afterAll(() => dir.cleanup());
+
+describe('stylecast stylize (CLI end to end)', () => {
+  it('stylizes a file, prints progress and a summary', async () => {
+    const out = join(dir.path, 'ok.mp4');
+    const r = await runCli(['stylize', clip, '-o', out, ...tiny, '--height', '96']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/device cpu/);
+    expect(r.stderr).toMatch(/frames 30\/30 \(100%\) [\d.]+ fps ETA/);
+    expect(r.stderr).toMatch(/done: .*ok\.mp4 - 30 frames in [\d.]+ s \([\d.]+ fps\), mean flicker [\d.]+, device cpu, 128x96, audio copied/);
+    const v = (await probe(out)).streams.find((s) => s.codec_type === 'video')!;
+    expect([v.width, v.height, Number(v.nb_read_frames)]).toEqual([128, 96, 30]);
+  });
+
+  it('refuses to overwrite without -y, overwrites with it', async () => {
+    const out = join(dir.path, 'exists.mp4');
+    await writeFile(out, 'keep me');
+    expectCleanFailure(await runCli(['stylize', clip, '-o', out, ...tiny]), /output already exists: .*exists\.mp4 \(use -y to overwrite\)/);
+    expect(await readFile(out, 'utf8')).toBe('keep me');
+    const r = await runCli(['stylize', clip, '-o', out, ...tiny, '-y', '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/frames \d+\//);
+  });
+
+  describe('bad input: one clear line, non-zero exit, no output, no child left', () => {
+    const cases: Array<[string, () => Promise<string[]>, RegExp, number?]> = [
+      ['missing file', async () => ['stylize', join(dir.path, 'nope.mp4')], /input file not found: .*nope\.mp4/],
+      ['empty file', async () => {
+        await writeFile(join(dir.path, 'empty.mp4'), '');
+        return ['stylize', join(dir.path, 'empty.mp4')];
+      }, /input file is empty/],
+      ['a text file named .mp4', async () => {
+        await writeFile(join(dir.path, 'text.mp4'), 'hello, I am not a video\n'.repeat(20));
+        return ['stylize', join(dir.path, 'text.mp4')];
+      }, /not a video ffmpeg can read: .*text\.mp4/],
+      ['a truncated video', async () => {
+        const whole = await makeClip(join(dir.path, 'whole.mp4'), { seconds: 2, audio: false, extraArgs: ['-movflags', '+faststart'] });
+        const bytes = await readFile(whole);
+        await writeFile(join(dir.path, 'cut.mp4'), bytes.subarray(0, Math.floor(bytes.length / 2)));
+        return ['stylize', join(dir.path, 'cut.mp4')];
+      }, /input is truncated or damaged: decoded \d+ of 60 frames/],
+      ['a video cut before its index', async () => {
+        const whole = await makeClip(join(dir.path, 'whole2.mp4'), { seconds: 2, audio: false });
+        const bytes = await readFile(whole);
+        await writeFile(join(dir.path, 'cut2.mp4'), bytes.subarray(0, Math.floor(bytes.length / 2)));
+        return ['stylize', join(dir.path, 'cut2.mp4')];
+      }, /not a video ffmpeg can read: .*cut2\.mp4/],
+      ['no video stream', async () => {
+        const { execFileSync } = await import('node:child_process');
+        execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine', '-t', '1', join(dir.path, 'audio.m4a')]);
+        return ['stylize', join(dir.path, 'audio.m4a')];
+      }, /no video stream in .*audio\.m4a/],
+      ['unknown style', async () => ['stylize', clip, '--style', 'van-gogh-2000'], /unknown style "van-gogh-2000"/],
+      ['a model that is not ONNX', async () => {
+        await writeFile(join(dir.path, 'fake.onnx'), 'not a model');
+        return ['stylize', clip, '--style', join(dir.path, 'fake.onnx')];
+      }, /fake\.onnx is not a valid ONNX model/],
+      ['a model with the wrong inputs', async () => ['stylize', clip, '--style', WRONG_INPUT], /does not follow the model contract: input is named "image", expected "input"/],
+      ['output directory missing', async () => ['stylize', clip, '-o', join(dir.path, 'no', 'such', 'dir', 'out.mp4')], /output directory does not exist/],
+      ['output directory not writable', async () => {
+        // Root ignores permission bits, so use a directory no one can create files in.
+        if (process.getuid?.() === 0) return ['stylize', clip, '-o', '/sys/out.mp4'];
+        const ro = join(dir.path, 'readonly');
+        await mkdir(ro, { recursive: true });
+        await chmod(ro, 0o555);
+        return ['stylize', clip, '-o', join(ro, 'out.mp4')];
+      }, /output directory is not writable/],
+      ['output = input', async () => {
+        const copy = join(dir.path, 'same.mp4');
+        await copyFile(clip, copy);
+        return ['stylize', copy, '-o', copy, '-y'];
+      }, /output is the same file as the input/],
+      ['unsupported output extension', async () => ['stylize', clip, '-o', join(dir.path, 'out.avi')], /unsupported output extension ".avi"/],
+      ['bad --size', async () => ['stylize', clip, '--size', 'big'], /--size must look like 640x360/, 2],
+      ['bad --device', async () => ['stylize', clip, '--device', 'tpu'], /unknown device "tpu"/, 2],
+      ['--device cuda without a GPU', async () => ['stylize', clip, '--device', 'cuda'], /--device cuda: the CUDA execution provider could not be loaded/],
+    ];
+    for (const [name, makeArgs, pattern, exitCode] of cases) {
+      it(name, async () => {
+        const outDir = join(dir.path, `case-${name.replace(/\W+/g, '-')}`);
+        await mkdir(outDir, { recursive: true });
+        const args = await makeArgs();
+        if (!args.includes('-o')) args.push('-o', join(outDir, 'out.mp4'));
+        if (!args.includes('--style')) args.push(...tiny);
+        const result = await runCli(args);
+        expectCleanFailure(result, pattern, exitCode ?? 1);
+        await expectNothingLeft(outDir);
+      });
+    }
+
+    it('odd frame sizes work (not an error)', async () => {
+      const odd = await makeClip(join(dir.path, 'odd.mkv'), { width: 161, height: 121, seconds: 0.3, audio: false, source: 'testsrc' });
+      const out = join(dir.path, 'odd-out.mp4');
+      const r = await runCli(['stylize', odd, '-o', out, ...tiny]);
+      expect(r.code, r.stderr).toBe(0);
+      const v = (await probe(out)).streams[0]!;
+      expect([v.width, v.height]).toEqual([160, 120]);
+    });
+
+    for (const [which, marker, pattern] of [
+      ['decoder', 'pipe:1', /decoding failed \(killed by SIGKILL\)/],
+      ['encoder', 'pipe:0', /encod(ing failed \(killed by SIGKILL\)|er stopped unexpectedly)/],
+    ] as const) {
+      it(`ffmpeg ${which} killed mid-run`, async () => {
+        const outDir = join(dir.path, `killed-${which}`);
+        await mkdir(outDir);
+        const { child, done } = startCli(['stylize', longClip, '-o', join(outDir, 'out.mp4'), ...tiny]);
+        const ffmpegPid = await waitFor(async () => {
+          for (const pid of await childrenOf(child.pid!)) {
+            const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+            if (cmd.includes('rawvideo') && cmd.includes(marker)) return pid;
+          }
+          return undefined;
+        });
+        await new Promise((r) => setTimeout(r, 300));
+        process.kill(ffmpegPid, 'SIGKILL');
+        const result = await done;
+        expectCleanFailure(result, pattern);
+        await expectNothingLeft(outDir);
+        await expectNothingLeft(outDir, longClip);
+      });
+    }
+
+    it('Ctrl-C (SIGINT) mid-run', async () => {
+      const outDir = join(dir.path, 'interrupted');
+      await mkdir(outDir);
+      const { child, done } = startCli(['stylize', longClip, '-o', join(outDir, 'out.mp4'), ...tiny]);
+      let stderr = '';
+      child.stderr!.on('data', (c: string) => (stderr += c));
+      await waitFor(async () => stderr.includes('frames '));
+      child.kill('SIGINT');
+      const result = await done;
+      expectCleanFailure(result, /interrupted \(SIGINT\)/, 130);
+      await expectNothingLeft(outDir);
+      await expectNothingLeft(outDir, longClip);
+    });
+  });
+});
+
+describe('stylecast models and --help', () => {
+  it('lists models with their check status; a broken one makes it exit 1', async () => {
+    const r = await runCli(['models', '--models-dir', FIXTURES, '--all']);
+    expect(r.stdout).toMatch(/^ID\s+TITLE/m);
+    expect(r.stdout).toMatch(/^tiny\s+Tiny test model \(tiny\).*ok$/m);
+    expect(r.stdout).toMatch(/^wrong-input .*INVALID: .*input is named "image"/m);
+    expect(r.code).toBe(1);
+    const json = JSON.parse((await runCli(['models', '--models-dir', FIXTURES, '--json'])).stdout);
+    expect(json.models.map((m: { id: string }) => m.id)).toContain('tiny');
+  });
+
+  it('has --help on every command', async () => {
+    for (const args of [['--help'], ['stylize', '--help'], ['models', '--help']]) {
+      const r = await runCli(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Usage: stylecast/);
+    }
+    const unknown = await runCli(['transmogrify']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command 'transmogrify'/);
+  });
+});

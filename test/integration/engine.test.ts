@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { StyleEngine } from '../../dist/models/engine.js';
+import { inspectModel, providerInstalled } from '../../dist/models/ort/runtime.js';
+import { TINY, TINY_B, WRONG_INPUT, tempDir } from '../helpers.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const H = 36;
+const W = 44;
+
+function frame(): Float32Array {
+  const data = new Float32Array(3 * H * W);
+  for (let i = 0; i < data.length; i++) data[i] = (i % 97) / 97;
+  return data;
+}
+
+describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
+  it('stylizes a frame: same shape, values in [0, 1], not the input, buffers handed back', async () => {
+    const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
+    try {
+      expect(engine.provider).toBe('cpu');
+      const input = frame();
+      const expected = frame();
+      const output = new Float32Array(input.length);
+      const result = await engine.run(input, output, H, W);
+      expect(input.byteLength).toBe(0); // transferred to the worker...
+      expect(result.input.length).toBe(expected.length); // ...and back, unchanged
+      expect(result.input).toEqual(expected);
+      expect(result.output.length).toBe(expected.length);
+      let min = Infinity;
+      let max = -Infinity;
+      let diff = 0;
+      for (let i = 0; i < expected.length; i++) {
+        min = Math.min(min, result.output[i]!);
+        max = Math.max(max, result.output[i]!);
+        diff += Math.abs(result.output[i]! - expected[i]!);
+      }
+      expect(min).toBeGreaterThanOrEqual(0);
+      expect(max).toBeLessThanOrEqual(1);
+      expect(diff / expected.length).toBeGreaterThan(0.02);
+      expect(result.ms).toBeGreaterThan(0);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('swaps models between frames without a new worker', async () => {
+    const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
+    try {
+      const a = await engine.run(frame(), new Float32Array(3 * H * W), H, W);
+      await engine.loadModel(TINY_B);
+      expect(engine.modelPath).toBe(TINY_B);
+      const b = await engine.run(frame(), new Float32Array(3 * H * W), H, W);
+      let diff = 0;
+      for (let i = 0; i < a.output.length; i++) diff += Math.abs(a.output[i]! - b.output[i]!);
+      expect(diff / a.output.length).toBeGreaterThan(0.01);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('rejects work after close, and close is idempotent', async () => {
+    const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
+    await engine.close();
+    await engine.close();
+    await expect(engine.run(frame(), new Float32Array(3 * H * W), H, W)).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('reports a frame size that breaks the model as an inference error, and keeps working', async () => {
+    const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
+    try {
+      await expect(engine.run(new Float32Array(3 * 2 * 2), new Float32Array(12), 2, 2)).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
+      const ok = await engine.run(frame(), new Float32Array(3 * H * W), H, W);
+      expect(ok.output.length).toBe(3 * H * W);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('refuses models that break the contract or are not ONNX, naming the file', async () => {
+    await expect(StyleEngine.open({ modelPath: WRONG_INPUT, device: 'cpu' })).rejects.toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringMatching(/wrong-input\.onnx does not follow the model contract: input is named "image"/),
+    });
+    const dir = await tempDir();
+    try {
+      const text = join(dir.path, 'notes.onnx');
+      await writeFile(text, 'this is not a model\n');
+      await expect(inspectModel(text)).rejects.toMatchObject({ code: 'MODEL_INVALID', message: expect.stringMatching(/notes\.onnx is not a valid ONNX model/) });
+      await expect(StyleEngine.open({ modelPath: join(dir.path, 'missing.onnx'), device: 'cpu' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  it('--device cuda without the CUDA provider is a clear error', async () => {
+    if (providerInstalled('cuda')) return; // covered by the GPU test below
+    await expect(StyleEngine.open({ modelPath: TINY, device: 'cuda' })).rejects.toMatchObject({
+      code: 'DEVICE_UNAVAILABLE',
+      message: expect.stringMatching(/CUDA execution provider could not be loaded/),
+    });
+    const auto = await StyleEngine.open({ modelPath: TINY, device: 'auto', threads: 1 });
+    expect(auto.provider).toBe('cpu');
+    expect(auto.skipped[0]?.provider).toBe('cuda');
+    await auto.close();
+  });
+
+  const gpu = providerInstalled('cuda') && process.env.STYLECAST_TEST_CUDA === '1';
+  it.skipIf(!gpu)('runs on the CUDA provider (skipped here: no GPU / CUDA provider on this machine)', async () => {
+    const engine = await StyleEngine.open({ modelPath: TINY, device: 'cuda' });
+    try {
+      expect(engine.provider).toBe('cuda');
+      const r = await engine.run(frame(), new Float32Array(3 * H * W), H, W);
+      expect(r.output.length).toBe(3 * H * W);
+    } finally {
+      await engine.close();
+    }
+  });
+});

@@ -1,0 +1,43 @@
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelRegistry } from '../../dist/models/registry.js';
+import { FIXTURES, tempDir } from '../helpers.js';
+
+describe('ModelRegistry', () => {
+  let dir: { path: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    dir = await tempDir();
+    const models = join(dir.path, 'models');
+    await mkdir(models);
+    await copyFile(join(FIXTURES, 'tiny.onnx'), join(models, 'tiny.onnx'));
+    await copyFile(join(FIXTURES, 'tiny.json'), join(models, 'tiny.json'));
+    await writeFile(join(models, 'hidden.json'), JSON.stringify({ id: 'hidden', title: 'Hidden', contract: 1, file: 'hidden.onnx', listed: false }));
+    await copyFile(join(FIXTURES, 'tiny.onnx'), join(models, 'hidden.onnx'));
+    await writeFile(join(models, 'broken.json'), '{"id": "broken",');
+    await writeFile(join(models, 'orphan.json'), JSON.stringify({ id: 'orphan', title: 'Orphan', contract: 1, file: 'orphan.onnx' }));
+  });
+  afterAll(() => dir.cleanup());
+
+  it('lists valid models and reports broken ones by file, without failing', async () => {
+    const registry = await ModelRegistry.load([join(dir.path, 'models')]);
+    expect(registry.listed().map((e) => e.id)).toEqual(['tiny']);
+    expect(registry.all().map((e) => e.id).sort()).toEqual(['hidden', 'tiny']);
+    const problems = registry.problems.map((p) => p.message).join('\n');
+    expect(problems).toMatch(/broken\.json: not valid JSON/);
+    expect(problems).toMatch(/orphan\.json: its model file orphan\.onnx is missing/);
+  });
+
+  it('resolves ids and paths, and explains unknown styles', async () => {
+    const registry = await ModelRegistry.load([join(dir.path, 'models')]);
+    expect((await registry.resolve('tiny')).onnxPath).toMatch(/tiny\.onnx$/);
+    expect((await registry.resolve(undefined)).id).toBe('tiny');
+    const byPath = await registry.resolve(join(FIXTURES, 'tiny-b.onnx'));
+    expect(byPath.manifest?.title).toMatch(/tiny-b/);
+    await expect(registry.resolve('van-gogh')).rejects.toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+      message: 'unknown style "van-gogh": installed styles are tiny (or give a path to an .onnx file)',
+    });
+    await expect(registry.resolve('./nowhere/x.onnx')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+});

@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transcodeFile } from '../../dist/pipeline/transcode.js';
+import { probeMedia } from '../../dist/media/ffmpeg/probe.js';
+import { TINY, decodeRgb, listDir, makeClip, meanAbsDiff, probe, tempDir } from '../helpers.js';
+
+describe('transcodeFile (real ffmpeg + real ONNX Runtime)', () => {
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let clip: string;
+  beforeAll(async () => {
+    dir = await tempDir();
+    clip = await makeClip(join(dir.path, 'clip.mp4'), { width: 160, height: 120, seconds: 2, fps: 30 });
+  });
+  afterAll(() => dir.cleanup());
+
+  it('keeps frame count, size, duration and audio, and changes the picture', async () => {
+    const output = join(dir.path, 'out.mp4');
+    const progress: number[] = [];
+    const summary = await transcodeFile({ input: clip, output, modelPath: TINY, device: 'cpu', onProgress: (p) => progress.push(p.frames) });
+    expect(summary.frames).toBe(60);
+    expect(summary.audio).toBe('copied');
+    expect(summary.meanFlicker).not.toBeNull();
+    expect(progress.at(-1)).toBe(60);
+    const info = await probe(output);
+    const video = info.streams.find((s) => s.codec_type === 'video')!;
+    const audio = info.streams.find((s) => s.codec_type === 'audio');
+    expect(video.codec_name).toBe('h264');
+    expect([video.width, video.height]).toEqual([160, 120]);
+    expect(Number(video.nb_read_frames)).toBe(60);
+    expect(Math.abs(Number(info.format.duration) - 2)).toBeLessThan(0.15);
+    expect(audio?.codec_name).toBe('aac');
+    const before = await decodeRgb(clip, 160, 120, 5);
+    const after = await decodeRgb(output, 160, 120, 5);
+    expect(meanAbsDiff(before, after)).toBeGreaterThan(10);
+    expect((await listDir(dir.path)).filter((n) => n.includes('partial') || n.includes('probe'))).toEqual([]);
+  });
+
+  it('writes WebM (VP9 + Opus, audio re-encoded from AAC) and MOV', async () => {
+    const webm = join(dir.path, 'out.webm');
+    const s = await transcodeFile({ input: clip, output: webm, modelPath: TINY, device: 'cpu' });
+    expect(s.audio).toBe('re-encoded');
+    const info = await probe(webm);
+    expect(info.streams.map((x) => x.codec_name).sort()).toEqual(['opus', 'vp9']);
+    expect(Number(info.streams.find((x) => x.codec_type === 'video')!.nb_read_frames)).toBe(60);
+    const mov = join(dir.path, 'out.mov');
+    await transcodeFile({ input: clip, output: mov, modelPath: TINY, device: 'cpu' });
+    expect((await probe(mov)).format.format_name).toContain('mov');
+  });
+
+  it('scales with --height and handles odd sizes (padded for the model, even for 4:2:0)', async () => {
+    const scaled = join(dir.path, 'scaled.mp4');
+    const s = await transcodeFile({ input: clip, output: scaled, modelPath: TINY, device: 'cpu', size: { kind: 'height', height: 72 } });
+    expect(s.size).toEqual({ width: 96, height: 72 });
+    const v = (await probe(scaled)).streams.find((x) => x.codec_type === 'video')!;
+    expect([v.width, v.height]).toEqual([96, 72]);
+
+    const odd = await makeClip(join(dir.path, 'odd.mkv'), { width: 161, height: 121, seconds: 0.5, audio: false, source: 'testsrc' });
+    const oddOut = join(dir.path, 'odd-out.mp4');
+    const so = await transcodeFile({ input: odd, output: oddOut, modelPath: TINY, device: 'cpu' });
+    expect(so.size).toEqual({ width: 161, height: 121 });
+    expect(so.audio).toBe('none');
+    const ov = (await probe(oddOut)).streams;
+    expect(ov).toHaveLength(1);
+    expect([ov[0]!.width, ov[0]!.height]).toEqual([160, 120]);
+  });
+
+  it('keeps memory bounded on a long clip: only a few tensor buffers ever exist', async () => {
+    const long = await makeClip(join(dir.path, 'long.mp4'), { width: 64, height: 48, seconds: 10, fps: 30, audio: false });
+    const output = join(dir.path, 'long-out.mp4');
+    const summary = await transcodeFile({ input: long, output, modelPath: TINY, device: 'cpu', framesInFlight: 4 });
+    expect(summary.frames).toBe(300);
+    expect(summary.peakTensorBuffers).toBeLessThanOrEqual(10);
+  });
+
+  it('--stabilize lowers the flicker score of the same clip', async () => {
+    // A static scene with film-like noise: the random model turns noise into shimmer.
+    const still = await makeClip(join(dir.path, 'still.mp4'), { width: 96, height: 72, seconds: 1, audio: false, source: 'smptebars', extraArgs: ['-vf', 'noise=alls=6:allf=t'] });
+    const plain = await transcodeFile({ input: still, output: join(dir.path, 's0.mp4'), modelPath: TINY, device: 'cpu' });
+    const stable = await transcodeFile({ input: still, output: join(dir.path, 's1.mp4'), modelPath: TINY, device: 'cpu', stabilize: true });
+    expect(plain.meanFlicker).toBeGreaterThan(0);
+    expect(stable.meanFlicker!).toBeLessThan(plain.meanFlicker!);
+  });
+
+  it('probes duration, rate and audio', async () => {
+    const info = await probeMedia(clip);
+    expect(info).toMatchObject({ width: 160, height: 120, fpsNum: 30, fpsDen: 1, audioCodec: 'aac', videoCodec: 'h264', estimatedFrames: 60 });
+  });
+});

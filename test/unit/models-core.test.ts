@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { contractProblems } from '../../dist/models/contract.js';
+import { parseManifest } from '../../dist/models/manifest.js';
+import { PROVIDER_ORDER, parseDevice, selectProvider } from '../../dist/models/providers.js';
+
+const good = { name: 'input', type: 'float32', shape: ['batch', 3, 'height', 'width'] };
+const out = { name: 'output', type: 'float32', shape: ['batch', 3, 'height', 'width'] };
+
+describe('model contract', () => {
+  it('accepts a conforming signature', () => {
+    expect(contractProblems({ inputs: [good], outputs: [out] })).toEqual([]);
+  });
+
+  it('names each problem', () => {
+    const problems = contractProblems({
+      inputs: [{ name: 'image', type: 'float16', shape: [1, 1, 224, 'w'] }],
+      outputs: [out, { ...out, name: 'extra' }],
+    });
+    expect(problems.join('\n')).toMatch(/input is named "image", expected "input"/);
+    expect(problems.join('\n')).toMatch(/float16, expected float32/);
+    expect(problems.join('\n')).toMatch(/1 channels, expected 3/);
+    expect(problems.join('\n')).toMatch(/fixed height \(224\)/);
+    expect(problems.join('\n')).toMatch(/expected 1 output named "output", found 2/);
+  });
+});
+
+describe('manifest', () => {
+  const base = { id: 'candy', title: 'Candy', contract: 1, file: 'candy.onnx' };
+  it('parses a valid manifest with defaults', () => {
+    const m = parseManifest(JSON.stringify(base), 'models/candy.json', 'candy');
+    expect(m.listed).toBe(true);
+    expect(m.title).toBe('Candy');
+  });
+
+  it('names the file and the field that is wrong', () => {
+    const bad = (value: unknown, id = 'candy') => () => parseManifest(JSON.stringify(value), 'models/candy.json', id);
+    expect(() => parseManifest('{', 'models/candy.json', 'candy')).toThrow(/models\/candy\.json: not valid JSON/);
+    expect(bad({ ...base, id: 'other' })).toThrow(/"id" is "other" but the file is named for "candy"/);
+    expect(bad({ ...base, file: 'x.onnx' })).toThrow(/"file" must be "candy.onnx"/);
+    expect(bad({ ...base, contract: 2 })).toThrow(/"contract" must be 1/);
+    expect(bad({ ...base, title: '' })).toThrow(/"title" must be a non-empty string/);
+    expect(bad({ ...base, runtime: { preferredHeight: 'big' } })).toThrow(/preferredHeight/);
+    expect(bad([1, 2])).toThrow(/must be a JSON object/);
+  });
+});
+
+describe('execution providers', () => {
+  it('orders providers per device', () => {
+    expect(PROVIDER_ORDER.auto).toEqual(['cuda', 'cpu']);
+    expect(parseDevice('cpu')).toBe('cpu');
+    expect(() => parseDevice('gpu')).toThrow(/unknown device "gpu": use auto, cuda, cpu/);
+  });
+
+  // A fake loader stands in for a CUDA device, which this machine does not have.
+  it('auto takes CUDA when it loads', async () => {
+    const picked = await selectProvider('auto', async (p) => `session-on-${p}`);
+    expect(picked).toMatchObject({ provider: 'cuda', value: 'session-on-cuda', skipped: [] });
+  });
+
+  it('auto falls back to CPU and says why', async () => {
+    const picked = await selectProvider('auto', async (p) => {
+      if (p === 'cuda') throw new Error('libcudart.so.13: cannot open shared object file');
+      return 'cpu-session';
+    });
+    expect(picked.provider).toBe('cpu');
+    expect(picked.skipped[0]).toEqual({ provider: 'cuda', reason: 'libcudart.so.13: cannot open shared object file' });
+  });
+
+  it('an explicit cuda that cannot load is an error, not a fallback', async () => {
+    let triedCpu = false;
+    await expect(
+      selectProvider('cuda', async (p) => {
+        if (p === 'cpu') triedCpu = true;
+        throw new Error('no CUDA');
+      }),
+    ).rejects.toMatchObject({ code: 'DEVICE_UNAVAILABLE', message: expect.stringMatching(/--device cuda.*setup:cuda/) });
+    expect(triedCpu).toBe(false);
+  });
+});

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { CreditGate, TensorPool } from '../../dist/pipeline/flow-control.js';
+import { parseSizeRequest, resolveSize } from '../../dist/pipeline/sizing.js';
+import { formatDuration, progressLine } from '../../dist/cli/progress.js';
+
+describe('CreditGate', () => {
+  it('holds acquirers beyond capacity until a release', async () => {
+    const gate = new CreditGate(2);
+    await gate.acquire();
+    await gate.acquire();
+    expect(gate.inFlight).toBe(2);
+    let third = false;
+    const waiting = gate.acquire().then(() => (third = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(third).toBe(false);
+    gate.release();
+    await waiting;
+    expect(third).toBe(true);
+  });
+
+  it('fails waiters and later acquires once cancelled', async () => {
+    const gate = new CreditGate(1);
+    await gate.acquire();
+    const waiting = gate.acquire();
+    gate.cancel(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    await expect(gate.acquire()).rejects.toThrow('stop');
+  });
+});
+
+describe('TensorPool', () => {
+  it('reuses released buffers and ignores detached or foreign ones', () => {
+    const pool = new TensorPool(12);
+    const a = pool.acquire();
+    pool.release(a);
+    expect(pool.acquire()).toBe(a);
+    pool.release(new Float32Array(5));
+    expect(pool.acquire()).not.toHaveLength(5);
+    expect(pool.allocated).toBe(2);
+  });
+});
+
+describe('sizing', () => {
+  it('parses --size and --height', () => {
+    expect(parseSizeRequest('640x360', undefined)).toEqual({ kind: 'exact', width: 640, height: 360 });
+    expect(parseSizeRequest(undefined, '360')).toEqual({ kind: 'height', height: 360 });
+    expect(parseSizeRequest(undefined, undefined)).toEqual({ kind: 'source' });
+    expect(() => parseSizeRequest('640', undefined)).toThrow(/640x360/);
+    expect(() => parseSizeRequest(undefined, '3')).toThrow(/between 16 and 8192/);
+    expect(() => parseSizeRequest('64x64', '64')).toThrow(/not both/);
+  });
+
+  it('keeps the aspect ratio with an even width for --height', () => {
+    expect(resolveSize({ width: 1920, height: 1080 }, { kind: 'height', height: 360 })).toEqual({ width: 640, height: 360 });
+    expect(resolveSize({ width: 481, height: 321 }, { kind: 'height', height: 100 })).toEqual({ width: 150, height: 100 });
+    expect(resolveSize({ width: 5, height: 7 }, { kind: 'source' })).toEqual({ width: 5, height: 7 });
+  });
+});
+
+describe('progress text', () => {
+  it('formats durations and progress lines', () => {
+    expect(formatDuration(65)).toBe('1:05');
+    expect(formatDuration(3725)).toBe('1:02:05');
+    expect(formatDuration(null)).toBe('--:--');
+    const line = progressLine({ frames: 30, totalFrames: 60, elapsedSeconds: 2, fps: 15, etaSeconds: 2, flicker: 1.234, inferenceMs: 40 });
+    expect(line).toBe('frames 30/60 (50%) 15.0 fps ETA 0:02 model 40 ms flicker 1.23');
+  });
+});

@@ -1,0 +1,190 @@
+"""Trainer tests: no ../shared needed (tiny inputs, a random VGG where noted)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from trainer import reconet
+from trainer.export import export_model, parity_check
+from trainer.flow import inside_mask, invert_flow, luminance, occlusion_mask, synthetic_pair, warp
+from trainer.losses import feature_temporal_loss, gram, output_temporal_loss, style_loss, style_targets
+from trainer.vgg import WeightsMissing, load_tfjs, random_vgg
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NODE_READY = shutil.which("node") and os.path.isdir(os.path.join(ROOT, "node_modules", "onnxruntime-node"))
+
+
+def smooth_image(n=1, h=32, w=40, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, 3, 5, 6, generator=g)
+    return torch.nn.functional.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True).clamp(0, 1)
+
+
+def test_reconet_shapes_and_range():
+    net = reconet.ReCoNet(width=8, blocks=2)
+    x = torch.rand(2, 3, 36, 44)
+    out, features = net.forward_with_features(x)
+    assert out.shape == x.shape
+    assert features.shape == (2, 32, 9, 11)  # encoder output: 4x width, 1/4 size
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+    assert reconet.build(net.config()).config() == {"arch": "reconet", "width": 8, "blocks": 2}
+
+
+def test_default_reconet_matches_the_paper_layout():
+    net = reconet.ReCoNet()
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0]) for c in convs[:3]] == [
+        (3, 48, 9, 1), (48, 96, 3, 2), (96, 192, 3, 2)]
+    assert convs[-1].out_channels == 3 and convs[-1].kernel_size == (9, 9)
+    assert sum(isinstance(m, reconet.ResidualBlock) for m in net.modules()) == 4
+
+
+def test_warp_with_a_known_integer_flow_shifts_the_image():
+    image = torch.arange(5 * 6, dtype=torch.float32).view(1, 1, 5, 6)
+    flow = torch.zeros(1, 2, 5, 6)
+    flow[:, 0] = 1.0  # each pixel comes from one to its right
+    warped = warp(image, flow)
+    assert torch.allclose(warped[..., :, :-1], image[..., :, 1:])
+    mask = inside_mask(flow)
+    assert mask[..., :, -1].sum() == 0 and mask[..., :, :-1].min() == 1
+
+
+def test_zero_flow_is_the_identity():
+    image = torch.rand(2, 3, 8, 10)
+    assert torch.allclose(warp(image, torch.zeros(2, 2, 8, 10)), image, atol=1e-6)
+
+
+def test_occlusion_mask_on_a_known_case():
+    # Frame t+1 is frame t shifted left by 3 px: the 3 rightmost columns of t+1
+    # were outside frame t (occluded); every other pixel is consistent.
+    h, w = 10, 12
+    flow_bw = torch.zeros(1, 2, h, w)
+    flow_bw[:, 0] = 3.0
+    flow_fw = torch.zeros(1, 2, h, w)
+    flow_fw[:, 0] = -3.0
+    mask = occlusion_mask(flow_bw, flow_fw)
+    assert mask[..., :, w - 3:].sum() == 0
+    assert mask[..., :, :w - 3].min() == 1
+    # An inconsistent forward flow (a region that moved elsewhere) is masked out.
+    bad_fw = flow_fw.clone()
+    bad_fw[..., 2:5, 3:6] = 5.0
+    assert occlusion_mask(flow_bw, bad_fw)[..., 2:5, 0:3].sum() == 0
+
+
+def test_flow_inversion_of_a_smooth_motion():
+    g = torch.Generator().manual_seed(3)
+    pair = synthetic_pair(smooth_image(2, 48, 64), g)
+    flow_bw = pair[2]
+    flow_fw = invert_flow(flow_bw)
+    round_trip = flow_bw + warp(flow_fw, flow_bw)
+    inside = inside_mask(flow_bw)
+    assert float((round_trip.abs() * inside).max()) < 0.05
+
+
+def test_synthetic_pair_is_exact_up_to_the_brightness_change():
+    g = torch.Generator().manual_seed(1)
+    frames = smooth_image(2, 48, 64)
+    in_t, in_t1, flow, mask = synthetic_pair(frames, g)
+    assert mask.mean() > 0.7  # most pixels stay visible
+    rewarped = warp(in_t, flow)
+    ratio = (in_t1 + 1e-3) / (rewarped + 1e-3)
+    # Same picture up to a per-channel gain: the ratio is nearly constant on valid pixels.
+    valid = mask.expand_as(ratio) > 0
+    spread = [float(ratio[i][valid[i]].std()) for i in range(2)]
+    assert max(spread) < 0.05
+
+
+def test_temporal_losses_zero_for_a_consistent_pair_and_positive_otherwise():
+    g = torch.Generator().manual_seed(2)
+    in_t, _, flow, mask = synthetic_pair(smooth_image(1, 48, 64), g)
+    in_t1 = warp(in_t, flow)  # no brightness change: exactly consistent
+    out_t = smooth_image(1, 48, 64, seed=5)
+    out_t1 = warp(out_t, flow)
+    assert float(output_temporal_loss(out_t, out_t1, in_t, in_t1, flow, mask)) < 1e-10
+    flickering = (out_t1 + 0.05 * torch.rand(out_t1.shape, generator=g)).clamp(0, 1)
+    assert float(output_temporal_loss(out_t, flickering, in_t, in_t1, flow, mask)) > 1e-5
+    # The luminance term: an output that follows a global brightening of the input costs nothing.
+    brighter_in = in_t1 + 0.1
+    follows = out_t1 + luminance(brighter_in) - luminance(in_t1)
+    assert float(output_temporal_loss(out_t, follows, in_t, brighter_in, flow, mask)) < 1e-10
+    feats_t = smooth_image(1, 12, 16, seed=7).repeat(1, 4, 1, 1)
+    assert float(feature_temporal_loss(feats_t, feats_t, torch.zeros(1, 2, 48, 64), torch.ones(1, 1, 48, 64))) < 1e-12
+    assert float(feature_temporal_loss(feats_t, feats_t.flip(-1), torch.zeros(1, 2, 48, 64), torch.ones(1, 1, 48, 64))) > 0
+
+
+def test_gram_and_pyramid_style_loss():
+    f = torch.rand(2, 4, 5, 6)
+    g = gram(f)
+    assert g.shape == (2, 4, 4) and torch.allclose(g, g.transpose(1, 2))
+    vgg = random_vgg()
+    style = smooth_image(1, 64, 64)
+    targets = style_targets(vgg, style, [1.0, 0.1])
+    assert float(style_loss(vgg, style, targets, [1.0, 0.1])) < 1e-12
+    assert float(style_loss(vgg, smooth_image(1, 64, 64, seed=9), targets, [1.0, 0.1])) > 0
+
+
+def test_missing_vgg_weights_give_a_clear_error(tmp_path):
+    with pytest.raises(WeightsMissing, match="VGG19 weights not found"):
+        load_tfjs(str(tmp_path / "nowhere"))
+
+
+def write_photos(folder, count=3, size=48):
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        coarse = rng.random((4, 4, 3))
+        img = Image.fromarray((coarse * 255).astype("uint8")).resize((size + 8, size), Image.BICUBIC)
+        img.save(folder / f"photo{i}.png")
+
+
+def run_trainer(*args):
+    return subprocess.run([sys.executable, "-m", "trainer", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
+    """Uses a random VGG (clearly marked: the real weights live in ../shared)."""
+    write_photos(tmp_path / "photos")
+    Image.fromarray((np.random.default_rng(1).random((64, 64, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
+    common = ["train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
+              "--random-vgg", "--run", str(tmp_path / "run"), "--size", "32", "--batch", "2",
+              "--width", "4", "--blocks", "1", "--lr", "0.01", "--log-every", "5", "--checkpoint-every", "5",
+              "--style-size", "32", "--threads", "1"]
+    first = run_trainer(*common, "--steps", "30")
+    assert first.returncode == 0, first.stderr
+    state = torch.load(tmp_path / "run" / "checkpoint.pt")
+    totals = [h["total"] for h in state["history"]]
+    assert len(totals) == 30
+    assert np.mean(totals[-5:]) < np.mean(totals[:5])
+    resumed = run_trainer(*common, "--steps", "35")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stdout and "step 35/35" in resumed.stdout
+    assert torch.load(tmp_path / "run" / "checkpoint.pt")["step"] == 35
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["width"] == 4 and config["random_vgg"] is True
+    assert len((tmp_path / "run" / "command.txt").read_text().splitlines()) == 2
+
+
+def test_train_reports_a_missing_content_folder(tmp_path):
+    r = run_trainer("train", "--style", "x.png", "--content", str(tmp_path / "none"), "--run", str(tmp_path / "r"),
+                    "--random-vgg")
+    assert r.returncode == 1
+    assert "error:" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
+def test_export_parity_with_onnx_runtime(tmp_path):
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=4, blocks=1)
+    path, manifest = export_model(net, str(tmp_path), "probe", {"title": "Probe"})
+    assert os.path.exists(path)
+    assert manifest["export"]["parity_max_abs_diff"] < manifest["export"]["parity_tolerance"]
+    saved = json.loads((tmp_path / "probe.json").read_text())
+    assert saved["id"] == "probe" and saved["file"] == "probe.onnx" and saved["contract"] == 1
+    # A different size than the export's dummy input works (dynamic H and W).
+    assert parity_check(net, path, height=20, width=36) < 2e-4
