@@ -1,4 +1,4 @@
-"""python3 -m trainer <train|export|fixtures> --help"""
+"""python3 -m trainer <train|export|fixtures|speed> --help"""
 import argparse
 import sys
 
@@ -6,12 +6,13 @@ import sys
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python3 -m trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    from . import export, fixtures, train
+    from . import export, fixtures, speed, train
     from .vgg import WeightsMissing
     for name, module, help_text in (
         ("train", train, "train a style: style image + content folder -> checkpoints"),
         ("export", export, "checkpoint -> models/<id>.onnx + manifest, checked against ONNX Runtime"),
         ("fixtures", fixtures, "make the tiny random-weight test models (test/fixtures)"),
+        ("speed", speed, "PyTorch eager inference speed (the benchmark's baseline)"),
     ):
         p = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(p)

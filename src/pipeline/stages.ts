@@ -97,10 +97,10 @@ export function fromTensorStage(pool: TensorPool): OperatorFunction<StylizedFram
 }
 
 /** Writes each frame to the encoder and gives its credit back once ffmpeg took it. */
-export function encodeStage(
+export function encodeStage<T extends { readonly data: Uint8Array }>(
   write: (data: Uint8Array) => Promise<void>,
   gate: CreditGate,
-): OperatorFunction<OutputFrame, OutputFrame> {
+): OperatorFunction<T, T> {
   return concatMap(async (frame) => {
     try {
       await write(frame.data);

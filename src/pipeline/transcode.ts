@@ -28,6 +28,8 @@ export interface TranscodeOptions {
   readonly stabilize?: boolean;
   readonly stabilizeStrength?: number;
   readonly overwrite?: boolean;
+  /** Stop after this many frames (benchmarks, previews). */
+  readonly maxFrames?: number;
   /** Frames allowed between decoder and encoder (memory bound). */
   readonly framesInFlight?: number;
   readonly signal?: AbortSignal;
@@ -121,7 +123,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
   try {
     throwIfAborted(signal);
     options.onStart?.({ source, size, provider: engine.provider, skippedProviders: engine.skipped });
-    decoder = new VideoDecoder({ input: options.input, size, fps });
+    decoder = new VideoDecoder({ input: options.input, size, fps, ...(options.maxFrames ? { maxFrames: options.maxFrames } : {}) });
     encoder = new VideoEncoder({ output: options.output, size, fps, audioSource: source.audioCodec ? options.input : null, audioCodec: source.audioCodec });
     const enc = encoder;
     const gate = new CreditGate(options.framesInFlight ?? 4);
@@ -148,7 +150,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
           inferenceTotal += frame.inferenceMs;
           const elapsedSeconds = (performance.now() - started) / 1000;
           const rate = frames / Math.max(elapsedSeconds, 1e-6);
-          const total = source.estimatedFrames;
+          const total = expectedFrames(source, options.maxFrames);
           options.onProgress?.({
             frames,
             totalFrames: total,
@@ -163,7 +165,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
       { defaultValue: null },
     );
     throwIfAborted(signal);
-    checkNotTruncated(source, frames, decoder.lastWarning);
+    checkNotTruncated(expectedFrames(source, options.maxFrames), frames, decoder.lastWarning);
     await encoder.finish();
     const seconds = (performance.now() - started) / 1000;
     return {
@@ -187,9 +189,13 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
   }
 }
 
+function expectedFrames(source: MediaInfo, maxFrames: number | undefined): number | null {
+  if (source.estimatedFrames === null) return maxFrames ?? null;
+  return maxFrames ? Math.min(maxFrames, source.estimatedFrames) : source.estimatedFrames;
+}
+
 /** ffmpeg decodes damaged files "successfully" up to the damage; compare with the container's count. */
-function checkNotTruncated(source: MediaInfo, decodedFrames: number, lastWarning: string): void {
-  const expected = source.estimatedFrames;
+function checkNotTruncated(expected: number | null, decodedFrames: number, lastWarning: string): void {
   if (expected === null || !lastWarning) return;
   if (decodedFrames < Math.floor(expected * 0.95) - 1) {
     throw new StylecastError(

@@ -13,6 +13,8 @@ export interface DecoderOptions {
   readonly size: FrameSize;
   /** Constant output frame rate (frames are duplicated/dropped to hold it), as num/den. */
   readonly fps?: { readonly num: number; readonly den: number };
+  /** Stop after this many frames. */
+  readonly maxFrames?: number;
   /** Read the input at its native rate (live sources from files). */
   readonly realtime?: boolean;
 }
@@ -28,6 +30,7 @@ export function decoderArgs(options: DecoderOptions): string[] {
     '-i', options.input,
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', filters.join(','),
+    ...(options.maxFrames ? ['-frames:v', String(options.maxFrames)] : []),
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
   ];
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what stylecast needs on Debian/Ubuntu (only what is missing), the npm
+# packages, builds the TypeScript, and makes the sample clip. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(ffmpeg python3 python3-torch python3-torchvision python3-pytest python3-numpy python3-pil)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# onnxruntime-node's postinstall would download CUDA libraries; .npmrc skips it
+# (the env var says the same for npm versions that ignore unknown .npmrc keys).
+export ONNXRUNTIME_NODE_INSTALL=skip
+if [ ! -d node_modules/onnxruntime-node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run --silent build
+bash scripts/make-sample.sh
+echo "setup: done (node $(node -v), $(ffmpeg -version | head -1 | cut -d' ' -f1-3), torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'))"

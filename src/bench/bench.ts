@@ -1,0 +1,156 @@
+/**
+ * `npm run bench`: prints, from one run on the same clip, model-only fps,
+ * ffmpeg-only (decode + encode, no model) fps, end-to-end fps and their ratio,
+ * and ONNX Runtime against PyTorch eager for the same network. It measures;
+ * it never asserts.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { lastValueFrom } from 'rxjs';
+import { describeError } from '../core/errors.js';
+import { VideoDecoder } from '../media/ffmpeg/decoder.js';
+import { VideoEncoder } from '../media/ffmpeg/encoder.js';
+import { probeMedia } from '../media/ffmpeg/probe.js';
+import { StyleEngine } from '../models/engine.js';
+import { ModelRegistry } from '../models/registry.js';
+import { parseDevice } from '../models/providers.js';
+import { CreditGate } from '../pipeline/flow-control.js';
+import { parseSizeRequest, resolveSize } from '../pipeline/sizing.js';
+import { decodeStage, encodeStage } from '../pipeline/stages.js';
+import { rgbToTensor, tensorSizeFor } from '../pipeline/tensor.js';
+import { transcodeFile } from '../pipeline/transcode.js';
+
+const exec = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const SHARED_CLIP = resolve(ROOT, '..', 'shared', 'data', 'videos', 'cutBunny.mp4');
+
+const { values: args } = parseArgs({
+  options: {
+    input: { type: 'string' },
+    style: { type: 'string' },
+    size: { type: 'string', default: '640x360' },
+    device: { type: 'string', default: 'cpu' },
+    threads: { type: 'string', default: '0' },
+    'model-frames': { type: 'string', default: '20' },
+    'e2e-frames': { type: 'string', default: '60' },
+    'ffmpeg-frames': { type: 'string', default: '300' },
+    'no-torch': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (args.help) {
+  process.stdout.write(`usage: npm run bench -- [--input CLIP] [--style ID|FILE] [--size 640x360] [--device cpu|cuda|auto]
+  [--threads N] [--model-frames N] [--e2e-frames N] [--ffmpeg-frames N] [--no-torch]
+Default clip: ../shared/data/videos/cutBunny.mp4 if present, else samples/sample.mp4.\n`);
+  process.exit(0);
+}
+
+const fmt = (fps: number) => `${fps.toFixed(2)} fps`.padEnd(12);
+
+async function modelOnly(modelPath: string, width: number, height: number, frames: number, device: ReturnType<typeof parseDevice>, threads: number) {
+  const engine = await StyleEngine.open({ modelPath, device, threads });
+  try {
+    const { tensorWidth, tensorHeight } = tensorSizeFor({ width, height });
+    const rgb = new Uint8Array(width * height * 3).map((_, i) => (i * 37) % 251);
+    let input: Float32Array = new Float32Array(tensorWidth * tensorHeight * 3);
+    let output: Float32Array = new Float32Array(input.length);
+    rgbToTensor(rgb, width, height, input, tensorWidth, tensorHeight);
+    ({ input, output } = await engine.run(input, output, tensorHeight, tensorWidth)); // warm-up
+    const started = performance.now();
+    for (let i = 0; i < frames; i++) ({ input, output } = await engine.run(input, output, tensorHeight, tensorWidth));
+    const seconds = (performance.now() - started) / 1000;
+    return { fps: frames / seconds, provider: engine.provider, ortVersion: engine.runtimeVersion };
+  } finally {
+    await engine.close();
+  }
+}
+
+async function ffmpegOnly(input: string, width: number, height: number, fps: { num: number; den: number }, frames: number, dir: string) {
+  const decoder = new VideoDecoder({ input, size: { width, height }, fps, maxFrames: frames });
+  const encoder = new VideoEncoder({ output: join(dir, 'ffmpeg-only.mp4'), size: { width, height }, fps, audioSource: null, audioCodec: null });
+  const gate = new CreditGate(4);
+  const started = performance.now();
+  let count = 0;
+  try {
+    await lastValueFrom(
+      decodeStage(decoder, gate).pipe(
+        encodeStage((data) => encoder.write(data).then(() => void count++), gate),
+      ),
+      { defaultValue: null },
+    );
+    await encoder.finish();
+  } finally {
+    await encoder.abort();
+    await decoder.close();
+  }
+  return { fps: count / ((performance.now() - started) / 1000), frames: count };
+}
+
+async function torchEager(network: Record<string, unknown> | undefined, width: number, height: number, threads: number) {
+  if (!network || network.arch !== 'reconet') return { skipped: 'the model manifest does not describe a ReCoNet' };
+  if (!existsSync('/usr/bin/python3')) return { skipped: '/usr/bin/python3 not found' };
+  try {
+    const { stdout } = await exec('/usr/bin/python3', [
+      '-m', 'trainer', 'speed', '--net-width', String(network.width), '--blocks', String(network.blocks),
+      '--width', String(width), '--height', String(height), '--frames', '8', '--threads', String(threads),
+    ], { cwd: ROOT });
+    const line = stdout.trim().split('\n').at(-1)!;
+    return JSON.parse(line) as { fps: number; torch: string };
+  } catch (error) {
+    return { skipped: `PyTorch not available (${describeError(error)})` };
+  }
+}
+
+async function main(): Promise<void> {
+  const registry = await ModelRegistry.load();
+  const style = await registry.resolve(args.style);
+  const input = args.input ?? (existsSync(SHARED_CLIP) ? SHARED_CLIP : join(ROOT, 'samples', 'sample.mp4'));
+  const source = await probeMedia(input);
+  const size = resolveSize(source, parseSizeRequest(args.size, undefined));
+  const device = parseDevice(args.device!);
+  const threads = Number(args.threads);
+  const cores = cpus().length;
+  const effectiveThreads = threads || cores;
+  const fps = { num: source.fpsNum, den: source.fpsDen };
+  const net = style.manifest?.network;
+  process.stdout.write(
+    `stylecast bench: clip ${input} at ${size.width}x${size.height}; model ${style.id} ` +
+      `(${net ? `${String(net.arch)} width ${String(net.width)}, ${String(net.blocks)} blocks` : 'unknown network'}); ${cores} cores\n`,
+  );
+  const dir = await mkdtemp(join(tmpdir(), 'stylecast-bench-'));
+  try {
+    const model = await modelOnly(style.onnxPath, size.width, size.height, Number(args['model-frames']), device, threads);
+    process.stdout.write(`model-only   (ORT ${model.ortVersion}, ${model.provider}, ${effectiveThreads} threads): ${fmt(model.fps)}\n`);
+    const ff = await ffmpegOnly(input, size.width, size.height, fps, Number(args['ffmpeg-frames']), dir);
+    process.stdout.write(`ffmpeg-only  (decode -> Node -> encode, no model):   ${fmt(ff.fps)} (${ff.frames} frames)\n`);
+    const e2e = await transcodeFile({
+      input, output: join(dir, 'e2e.mp4'), modelPath: style.onnxPath, size: { kind: 'exact', ...size }, device, threads,
+      maxFrames: Number(args['e2e-frames']), overwrite: true,
+    });
+    process.stdout.write(`end-to-end   (stylize, ${e2e.frames} frames):                ${fmt(e2e.fps)} mean flicker ${e2e.meanFlicker?.toFixed(2) ?? 'n/a'}\n`);
+    const bound = Math.min(model.fps, ff.fps);
+    process.stdout.write(`ratio end-to-end / min(model-only, ffmpeg-only) = ${(e2e.fps / bound).toFixed(3)} (goal >= 0.9)\n`);
+    if (!args['no-torch'] && device !== 'cuda') {
+      const torch = await torchEager(net, size.width, size.height, effectiveThreads);
+      if ('skipped' in torch) process.stdout.write(`PyTorch eager: skipped (${torch.skipped})\n`);
+      else {
+        process.stdout.write(`PyTorch eager ${torch.torch} (same network, ${effectiveThreads} threads):  ${fmt(torch.fps)}\n`);
+        process.stdout.write(`ratio ORT model-only / PyTorch eager = ${(model.fps / torch.fps).toFixed(2)}x (goal >= 3x)\n`);
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`error: ${describeError(error)}\n`);
+  process.exitCode = 1;
+});
