@@ -188,3 +188,69 @@ def test_export_parity_with_onnx_runtime(tmp_path):
     assert saved["id"] == "probe" and saved["file"] == "probe.onnx" and saved["contract"] == 1
     # A different size than the export's dummy input works (dynamic H and W).
     assert parity_check(net, path, height=20, width=36) < 2e-4
+
+
+def write_flo(path, flow):
+    h, w, _ = flow.shape
+    with open(path, "wb") as f:
+        np.array([202021.25], "<f4").tofile(f)
+        np.array([w, h], "<i4").tofile(f)
+        flow.astype("<f4").tofile(f)
+
+
+def test_read_flo_round_trip(tmp_path):
+    from trainer.evaluate import read_flo
+    flow = np.random.default_rng(0).random((5, 7, 2)).astype("float32")
+    write_flo(tmp_path / "f.flo", flow)
+    assert np.array_equal(read_flo(str(tmp_path / "f.flo")), flow)
+
+
+@pytest.mark.skipif(not NODE_READY or shutil.which("ffmpeg") is None, reason="needs node + onnxruntime-node and ffmpeg")
+def test_eval_report_on_tiny_synthetic_data(tmp_path):
+    """A whole `eval` on data made here: a Middlebury-style pair with exact flow,
+    a lavfi clip, photos, a style image; a tiny random model; a random VGG."""
+    data = tmp_path / "data"
+    scene = data / "flow" / "middlebury" / "Synthetic"
+    scene.mkdir(parents=True)
+    img = smooth_image(1, 40, 48, seed=4)
+    shift = torch.zeros(1, 2, 40, 48)
+    shift[:, 0] = 2.0  # frame11(p) = frame10(p - 2): forward flow 10->11 is +2 in x
+    frame11 = warp(img, -shift)
+    for name, t in (("frame10.png", img), ("frame11.png", frame11)):
+        Image.fromarray((t[0].permute(1, 2, 0).numpy() * 255).round().astype("uint8")).save(scene / name)
+    write_flo(scene / "flow10.flo", shift[0].permute(1, 2, 0).numpy())
+    (data / "videos").mkdir()
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10", "-t", "3",
+                    "-pix_fmt", "yuv420p", str(data / "videos" / "clip.mp4")], check=True)
+    (data / "content").mkdir()
+    write_photos(data / "content" / "samples", count=2, size=40)
+    (data / "styles").mkdir()
+    Image.fromarray((np.random.default_rng(2).random((48, 48, 3)) * 255).astype("uint8")).save(data / "styles" / "s.png")
+    torch.manual_seed(0)
+    export_model(reconet.ReCoNet(width=4, blocks=1), str(tmp_path / "m"), "tiny", {"title": "t"})
+    out = tmp_path / "report.json"
+    r = run_trainer("eval", "--model", str(tmp_path / "m" / "tiny.onnx"), "--data", str(data), "--style",
+                    str(data / "styles" / "s.png"), "--clips", "clip.mp4", "--pairs", "3", "--clip-height", "64",
+                    "--photo-size", "32", "--random-vgg", "--out", str(out), "--update-manifest")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(out.read_text())
+    m = report["metrics"]
+    assert report["middlebury"]["Synthetic"]["valid_fraction"] > 0.8
+    # The input pair is consistent under its exact flow: its own warping error is ~0.
+    assert m["input_warping_error_middlebury"] < 1e-4
+    assert m["warping_error_middlebury"] >= 0 and m["warping_error_clips"] >= 0
+    assert report["clips"]["clip.mp4"]["pairs"] == 3
+    assert m["content_loss"] > 0 and m["style_loss"] > 0
+    assert json.loads((tmp_path / "m" / "tiny.json").read_text())["metrics"]["style_loss"] == m["style_loss"]
+
+
+def test_gatys_lowers_its_loss(tmp_path):
+    write_photos(tmp_path / "p", count=1, size=32)
+    Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
+    r = run_trainer("gatys", "--content", str(tmp_path / "p" / "photo0.png"), "--style", str(tmp_path / "style.png"),
+                    "--out", str(tmp_path / "out.png"), "--size", "32", "--steps", "10", "--random-vgg",
+                    "--style-weight", "1000", "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    before, after = [float(x) for x in r.stdout.strip().splitlines()[-1].split("loss ")[1].rstrip(")").split(" -> ")]
+    assert after < before
+    assert Image.open(tmp_path / "out.png").size == (40, 32)

@@ -1,0 +1,191 @@
+"""`eval`: a model (ONNX, run through ONNX Runtime as the runtime runs it) ->
+JSON report. Metrics are defined in docs/metrics.md:
+
+- warping error on Middlebury pairs with ground-truth flow
+- warping error on real clips, flow estimated with OpenCV DIS
+- content and style loss on held-apart photos
+"""
+import glob
+import json
+import os
+import subprocess
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data import list_images, load_image
+from .export import ort_run, write_json_atomic
+from .flow import luminance, occlusion_mask, warp, inside_mask
+from .losses import CONTENT_LAYER, STYLE_LAYERS, gram
+from .vgg import load_tfjs, random_vgg
+
+DATA = os.path.join("..", "shared", "data")
+PHOTOMETRIC_THRESHOLD = 0.05  # luminance difference above which a GT-flow pixel counts as occluded
+
+
+def add_arguments(p):
+    p.add_argument("--model", required=True, help="models/<id>.onnx, or an id from models/")
+    p.add_argument("--data", default=DATA, help="shared data folder (default ../shared/data)")
+    p.add_argument("--style", help="style image (default: the manifest's training.style in DATA/styles)")
+    p.add_argument("--clips", default="mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4")
+    p.add_argument("--pairs", type=int, default=8, help="consecutive frame pairs per clip")
+    p.add_argument("--clip-height", type=int, default=240)
+    p.add_argument("--photo-size", type=int, default=256)
+    p.add_argument("--out", help="write the JSON report here (default: stdout)")
+    p.add_argument("--update-manifest", action="store_true", help="store the metrics in models/<id>.json")
+    p.add_argument("--vgg", default=os.path.join(DATA, "weights", "vgg19-tfjs"))
+    p.add_argument("--random-vgg", action="store_true", help="TESTS ONLY: random VGG (losses meaningless)")
+
+
+def read_flo(path):
+    with open(path, "rb") as f:
+        tag = np.fromfile(f, "<f4", 1)[0]
+        if abs(tag - 202021.25) > 1e-3:
+            raise ValueError(f"{path}: not a .flo file")
+        w, h = np.fromfile(f, "<i4", 2)
+        data = np.fromfile(f, "<f4", int(w) * int(h) * 2).reshape(h, w, 2)
+    return data
+
+
+def stylize(model, frames):
+    """frames: (N, 3, H, W) in [0, 1] with H, W multiples of 4."""
+    return torch.from_numpy(ort_run(model, frames.numpy())).clamp(0, 1)
+
+
+def crop4(t):
+    h, w = t.shape[-2:]
+    return t[..., : h - h % 4, : w - w % 4]
+
+
+def masked_sq_error(a, b, mask):
+    err = (a - b).pow(2).mean(1, keepdim=True)
+    return float((err * mask).sum() / mask.sum().clamp(min=1))
+
+
+def middlebury(model, folder):
+    results = {}
+    for flo in sorted(glob.glob(os.path.join(folder, "*", "flow10.flo"))):
+        scene = os.path.dirname(flo)
+        f10 = load_image(os.path.join(scene, "frame10.png")).unsqueeze(0)
+        f11 = load_image(os.path.join(scene, "frame11.png")).unsqueeze(0)
+        flow = torch.from_numpy(read_flo(flo).copy()).permute(2, 0, 1).unsqueeze(0)
+        known = ((flow.abs() < 1e9).all(1, keepdim=True)).float()
+        flow = flow * known
+        f10, f11, flow, known = crop4(f10), crop4(f11), crop4(flow), crop4(known)
+        out = stylize(model, torch.cat([f10, f11]))
+        warped_in = warp(f11, flow)
+        visible = (luminance(f10) - luminance(warped_in)).abs() < PHOTOMETRIC_THRESHOLD
+        mask = known * inside_mask(flow) * visible.float()
+        results[os.path.basename(scene)] = {
+            "warping_error": masked_sq_error(out[0:1], warp(out[1:2], flow), mask),
+            "input_warping_error": masked_sq_error(f10, warped_in, mask),
+            "valid_fraction": float(mask.mean()),
+        }
+    return results
+
+
+def read_clip_frames(path, height, start, count):
+    """Decodes `count` frames from `start` (seconds) at the given height with ffmpeg."""
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                            "stream=width,height", "-of", "csv=p=0", path], capture_output=True, text=True, check=True)
+    w0, h0 = [int(x) for x in probe.stdout.strip().split(",")[:2]]
+    width = int(round(w0 * height / h0 / 4)) * 4
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(start), "-i", path, "-frames:v", str(count),
+                          "-vf", f"scale={width}:{height}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+                         capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
+    return torch.from_numpy(frames.copy()).permute(0, 3, 1, 2).float() / 255
+
+
+def dis_flow(a, b):
+    """OpenCV DIS flow from frame a to frame b: b(p + flow(p)) ~ a(p)."""
+    import cv2
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    ga = (luminance(a.unsqueeze(0))[0, 0].numpy() * 255).astype(np.uint8)
+    gb = (luminance(b.unsqueeze(0))[0, 0].numpy() * 255).astype(np.uint8)
+    return torch.from_numpy(dis.calc(ga, gb, None)).permute(2, 0, 1).unsqueeze(0)
+
+
+def real_clips(model, folder, names, pairs, height):
+    results = {}
+    for name in names:
+        path = os.path.join(folder, name)
+        if not os.path.exists(path):
+            continue
+        frames = read_clip_frames(path, height, 1.0, pairs + 1)
+        out = stylize(model, frames)
+        errs, input_errs = [], []
+        for t in range(len(frames) - 1):
+            fw = dis_flow(frames[t], frames[t + 1])
+            bw = dis_flow(frames[t + 1], frames[t])
+            mask = occlusion_mask(fw, bw)
+            errs.append(masked_sq_error(out[t:t + 1], warp(out[t + 1:t + 2], fw), mask))
+            input_errs.append(masked_sq_error(frames[t:t + 1], warp(frames[t + 1:t + 2], fw), mask))
+        results[name] = {"warping_error": float(np.mean(errs)), "input_warping_error": float(np.mean(input_errs)),
+                         "pairs": len(errs)}
+    return results
+
+
+def photo_losses(model, photos, style_path, vgg, size):
+    batch = []
+    for path in photos:
+        img = load_image(path, size)
+        _, h, w = img.shape
+        y, x = (h - size) // 2, (w - size) // 2
+        batch.append(img[:, y:y + size, x:x + size])
+    batch = torch.stack(batch)
+    out = stylize(model, batch)
+    style = load_image(style_path, size).unsqueeze(0)
+    with torch.no_grad():
+        target = {k: gram(v) for k, v in vgg(style, STYLE_LAYERS).items()}
+        fo = vgg(out, STYLE_LAYERS + (CONTENT_LAYER,))
+        fi = vgg(batch, (CONTENT_LAYER,))
+        content = float(F.mse_loss(fo[CONTENT_LAYER], fi[CONTENT_LAYER]))
+        style_loss = float(sum(F.mse_loss(gram(fo[k]), target[k].expand(len(batch), -1, -1)) for k in STYLE_LAYERS))
+    return {"content_loss": content, "style_loss": style_loss, "photos": len(batch)}
+
+
+def resolve_model(arg):
+    if arg.endswith(".onnx"):
+        return arg, arg[:-5] + ".json"
+    return os.path.join("models", f"{arg}.onnx"), os.path.join("models", f"{arg}.json")
+
+
+def run(args):
+    model, manifest_path = resolve_model(args.model)
+    if not os.path.exists(model):
+        raise FileNotFoundError(f"model not found: {model}")
+    manifest = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
+    style = args.style or os.path.join(args.data, "styles", manifest.get("training", {}).get("style", ""))
+    if not os.path.isfile(style):
+        raise FileNotFoundError(f"style image not found: {style} (give --style)")
+    vgg = random_vgg() if args.random_vgg else load_tfjs(args.vgg)
+    torch.set_grad_enabled(False)
+    mb = middlebury(model, os.path.join(args.data, "flow", "middlebury"))
+    clips = real_clips(model, os.path.join(args.data, "videos"), args.clips.split(","), args.pairs, args.clip_height)
+    photos = photo_losses(model, list_images(os.path.join(args.data, "content", "samples")), style, vgg, args.photo_size)
+    mean = lambda d, k: float(np.mean([v[k] for v in d.values()])) if d else None
+    metrics = {
+        "warping_error_middlebury": mean(mb, "warping_error"),
+        "warping_error_clips": mean(clips, "warping_error"),
+        "input_warping_error_middlebury": mean(mb, "input_warping_error"),
+        "input_warping_error_clips": mean(clips, "input_warping_error"),
+        "content_loss": photos["content_loss"],
+        "style_loss": photos["style_loss"],
+    }
+    report = {"model": model, "style_image": os.path.basename(style), "metrics": metrics,
+              "middlebury": mb, "clips": clips, "photos": photos,
+              "settings": {"clip_height": args.clip_height, "pairs": args.pairs, "photo_size": args.photo_size,
+                           "flow": "OpenCV DIS medium", "photometric_threshold": PHOTOMETRIC_THRESHOLD}}
+    text = json.dumps(report, indent=2)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+    if args.update_manifest and manifest:
+        manifest.setdefault("metrics", {}).update({k: v for k, v in metrics.items() if v is not None})
+        manifest["metrics"]["eval_settings"] = report["settings"]
+        write_json_atomic(manifest, manifest_path)
+    return 0
