@@ -21,8 +21,10 @@ fi
 # (the env var says the same for npm versions that ignore unknown .npmrc keys).
 export ONNXRUNTIME_NODE_INSTALL=skip
 if [ ! -d node_modules/onnxruntime-node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: npm 11 writes lock files without the other
+  # platforms' optional packages (rollup's), which `npm ci` then rejects.
+  echo "setup: npm install"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
 bash scripts/make-sample.sh
