@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { StylecastError, describeError, isStylecastError } from '../core/errors.js';
 import { modelsCommand } from './commands/models.js';
+import { serveCommand } from './commands/serve.js';
 import { stylizeCommand } from './commands/stylize.js';
 import type { CliContext } from './context.js';
 
@@ -25,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run with --help for usage)');
   program.addCommand(stylizeCommand(context));
   program.addCommand(modelsCommand(context));
+  program.addCommand(serveCommand(context));
   for (const command of program.commands) command.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });

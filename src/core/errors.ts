@@ -16,7 +16,11 @@ export type ErrorCode =
   | 'FFMPEG_FAILED'
   | 'INFERENCE_FAILED'
   | 'ABORTED'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'BUSY'
+  | 'NOT_FOUND';
 
 const EXIT_CODES: Partial<Record<ErrorCode, number>> = { USAGE: 2, ABORTED: 130 };
 

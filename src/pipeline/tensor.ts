@@ -6,7 +6,7 @@ export function tensorSizeFor(size: FrameSize): { tensorWidth: number; tensorHei
 }
 
 /**
- * Packed RGB24 (HWC, 0-255) -> planar float32 (CHW, 0-1), padded on the
+ * Packed RGB24 or RGBA (HWC, 0-255; alpha ignored) -> planar float32 (CHW, 0-1), padded on the
  * right/bottom to the tensor size by repeating the edge pixels.
  */
 export function rgbToTensor(
@@ -16,18 +16,19 @@ export function rgbToTensor(
   out: Float32Array,
   tensorWidth: number,
   tensorHeight: number,
+  channels: 3 | 4 = 3,
 ): void {
   const plane = tensorWidth * tensorHeight;
   if (out.length < plane * 3) throw new RangeError(`tensor buffer too small: ${out.length} < ${plane * 3}`);
-  if (rgb.length < width * height * 3) throw new RangeError(`frame buffer too small: ${rgb.length} < ${width * height * 3}`);
+  if (rgb.length < width * height * channels) throw new RangeError(`frame buffer too small: ${rgb.length} < ${width * height * channels}`);
   const scale = 1 / 255;
   for (let y = 0; y < tensorHeight; y++) {
     const sy = y < height ? y : height - 1;
-    const srcRow = sy * width * 3;
+    const srcRow = sy * width * channels;
     const dstRow = y * tensorWidth;
     for (let x = 0; x < tensorWidth; x++) {
       const sx = x < width ? x : width - 1;
-      const s = srcRow + sx * 3;
+      const s = srcRow + sx * channels;
       const d = dstRow + x;
       out[d] = rgb[s]! * scale;
       out[d + plane] = rgb[s + 1]! * scale;
@@ -36,7 +37,10 @@ export function rgbToTensor(
   }
 }
 
-/** Planar float32 in [0, 1] -> packed RGB24, clamped and rounded, cropped to `width x height`. */
+/**
+ * Planar float32 in [0, 1] -> packed RGB24 (or RGBA with opaque alpha),
+ * clamped and rounded, cropped to `width x height`.
+ */
 export function tensorToRgb(
   tensor: Float32Array,
   tensorWidth: number,
@@ -44,19 +48,21 @@ export function tensorToRgb(
   width: number,
   height: number,
   out: Uint8Array,
+  channels: 3 | 4 = 3,
 ): void {
   const plane = tensorWidth * tensorHeight;
   if (tensor.length < plane * 3) throw new RangeError(`tensor too small: ${tensor.length} < ${plane * 3}`);
-  if (out.length < width * height * 3) throw new RangeError(`frame buffer too small: ${out.length} < ${width * height * 3}`);
+  if (out.length < width * height * channels) throw new RangeError(`frame buffer too small: ${out.length} < ${width * height * channels}`);
   for (let y = 0; y < height; y++) {
     const srcRow = y * tensorWidth;
-    let d = y * width * 3;
+    let d = y * width * channels;
     for (let x = 0; x < width; x++) {
       const s = srcRow + x;
       // Uint8Array assignment truncates; +0.5 rounds, and clamping handles NaN (-> 0) and range.
       out[d++] = clampByte(tensor[s]!);
       out[d++] = clampByte(tensor[s + plane]!);
       out[d++] = clampByte(tensor[s + 2 * plane]!);
+      if (channels === 4) out[d++] = 255;
     }
   }
 }

@@ -13,6 +13,8 @@ export interface DecoderOptions {
   readonly size: FrameSize;
   /** Constant output frame rate (frames are duplicated/dropped to hold it), as num/den. */
   readonly fps?: { readonly num: number; readonly den: number };
+  /** Output pixels: packed RGB24 (default) or RGBA. */
+  readonly pixelFormat?: 'rgb24' | 'rgba';
   /** Stop after this many frames. */
   readonly maxFrames?: number;
   /** Read the input at its native rate (live sources from files). */
@@ -22,7 +24,8 @@ export interface DecoderOptions {
 export function decoderArgs(options: DecoderOptions): string[] {
   const filters: string[] = [];
   if (options.fps) filters.push(`fps=${options.fps.num}/${options.fps.den}`);
-  filters.push(`scale=${options.size.width}:${options.size.height}:flags=bicubic`, 'format=rgb24');
+  const pixelFormat = options.pixelFormat ?? 'rgb24';
+  filters.push(`scale=${options.size.width}:${options.size.height}:flags=bicubic`, `format=${pixelFormat}`);
   return [
     '-nostdin', '-hide_banner', '-v', 'error',
     ...(options.realtime ? ['-re'] : []),
@@ -31,7 +34,7 @@ export function decoderArgs(options: DecoderOptions): string[] {
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', filters.join(','),
     ...(options.maxFrames ? ['-frames:v', String(options.maxFrames)] : []),
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
+    '-f', 'rawvideo', '-pix_fmt', pixelFormat, 'pipe:1',
   ];
 }
 
@@ -63,7 +66,7 @@ export class VideoDecoder {
 
   async *frames(): AsyncGenerator<RgbFrame> {
     const { width, height } = this.options.size;
-    const chunker = new FrameChunker(width * height * 3);
+    const chunker = new FrameChunker(width * height * (this.options.pixelFormat === 'rgba' ? 4 : 3));
     for await (const chunk of this.process.stdout as AsyncIterable<Buffer>) {
       for (const data of chunker.push(chunk)) {
         yield { index: this.framesDecoded++, width, height, data, receivedAt: performance.now() };

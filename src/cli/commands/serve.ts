@@ -1,0 +1,91 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { StylecastError } from '../../core/errors.js';
+import { createLogger } from '../../core/log.js';
+import { ModelRegistry, defaultModelDirs } from '../../models/registry.js';
+import { parseDevice } from '../../models/providers.js';
+import { parseSizeRequest } from '../../pipeline/sizing.js';
+import { describeSource, parseSourceSpec } from '../../pipeline/sources.js';
+import { StylecastServer } from '../../transport/server.js';
+import type { CliContext } from '../context.js';
+
+const WEB_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'web');
+
+interface ServeFlags {
+  host: string;
+  port: string;
+  source: string;
+  style?: string;
+  token?: string;
+  size: string;
+  fps: string;
+  device: string;
+  threads: string;
+  stabilize?: boolean;
+  modelsDir?: string[];
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new StylecastError('USAGE', `--port must be 0-65535, got "${text}"`);
+  return port;
+}
+
+export function serveCommand(context: CliContext): Command {
+  return new Command('serve')
+    .description('serve stylized live video: web UI, WebRTC (+ WHIP/WHEP) and WebSocket (fMP4)')
+    .option('--host <address>', 'address to bind (anything but loopback needs --token)', '127.0.0.1')
+    .option('--port <N>', 'port (0 = any free port)', '8080')
+    .option('--source <spec>', 'browser | file:PATH (looped) | v4l2:/dev/videoN | lavfi:GRAPH', 'browser')
+    .option('-s, --style <id|file.onnx>', 'initial style')
+    .option('--token <T>', 'required for control messages, WHIP and WHEP (and to bind a non-loopback address)')
+    .option('--size <WxH>', 'size of server-side sources', '640x360')
+    .option('--fps <N>', 'frame rate of server-side sources', '30')
+    .option('--device <auto|cuda|cpu>', 'execution provider', 'auto')
+    .option('--threads <N>', 'ONNX Runtime threads per stylizer (0 = one per core)', '0')
+    .option('--stabilize', 'blend static regions with the previous output')
+    .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
+    .addHelpText('after', `
+Pages: /  (controls, input and output side by side, stats)   /obs  (video only, for an OBS Browser Source)
+WebRTC ingest/egress: POST /whip, POST /whep (application/sdp; DELETE the Location to end)
+WebSocket: /ws (signalling, control, stats), /live.mp4 (fragmented MP4, H.264)
+
+Examples:
+  stylecast serve --source lavfi:testsrc2=size=640x360:rate=30 --style candy
+  stylecast serve --source file:samples/sample.mp4
+  stylecast serve --host 0.0.0.0 --token "$(openssl rand -hex 16)"
+`)
+    .action(async (flags: ServeFlags) => {
+      const source = parseSourceSpec(flags.source);
+      const size = parseSizeRequest(flags.size, undefined);
+      if (size.kind !== 'exact') throw new StylecastError('USAGE', '--size must look like 640x360');
+      const fps = Number(flags.fps);
+      if (!Number.isInteger(fps) || fps < 1 || fps > 120) throw new StylecastError('USAGE', `--fps must be 1-120, got "${flags.fps}"`);
+      const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
+      const style = await registry.resolve(flags.style);
+      const log = createLogger('info');
+      const server = await StylecastServer.start({
+        host: flags.host,
+        port: parsePort(flags.port),
+        token: flags.token ?? null,
+        source,
+        styleId: style.id,
+        registry,
+        device: parseDevice(flags.device),
+        threads: Number(flags.threads) || 0,
+        stabilize: flags.stabilize ?? false,
+        size: { width: size.width, height: size.height },
+        fps,
+        log,
+        webRoot: WEB_ROOT,
+      });
+      context.log(`stylecast serving ${server.url}/ (source ${describeSource(source)}, style ${style.id}, device ${server.provider})`);
+      await new Promise<void>((resolvePromise) => {
+        if (context.signal.aborted) return resolvePromise();
+        context.signal.addEventListener('abort', () => resolvePromise(), { once: true });
+      });
+      context.log('stopping');
+      await server.close();
+    });
+}

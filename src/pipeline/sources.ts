@@ -1,0 +1,94 @@
+import { StylecastError, describeError } from '../core/errors.js';
+import type { FrameSize } from '../core/frame.js';
+import type { Logger } from '../core/log.js';
+import { VideoDecoder, type DecoderOptions } from '../media/ffmpeg/decoder.js';
+import type { LiveInputFrame } from './live.js';
+
+export type SourceSpec =
+  | { readonly kind: 'browser' }
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'v4l2'; readonly device: string }
+  | { readonly kind: 'lavfi'; readonly graph: string };
+
+/** `browser`, `file:PATH`, `v4l2:/dev/videoN` or `lavfi:GRAPH`. */
+export function parseSourceSpec(text: string): SourceSpec {
+  if (text === 'browser') return { kind: 'browser' };
+  const colon = text.indexOf(':');
+  const kind = colon > 0 ? text.slice(0, colon) : '';
+  const rest = colon > 0 ? text.slice(colon + 1) : '';
+  if (kind === 'file' && rest) return { kind: 'file', path: rest };
+  if (kind === 'v4l2' && rest) return { kind: 'v4l2', device: rest };
+  if (kind === 'lavfi' && rest) return { kind: 'lavfi', graph: rest };
+  throw new StylecastError('USAGE', `unknown source "${text}": use browser, file:PATH, v4l2:/dev/videoN or lavfi:GRAPH`);
+}
+
+export function describeSource(spec: SourceSpec): string {
+  switch (spec.kind) {
+    case 'browser': return 'browser';
+    case 'file': return `file:${spec.path}`;
+    case 'v4l2': return `v4l2:${spec.device}`;
+    case 'lavfi': return `lavfi:${spec.graph}`;
+  }
+}
+
+export function decoderOptionsFor(spec: Exclude<SourceSpec, { kind: 'browser' }>, size: FrameSize, fps: number): DecoderOptions {
+  const common = { size, fps: { num: fps, den: 1 }, pixelFormat: 'rgba' as const };
+  switch (spec.kind) {
+    case 'file':
+      return { ...common, input: spec.path, inputArgs: ['-stream_loop', '-1'], realtime: true };
+    case 'v4l2':
+      return { ...common, input: spec.device, inputArgs: ['-f', 'v4l2'] };
+    case 'lavfi':
+      return { ...common, input: spec.graph, inputArgs: ['-f', 'lavfi'], realtime: true };
+  }
+}
+
+/**
+ * A server-side source (RGBA frames): an ffmpeg child (looped file, camera, lavfi graph)
+ * decoding in real time. If ffmpeg stops, it is restarted after a pause until
+ * close(); each failure is logged once.
+ */
+export class FfmpegLiveSource {
+  private decoder: VideoDecoder | null = null;
+  private closed = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+
+  constructor(
+    readonly spec: Exclude<SourceSpec, { kind: 'browser' }>,
+    private readonly size: FrameSize,
+    private readonly fps: number,
+    private readonly onFrame: (frame: LiveInputFrame) => void,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    if (this.closed) return;
+    const decoder = new VideoDecoder(decoderOptionsFor(this.spec, this.size, this.fps));
+    this.decoder = decoder;
+    void (async () => {
+      try {
+        for await (const frame of decoder.frames()) {
+          if (this.closed) return;
+          this.failures = 0;
+          this.onFrame({ width: frame.width, height: frame.height, channels: 4, data: frame.data, receivedAt: frame.receivedAt });
+        }
+        if (!this.closed) this.log.warn(`source ${describeSource(this.spec)} ended; restarting`);
+      } catch (error) {
+        if (!this.closed) this.log.warn(`source ${describeSource(this.spec)} failed: ${describeError(error)}`);
+      } finally {
+        await decoder.close();
+        if (!this.closed) {
+          this.failures++;
+          this.restartTimer = setTimeout(() => this.start(), Math.min(10_000, 500 * 2 ** Math.min(this.failures, 5)));
+        }
+      }
+    })();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.decoder?.close();
+  }
+}

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { StylecastError, describeError } from '../../core/errors.js';
+import { createPeerConnection, type PeerConnection, type VideoTrack } from './wrtc.js';
+
+export interface AnswerOptions {
+  readonly offerSdp: string;
+  /** Tracks the server sends (added after the offer so they reuse its transceivers). */
+  readonly sendTracks?: readonly VideoTrack[];
+  readonly onRemoteTrack?: (track: VideoTrack) => void;
+  /** Keep only candidates on this address in the answer (e.g. 127.0.0.1 when serving loopback). */
+  readonly candidateAddress?: string | null;
+  readonly gatherTimeoutMs?: number;
+}
+
+const MAX_SDP_BYTES = 32 * 1024;
+
+/** Drops a=candidate lines whose address is not `address`. */
+export function filterCandidates(sdp: string, address: string): string {
+  return sdp
+    .split(/\r\n/)
+    .filter((line) => !line.startsWith('a=candidate:') || line.split(' ')[4] === address)
+    .join('\r\n');
+}
+
+/**
+ * One server-side peer connection, answered without trickle ICE (the answer
+ * carries every candidate). close() runs once and releases the connection;
+ * `closed` resolves when it has, whoever closed it.
+ */
+export class PeerSession {
+  readonly id = randomUUID();
+  readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
+  private isClosed = false;
+  private disconnectTimer: NodeJS.Timeout | null = null;
+  private readonly cleanups: Array<() => void> = [];
+
+  private constructor(private readonly pc: PeerConnection) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    pc.onconnectionstatechange = () => {
+      const state = pc.connectionState;
+      if (state === 'failed' || state === 'closed') this.close();
+      else if (state === 'disconnected') {
+        this.disconnectTimer ??= setTimeout(() => this.close(), 5000);
+      } else if (this.disconnectTimer) {
+        clearTimeout(this.disconnectTimer);
+        this.disconnectTimer = null;
+      }
+    };
+  }
+
+  static async answer(options: AnswerOptions): Promise<{ session: PeerSession; answerSdp: string }> {
+    const sdp = options.offerSdp;
+    if (typeof sdp !== 'string' || !sdp.startsWith('v=0') || sdp.length > MAX_SDP_BYTES) {
+      throw new StylecastError('BAD_REQUEST', 'the offer is not an SDP description');
+    }
+    const session = new PeerSession(createPeerConnection());
+    const pc = session.pc;
+    try {
+      pc.ontrack = (event) => options.onRemoteTrack?.(event.track);
+      try {
+        await pc.setRemoteDescription({ type: 'offer', sdp });
+      } catch (error) {
+        throw new StylecastError('BAD_REQUEST', `the offer was refused: ${describeError(error)}`);
+      }
+      for (const track of options.sendTracks ?? []) pc.addTrack(track);
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      await session.gatheringComplete(options.gatherTimeoutMs ?? 5000);
+      let answerSdp = pc.localDescription?.sdp ?? '';
+      if (options.candidateAddress) answerSdp = filterCandidates(answerSdp, options.candidateAddress);
+      return { session, answerSdp };
+    } catch (error) {
+      session.close();
+      throw error;
+    }
+  }
+
+  get state(): string {
+    return this.isClosed ? 'closed' : this.pc.connectionState;
+  }
+
+  /** Runs on close (stop sinks, release tracks). */
+  onClose(cleanup: () => void): void {
+    if (this.isClosed) cleanup();
+    else this.cleanups.push(cleanup);
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
+    for (const cleanup of this.cleanups.splice(0)) {
+      try {
+        cleanup();
+      } catch {
+        // a failing cleanup must not keep the others from running
+      }
+    }
+    this.pc.onconnectionstatechange = null;
+    this.pc.ontrack = null;
+    this.pc.onicegatheringstatechange = null;
+    this.pc.close();
+    this.resolveClosed();
+  }
+
+  private gatheringComplete(timeoutMs: number): Promise<void> {
+    if (this.pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.pc.onicegatheringstatechange = () => {
+        if (this.pc.iceGatheringState === 'complete') {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+    });
+  }
+}

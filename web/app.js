@@ -1,0 +1,250 @@
+// stylecast page logic: one module for `/` (controls) and `/obs` (video only).
+// Exposes window.stylecast for automation (tests, OBS scripting).
+const params = new URLSearchParams(location.search);
+const token = params.get('token');
+const isObs = document.body.dataset.obs === '1';
+const $ = (id) => document.getElementById(id);
+const input = $('input');
+const output = $('output');
+
+const state = {
+  welcome: null, stats: null, errors: [], style: null, mode: null, connected: false,
+  frames: { input: 0, output: 0 },
+};
+let ws = null;
+let pc = null;
+let mse = null;
+let pendingAnswer = null;
+
+function setStatus(text, isError = false) {
+  const el = $('status');
+  if (el) { el.textContent = text; el.classList.toggle('error', isError); }
+  if (isError) state.errors.push(text);
+}
+
+function withToken(path) {
+  return token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path;
+}
+
+function countFrames(video, key) {
+  if (!('requestVideoFrameCallback' in HTMLVideoElement.prototype)) return;
+  const tick = () => { state.frames[key]++; video.requestVideoFrameCallback(tick); };
+  video.requestVideoFrameCallback(tick);
+}
+countFrames(input, 'input');
+countFrames(output, 'output');
+
+function connect() {
+  return new Promise((resolve, reject) => {
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${withToken('/ws')}`;
+    ws = new WebSocket(url);
+    ws.onopen = () => { state.connected = true; };
+    ws.onclose = () => { state.connected = false; setStatus('disconnected', true); };
+    ws.onerror = () => reject(new Error('WebSocket failed'));
+    ws.onmessage = (event) => {
+      const msg = JSON.parse(event.data);
+      if (msg.type === 'welcome') {
+        state.welcome = msg;
+        state.style = msg.style;
+        fillStyles(msg.styles, msg.style);
+        setStatus(`connected (server source: ${msg.source})`);
+        resolve();
+      } else if (msg.type === 'answer') {
+        pendingAnswer?.resolve(msg);
+      } else if (msg.type === 'stats') {
+        state.stats = msg;
+        renderStats(msg);
+      } else if (msg.type === 'style') {
+        state.style = msg.id;
+        const select = $('style');
+        if (select) select.value = msg.id;
+      } else if (msg.type === 'error') {
+        setStatus(`${msg.code}: ${msg.message}`, true);
+        pendingAnswer?.reject(new Error(msg.message));
+      }
+    };
+  });
+}
+
+function fillStyles(styles, current) {
+  const select = $('style');
+  if (!select) return;
+  select.replaceChildren(...styles.map((s) => new Option(s.title, s.id, false, s.id === current)));
+  select.onchange = () => setStyle(select.value);
+}
+
+function send(message) {
+  ws.send(JSON.stringify(message));
+}
+
+function setStyle(id) {
+  send({ type: 'style', id });
+}
+
+async function gathered(peer) {
+  if (peer.iceGatheringState === 'complete') return;
+  await new Promise((resolve) => {
+    const timer = setTimeout(resolve, 2000);
+    peer.addEventListener('icegatheringstatechange', () => {
+      if (peer.iceGatheringState === 'complete') { clearTimeout(timer); resolve(); }
+    });
+  });
+}
+
+async function negotiate(peer, mode, preview) {
+  await peer.setLocalDescription(await peer.createOffer());
+  await gathered(peer);
+  const answer = await new Promise((resolve, reject) => {
+    pendingAnswer = { resolve, reject };
+    send({ type: 'offer', mode, sdp: peer.localDescription.sdp, preview });
+  });
+  pendingAnswer = null;
+  await peer.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+}
+
+async function startCamera() {
+  const camera = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: false });
+  input.srcObject = camera;
+  pc = new RTCPeerConnection({ iceServers: [] });
+  pc.addTransceiver(camera.getVideoTracks()[0], { direction: 'sendrecv', streams: [camera] });
+  pc.ontrack = (event) => { output.srcObject = new MediaStream([event.track]); };
+  await negotiate(pc, 'camera', false);
+}
+
+async function startView(preview) {
+  pc = new RTCPeerConnection({ iceServers: [] });
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  if (preview) pc.addTransceiver('video', { direction: 'recvonly' });
+  let n = 0;
+  pc.ontrack = (event) => {
+    const target = n++ === 0 ? output : input;
+    target.srcObject = new MediaStream([event.track]);
+  };
+  await negotiate(pc, 'view', preview);
+}
+
+function startWebSocketVideo() {
+  const media = new MediaSource();
+  output.src = URL.createObjectURL(media);
+  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${withToken('/live.mp4')}`);
+  socket.binaryType = 'arraybuffer';
+  const queue = [];
+  let buffer = null;
+  const pump = () => {
+    if (!buffer || buffer.updating || queue.length === 0) return;
+    buffer.appendBuffer(queue.shift());
+  };
+  media.addEventListener('sourceopen', () => {
+    buffer = media.addSourceBuffer('video/mp4; codecs="avc1.42E01E"');
+    buffer.mode = 'segments';
+    buffer.addEventListener('updateend', () => {
+      const ranges = buffer.buffered;
+      if (ranges.length) {
+        const end = ranges.end(ranges.length - 1);
+        // Stay at the live edge: jump when more than ~0.15 s behind.
+        if (end - output.currentTime > 0.15) output.currentTime = Math.max(ranges.start(ranges.length - 1), end - 0.05);
+        if (!buffer.updating && output.currentTime - ranges.start(0) > 10) buffer.remove(ranges.start(0), output.currentTime - 5);
+      }
+      pump();
+    });
+    pump();
+  });
+  socket.onmessage = (event) => { queue.push(event.data); pump(); };
+  socket.onclose = () => setStatus('video socket closed', true);
+  output.play().catch(() => undefined);
+  mse = { socket, media };
+}
+
+async function start(mode) {
+  stop();
+  state.mode = mode;
+  setStatus(`starting ${mode}…`);
+  try {
+    if (mode === 'camera') await startCamera();
+    else if (mode === 'view') await startView(!isObs);
+    else if (mode === 'ws') startWebSocketVideo();
+    else throw new Error(`unknown mode ${mode}`);
+    setStatus(`running: ${mode}`);
+    if ($('start')) { $('start').disabled = true; $('stop').disabled = false; }
+  } catch (error) {
+    setStatus(`could not start: ${error.message}`, true);
+    throw error;
+  }
+}
+
+function stop() {
+  if (pc) { pc.close(); pc = null; if (ws?.readyState === 1) send({ type: 'stop' }); }
+  if (mse) { mse.socket.close(); mse = null; }
+  for (const v of [input, output]) {
+    if (v.srcObject) { for (const t of v.srcObject.getTracks()) t.stop(); v.srcObject = null; }
+  }
+  if ($('start')) { $('start').disabled = false; $('stop').disabled = true; }
+}
+
+const fmt = (v, digits = 1) => (v === null || v === undefined ? '–' : typeof v === 'number' ? v.toFixed(digits) : String(v));
+function renderStats(msg) {
+  const body = document.querySelector('#stats tbody');
+  if (!body) return;
+  const s = msg.camera ?? msg.broadcast;
+  const rows = [
+    ['stream', msg.camera ? 'your camera' : `server (${msg.broadcast.source})`],
+    ['style', msg.style],
+    ['fps in / out', `${fmt(s.fpsIn)} / ${fmt(s.fpsOut)}`],
+    ['inference', `${fmt(s.inferenceMs)} ms`],
+    ['added latency p50 / p95', `${fmt(s.latencyP50Ms, 0)} / ${fmt(s.latencyP95Ms, 0)} ms`],
+    ['dropped frames', fmt(s.dropped, 0)],
+    ['flicker', fmt(s.flicker, 2)],
+    ['execution provider', s.provider],
+    ['viewers (WebRTC / WebSocket)', `${msg.broadcast.webrtcViewers} / ${msg.broadcast.websocketViewers}`],
+  ];
+  body.replaceChildren(...rows.map(([k, v]) => {
+    const tr = document.createElement('tr');
+    tr.append(Object.assign(document.createElement('td'), { textContent: k }), Object.assign(document.createElement('td'), { textContent: v }));
+    return tr;
+  }));
+}
+
+/** Mean RGB of a video element's current picture (32x32 sample), or null before the first frame. */
+function meanColor(which) {
+  const video = which === 'input' ? input : output;
+  if (!video.videoWidth) return null;
+  const canvas = document.createElement('canvas');
+  canvas.width = 32; canvas.height = 32;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(video, 0, 0, 32, 32);
+  const data = ctx.getImageData(0, 0, 32, 32).data;
+  const sum = [0, 0, 0];
+  for (let i = 0; i < data.length; i += 4) { sum[0] += data[i]; sum[1] += data[i + 1]; sum[2] += data[i + 2]; }
+  return sum.map((v) => v / (data.length / 4));
+}
+
+/** 32x32 RGB samples of both videos, for comparing input and output pixel by pixel. */
+function samples() {
+  const grab = (video) => {
+    if (!video.videoWidth) return null;
+    const canvas = document.createElement('canvas');
+    canvas.width = 32; canvas.height = 32;
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0, 32, 32);
+    return Array.from(ctx.getImageData(0, 0, 32, 32).data);
+  };
+  return { input: grab(input), output: grab(output) };
+}
+
+const ready = connect();
+window.stylecast = { state, ready, start, stop, setStyle, meanColor, samples };
+
+if ($('start')) {
+  $('start').onclick = () => start($('mode').value).catch(() => undefined);
+  $('stop').onclick = () => stop();
+  $('obs-url').textContent = `${location.origin}/obs?source=view`;
+}
+
+if (isObs || params.has('autostart')) {
+  ready.then(async () => {
+    if (params.get('style')) setStyle(params.get('style'));
+    const source = params.get('source') ?? 'view';
+    const transport = params.get('transport') ?? 'webrtc';
+    await start(source === 'camera' ? 'camera' : transport === 'ws' ? 'ws' : 'view');
+  }).catch((error) => setStatus(String(error), true));
+}
