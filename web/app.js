@@ -231,8 +231,16 @@ function samples() {
   return { input: grab(input), output: grab(output) };
 }
 
+/** Video frames decoded by this page's peer connection (WebRTC stats; counts in background tabs too). */
+async function decodedFrames() {
+  if (!pc) return 0;
+  let n = 0;
+  (await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') n += r.framesDecoded ?? 0; });
+  return n;
+}
+
 const ready = connect();
-window.stylecast = { state, ready, start, stop, setStyle, meanColor, samples };
+window.stylecast = { state, ready, start, stop, setStyle, meanColor, samples, decodedFrames };
 
 if ($('start')) {
   $('start').onclick = () => start($('mode').value).catch(() => undefined);

@@ -47,4 +47,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2).filter((a) => a !== '--debug'));
-process.exitCode = code;
+// Exit explicitly: @roamhq/wrtc 0.10 crashes in its native cleanup when Node
+// tears the environment down (node-webrtc issue 636). Everything of ours is
+// closed by now, and stdout/stderr are synchronous for files and pipes.
+process.exit(code);

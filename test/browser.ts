@@ -1,0 +1,37 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream=fps=30',
+  // Several viewer pages at once: keep background tabs rendering (frame callbacks).
+  '--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows',
+];
+
+/** A y4m clip for Chromium's fake camera: a known picture (static colour bars). */
+export function makeCameraClip(dir: string): string {
+  const path = join(dir, 'camera.y4m');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'smptebars=size=320x180:rate=30', '-t', '1', '-pix_fmt', 'yuv420p', path]);
+  return path;
+}
+
+/** Debian's Chromium, headless, with a fresh profile that is removed on close. */
+export async function launchChromium(cameraFile?: string): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+  const profile = mkdtempSync(join(tmpdir(), 'stylecast-chromium-'));
+  const args = [...FLAGS, ...(cameraFile ? [`--use-file-for-fake-video-capture=${cameraFile}`] : [])];
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args });
+  return {
+    context,
+    close: async () => {
+      await context.close().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,373 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createLogger } from '../../dist/core/log.js';
+import { ModelRegistry } from '../../dist/models/registry.js';
+import { StylecastServer, type ServerOptions } from '../../dist/transport/server.js';
+import { launchChromium, makeCameraClip } from '../browser.js';
+import { FIXTURES, ROOT, childrenOf, runCli, startCli, tempDir, waitFor } from '../helpers.js';
+
+declare global {
+  interface Window {
+    stylecast: {
+      ready: Promise<void>;
+      state: { frames: { input: number; output: number }; errors: string[]; stats: any; style: string | null };
+      start(mode: string): Promise<void>;
+      stop(): void;
+      setStyle(id: string): void;
+      meanColor(which: 'input' | 'output'): number[] | null;
+      samples(): { input: number[] | null; output: number[] | null };
+      decodedFrames(): Promise<number>;
+    };
+  }
+}
+
+const logLines: string[] = [];
+const log = createLogger('debug', (line) => logLines.push(line));
+let dir: { path: string; cleanup: () => Promise<void> };
+let camera: string;
+let registry: ModelRegistry;
+let server: StylecastServer | null = null;
+let browser: Awaited<ReturnType<typeof launchChromium>> | null = null;
+
+async function startServer(overrides: Partial<ServerOptions> = {}): Promise<StylecastServer> {
+  server = await StylecastServer.start({
+    host: '127.0.0.1', port: 0, token: null,
+    source: { kind: 'lavfi', graph: 'smptebars=size=320x180:rate=30' },
+    styleId: 'tiny', registry, device: 'cpu', threads: 1, stabilize: false,
+    size: { width: 320, height: 180 }, fps: 30, log, webRoot: join(ROOT, 'web'),
+    ...overrides,
+  });
+  return server;
+}
+
+async function openPage(path: string): Promise<Page> {
+  browser ??= await launchChromium(camera);
+  const page = await browser.context.newPage();
+  await page.goto(`${server!.url}${path}`);
+  await page.evaluate(() => window.stylecast.ready);
+  return page;
+}
+
+const frames = (page: Page) => page.evaluate(() => window.stylecast.state.frames);
+
+/** Mean absolute difference of the 32x32 input and output samples shown in the page. */
+async function inputOutputDifference(page: Page): Promise<number> {
+  const { input, output } = await page.evaluate(() => window.stylecast.samples());
+  if (!input || !output) return 0;
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < input.length; i += 4) for (let c = 0; c < 3; c++, n++) sum += Math.abs(input[i + c]! - output[i + c]!);
+  return sum / n;
+}
+
+beforeAll(async () => {
+  dir = await tempDir('stylecast-live-');
+  camera = makeCameraClip(dir.path);
+  registry = await ModelRegistry.load([FIXTURES]);
+});
+afterEach(async () => {
+  await browser?.close();
+  browser = null;
+  await server?.close();
+  server = null;
+});
+afterAll(() => dir.cleanup());
+
+describe('live serving in real Chromium', () => {
+  it('camera round trip: the page gets its camera back stylized on the same peer connection', async () => {
+    await startServer({ source: { kind: 'browser' } });
+    const page = await openPage('/');
+    await page.evaluate(() => window.stylecast.start('camera'));
+    await waitFor(async () => (await frames(page)).output > 30, 20_000);
+    // Not the input: the picture that comes back differs from the camera picture.
+    expect(await inputOutputDifference(page)).toBeGreaterThan(20);
+    const stats = await waitFor(async () => page.evaluate(() => window.stylecast.state.stats?.camera?.framesOut > 10 && window.stylecast.state.stats.camera));
+    expect(stats.provider).toBe('cpu');
+    expect(stats.latencyP50Ms).toBeGreaterThan(0);
+    expect(server!.counts()).toMatchObject({ cameras: 1, peers: 1 });
+    await page.evaluate(() => window.stylecast.stop());
+    await waitFor(async () => server!.counts().cameras === 0);
+  });
+
+  it('a server-side source is stylized once and fanned out to 3 viewers', async () => {
+    await startServer();
+    const pages: Page[] = [];
+    for (const path of ['/', '/', '/obs']) {
+      const page = await openPage(path); // opened in front: Chromium defers media in background tabs
+      if (path === '/') await page.evaluate(() => window.stylecast.start('view')); // /obs starts by itself
+      await waitFor(async () => (await frames(page)).output > 0, 20_000);
+      pages.push(page);
+    }
+    // Frames decoded by each viewer's own peer connection.
+    for (const page of pages) {
+      const start = await page.evaluate(() => window.stylecast.decodedFrames());
+      await waitFor(async () => (await page.evaluate(() => window.stylecast.decodedFrames())) > start + 30, 20_000);
+    }
+    const stats = (await pages[0]!.evaluate(() => window.stylecast.state.stats)).broadcast;
+    expect(stats.webrtcViewers).toBe(3);
+    expect(stats.source).toBe('lavfi:smptebars=size=320x180:rate=30');
+    expect(stats.fpsOut).toBeGreaterThan(10);
+    // The main page shows the input preview beside the output: they differ.
+    await pages[0]!.bringToFront();
+    await waitFor(async () => (await frames(pages[0]!)).input > 10);
+    expect(await inputOutputDifference(pages[0]!)).toBeGreaterThan(20);
+  });
+
+  it('WHIP in, WHEP out: a publisher becomes the source, a WHEP player receives it, DELETE ends both', async () => {
+    await startServer();
+    const publisher = await openPage('/');
+    const whip = await publisher.evaluate(async () => {
+      const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      pc.addTransceiver(stream.getVideoTracks()[0]!, { direction: 'sendonly' });
+      await pc.setLocalDescription(await pc.createOffer());
+      await new Promise((r) => { if (pc.iceGatheringState === 'complete') r(null); pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r(null); });
+      const res = await fetch('/whip', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription!.sdp });
+      const answer = await res.text();
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      (window as any).whipPc = pc;
+      return { status: res.status, location: res.headers.get('Location'), type: res.headers.get('Content-Type') };
+    });
+    expect(whip.status).toBe(201);
+    expect(whip.location).toMatch(/^\/whip\/[\w-]+$/);
+    expect(whip.type).toBe('application/sdp');
+    const player = await openPage('/');
+    const whep = await player.evaluate(async () => {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      const video = document.getElementById('output') as HTMLVideoElement;
+      pc.ontrack = (e) => { video.srcObject = new MediaStream([e.track]); };
+      await pc.setLocalDescription(await pc.createOffer());
+      await new Promise((r) => { if (pc.iceGatheringState === 'complete') r(null); pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r(null); });
+      const res = await fetch('/whep', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription!.sdp });
+      await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+      return { status: res.status, location: res.headers.get('Location') };
+    });
+    expect(whep.status).toBe(201);
+    await waitFor(async () => (await frames(player)).output > 30, 20_000);
+    const stats = await waitFor(async () => player.evaluate(() => window.stylecast.state.stats?.broadcast?.source === 'whip' && window.stylecast.state.stats.broadcast));
+    expect(stats.framesIn).toBeGreaterThan(0);
+    // A second publisher is refused while one is live.
+    const second = await fetch(`${server!.url}/whip`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0\r\n' });
+    expect(second.status).toBe(409);
+    for (const location of [whip.location!, whep.location!]) {
+      const res = await fetch(`${server!.url}${location}`, { method: 'DELETE' });
+      expect(res.status).toBe(200);
+    }
+    await waitFor(async () => server!.counts().resources === 0);
+    expect((await fetch(`${server!.url}${whip.location}`, { method: 'DELETE' })).status).toBe(404);
+    await waitFor(async () => player.evaluate(() => window.stylecast.state.stats?.broadcast?.source?.startsWith('lavfi')));
+  });
+
+  it('the WebSocket fallback (fMP4 into Media Source Extensions) plays at the live edge', async () => {
+    await startServer();
+    const page = await openPage('/obs?transport=ws');
+    await waitFor(async () => (await frames(page)).output > 30, 20_000);
+    const t1 = await page.evaluate(() => (document.getElementById('output') as HTMLVideoElement).currentTime);
+    await page.waitForTimeout(1000);
+    const video = await page.evaluate(() => {
+      const v = document.getElementById('output') as HTMLVideoElement;
+      const b = v.buffered;
+      return { t: v.currentTime, behind: b.length ? b.end(b.length - 1) - v.currentTime : null, width: v.videoWidth };
+    });
+    expect(video.t).toBeGreaterThan(t1 + 0.5);
+    expect(video.behind!).toBeLessThan(0.5);
+    expect(video.width).toBe(320);
+    expect(server!.counts().websocketViewers).toBe(1);
+  });
+
+  it('switches style mid-stream without reconnecting', async () => {
+    await startServer();
+    const page = await openPage('/');
+    await page.evaluate(() => window.stylecast.start('view'));
+    await waitFor(async () => (await frames(page)).output > 20, 20_000);
+    const before = (await page.evaluate(() => window.stylecast.meanColor('output')))!;
+    await page.evaluate(() => window.stylecast.setStyle('tiny-b'));
+    await waitFor(async () => page.evaluate(() => window.stylecast.state.style === 'tiny-b'));
+    const framesAtSwitch = (await frames(page)).output;
+    await waitFor(async () => {
+      const after = await page.evaluate(() => window.stylecast.meanColor('output'));
+      return after && Math.max(...after.map((v, i) => Math.abs(v - before[i]!))) > 10;
+    }, 10_000);
+    expect((await frames(page)).output).toBeGreaterThan(framesAtSwitch);
+    expect(server!.counts().peers).toBe(1);
+    expect(await page.evaluate(() => window.stylecast.state.errors)).toEqual([]);
+  });
+});
+
+// ---- robustness: plain sockets against the server ---------------------------
+
+function connect(url: string): Promise<{ ws: WebSocket; messages: any[]; next: (type: string) => Promise<any> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const messages: any[] = [];
+    const waiters: Array<{ type: string; resolve: (m: any) => void }> = [];
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString());
+      messages.push(msg);
+      for (const w of waiters.filter((w) => w.type === msg.type)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(msg);
+      }
+    });
+    const next = (type: string) => {
+      const seen = messages.find((m) => m.type === type && !m.taken);
+      if (seen) {
+        seen.taken = true;
+        return Promise.resolve(seen);
+      }
+      return new Promise((r) => waiters.push({ type, resolve: (m) => { m.taken = true; r(m); } }));
+    };
+    ws.once('open', () => resolve({ ws, messages, next }));
+    ws.once('error', reject);
+  });
+}
+
+async function viewerOffer(): Promise<{ sdp: string; close: () => void }> {
+  const { createRequire } = await import('node:module');
+  const wrtc = createRequire(import.meta.url)('@roamhq/wrtc');
+  const pc = new wrtc.RTCPeerConnection({ iceServers: [] });
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  return { sdp: offer.sdp, close: () => pc.close() };
+}
+
+const openFds = () => readdirSync('/proc/self/fd').length;
+const ffmpegChildren = async () => {
+  let n = 0;
+  for (const pid of await childrenOf(process.pid)) if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('ffmpeg')) n++;
+  return n;
+};
+
+describe('server robustness (real sockets on 127.0.0.1)', () => {
+  it('answers bad messages with an error, logs one line each, and stays up', async () => {
+    await startServer();
+    const wsUrl = server!.url.replace('http', 'ws') + '/ws';
+    const c = await connect(wsUrl);
+    await c.next('welcome');
+    logLines.length = 0;
+    c.ws.send('{not json');
+    expect(await c.next('error')).toMatchObject({ code: 'BAD_REQUEST', message: 'message is not JSON' });
+    c.ws.send(JSON.stringify({ type: 'self-destruct' }));
+    expect((await c.next('error')).message).toMatch(/unknown message type "self-destruct"/);
+    c.ws.send(JSON.stringify({ type: 'offer', mode: 'view', sdp: 'v=0\r\nthis is not sdp' }));
+    expect((await c.next('error')).code).toBe('BAD_REQUEST');
+    c.ws.send(JSON.stringify({ type: 'style', id: 'no-such-style' }));
+    expect((await c.next('error')).code).toBe('NOT_FOUND');
+    c.ws.send(Buffer.from([1, 2, 3]));
+    expect((await c.next('error')).message).toMatch(/binary/);
+    expect(logLines.filter((l) => l.startsWith('warn: ws '))).toHaveLength(5);
+    c.ws.send(JSON.stringify({ type: 'ping' }));
+    expect(await c.next('pong')).toEqual(expect.objectContaining({ type: 'pong' }));
+    // Too big: the server closes this socket, and keeps serving others.
+    const closed = new Promise<number>((r) => c.ws.once('close', (code) => r(code)));
+    c.ws.send('x'.repeat(70 * 1024));
+    expect(await closed).toBe(1009);
+    const d = await connect(wsUrl);
+    expect((await d.next('welcome')).styles.map((s: any) => s.id)).toContain('tiny');
+    // Flooding is cut off.
+    const flood = new Promise<number>((r) => d.ws.once('close', (code) => r(code)));
+    for (let i = 0; i < 80; i++) d.ws.send(JSON.stringify({ type: 'ping' }));
+    expect(await flood).toBe(1008);
+    // HTTP: bad SDP, wrong content type, unknown resource.
+    const bad = await fetch(`${server!.url}/whep`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'garbage' });
+    expect(bad.status).toBe(400);
+    expect((await fetch(`${server!.url}/whip`, { method: 'POST', body: 'v=0' })).status).toBe(400);
+    expect((await fetch(`${server!.url}/whep/nope`, { method: 'DELETE' })).status).toBe(404);
+    expect((await fetch(`${server!.url}/api/styles`)).status).toBe(200);
+  });
+
+  it('a peer that vanishes mid-negotiation leaves nothing behind', async () => {
+    await startServer();
+    const c = await connect(server!.url.replace('http', 'ws') + '/ws');
+    await c.next('welcome');
+    const offer = await viewerOffer();
+    c.ws.send(JSON.stringify({ type: 'offer', mode: 'view', sdp: offer.sdp }));
+    c.ws.terminate();
+    offer.close();
+    await waitFor(async () => server!.counts().peers === 0 && server!.counts().clients === 0, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(server!.counts()).toMatchObject({ peers: 0, clients: 0 });
+  });
+
+  it('100 connect/negotiate/disconnect cycles leak no peers, sockets, children or memory', async () => {
+    await startServer();
+    const wsUrl = server!.url.replace('http', 'ws') + '/ws';
+    const cycle = async (i: number) => {
+      const c = await connect(wsUrl);
+      await c.next('welcome');
+      const offer = await viewerOffer();
+      c.ws.send(JSON.stringify({ type: 'offer', mode: 'view', sdp: offer.sdp }));
+      if (i % 2 === 0) await c.next('answer'); // half of them leave before the answer
+      offer.close();
+      c.ws.close();
+      if (i % 10 === 0) {
+        const v = new WebSocket(server!.url.replace('http', 'ws') + '/live.mp4');
+        await new Promise((r) => v.once('open', r));
+        v.close();
+      }
+    };
+    for (let i = 0; i < 10; i++) await cycle(i);
+    await waitFor(async () => server!.counts().peers === 0 && server!.counts().clients === 0, 15_000);
+    await new Promise((r) => setTimeout(r, 4000)); // the idle fMP4 encoder stops after 3 s
+    global.gc?.();
+    const fdsBefore = openFds();
+    const rssBefore = process.memoryUsage().rss;
+    const childrenBefore = await ffmpegChildren();
+    for (let i = 0; i < 100; i++) await cycle(i);
+    await waitFor(async () => server!.counts().peers === 0 && server!.counts().clients === 0, 15_000);
+    await new Promise((r) => setTimeout(r, 4000));
+    global.gc?.();
+    expect(server!.counts()).toEqual({ clients: 0, peers: 0, cameras: 0, resources: 0, websocketViewers: 0 });
+    expect(openFds() - fdsBefore).toBeLessThanOrEqual(4);
+    expect(await ffmpegChildren()).toBe(childrenBefore);
+    expect((process.memoryUsage().rss - rssBefore) / 1e6).toBeLessThan(80);
+    // Still serving.
+    const c = await connect(wsUrl);
+    expect((await c.next('welcome')).type).toBe('welcome');
+    c.ws.close();
+  }, 180_000);
+
+  it('with a token: sockets, WHIP and WHEP need it', async () => {
+    await startServer({ token: 'sekret-123' });
+    const wsUrl = server!.url.replace('http', 'ws') + '/ws';
+    await expect(connect(wsUrl)).rejects.toThrow(/401/);
+    await expect(connect(`${wsUrl}?token=wrong`)).rejects.toThrow(/401/);
+    const ok = await connect(`${wsUrl}?token=sekret-123`);
+    expect((await ok.next('welcome')).type).toBe('welcome');
+    ok.ws.close();
+    const offer = await viewerOffer();
+    const denied = await fetch(`${server!.url}/whep`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer.sdp });
+    expect(denied.status).toBe(401);
+    const allowed = await fetch(`${server!.url}/whep`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: 'Bearer sekret-123' }, body: offer.sdp });
+    expect(allowed.status).toBe(201);
+    offer.close();
+    expect((await fetch(`${server!.url}${allowed.headers.get('Location')}`, { method: 'DELETE', headers: { Authorization: 'Bearer sekret-123' } })).status).toBe(200);
+  });
+});
+
+describe('stylecast serve (CLI)', () => {
+  it('refuses a non-loopback address without --token', async () => {
+    const r = await runCli(['serve', '--host', '0.0.0.0', '--port', '0', '--models-dir', FIXTURES, '--style', 'tiny']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: binding 0\.0\.0\.0 exposes the server beyond this machine: give --token$/m);
+  });
+
+  it('serves, and on SIGINT stops cleanly with no child process left', async () => {
+    const { child, done } = startCli(['serve', '--port', '0', '--models-dir', FIXTURES, '--style', 'tiny', '--source', 'lavfi:testsrc2=size=160x90:rate=15', '--size', '160x90']);
+    let stderr = '';
+    child.stderr!.on('data', (c: string) => (stderr += c));
+    const url = await waitFor(async () => /serving (http:\/\/\S+)\//.exec(stderr)?.[1], 20_000);
+    const res = await fetch(`${url}/api/styles`);
+    expect((await res.json()).style).toBe('tiny');
+    const kids = await waitFor(async () => { const k = await childrenOf(child.pid!); return k.length > 0 && k; });
+    child.kill('SIGINT');
+    const result = await done;
+    expect(result.code).toBe(0);
+    for (const pid of kids) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});

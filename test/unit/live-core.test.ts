@@ -1,0 +1,142 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Subject, lastValueFrom, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { latestMap } from '../../dist/pipeline/latest.js';
+import { LiveStats, percentile } from '../../dist/pipeline/live-stats.js';
+import { parseSourceSpec, decoderOptionsFor } from '../../dist/pipeline/sources.js';
+import { Mp4Segmenter } from '../../dist/transport/ws/mp4.js';
+import { filterCandidates } from '../../dist/transport/webrtc/peer.js';
+import { isLoopback, parseClientMessage } from '../../dist/transport/server.js';
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('latestMap (drop stale frames before inference)', () => {
+  it('keeps only the newest value while busy and counts the dropped ones', async () => {
+    const source = new Subject<number>();
+    const gates = new Map<number, ReturnType<typeof deferred<void>>>();
+    const dropped: number[] = [];
+    const done = lastValueFrom(
+      source.pipe(
+        latestMap(async (n) => {
+          const gate = deferred<void>();
+          gates.set(n, gate);
+          await gate.promise;
+          return n * 10;
+        }, (n) => dropped.push(n)),
+        toArray(),
+      ),
+    );
+    source.next(1); // starts at once
+    source.next(2); // waits
+    source.next(3); // replaces 2
+    source.next(4); // replaces 3
+    gates.get(1)!.resolve();
+    await new Promise((r) => setTimeout(r, 0));
+    source.complete();
+    gates.get(4)!.resolve();
+    expect(await done).toEqual([10, 40]);
+    expect(dropped).toEqual([2, 3]);
+  });
+
+  it('tears down: results arriving after unsubscribe are ignored and the pending value is released', async () => {
+    const source = new Subject<number>();
+    const gate = deferred<void>();
+    const seen: number[] = [];
+    const dropped: number[] = [];
+    const sub = source.pipe(latestMap(async (n) => { await gate.promise; return n; }, (n) => dropped.push(n))).subscribe((v) => seen.push(v));
+    source.next(1);
+    source.next(2);
+    sub.unsubscribe();
+    expect(source.observed).toBe(false);
+    gate.resolve();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(seen).toEqual([]);
+    expect(dropped).toEqual([2]);
+  });
+});
+
+describe('LiveStats', () => {
+  it('reports fps over the window, latency percentiles and drops', () => {
+    const stats = new LiveStats(1000);
+    for (let i = 0; i < 30; i++) stats.frameIn(i * 33);
+    for (let i = 0; i < 20; i++) stats.frameOut(i * 50, i + 1, 10, i % 2 ? 2 : null);
+    stats.frameDropped();
+    const s = stats.snapshot(999);
+    expect(s.fpsIn).toBe(30);
+    expect(s.fpsOut).toBe(20);
+    expect(s.latencyP50Ms).toBe(10);
+    expect(s.latencyP95Ms).toBe(19);
+    expect(s.dropped).toBe(1);
+    expect(s.flicker).toBe(2);
+    expect(stats.snapshot(5000).fpsIn).toBe(0);
+    expect(percentile([], 50)).toBeNull();
+  });
+});
+
+describe('live sources', () => {
+  it('parses source specs', () => {
+    expect(parseSourceSpec('browser')).toEqual({ kind: 'browser' });
+    expect(parseSourceSpec('file:/tmp/a b.mp4')).toEqual({ kind: 'file', path: '/tmp/a b.mp4' });
+    expect(parseSourceSpec('v4l2:/dev/video0')).toEqual({ kind: 'v4l2', device: '/dev/video0' });
+    expect(parseSourceSpec('lavfi:testsrc2=size=640x360:rate=30')).toEqual({ kind: 'lavfi', graph: 'testsrc2=size=640x360:rate=30' });
+    expect(() => parseSourceSpec('rtsp://cam')).toThrow(/unknown source "rtsp:\/\/cam"/);
+    const file = decoderOptionsFor({ kind: 'file', path: 'a.mp4' }, { width: 64, height: 36 }, 30);
+    expect(file.inputArgs).toEqual(['-stream_loop', '-1']);
+    expect(file.realtime).toBe(true);
+  });
+});
+
+describe('fMP4 segmenter', () => {
+  it('finds the init segment and a keyframe at every GOP start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp4-'));
+    try {
+      const file = join(dir, 'f.mp4');
+      execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=30', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast',
+        '-tune', 'zerolatency', '-g', '15', '-pix_fmt', 'yuv420p', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '33333', '-f', 'mp4', file]);
+      const bytes = readFileSync(file);
+      const segmenter = new Mp4Segmenter();
+      const segments = [];
+      for (let i = 0; i < bytes.length; i += 777) segments.push(...segmenter.push(bytes.subarray(i, i + 777)));
+      expect(segments[0]!.kind).toBe('init');
+      const fragments = segments.slice(1);
+      expect(fragments).toHaveLength(60);
+      const keyframes = fragments.map((f, i) => (f.keyframe ? i : -1)).filter((i) => i >= 0);
+      expect(keyframes).toEqual([0, 15, 30, 45]);
+      // Everything but a file's trailing index (mfra) comes out.
+      const used = Buffer.concat(segments.map((s) => s.data)).length;
+      expect(bytes.toString('latin1', used + 4, used + 8)).toBe('mfra');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects a corrupt box size', () => {
+    expect(() => new Mp4Segmenter().push(Buffer.from([0, 0, 0, 3, 0x6d, 0x6f, 0x6f, 0x66]))).toThrow(/invalid MP4 box size/);
+  });
+});
+
+describe('server message validation', () => {
+  it('accepts known messages and names what is wrong with others', () => {
+    expect(parseClientMessage('{"type":"style","id":"candy"}')).toEqual({ type: 'style', id: 'candy' });
+    expect(parseClientMessage('{"type":"offer","mode":"view","sdp":"v=0"}')).toMatchObject({ type: 'offer', mode: 'view', preview: false });
+    expect(() => parseClientMessage('{nope')).toThrow('message is not JSON');
+    expect(() => parseClientMessage('[1]')).toThrow('must be a JSON object');
+    expect(() => parseClientMessage('{"type":"launch"}')).toThrow('unknown message type "launch"');
+    expect(() => parseClientMessage('{"type":"offer","mode":"x","sdp":""}')).toThrow(/offer.mode/);
+    expect(() => parseClientMessage('{"type":"style","id":5}')).toThrow(/style.id/);
+  });
+
+  it('keeps only candidates on the given address', () => {
+    const sdp = ['v=0', 'a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host', 'a=candidate:2 1 udp 2122260223 10.0.0.5 50001 typ host', 'a=end'].join('\r\n');
+    expect(filterCandidates(sdp, '127.0.0.1')).toBe(['v=0', 'a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host', 'a=end'].join('\r\n'));
+    expect(isLoopback('127.0.0.1')).toBe(true);
+    expect(isLoopback('0.0.0.0')).toBe(false);
+  });
+});
