@@ -25,11 +25,12 @@ class ConvLayer(nn.Module):
 
 
 class ResidualBlock(nn.Module):
-    def __init__(self, ch):
+    def __init__(self, ch, inner=None):
         super().__init__()
-        self.conv1 = ConvLayer(ch, ch, 3)
+        inner = inner or ch
+        self.conv1 = ConvLayer(ch, inner, 3)
         self.pad = nn.ReflectionPad2d(1)
-        self.conv2 = nn.Conv2d(ch, ch, 3)
+        self.conv2 = nn.Conv2d(inner, ch, 3)
         self.norm2 = nn.InstanceNorm2d(ch, affine=True)
 
     def forward(self, x):
@@ -50,20 +51,31 @@ class UpsampleConv(nn.Module):
 
 
 class ReCoNet(nn.Module):
-    def __init__(self, width=48, blocks=4):
+    """`channels` (optional) gives every layer's width explicitly, for pruned
+    networks: {"encoder": [c1, c2, c3], "residual": [inner per block], "decoder": [d1, d2]}."""
+
+    def __init__(self, width=48, blocks=4, channels=None):
         super().__init__()
         self.width, self.blocks = width, blocks
-        c1, c2, c3 = width, width * 2, width * 4
+        if channels is None:
+            channels = {"encoder": [width, width * 2, width * 4], "residual": [width * 4] * blocks,
+                        "decoder": [width * 2, width]}
+            self.explicit_channels = None
+        else:
+            self.explicit_channels = {k: [int(c) for c in v] for k, v in channels.items()}
+            self.blocks = len(channels["residual"])
+        c1, c2, c3 = channels["encoder"]
+        d1, d2 = channels["decoder"]
         self.encoder = nn.Sequential(
             ConvLayer(3, c1, 9),
             ConvLayer(c1, c2, 3, stride=2),
             ConvLayer(c2, c3, 3, stride=2),
-            *[ResidualBlock(c3) for _ in range(blocks)],
+            *[ResidualBlock(c3, inner) for inner in channels["residual"]],
         )
         self.decoder = nn.Sequential(
-            UpsampleConv(c3, c2),
-            UpsampleConv(c2, c1),
-            ConvLayer(c1, 3, 9, norm_relu=False),
+            UpsampleConv(c3, d1),
+            UpsampleConv(d1, d2),
+            ConvLayer(d2, 3, 9, norm_relu=False),
         )
 
     def forward_with_features(self, x):
@@ -75,10 +87,13 @@ class ReCoNet(nn.Module):
         return self.forward_with_features(x)[0]
 
     def config(self):
-        return {"arch": "reconet", "width": self.width, "blocks": self.blocks}
+        config = {"arch": "reconet", "width": self.width, "blocks": self.blocks}
+        if self.explicit_channels is not None:
+            config["channels"] = self.explicit_channels
+        return config
 
 
 def build(config):
     if config.get("arch", "reconet") != "reconet":
         raise ValueError(f"unknown architecture {config.get('arch')!r}")
-    return ReCoNet(width=int(config["width"]), blocks=int(config["blocks"]))
+    return ReCoNet(width=int(config["width"]), blocks=int(config["blocks"]), channels=config.get("channels"))

@@ -35,6 +35,10 @@ def add_arguments(p):
         p.add_argument("--" + key.replace("_", "-"), type=type(value), default=value)
     p.add_argument("--no-temporal", action="store_true", help="set both temporal weights to 0")
     p.add_argument("--content-limit", type=int, default=None, help="use only the first N photos")
+    p.add_argument("--init", help="start from this checkpoint's network and weights (e.g. prune's pruned.pt)")
+    p.add_argument("--teacher", help="distil from this trained checkpoint (fine-tuning a pruned network)")
+    p.add_argument("--distill-weight", type=float, default=1.0,
+                   help="weight of the distillation loss: relu2_2 feature MSE + pixel MSE in the 0-255 scale")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
 
@@ -65,13 +69,29 @@ def run(args):
     if args.no_temporal:
         config["temporal_weight"] = config["feature_temporal_weight"] = 0.0
 
-    net = reconet.ReCoNet(width=args.width, blocks=args.blocks).to(device)
+    resume = torch.load(ckpt_path, map_location=device) if os.path.exists(ckpt_path) else None
+    init = torch.load(args.init, map_location=device) if (args.init and resume is None) else None
+    if resume is not None:
+        net = reconet.build(resume["net_config"]).to(device)
+    elif init is not None:
+        net = reconet.build(init["net_config"]).to(device)
+        net.load_state_dict(init["model"])
+        config["init"] = os.path.abspath(args.init)
+        config["pruned"] = init.get("pruned")
+    else:
+        net = reconet.ReCoNet(width=args.width, blocks=args.blocks).to(device)
+    teacher = None
+    if args.teacher:
+        t_state = torch.load(args.teacher, map_location=device)
+        teacher = reconet.build(t_state["net_config"]).to(device).eval()
+        teacher.load_state_dict(t_state["model"])
+        teacher.requires_grad_(False)
+        config["teacher"] = os.path.abspath(args.teacher)
+        config["distill_weight"] = args.distill_weight
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
     step, history = 0, []
-    if os.path.exists(ckpt_path):
-        state = torch.load(ckpt_path, map_location=device)
-        if state["net_config"] != net.config():
-            raise RuntimeError(f"{ckpt_path} holds a {state['net_config']} network, not {net.config()}")
+    if resume is not None:
+        state = resume
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, history = state["step"], state.get("history", [])
@@ -124,6 +144,13 @@ def run(args):
             if w["temporal_weight"]:
                 losses["temporal"] = w["temporal_weight"] * output_temporal_loss(
                     out[:n], out[n:], in_t, in_t1, flow, mask)
+            if teacher is not None:
+                with torch.no_grad():
+                    t_out = teacher(both)
+                    t_vgg = vgg(t_out, (CONTENT_LAYER,))
+                losses["distill"] = w.get("distill_weight", 1.0) * (
+                    torch.nn.functional.mse_loss(out_vgg[CONTENT_LAYER], t_vgg[CONTENT_LAYER])
+                    + 255.0 ** 2 * torch.nn.functional.mse_loss(out, t_out))
             if w["feature_temporal_weight"]:
                 losses["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(
                     feats[:n], feats[n:], flow, mask)

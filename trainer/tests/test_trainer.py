@@ -254,3 +254,70 @@ def test_gatys_lowers_its_loss(tmp_path):
     before, after = [float(x) for x in r.stdout.strip().splitlines()[-1].split("loss ")[1].rstrip(")").split(" -> ")]
     assert after < before
     assert Image.open(tmp_path / "out.png").size == (40, 32)
+
+
+def test_pruned_network_is_physically_smaller_and_equals_the_masked_original():
+    from trainer.prune import build_pruned, channels_of, cost, groups, split
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=8, blocks=2).eval()
+    n_bits = sum(size for _, size in groups(net))
+    assert [name for name, _ in groups(net)] == ["enc1", "enc2", "stream", "res0", "res1", "dec1", "dec2"]
+    # Keeping everything reproduces the network exactly.
+    full = build_pruned(net, split(torch.ones(n_bits, dtype=torch.bool), net))
+    x = torch.rand(1, 3, 32, 40)
+    assert torch.allclose(full(x), net(x), atol=1e-6)
+    # Drop channels: the result has fewer parameters, follows its own config, and exports.
+    genome = torch.ones(n_bits, dtype=torch.bool)
+    genome[::3] = False
+    masks = split(genome, net)
+    small = build_pruned(net, masks)
+    assert small.config()["channels"] == channels_of(masks)
+    assert sum(p.numel() for p in small.parameters()) < sum(p.numel() for p in net.parameters())
+    assert small(x).shape == x.shape
+    rebuilt = reconet.build(small.config())
+    rebuilt.load_state_dict(small.state_dict())
+    assert torch.allclose(rebuilt(x), small(x))
+    macs, params = cost(channels_of(masks))
+    full_macs, full_params = cost(channels_of(split(torch.ones(n_bits, dtype=torch.bool), net)))
+    assert macs < full_macs and params < full_params
+    assert full_params == sum(p.numel() for p in net.parameters())
+
+
+def test_removed_channel_equals_zeroed_channel():
+    """Physically removing an encoder channel gives the same output as zeroing
+    that channel's activation in the original (what the mask means)."""
+    from trainer.prune import build_pruned, groups, split
+    torch.manual_seed(1)
+    net = reconet.ReCoNet(width=4, blocks=1).eval()
+    genome = torch.ones(sum(size for _, size in groups(net)), dtype=torch.bool)
+    genome[1] = False  # enc1, channel 1
+    small = build_pruned(net, split(genome, net))
+    hook = net.encoder[0].register_forward_hook(lambda m, i, o: o * torch.tensor([1, 0, 1, 1.0]).view(1, 4, 1, 1))
+    x = torch.rand(1, 3, 24, 28)
+    assert torch.allclose(small(x), net(x), atol=1e-5)
+    hook.remove()
+
+
+def test_prune_search_and_fine_tune_run_end_to_end(tmp_path):
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=4, blocks=1)
+    torch.save({"model": net.state_dict(), "net_config": net.config(), "step": 10, "train_config": {}}, tmp_path / "ckpt.pt")
+    write_photos(tmp_path / "photos", count=2, size=32)
+    r = run_trainer("prune", "--checkpoint", str(tmp_path / "ckpt.pt"), "--out", str(tmp_path / "prune"), "--photos",
+                    str(tmp_path / "photos"), "--photo-size", "32", "--population", "6", "--generations", "3",
+                    "--min-channels", "2", "--random-vgg", "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("generation ") == 3
+    search = json.loads((tmp_path / "prune" / "search.json").read_text())
+    assert search["macs_640x360"] <= search["original_macs_640x360"]
+    best = [h["best_fitness"] for h in search["history"]]
+    assert all(later <= earlier + 1e-12 for earlier, later in zip(best, best[1:]))  # elitism
+    Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
+    ft = run_trainer("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
+                     "--random-vgg", "--run", str(tmp_path / "ft"), "--size", "32", "--batch", "1", "--steps", "3",
+                     "--style-size", "32", "--threads", "1", "--init", str(tmp_path / "prune" / "pruned.pt"),
+                     "--teacher", str(tmp_path / "ckpt.pt"), "--log-every", "1")
+    assert ft.returncode == 0, ft.stderr
+    assert "distill" in ft.stdout
+    state = torch.load(tmp_path / "ft" / "checkpoint.pt")
+    assert state["net_config"].get("channels") == search["channels"]
