@@ -14,7 +14,7 @@ import { StyleEngine } from '../models/engine.js';
 import type { Device, ExecutionProvider } from '../models/providers.js';
 import { CoherenceCheck, DEFAULT_STABILIZE_STRENGTH } from './coherence.js';
 import { CreditGate, TensorPool } from './flow-control.js';
-import { resolveSize, type SizeRequest } from './sizing.js';
+import { internalSize, resolveSize, type SizeRequest } from './sizing.js';
 import { coherenceStage, decodeStage, encodeStage, fromTensorStage, stylizeStage, toTensorStage } from './stages.js';
 import { tensorSizeFor } from './tensor.js';
 
@@ -28,6 +28,8 @@ export interface TranscodeOptions {
   readonly stabilize?: boolean;
   readonly stabilizeStrength?: number;
   readonly overwrite?: boolean;
+  /** Run the model at this fraction of the output size and scale up (1 = full size). */
+  readonly internalScale?: number;
   /** Stop after this many frames (benchmarks, previews). */
   readonly maxFrames?: number;
   /** Frames allowed between decoder and encoder (memory bound). */
@@ -40,6 +42,8 @@ export interface TranscodeOptions {
 export interface TranscodeStart {
   readonly source: MediaInfo;
   readonly size: FrameSize;
+  /** Where the model runs (smaller than `size` with an internal scale). */
+  readonly modelSize: FrameSize;
   readonly provider: ExecutionProvider;
   readonly skippedProviders: ReadonlyArray<{ provider: string; reason: string }>;
 }
@@ -63,6 +67,7 @@ export interface TranscodeSummary {
   readonly meanInferenceMs: number;
   readonly provider: ExecutionProvider;
   readonly size: FrameSize;
+  readonly modelSize: FrameSize;
   readonly audio: 'copied' | 're-encoded' | 'none';
   readonly peakTensorBuffers: number;
 }
@@ -102,7 +107,8 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
   throwIfAborted(signal);
   const source = await probeMedia(options.input);
   await checkOutputPath(options.input, options.output, options.overwrite ?? false);
-  const size = resolveSize(source, options.size ?? { kind: 'source' });
+  const outputSize = resolveSize(source, options.size ?? { kind: 'source' });
+  const size = internalSize(outputSize, options.internalScale ?? 1);
   const { tensorWidth, tensorHeight } = tensorSizeFor(size);
   const fps = { num: source.fpsNum, den: source.fpsDen };
 
@@ -122,9 +128,9 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     throwIfAborted(signal);
-    options.onStart?.({ source, size, provider: engine.provider, skippedProviders: engine.skipped });
+    options.onStart?.({ source, size: outputSize, modelSize: size, provider: engine.provider, skippedProviders: engine.skipped });
     decoder = new VideoDecoder({ input: options.input, size, fps, ...(options.maxFrames ? { maxFrames: options.maxFrames } : {}) });
-    encoder = new VideoEncoder({ output: options.output, size, fps, audioSource: source.audioCodec ? options.input : null, audioCodec: source.audioCodec });
+    encoder = new VideoEncoder({ output: options.output, size, outputSize, fps, audioSource: source.audioCodec ? options.input : null, audioCodec: source.audioCodec });
     const enc = encoder;
     const gate = new CreditGate(options.framesInFlight ?? 4);
     const pool = new TensorPool(tensorWidth * tensorHeight * 3, 16);
@@ -176,7 +182,8 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
       meanFlicker: check.meanFlicker,
       meanInferenceMs: frames ? inferenceTotal / frames : 0,
       provider: engine.provider,
-      size,
+      size: outputSize,
+      modelSize: size,
       audio: source.audioCodec === null ? 'none' : containerFor(options.output).copyableAudio.has(source.audioCodec) ? 'copied' : 're-encoded',
       peakTensorBuffers: pool.allocated,
     };

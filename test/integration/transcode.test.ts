@@ -86,3 +86,20 @@ describe('transcodeFile (real ffmpeg + real ONNX Runtime)', () => {
     expect(info).toMatchObject({ width: 160, height: 120, fpsNum: 30, fpsDen: 1, audioCodec: 'aac', videoCodec: 'h264', estimatedFrames: 60 });
   });
 });
+
+describe('internal model scale', () => {
+  it('runs the model smaller and scales the output back up', async () => {
+    const dir = await tempDir();
+    try {
+      const clip = await makeClip(join(dir.path, 'c.mp4'), { width: 160, height: 120, seconds: 0.5, audio: false });
+      const out = join(dir.path, 'o.mp4');
+      const s = await transcodeFile({ input: clip, output: out, modelPath: TINY, device: 'cpu', internalScale: 0.5 });
+      expect(s.modelSize).toEqual({ width: 80, height: 60 });
+      expect(s.size).toEqual({ width: 160, height: 120 });
+      const v = (await probe(out)).streams[0]!;
+      expect([v.width, v.height, Number(v.nb_read_frames)]).toEqual([160, 120, 15]);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});

@@ -66,3 +66,13 @@ describe('progress text', () => {
     expect(line).toBe('frames 30/60 (50%) 15.0 fps ETA 0:02 model 40 ms flicker 1.23');
   });
 });
+
+describe('internal size', () => {
+  it('scales to even sizes of at least 16 px', async () => {
+    const { internalSize } = await import('../../dist/pipeline/sizing.js');
+    expect(internalSize({ width: 640, height: 360 }, 0.5)).toEqual({ width: 320, height: 180 });
+    expect(internalSize({ width: 641, height: 361 }, 1)).toEqual({ width: 641, height: 361 });
+    expect(internalSize({ width: 40, height: 20 }, 0.25)).toEqual({ width: 16, height: 16 });
+    expect(() => internalSize({ width: 40, height: 20 }, 0)).toThrow(/internal scale/);
+  });
+});

@@ -15,6 +15,7 @@ interface StylizeFlags {
   device: string;
   threads: string;
   stabilize?: boolean;
+  modelScale?: string;
   yes?: boolean;
   quiet?: boolean;
   modelsDir?: string[];
@@ -36,6 +37,7 @@ export function stylizeCommand(context: CliContext): Command {
     .option('--device <auto|cuda|cpu>', 'execution provider: auto = CUDA if it loads, else CPU', 'auto')
     .option('--threads <N>', 'ONNX Runtime threads (0 = one per core)', '0')
     .option('--stabilize', 'blend static regions with the previous output (less flicker)')
+    .option('--model-scale <f>', 'run the model at this fraction of the output size, then scale up (e.g. 0.5)', '1')
     .option('-y, --yes', 'overwrite the output if it exists')
     .option('-q, --quiet', 'no progress, only the summary')
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
@@ -44,6 +46,8 @@ export function stylizeCommand(context: CliContext): Command {
       const device = parseDevice(flags.device);
       const size = parseSizeRequest(flags.size, flags.height);
       const threads = parseThreads(flags.threads);
+      const modelScale = Number(flags.modelScale ?? '1');
+      if (!(modelScale > 0 && modelScale <= 1)) throw new StylecastError('USAGE', `--model-scale must be in (0, 1], got "${flags.modelScale}"`);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
       const style = await registry.resolve(flags.style);
       const progress = new ProgressReporter(process.stderr, !flags.quiet);
@@ -56,12 +60,14 @@ export function stylizeCommand(context: CliContext): Command {
           device,
           threads,
           stabilize: flags.stabilize ?? false,
+          internalScale: modelScale,
           overwrite: flags.yes ?? false,
           signal: context.signal,
           onStart: (start) => {
             const skipped = start.skippedProviders.length && device === 'auto' ? ` (cuda unavailable: ${start.skippedProviders[0]!.reason})` : '';
             context.log(
-              `stylizing ${input} -> ${flags.output}: style ${style.id}, ${start.size.width}x${start.size.height}, ` +
+              `stylizing ${input} -> ${flags.output}: style ${style.id}, ${start.size.width}x${start.size.height}` +
+                `${start.modelSize.width !== start.size.width ? ` (model at ${start.modelSize.width}x${start.modelSize.height})` : ''}, ` +
                 `${(start.source.fpsNum / start.source.fpsDen).toFixed(2)} fps, device ${start.provider}${device === 'auto' ? ' (auto)' : ''}${skipped}`,
             );
           },

@@ -8,7 +8,10 @@ import { FfmpegProcess, ffmpegBinary } from './process.js';
 
 export interface EncoderOptions {
   readonly output: string;
+  /** Size of the frames written to the encoder. */
   readonly size: FrameSize;
+  /** Size of the output file, when it differs (frames are scaled up by ffmpeg). */
+  readonly outputSize?: FrameSize;
   readonly fps: { readonly num: number; readonly den: number };
   /** Source file whose audio and global metadata are carried over (null: none). */
   readonly audioSource: string | null;
@@ -31,8 +34,12 @@ export function encoderArgs(options: EncoderOptions, tempPath: string): string[]
   if (withAudio) args.push('-i', options.audioSource!);
   args.push('-map', '0:v:0');
   if (withAudio) args.push('-map', '1:a:0?', '-map_metadata', '1', ...audioArgs(spec, options.audioCodec));
+  const filters: string[] = [];
+  const out = options.outputSize ?? options.size;
+  if (out.width !== width || out.height !== height) filters.push(`scale=${out.width}:${out.height}:flags=bicubic`);
   // 4:2:0 needs even dimensions: an odd last row/column is cropped.
-  if (width % 2 !== 0 || height % 2 !== 0) args.push('-vf', 'crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0');
+  if (out.width % 2 !== 0 || out.height % 2 !== 0) filters.push('crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0');
+  if (filters.length) args.push('-vf', filters.join(','));
   args.push(...spec.videoArgs, ...spec.extraArgs, '-f', spec.muxer, tempPath);
   return args;
 }
