@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     'e2e-frames': { type: 'string', default: '60' },
     'ffmpeg-frames': { type: 'string', default: '300' },
     'no-torch': { type: 'boolean', default: false },
+    record: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -48,6 +49,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(`usage: npm run bench -- [--input CLIP] [--style ID|FILE] [--size 640x360] [--device cpu|cuda|auto]
   [--threads N] [--model-frames N] [--e2e-frames N] [--ffmpeg-frames N] [--no-torch]
+  [--record]   store the model-only fps in the model's manifest (metrics.cpu_fps_640x360; CPU, 640x360 only)
 Default clip: ../shared/data/videos/cutBunny.mp4 if present, else samples/sample.mp4.\n`);
   process.exit(0);
 }
@@ -108,6 +110,18 @@ async function torchEager(network: Record<string, unknown> | undefined, width: n
   }
 }
 
+async function recordSpeed(manifestPath: string | null, fps: number, size: { width: number; height: number }, provider: string): Promise<void> {
+  if (!manifestPath || provider !== 'cpu' || size.width !== 640 || size.height !== 360) {
+    process.stdout.write('(--record: needs a model with a manifest, the CPU provider and 640x360; nothing written)\n');
+    return;
+  }
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { metrics?: Record<string, unknown> };
+  manifest.metrics = { ...manifest.metrics, cpu_fps_640x360: Number(fps.toFixed(2)), cpu_fps_machine: `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}` };
+  await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2) + '\n');
+  await rename(`${manifestPath}.tmp`, manifestPath);
+  process.stdout.write(`recorded ${fps.toFixed(2)} fps in ${manifestPath}\n`);
+}
+
 async function main(): Promise<void> {
   const registry = await ModelRegistry.load();
   const style = await registry.resolve(args.style);
@@ -128,6 +142,7 @@ async function main(): Promise<void> {
   try {
     const model = await modelOnly(style.onnxPath, size.width, size.height, Number(args['model-frames']), device, threads);
     process.stdout.write(`model-only   (ORT ${model.ortVersion}, ${model.provider}, ${effectiveThreads} threads): ${fmt(model.fps)}\n`);
+    if (args.record) await recordSpeed(style.manifestPath, model.fps, size, model.provider);
     const ff = await ffmpegOnly(input, size.width, size.height, fps, Number(args['ffmpeg-frames']), dir);
     process.stdout.write(`ffmpeg-only  (decode -> Node -> encode, no model):   ${fmt(ff.fps)} (${ff.frames} frames)\n`);
     const e2e = await transcodeFile({

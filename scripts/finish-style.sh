@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# After `export`: preview image, evaluation metrics and CPU speed into the manifest.
+#   bash scripts/finish-style.sh ID [MODEL_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+id=$1
+dir=${2:-models}
+bash scripts/make-preview.sh "$id" "$dir"
+mkdir -p bench/results
+/usr/bin/python3 -m trainer eval --model "$dir/$id.onnx" --out "bench/results/eval-$id.json" --update-manifest 2>/dev/null
+node dist/bench/bench.js --style "$dir/$id.onnx" --model-frames 10 --e2e-frames 20 --ffmpeg-frames 60 --no-torch --record
+/usr/bin/python3 - "$dir/$id.json" "$id" <<'PY'
+import json, sys
+path, model_id = sys.argv[1], sys.argv[2]
+m = json.load(open(path))
+m["preview"] = f"previews/{model_id}.jpg"
+open(path + ".tmp", "w").write(json.dumps(m, indent=2) + "\n")
+import os; os.replace(path + ".tmp", path)
+PY
+echo "finished $id"
