@@ -16,6 +16,7 @@ from . import reconet
 CONTRACT_VERSION = 1
 OPSET = 13
 PARITY_TOLERANCE = 2e-4  # max abs difference on [0, 1] outputs, fp32
+PARITY_TOLERANCE_FP16 = 2e-2  # fp16 weights and activations, against the fp32 PyTorch output
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -32,6 +33,7 @@ def add_arguments(p):
     p.add_argument("--preferred-height", type=int, default=360)
     p.add_argument("--unlisted", action="store_true", help="baseline/fixture: not shown as a style")
     p.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime parity check")
+    p.add_argument("--fp16", action="store_true", help="also write <id>-fp16.onnx (unlisted variant for GPUs)")
 
 
 def count_params(net):
@@ -124,6 +126,26 @@ def export_model(net, out_dir, model_id, manifest_extra, check=True):
     return onnx_path, manifest
 
 
+def export_fp16(net, out_dir, model_id, manifest, check=True):
+    """<id>-fp16.onnx + manifest (unlisted, variantOf <id>), checked against PyTorch fp32."""
+    from .fp16 import convert_file
+    fp16_id = f"{model_id}-fp16"
+    path = os.path.join(out_dir, f"{fp16_id}.onnx")
+    convert_file(os.path.join(out_dir, f"{model_id}.onnx"), path)
+    parity = parity_check(net, path) if check else None
+    if parity is not None and parity > PARITY_TOLERANCE_FP16:
+        os.remove(path)
+        raise RuntimeError(f"fp16 model differs from PyTorch fp32 by {parity:.2e} (tolerance {PARITY_TOLERANCE_FP16:.0e}); removed")
+    variant = dict(manifest, id=fp16_id, file=f"{fp16_id}.onnx", sha256=sha256(path), listed=False,
+                   variant="fp16", variantOf=model_id, title=f"{manifest['title']} (fp16)",
+                   export=dict(manifest["export"], precision="fp16", parity_max_abs_diff=parity,
+                               parity_tolerance=PARITY_TOLERANCE_FP16))
+    variant.pop("preview", None)
+    write_json_atomic(variant, os.path.join(out_dir, f"{fp16_id}.json"))
+    print(f"exported {path}; vs PyTorch fp32 max abs diff {parity:.2e}" if parity is not None else f"exported {path}")
+    return path
+
+
 def run(args):
     state = torch.load(args.checkpoint, map_location="cpu")
     net = reconet.build(state["net_config"])
@@ -142,6 +164,8 @@ def run(args):
         "listed": not args.unlisted,
     }
     path, manifest = export_model(net, args.out, args.id, extra, check=not args.no_check)
+    if args.fp16:
+        export_fp16(net, args.out, args.id, manifest, check=not args.no_check)
     diff = manifest["export"]["parity_max_abs_diff"]
     print(f"exported {path} ({manifest['network']['parameters']} parameters); "
           + (f"ONNX Runtime vs PyTorch max abs diff {diff:.2e}" if diff is not None else "parity not checked"))

@@ -321,3 +321,22 @@ def test_prune_search_and_fine_tune_run_end_to_end(tmp_path):
     assert "distill" in ft.stdout
     state = torch.load(tmp_path / "ft" / "checkpoint.pt")
     assert state["net_config"].get("channels") == search["channels"]
+
+
+@pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
+def test_fp16_variant_follows_the_contract_and_matches(tmp_path):
+    import onnx
+    from trainer.export import export_fp16
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=4, blocks=1)
+    _, manifest = export_model(net, str(tmp_path), "m", {"title": "M"})
+    path = export_fp16(net, str(tmp_path), "m", manifest)
+    model = onnx.load(path)
+    assert model.graph.input[0].name == "input" and model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert model.graph.output[0].name == "output" and model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    halves = [i for i in model.graph.initializer if i.data_type == onnx.TensorProto.FLOAT16]
+    assert len(halves) > 10
+    saved = json.loads((tmp_path / "m-fp16.json").read_text())
+    assert saved["export"]["precision"] == "fp16" and saved["listed"] is False and saved["variantOf"] == "m"
+    assert saved["export"]["parity_max_abs_diff"] < 2e-2
+    assert os.path.getsize(path) < 0.8 * os.path.getsize(tmp_path / "m.onnx")  # weights halve; graph overhead stays
