@@ -4,6 +4,7 @@ code with random weights (they stylize nothing; they exercise the contract).
 Writes into --out (default test/fixtures/models):
   tiny.onnx/.json          ReCoNet width 4, 1 residual block, seed 0: valid
   tiny-b.onnx/.json        the same shape, seed 1: a second valid style (style switching)
+  tiny-fast.onnx/.json     width 2: the "fast" variant of tiny (unlisted, runs at half size)
   wrong-input.onnx/.json   a valid ONNX whose input is named `image`: must be rejected
 """
 import os
@@ -27,9 +28,9 @@ def add_arguments(p):
     p.add_argument("--no-check", action="store_true")
 
 
-def tiny_net(seed):
+def tiny_net(seed, width=4):
     torch.manual_seed(seed)
-    net = reconet.ReCoNet(width=4, blocks=1)
+    net = reconet.ReCoNet(width=width, blocks=1)
     with torch.no_grad():  # random affine norms so the output is visibly not the input
         for m in net.modules():
             if isinstance(m, nn.InstanceNorm2d):
@@ -48,6 +49,12 @@ def run(args):
                  "runtime": {"preferredHeight": 72}}
         path, _ = export_model(tiny_net(seed), args.out, model_id, extra, check=not args.no_check)
         print(f"wrote {path}")
+    fast_extra = {"title": "Tiny test model (fast variant)", "variant": "fast", "variantOf": "tiny", "listed": False,
+                  "style": {"painting": "none (random weights)", "artist": "", "year": "", "licence": "test fixture",
+                            "source": "python3 -m trainer fixtures"},
+                  "training": {"random_weights": True, "seed": 2}, "runtime": {"preferredHeight": 72, "modelScale": 0.5}}
+    path, _ = export_model(tiny_net(2, width=2), args.out, "tiny-fast", fast_extra, check=not args.no_check)
+    print(f"wrote {path}")
     wrong = os.path.join(args.out, "wrong-input.onnx")
     torch.onnx.export(WrongInput(), torch.rand(1, 3, 8, 8), wrong, input_names=["image"],
                       output_names=["output"], opset_version=13,

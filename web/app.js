@@ -103,7 +103,8 @@ async function negotiate(peer, mode, preview) {
 }
 
 async function startCamera() {
-  const camera = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: false });
+  const size = state.welcome?.captureSize ?? { width: 640, height: 360 };
+  const camera = await navigator.mediaDevices.getUserMedia({ video: { width: size.width, height: size.height }, audio: false });
   input.srcObject = camera;
   pc = new RTCPeerConnection({ iceServers: [] });
   pc.addTransceiver(camera.getVideoTracks()[0], { direction: 'sendrecv', streams: [camera] });

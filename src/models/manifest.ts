@@ -20,7 +20,11 @@ export interface ModelManifest {
   readonly network?: Record<string, unknown>;
   readonly training?: Record<string, unknown>;
   readonly metrics?: Record<string, unknown>;
-  readonly runtime?: { readonly preferredHeight?: number };
+  readonly runtime?: { readonly preferredHeight?: number; readonly modelScale?: number };
+  /** A variant of another model: 'fast' (pruned, run at a lower internal scale) or 'fp16'. */
+  readonly variant?: 'quality' | 'fast' | 'fp16';
+  readonly variantOf?: string;
+  readonly preview?: string;
 }
 
 export const MODEL_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
@@ -59,6 +63,12 @@ export function parseManifest(text: string, file: string, expectedId: string): M
     const h = runtime.preferredHeight;
     if (typeof h !== 'number' || !Number.isInteger(h) || h < 4) throw fail('"runtime.preferredHeight" must be an integer >= 4');
   }
+  if (runtime?.modelScale !== undefined) {
+    const scale = runtime.modelScale;
+    if (typeof scale !== 'number' || !(scale > 0 && scale <= 1)) throw fail('"runtime.modelScale" must be a number in (0, 1]');
+  }
+  if (m.variant !== undefined && !['quality', 'fast', 'fp16'].includes(m.variant as string)) throw fail('"variant" must be "quality", "fast" or "fp16"');
+  if (m.variantOf !== undefined && (typeof m.variantOf !== 'string' || !MODEL_ID_PATTERN.test(m.variantOf))) throw fail('"variantOf" must be a model id');
   const style = objectOrUndefined('style');
   return {
     id,
@@ -72,5 +82,8 @@ export function parseManifest(text: string, file: string, expectedId: string): M
     ...(objectOrUndefined('training') ? { training: objectOrUndefined('training') } : {}),
     ...(objectOrUndefined('metrics') ? { metrics: objectOrUndefined('metrics') } : {}),
     ...(runtime ? { runtime: runtime as ModelManifest['runtime'] } : {}),
+    ...(m.variant ? { variant: m.variant as ModelManifest['variant'] } : {}),
+    ...(m.variantOf ? { variantOf: m.variantOf as string } : {}),
+    ...(typeof m.preview === 'string' ? { preview: m.preview } : {}),
   };
 }

@@ -21,6 +21,23 @@ export interface ModelProblem {
 export const BUNDLED_MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 export const DEFAULT_STYLE = 'candy';
 
+export type Preset = 'fast' | 'quality';
+export const DEFAULT_FAST_MODEL_SCALE = 0.5;
+
+export function parsePreset(text: string): Preset | 'auto' {
+  if (text === 'fast' || text === 'quality' || text === 'auto') return text;
+  throw new StylecastError('USAGE', `unknown preset "${text}": use auto, fast or quality`);
+}
+
+/** What actually runs for a style and a preset: the model file and its internal scale. */
+export interface ModelChoice {
+  readonly entry: ModelEntry;
+  readonly preset: Preset;
+  readonly modelScale: number;
+  /** Set when the preset asked for a variant that this style does not have. */
+  readonly note: string | null;
+}
+
 /** Folders searched for models: STYLECAST_MODELS (path-delimited) first, then the bundled one. */
 export function defaultModelDirs(): string[] {
   const extra = (process.env.STYLECAST_MODELS ?? '').split(':').filter(Boolean);
@@ -78,6 +95,25 @@ export class ModelRegistry {
 
   defaultStyle(): ModelEntry | undefined {
     return this.entries.get(process.env.STYLECAST_STYLE ?? DEFAULT_STYLE) ?? this.listed()[0];
+  }
+
+  /** Variants of a style (fast, fp16), by their manifests' `variantOf`. */
+  variantsOf(id: string): ModelEntry[] {
+    return [...this.entries.values()].filter((e) => e.manifest?.variantOf === id);
+  }
+
+  /**
+   * The model for a preset. fast: the style's fast variant at its internal
+   * scale (or, lacking one, the full model at half scale); quality: the full
+   * model at full scale.
+   */
+  choose(entry: ModelEntry, preset: Preset): ModelChoice {
+    if (preset === 'quality' || entry.manifest?.variant === 'fast') {
+      return { entry, preset, modelScale: entry.manifest?.runtime?.modelScale ?? 1, note: null };
+    }
+    const fast = this.variantsOf(entry.id).find((e) => e.manifest?.variant === 'fast');
+    if (fast) return { entry: fast, preset, modelScale: fast.manifest?.runtime?.modelScale ?? DEFAULT_FAST_MODEL_SCALE, note: null };
+    return { entry, preset, modelScale: DEFAULT_FAST_MODEL_SCALE, note: `style ${entry.id} has no fast variant: the full model runs at half size` };
   }
 
   /** A style given as an id from the registry, or as a path to an .onnx file. */

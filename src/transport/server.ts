@@ -8,7 +8,8 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { StylecastError, describeError } from '../core/errors.js';
 import type { FrameSize } from '../core/frame.js';
 import type { Logger } from '../core/log.js';
-import type { ModelRegistry } from '../models/registry.js';
+import type { ModelEntry, ModelRegistry, Preset } from '../models/registry.js';
+import { internalSize } from '../pipeline/sizing.js';
 import type { Device } from '../models/providers.js';
 import type { SourceSpec } from '../pipeline/sources.js';
 import { Broadcast } from './broadcast.js';
@@ -24,6 +25,8 @@ export interface ServerOptions {
   readonly styleId: string;
   readonly registry: ModelRegistry;
   readonly device: Device;
+  /** fast: the styles' fast variants at their internal scale; quality (default): full models. */
+  readonly preset?: Preset;
   readonly threads: number;
   readonly stabilize: boolean;
   readonly size: FrameSize;
@@ -153,9 +156,11 @@ export class StylecastServer {
       throw new StylecastError('USAGE', `binding ${options.host} exposes the server beyond this machine: give --token`);
     }
     const style = await options.registry.resolve(options.styleId);
+    const choice = options.registry.choose(style, options.preset ?? 'quality');
+    if (choice.note) options.log.info(`note: ${choice.note}`);
     const broadcast = await Broadcast.open({
-      modelPath: style.onnxPath, device: options.device, threads: options.threads, stabilize: options.stabilize,
-      source: options.source, size: options.size, fps: options.fps, log: options.log,
+      modelPath: choice.entry.onnxPath, device: options.device, threads: options.threads, stabilize: options.stabilize,
+      source: options.source, size: internalSize(options.size, choice.modelScale), fps: options.fps, log: options.log,
     });
     const server = new StylecastServer({ ...options, styleId: style.id }, broadcast);
     try {
@@ -227,6 +232,8 @@ export class StylecastServer {
       style: this.styleId,
       source: this.broadcast.sourceName,
       size: this.options.size,
+      // The camera is captured at the size the model runs at (the page scales the result up).
+      captureSize: internalSize(this.options.size, this.modelFor(this.styleId, null).modelScale),
     });
   }
 
@@ -287,7 +294,7 @@ export class StylecastServer {
           }
           const style = await this.options.registry.resolve(this.styleId);
           const { session, answerSdp } = await CameraSession.open({
-            offerSdp: message.sdp, modelPath: style.onnxPath, device: this.options.device, threads: this.options.threads,
+            offerSdp: message.sdp, modelPath: this.modelFor(style.id, style).entry.onnxPath, device: this.options.device, threads: this.options.threads,
             stabilize: this.options.stabilize, candidateAddress: this.candidateAddress(),
           });
           if (!this.clients.has(client)) return session.close(); // left during negotiation
@@ -322,14 +329,22 @@ export class StylecastServer {
   private async switchStyle(client: ControlClient, id: string): Promise<void> {
     const entry = await this.options.registry.resolve(id).catch(() => null);
     if (!entry || entry.id !== id) throw new StylecastError('NOT_FOUND', `unknown style "${id}"`);
+    const model = this.modelFor(id, entry).entry.onnxPath;
     if (client.cameras.size > 0) {
-      for (const camera of client.cameras) await camera.setModel(entry.onnxPath);
+      for (const camera of client.cameras) await camera.setModel(model);
       this.send(client, { type: 'style', id, target: 'camera' });
       return;
     }
-    await this.broadcast.setModel(entry.onnxPath);
+    await this.broadcast.setModel(model);
     this.styleId = id;
     for (const c of this.clients) this.send(c, { type: 'style', id, target: 'broadcast' });
+  }
+
+  /** The model file (and scale) that runs for a style under this server's preset. */
+  private modelFor(id: string, entry: ModelEntry | null): { entry: ModelEntry; modelScale: number } {
+    const base = entry ?? this.options.registry.get(id);
+    if (!base) return { entry: { id, title: id, onnxPath: '', manifestPath: null, manifest: null }, modelScale: 1 };
+    return this.options.registry.choose(base, this.options.preset ?? 'quality');
   }
 
   private checkPeerBudget(): void {

@@ -47,6 +47,16 @@ describe('stylecast stylize (CLI end to end)', () => {
     expect([v.width, v.height, Number(v.nb_read_frames)]).toEqual([128, 96, 30]);
   });
 
+  it('--preset fast runs the fast variant at its internal scale; quality the full model', async () => {
+    const fast = await runCli(['stylize', clip, '-o', join(dir.path, 'fast.mp4'), '--models-dir', FIXTURES, '--style', 'tiny', '--preset', 'fast']);
+    expect(fast.code, fast.stderr).toBe(0);
+    expect(fast.stderr).toMatch(/style tiny-fast \(fast\), 160x120 \(model at 80x60\)/);
+    const quality = await runCli(['stylize', clip, '-o', join(dir.path, 'quality.mp4'), '--models-dir', FIXTURES, '--style', 'tiny', '--preset', 'quality']);
+    expect(quality.stderr).toMatch(/style tiny \(quality\), 160x120,/);
+    const v = (await probe(join(dir.path, 'fast.mp4'))).streams.find((s) => s.codec_type === 'video')!;
+    expect([v.width, v.height]).toEqual([160, 120]);
+  });
+
   it('refuses to overwrite without -y, overwrites with it', async () => {
     const out = join(dir.path, 'exists.mp4');
     await writeFile(out, 'keep me');
@@ -176,7 +186,8 @@ describe('stylecast models and --help', () => {
   it('lists models with their check status; a broken one makes it exit 1', async () => {
     const r = await runCli(['models', '--models-dir', FIXTURES, '--all']);
     expect(r.stdout).toMatch(/^ID\s+TITLE/m);
-    expect(r.stdout).toMatch(/^tiny\s+Tiny test model \(tiny\).*ok$/m);
+    expect(r.stdout).toMatch(/^tiny\s+Tiny test model \(tiny\).*quality.*ok$/m);
+    expect(r.stdout).toMatch(/^  tiny-fast\s+fast @0.5x.*ok$/m);
     expect(r.stdout).toMatch(/^wrong-input .*INVALID: .*input is named "image"/m);
     expect(r.code).toBe(1);
     const json = JSON.parse((await runCli(['models', '--models-dir', FIXTURES, '--json'])).stdout);

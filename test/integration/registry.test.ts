@@ -41,3 +41,22 @@ describe('ModelRegistry', () => {
     await expect(registry.resolve('./nowhere/x.onnx')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
   });
 });
+
+describe('presets and variants', () => {
+  it('fast picks the fast variant at its scale; quality the full model; a style without one runs at half size', async () => {
+    const { ModelRegistry: Registry } = await import('../../dist/models/registry.js');
+    const { resolvePreset } = await import('../../dist/models/presets.js');
+    const registry = await Registry.load([FIXTURES]);
+    const tiny = registry.get('tiny')!;
+    expect(registry.variantsOf('tiny').map((e) => e.id)).toEqual(['tiny-fast']);
+    expect(registry.choose(tiny, 'fast')).toMatchObject({ entry: { id: 'tiny-fast' }, modelScale: 0.5, note: null });
+    expect(registry.choose(tiny, 'quality')).toMatchObject({ entry: { id: 'tiny' }, modelScale: 1 });
+    const b = registry.choose(registry.get('tiny-b')!, 'fast');
+    expect(b).toMatchObject({ entry: { id: 'tiny-b' }, modelScale: 0.5 });
+    expect(b.note).toMatch(/no fast variant/);
+    expect(registry.listed().map((e) => e.id)).not.toContain('tiny-fast');
+    expect(resolvePreset('auto', 'cpu')).toBe('fast');
+    expect(resolvePreset('auto', 'cuda')).toBe('quality');
+    expect(resolvePreset('quality', 'cpu')).toBe('quality');
+  });
+});

@@ -43,10 +43,26 @@ export function modelsCommand(context: CliContext): Command {
         const out = checked.map(({ entry, status }) => ({ id: entry.id, title: entry.title, file: entry.onnxPath, status, manifest: entry.manifest }));
         process.stdout.write(JSON.stringify({ models: out, problems: registry.problems }, null, 2) + '\n');
       } else {
-        const rows = [['ID', 'TITLE', 'STYLE', 'PARAMS', 'FPS@640x360 CPU', 'STATUS']];
-        for (const { entry, status } of checked) {
-          const params = entry.manifest?.network?.parameters;
-          rows.push([entry.id, entry.title, credit(entry), typeof params === 'number' ? `${(params / 1e6).toFixed(2)}M` : '', metric(entry, 'cpu_fps_640x360'), status]);
+        const rows = [['ID', 'TITLE', 'STYLE', 'VARIANT', 'PARAMS', 'CPU FPS 640x360', 'STYLE LOSS', 'WARP ERR', 'STATUS']];
+        const shown = new Set(entries.map((e) => e.id));
+        const statusOf = new Map(checked.map((c) => [c.entry.id, c.status]));
+        for (const { entry } of checked) {
+          if (entry.manifest?.variantOf && shown.has(entry.manifest.variantOf)) continue; // listed under its style
+          for (const e of [entry, ...registry.variantsOf(entry.id)]) {
+            const params = e.manifest?.network?.parameters;
+            const scale = e.manifest?.runtime?.modelScale;
+            rows.push([
+              e === entry ? e.id : `  ${e.id}`,
+              e === entry ? e.title : '',
+              e === entry ? credit(e) : '',
+              `${e.manifest?.variant ?? 'quality'}${scale && scale < 1 ? ` @${scale}x` : ''}`,
+              typeof params === 'number' ? `${(params / 1e6).toFixed(2)}M` : '',
+              metric(e, 'cpu_fps_640x360'),
+              metric(e, 'style_loss', 0),
+              metric(e, 'warping_error_clips', 5),
+              statusOf.get(e.id) ?? (await inspectModel(e.onnxPath).then(() => 'ok', (error) => `INVALID: ${describeError(error)}`)),
+            ]);
+          }
         }
         process.stdout.write(entries.length ? table(rows) + '\n' : 'no models installed\n');
         for (const problem of registry.problems) context.log(`warning: ${problem.message}`);

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { StylecastError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
-import { ModelRegistry, defaultModelDirs } from '../../models/registry.js';
+import { ModelRegistry, defaultModelDirs, parsePreset } from '../../models/registry.js';
+import { resolvePreset } from '../../models/presets.js';
 import { parseDevice } from '../../models/providers.js';
 import { parseSizeRequest } from '../../pipeline/sizing.js';
 import { describeSource, parseSourceSpec } from '../../pipeline/sources.js';
@@ -23,6 +24,7 @@ interface ServeFlags {
   device: string;
   threads: string;
   stabilize?: boolean;
+  preset: string;
   modelsDir?: string[];
 }
 
@@ -45,6 +47,7 @@ export function serveCommand(context: CliContext): Command {
     .option('--device <auto|cuda|cpu>', 'execution provider', 'auto')
     .option('--threads <N>', 'ONNX Runtime threads per stylizer (0 = one per core)', '0')
     .option('--stabilize', 'blend static regions with the previous output')
+    .option('--preset <auto|fast|quality>', 'fast: pruned variants at half size; quality: full models (auto: fast on CPU, quality on CUDA)', 'auto')
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
     .addHelpText('after', `
 Pages: /  (controls, input and output side by side, stats)   /obs  (video only, for an OBS Browser Source)
@@ -64,6 +67,8 @@ Examples:
       if (!Number.isInteger(fps) || fps < 1 || fps > 120) throw new StylecastError('USAGE', `--fps must be 1-120, got "${flags.fps}"`);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
       const style = await registry.resolve(flags.style);
+      const device = parseDevice(flags.device);
+      const preset = resolvePreset(parsePreset(flags.preset), device);
       const log = createLogger('info');
       const server = await StylecastServer.start({
         host: flags.host,
@@ -72,7 +77,8 @@ Examples:
         source,
         styleId: style.id,
         registry,
-        device: parseDevice(flags.device),
+        device,
+        preset,
         threads: Number(flags.threads) || 0,
         stabilize: flags.stabilize ?? false,
         size: { width: size.width, height: size.height },
@@ -80,7 +86,7 @@ Examples:
         log,
         webRoot: WEB_ROOT,
       });
-      context.log(`stylecast serving ${server.url}/ (source ${describeSource(source)}, style ${style.id}, device ${server.provider})`);
+      context.log(`stylecast serving ${server.url}/ (source ${describeSource(source)}, style ${style.id}, preset ${preset}, device ${server.provider})`);
       await new Promise<void>((resolvePromise) => {
         if (context.signal.aborted) return resolvePromise();
         context.signal.addEventListener('abort', () => resolvePromise(), { once: true });

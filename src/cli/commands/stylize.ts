@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { StylecastError } from '../../core/errors.js';
-import { ModelRegistry, defaultModelDirs } from '../../models/registry.js';
+import { ModelRegistry, defaultModelDirs, parsePreset } from '../../models/registry.js';
+import { resolvePreset } from '../../models/presets.js';
 import { parseDevice } from '../../models/providers.js';
 import { parseSizeRequest } from '../../pipeline/sizing.js';
 import { transcodeFile } from '../../pipeline/transcode.js';
@@ -16,6 +17,7 @@ interface StylizeFlags {
   threads: string;
   stabilize?: boolean;
   modelScale?: string;
+  preset: string;
   yes?: boolean;
   quiet?: boolean;
   modelsDir?: string[];
@@ -37,7 +39,8 @@ export function stylizeCommand(context: CliContext): Command {
     .option('--device <auto|cuda|cpu>', 'execution provider: auto = CUDA if it loads, else CPU', 'auto')
     .option('--threads <N>', 'ONNX Runtime threads (0 = one per core)', '0')
     .option('--stabilize', 'blend static regions with the previous output (less flicker)')
-    .option('--model-scale <f>', 'run the model at this fraction of the output size, then scale up (e.g. 0.5)', '1')
+    .option('--preset <auto|fast|quality>', 'fast: the pruned variant at half size; quality: the full model (auto: fast on CPU, quality on CUDA)', 'auto')
+    .option('--model-scale <f>', 'run the model at this fraction of the output size, then scale up (overrides the preset)')
     .option('-y, --yes', 'overwrite the output if it exists')
     .option('-q, --quiet', 'no progress, only the summary')
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
@@ -46,10 +49,14 @@ export function stylizeCommand(context: CliContext): Command {
       const device = parseDevice(flags.device);
       const size = parseSizeRequest(flags.size, flags.height);
       const threads = parseThreads(flags.threads);
-      const modelScale = Number(flags.modelScale ?? '1');
-      if (!(modelScale > 0 && modelScale <= 1)) throw new StylecastError('USAGE', `--model-scale must be in (0, 1], got "${flags.modelScale}"`);
+      const preset = resolvePreset(parsePreset(flags.preset), device);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
-      const style = await registry.resolve(flags.style);
+      const base = await registry.resolve(flags.style);
+      const choice = registry.choose(base, preset);
+      const style = choice.entry;
+      const modelScale = flags.modelScale !== undefined ? Number(flags.modelScale) : choice.modelScale;
+      if (!(modelScale > 0 && modelScale <= 1)) throw new StylecastError('USAGE', `--model-scale must be in (0, 1], got "${flags.modelScale}"`);
+      if (choice.note) context.log(`note: ${choice.note}`);
       const progress = new ProgressReporter(process.stderr, !flags.quiet);
       try {
         const summary = await transcodeFile({
@@ -66,7 +73,7 @@ export function stylizeCommand(context: CliContext): Command {
           onStart: (start) => {
             const skipped = start.skippedProviders.length && device === 'auto' ? ` (cuda unavailable: ${start.skippedProviders[0]!.reason})` : '';
             context.log(
-              `stylizing ${input} -> ${flags.output}: style ${style.id}, ${start.size.width}x${start.size.height}` +
+              `stylizing ${input} -> ${flags.output}: style ${style.id} (${preset}), ${start.size.width}x${start.size.height}` +
                 `${start.modelSize.width !== start.size.width ? ` (model at ${start.modelSize.width}x${start.modelSize.height})` : ''}, ` +
                 `${(start.source.fpsNum / start.source.fpsDen).toFixed(2)} fps, device ${start.provider}${device === 'auto' ? ' (auto)' : ''}${skipped}`,
             );

@@ -1,0 +1,11 @@
+import { providerInstalled } from './ort/runtime.js';
+import type { Device } from './providers.js';
+import type { Preset } from './registry.js';
+
+/** `auto`: fast on the CPU, quality where CUDA runs. */
+export function resolvePreset(preset: Preset | 'auto', device: Device): Preset {
+  if (preset !== 'auto') return preset;
+  if (device === 'cuda') return 'quality';
+  if (device === 'auto' && providerInstalled('cuda')) return 'quality';
+  return 'fast';
+}
