@@ -21,7 +21,7 @@ import { StyleEngine } from '../models/engine.js';
 import { ModelRegistry } from '../models/registry.js';
 import { parseDevice } from '../models/providers.js';
 import { CreditGate } from '../pipeline/flow-control.js';
-import { parseSizeRequest, resolveSize } from '../pipeline/sizing.js';
+import { internalSize, parseSizeRequest, resolveSize } from '../pipeline/sizing.js';
 import { decodeStage, encodeStage } from '../pipeline/stages.js';
 import { rgbToTensor, tensorSizeFor } from '../pipeline/tensor.js';
 import { transcodeFile } from '../pipeline/transcode.js';
@@ -42,6 +42,7 @@ const { values: args } = parseArgs({
     'ffmpeg-frames': { type: 'string', default: '300' },
     'no-torch': { type: 'boolean', default: false },
     record: { type: 'boolean', default: false },
+    variants: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -49,6 +50,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(`usage: npm run bench -- [--input CLIP] [--style ID|FILE] [--size 640x360] [--device cpu|cuda|auto]
   [--threads N] [--model-frames N] [--e2e-frames N] [--ffmpeg-frames N] [--no-torch]
+  [--variants] a table of every shipped model and variant: model-only and end-to-end fps, speed-up
   [--record]   store the model-only fps in the model's manifest (metrics.cpu_fps_640x360; CPU, 640x360 only)
 Default clip: ../shared/data/videos/cutBunny.mp4 if present, else samples/sample.mp4.\n`);
   process.exit(0);
@@ -122,7 +124,44 @@ async function recordSpeed(manifestPath: string | null, fps: number, size: { wid
   process.stdout.write(`recorded ${fps.toFixed(2)} fps in ${manifestPath}\n`);
 }
 
+async function variantsTable(input: string): Promise<void> {
+  const registry = await ModelRegistry.load();
+  const source = await probeMedia(input);
+  const out = resolveSize(source, parseSizeRequest(args.size, undefined));
+  const device = parseDevice(args.device!);
+  const threads = Number(args.threads);
+  const dir = await mkdtemp(join(tmpdir(), 'stylecast-bench-'));
+  process.stdout.write(`stylecast bench --variants: clip ${input}, output ${out.width}x${out.height}, device ${args.device}, ${cpus().length} cores\n`);
+  process.stdout.write('model                     variant     model size  model-only fps  end-to-end fps  speed-up (e2e vs full)\n');
+  try {
+    for (const base of registry.listed()) {
+      let fullE2e: number | null = null;
+      for (const entry of [base, ...registry.variantsOf(base.id)]) {
+        if (entry.manifest?.variant === 'fp16' && device === 'cpu') continue; // a GPU variant
+        const scale = entry.manifest?.runtime?.modelScale ?? 1;
+        const modelSize = internalSize(out, scale);
+        const m = await modelOnly(entry.onnxPath, modelSize.width, modelSize.height, Number(args['model-frames']), device, threads);
+        const e = await transcodeFile({
+          input, output: join(dir, `${entry.id}.mp4`), modelPath: entry.onnxPath, size: { kind: 'exact', ...out }, device, threads,
+          internalScale: scale, maxFrames: Number(args['e2e-frames']), overwrite: true,
+        });
+        fullE2e ??= e.fps;
+        process.stdout.write(
+          `${entry.id.padEnd(26)}${(entry.manifest?.variant ?? 'quality').padEnd(12)}${`${modelSize.width}x${modelSize.height}`.padEnd(12)}` +
+            `${m.fps.toFixed(2).padStart(14)}  ${e.fps.toFixed(2).padStart(14)}  ${(e.fps / fullE2e).toFixed(2).padStart(8)}x\n`,
+        );
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (args.variants) {
+    const input = args.input ?? (existsSync(SHARED_CLIP) ? SHARED_CLIP : join(ROOT, 'samples', 'sample.mp4'));
+    return variantsTable(input);
+  }
   const registry = await ModelRegistry.load();
   const style = await registry.resolve(args.style);
   const input = args.input ?? (existsSync(SHARED_CLIP) ? SHARED_CLIP : join(ROOT, 'samples', 'sample.mp4'));
