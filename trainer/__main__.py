@@ -6,7 +6,7 @@ import sys
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python3 -m trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    from . import evaluate, export, fixtures, gatys, prune, speed, train
+    from . import evaluate, export, fixtures, gatys, prune, quantize, speed, train
     from .vgg import WeightsMissing
     for name, module, help_text in (
         ("train", train, "train a style: style image + content folder -> checkpoints"),
@@ -15,6 +15,7 @@ def main(argv=None):
         ("eval", evaluate, "model -> JSON report: warping error (Middlebury, real clips), content and style loss"),
         ("gatys", gatys, "optimization-based style transfer for one image pair (quality reference)"),
         ("prune", prune, "evolutionary channel pruning of a trained model -> a smaller checkpoint to fine-tune"),
+        ("quantize", quantize, "int8 (QDQ) variant of an exported model, calibrated on photos"),
         ("speed", speed, "PyTorch eager inference speed (the benchmark's baseline)"),
     ):
         p = sub.add_parser(name, help=help_text, description=help_text)

@@ -340,3 +340,24 @@ def test_fp16_variant_follows_the_contract_and_matches(tmp_path):
     assert saved["export"]["precision"] == "fp16" and saved["listed"] is False and saved["variantOf"] == "m"
     assert saved["export"]["parity_max_abs_diff"] < 2e-2
     assert os.path.getsize(path) < 0.8 * os.path.getsize(tmp_path / "m.onnx")  # weights halve; graph overhead stays
+
+
+@pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
+def test_int8_variant_runs_and_stays_close_on_a_tiny_model(tmp_path):
+    import onnx
+    from trainer.export import ort_run
+    from trainer.quantize import calibrate, quantize
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=4, blocks=1).eval()
+    export_model(net, str(tmp_path), "m", {"title": "M"})
+    frames = [smooth_image(1, 32, 40, seed=s)[0] for s in range(4)]
+    model = quantize(onnx.load(str(tmp_path / "m.onnx")), calibrate(net, frames, 99.99))
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("QuantizeLinear") == 2 * ops.count("Conv")
+    onnx.save(model, str(tmp_path / "m-int8.onnx"))
+    x = smooth_image(1, 32, 40, seed=9).numpy()
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    got = ort_run(str(tmp_path / "m-int8.onnx"), x)
+    assert got.shape == expected.shape
+    assert float(np.abs(got - expected).mean()) < 0.05
