@@ -1,6 +1,7 @@
 """`gatys`: the optimization method of Gatys et al. (2016) for one content/style
 pair: the image itself is optimized (L-BFGS) so its VGG Gram matrices match the
 painting's while its relu2_2 features match the photo's. Our quality reference."""
+import json
 import os
 import time
 
@@ -8,7 +9,7 @@ import torch
 from torchvision.utils import save_image
 
 from .data import load_image
-from .losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_loss, style_targets, tv_loss
+from .losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, gram, style_loss, style_targets, tv_loss
 from .vgg import DEFAULT_WEIGHTS, load_tfjs, random_vgg
 
 
@@ -25,6 +26,7 @@ def add_arguments(p):
     p.add_argument("--vgg", default=DEFAULT_WEIGHTS)
     p.add_argument("--random-vgg", action="store_true", help="TESTS ONLY: random VGG weights")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--compare-model", help="also score this .onnx model's output on the same photo (eval's definitions)")
 
 
 def run(args):
@@ -65,4 +67,25 @@ def run(args):
     save_image(torch.sigmoid(logits.detach()), tmp)
     os.replace(tmp, args.out)
     print(f"wrote {args.out} (loss {history[0][0]:.4g} -> {history[-1][0]:.4g})")
+    report = {"gatys": score(vgg, torch.sigmoid(logits.detach()), content, style)}
+    if args.compare_model:
+        from .export import ort_run
+        h, w = content.shape[-2] - content.shape[-2] % 4, content.shape[-1] - content.shape[-1] % 4
+        crop = content[..., :h, :w]
+        out = torch.from_numpy(ort_run(args.compare_model, crop.numpy())).clamp(0, 1)
+        report[os.path.basename(args.compare_model)] = score(vgg, out, crop, style)
+    for name, r in report.items():
+        print(f"{name}: content loss {r['content_loss']:.4g}, style loss {r['style_loss']:.4g} (eval's definitions)")
+    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
+        json.dump(report, f, indent=2)
     return 0
+
+
+def score(vgg, image, content, style):
+    """Unweighted single-scale losses, as `eval` defines them (docs/metrics.md)."""
+    with torch.no_grad():
+        target = {k: gram(v) for k, v in vgg(style, STYLE_LAYERS).items()}
+        fo = vgg(image, STYLE_LAYERS + (CONTENT_LAYER,))
+        fi = vgg(content, (CONTENT_LAYER,))
+        return {"content_loss": float(torch.nn.functional.mse_loss(fo[CONTENT_LAYER], fi[CONTENT_LAYER])),
+                "style_loss": float(sum(torch.nn.functional.mse_loss(gram(fo[k]), target[k]) for k in STYLE_LAYERS))}

@@ -251,7 +251,10 @@ def test_gatys_lowers_its_loss(tmp_path):
                     "--out", str(tmp_path / "out.png"), "--size", "32", "--steps", "10", "--random-vgg",
                     "--style-weight", "1000", "--threads", "1")
     assert r.returncode == 0, r.stderr
-    before, after = [float(x) for x in r.stdout.strip().splitlines()[-1].split("loss ")[1].rstrip(")").split(" -> ")]
+    wrote = next(line for line in r.stdout.splitlines() if line.startswith("wrote "))
+    before, after = [float(x) for x in wrote.split("loss ")[1].rstrip(")").split(" -> ")]
+    assert "gatys: content loss" in r.stdout
+    assert json.loads((tmp_path / "out.json").read_text())["gatys"]["style_loss"] > 0
     assert after < before
     assert Image.open(tmp_path / "out.png").size == (40, 32)
 
