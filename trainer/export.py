@@ -32,6 +32,9 @@ def add_arguments(p):
     p.add_argument("--source", default="", help="where the painting image came from")
     p.add_argument("--preferred-height", type=int, default=360)
     p.add_argument("--unlisted", action="store_true", help="baseline/fixture: not shown as a style")
+    p.add_argument("--variant", choices=["quality", "fast"], help="what kind of model this is (default: quality)")
+    p.add_argument("--variant-of", help="the style id this model is a variant of (implies --unlisted)")
+    p.add_argument("--model-scale", type=float, help="runtime.modelScale: run at this fraction of the output size")
     p.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime parity check")
     p.add_argument("--fp16", action="store_true", help="also write <id>-fp16.onnx (unlisted variant for GPUs)")
 
@@ -162,8 +165,20 @@ def run(args):
                   "licence": args.licence, "source": args.source},
         "training": train_config,
         "runtime": {"preferredHeight": args.preferred_height},
-        "listed": not args.unlisted,
+        "listed": not (args.unlisted or args.variant_of),
     }
+    if args.model_scale is not None:
+        extra["runtime"]["modelScale"] = args.model_scale
+    if args.variant:
+        extra["variant"] = args.variant
+    if args.variant_of:
+        extra["variantOf"] = args.variant_of
+    pruned = train_config.pop("pruned", None)
+    if pruned:  # what it was pruned from, and how
+        extra["pruned"] = {k: (os.path.basename(os.path.dirname(str(v))) if k == "pruned_from" else v) for k, v in pruned.items()}
+    for key in ("init", "teacher"):
+        if key in train_config:
+            train_config[key] = os.path.basename(os.path.dirname(str(train_config[key])))
     path, manifest = export_model(net, args.out, args.id, extra, check=not args.no_check)
     if args.fp16:
         export_fp16(net, args.out, args.id, manifest, check=not args.no_check)
