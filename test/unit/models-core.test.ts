@@ -41,6 +41,14 @@ describe('manifest', () => {
     expect(bad({ ...base, title: '' })).toThrow(/"title" must be a non-empty string/);
     expect(bad({ ...base, runtime: { preferredHeight: 'big' } })).toThrow(/preferredHeight/);
     expect(bad([1, 2])).toThrow(/must be a JSON object/);
+    expect(bad({ ...base, variant: 'turbo' })).toThrow(/"variant" must be/);
+    expect(bad({ ...base, variantOf: 'Not An Id' })).toThrow(/"variantOf" must be a model id/);
+    expect(bad({ ...base, runtime: { modelScale: 2 } })).toThrow(/modelScale/);
+  });
+
+  it('reads variant fields', () => {
+    const m = parseManifest(JSON.stringify({ ...base, variant: 'fast', variantOf: 'candy-hd', runtime: { modelScale: 0.5 }, listed: false }), 'x.json', 'candy');
+    expect(m).toMatchObject({ variant: 'fast', variantOf: 'candy-hd', runtime: { modelScale: 0.5 }, listed: false });
   });
 });
 
