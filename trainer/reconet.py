@@ -8,12 +8,18 @@ from torch import nn
 
 
 class ConvLayer(nn.Module):
-    """Reflection-padded conv, optionally followed by instance norm + ReLU."""
+    """Padded conv, optionally followed by instance norm + ReLU. Padding is
+    reflection (the paper's) or the conv's own zeros (cheaper on a CPU: no
+    separate Pad op, no layout changes around it)."""
 
-    def __init__(self, in_ch, out_ch, kernel, stride=1, norm_relu=True):
+    def __init__(self, in_ch, out_ch, kernel, stride=1, norm_relu=True, padding="reflect"):
         super().__init__()
-        self.pad = nn.ReflectionPad2d(kernel // 2)
-        self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride)
+        if padding == "reflect":
+            self.pad = nn.ReflectionPad2d(kernel // 2)
+            self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride)
+        else:
+            self.pad = nn.Identity()
+            self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2)
         self.norm = nn.InstanceNorm2d(out_ch, affine=True) if norm_relu else None
         self.relu = nn.ReLU() if norm_relu else None
 
@@ -25,12 +31,16 @@ class ConvLayer(nn.Module):
 
 
 class ResidualBlock(nn.Module):
-    def __init__(self, ch, inner=None):
+    def __init__(self, ch, inner=None, padding="reflect"):
         super().__init__()
         inner = inner or ch
-        self.conv1 = ConvLayer(ch, inner, 3)
-        self.pad = nn.ReflectionPad2d(1)
-        self.conv2 = nn.Conv2d(inner, ch, 3)
+        self.conv1 = ConvLayer(ch, inner, 3, padding=padding)
+        if padding == "reflect":
+            self.pad = nn.ReflectionPad2d(1)
+            self.conv2 = nn.Conv2d(inner, ch, 3)
+        else:
+            self.pad = nn.Identity()
+            self.conv2 = nn.Conv2d(inner, ch, 3, padding=1)
         self.norm2 = nn.InstanceNorm2d(ch, affine=True)
 
     def forward(self, x):
@@ -41,10 +51,10 @@ class UpsampleConv(nn.Module):
     """Nearest x2 upsample then conv; the conv sits between Upsample and
     InstanceNorm, which also avoids torch 1.13's export bug for that pair."""
 
-    def __init__(self, in_ch, out_ch):
+    def __init__(self, in_ch, out_ch, padding="reflect"):
         super().__init__()
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
-        self.conv = ConvLayer(in_ch, out_ch, 3)
+        self.conv = ConvLayer(in_ch, out_ch, 3, padding=padding)
 
     def forward(self, x):
         return self.conv(self.up(x))
@@ -54,9 +64,11 @@ class ReCoNet(nn.Module):
     """`channels` (optional) gives every layer's width explicitly, for pruned
     networks: {"encoder": [c1, c2, c3], "residual": [inner per block], "decoder": [d1, d2]}."""
 
-    def __init__(self, width=48, blocks=4, channels=None):
+    def __init__(self, width=48, blocks=4, channels=None, padding="reflect"):
         super().__init__()
-        self.width, self.blocks = width, blocks
+        if padding not in ("reflect", "zeros"):
+            raise ValueError(f"padding must be reflect or zeros, not {padding!r}")
+        self.width, self.blocks, self.padding = width, blocks, padding
         if channels is None:
             channels = {"encoder": [width, width * 2, width * 4], "residual": [width * 4] * blocks,
                         "decoder": [width * 2, width]}
@@ -66,16 +78,17 @@ class ReCoNet(nn.Module):
             self.blocks = len(channels["residual"])
         c1, c2, c3 = channels["encoder"]
         d1, d2 = channels["decoder"]
+        pad = padding
         self.encoder = nn.Sequential(
-            ConvLayer(3, c1, 9),
-            ConvLayer(c1, c2, 3, stride=2),
-            ConvLayer(c2, c3, 3, stride=2),
-            *[ResidualBlock(c3, inner) for inner in channels["residual"]],
+            ConvLayer(3, c1, 9, padding=pad),
+            ConvLayer(c1, c2, 3, stride=2, padding=pad),
+            ConvLayer(c2, c3, 3, stride=2, padding=pad),
+            *[ResidualBlock(c3, inner, padding=pad) for inner in channels["residual"]],
         )
         self.decoder = nn.Sequential(
-            UpsampleConv(c3, d1),
-            UpsampleConv(d1, d2),
-            ConvLayer(d2, 3, 9, norm_relu=False),
+            UpsampleConv(c3, d1, padding=pad),
+            UpsampleConv(d1, d2, padding=pad),
+            ConvLayer(d2, 3, 9, norm_relu=False, padding=pad),
         )
 
     def forward_with_features(self, x):
@@ -90,10 +103,13 @@ class ReCoNet(nn.Module):
         config = {"arch": "reconet", "width": self.width, "blocks": self.blocks}
         if self.explicit_channels is not None:
             config["channels"] = self.explicit_channels
+        if self.padding != "reflect":
+            config["padding"] = self.padding
         return config
 
 
 def build(config):
     if config.get("arch", "reconet") != "reconet":
         raise ValueError(f"unknown architecture {config.get('arch')!r}")
-    return ReCoNet(width=int(config["width"]), blocks=int(config["blocks"]), channels=config.get("channels"))
+    return ReCoNet(width=int(config["width"]), blocks=int(config["blocks"]), channels=config.get("channels"),
+                   padding=config.get("padding", "reflect"))

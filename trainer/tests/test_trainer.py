@@ -36,6 +36,16 @@ def test_reconet_shapes_and_range():
     assert reconet.build(net.config()).config() == {"arch": "reconet", "width": 8, "blocks": 2}
 
 
+def test_zero_padding_variant_keeps_shapes_and_config():
+    net = reconet.ReCoNet(width=4, blocks=1, padding="zeros")
+    assert not any(isinstance(m, torch.nn.ReflectionPad2d) for m in net.modules())
+    x = torch.rand(1, 3, 20, 24)
+    assert net(x).shape == x.shape
+    assert reconet.build(net.config()).config() == net.config() == {"arch": "reconet", "width": 4, "blocks": 1, "padding": "zeros"}
+    with pytest.raises(ValueError):
+        reconet.ReCoNet(padding="circular")
+
+
 def test_default_reconet_matches_the_paper_layout():
     net = reconet.ReCoNet()
     convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
