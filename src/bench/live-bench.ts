@@ -22,13 +22,14 @@ const { values: args } = parseArgs({
     size: { type: 'string', default: '640x360' },
     seconds: { type: 'string', default: '15' },
     viewers: { type: 'string', default: '1,4' },
+    preset: { type: 'string', default: 'auto' },
     'models-dir': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (args.help) {
-  process.stdout.write('usage: npm run bench:live -- [--style ID] [--size 640x360] [--seconds 15] [--viewers 1,4] [--models-dir DIR]\n');
+  process.stdout.write('usage: npm run bench:live -- [--style ID] [--preset auto|fast|quality] [--size 640x360] [--seconds 15] [--viewers 1,4] [--models-dir DIR]\n');
   process.exit(0);
 }
 
@@ -64,7 +65,7 @@ async function fastestStyle(): Promise<string> {
 
 async function run(viewers: number, style: string): Promise<void> {
   const { chromium } = await import('playwright-core');
-  const serveArgs = [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--style', style, '--size', args.size!,
+  const serveArgs = [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--style', style, '--preset', args.preset!, '--size', args.size!,
     '--source', `lavfi:testsrc2=size=${args.size}:rate=30`, ...(args['models-dir'] ? ['--models-dir', args['models-dir']] : [])];
   const server = spawn(process.execPath, serveArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -126,7 +127,7 @@ async function run(viewers: number, style: string): Promise<void> {
 
 async function main(): Promise<void> {
   const style = args.style ?? (await fastestStyle());
-  process.stdout.write(`stylecast live bench: source lavfi testsrc2 ${args.size}@30, style ${style}, ${args.seconds} s per run, ${readdirSync('/sys/devices/system/cpu').filter((n) => /^cpu\d+$/.test(n)).length} cores\n`);
+  process.stdout.write(`stylecast live bench: source lavfi testsrc2 ${args.size}@30, style ${style}, preset ${args.preset}, ${args.seconds} s per run, ${readdirSync('/sys/devices/system/cpu').filter((n) => /^cpu\d+$/.test(n)).length} cores\n`);
   process.stdout.write('viewers  fps in  fps out  lat p50  lat p95  dropped  infer ms  server CPU  fps decoded per viewer\n');
   for (const n of args.viewers!.split(',').map(Number)) await run(n, style);
   process.stdout.write('(latency: frame received -> stylized frame handed to WebRTC; CPU: server process + its ffmpeg children, 100% = one core)\n');
