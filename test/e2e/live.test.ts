@@ -192,7 +192,8 @@ describe('live serving in real Chromium', () => {
       const after = await page.evaluate(() => window.stylecast.meanColor('output'));
       return after && Math.max(...after.map((v, i) => Math.abs(v - before[i]!))) > 10;
     }, 10_000);
-    expect((await frames(page)).output).toBeGreaterThan(framesAtSwitch);
+    // Frames keep coming on the same connection after the switch.
+    await waitFor(async () => (await frames(page)).output > framesAtSwitch + 10, 10_000);
     expect(server!.counts().peers).toBe(1);
     expect(await page.evaluate(() => window.stylecast.state.errors)).toEqual([]);
   });
