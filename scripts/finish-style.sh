@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# After `export`: preview image, evaluation metrics and CPU speed into the manifest.
+# After `export`: preview image, evaluation metrics and CPU speed into the
+# manifest, and the fp16 variant (from runs/ID/checkpoint.pt when it exists).
 #   bash scripts/finish-style.sh ID [MODEL_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 id=$1
 dir=${2:-models}
+if [ -f "runs/$id/checkpoint.pt" ] && [ "$dir" = models ]; then
+  /usr/bin/python3 - "$id" <<'PY' 2>/dev/null
+import json, sys, torch
+from trainer import reconet
+from trainer.export import export_fp16
+model_id = sys.argv[1]
+state = torch.load(f"runs/{model_id}/checkpoint.pt", map_location="cpu")
+net = reconet.build(state["net_config"]); net.load_state_dict(state["model"])
+export_fp16(net, "models", model_id, json.load(open(f"models/{model_id}.json")))
+PY
+fi
 bash scripts/make-preview.sh "$id" "$dir"
 mkdir -p bench/results
 /usr/bin/python3 -m trainer eval --model "$dir/$id.onnx" --out "bench/results/eval-$id.json" --update-manifest 2>/dev/null
