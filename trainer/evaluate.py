@@ -48,9 +48,24 @@ def read_flo(path):
     return data
 
 
+MODEL_SCALE = {"value": 1.0}  # the manifest's runtime.modelScale, set by run()
+
+
 def stylize(model, frames):
-    """frames: (N, 3, H, W) in [0, 1] with H, W multiples of 4."""
-    return torch.from_numpy(ort_run(model, frames.numpy())).clamp(0, 1)
+    """frames: (N, 3, H, W) in [0, 1] with H, W multiples of 4. A model with a
+    runtime.modelScale < 1 runs as the runtime runs it: on frames scaled down
+    (even sizes, then padded to multiples of 4 by edge repetition), its output
+    scaled back up (bicubic)."""
+    scale = MODEL_SCALE["value"]
+    if scale >= 1:
+        return torch.from_numpy(ort_run(model, frames.numpy())).clamp(0, 1)
+    h, w = frames.shape[-2:]
+    sh, sw = max(16, round(h * scale / 2) * 2), max(16, round(w * scale / 2) * 2)
+    small = F.interpolate(frames, size=(sh, sw), mode="bicubic", align_corners=False).clamp(0, 1)
+    ph, pw = (-sh) % 4, (-sw) % 4
+    padded = F.pad(small, (0, pw, 0, ph), mode="replicate")
+    out = torch.from_numpy(ort_run(model, padded.numpy()))[..., :sh, :sw]
+    return F.interpolate(out, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
 
 
 def crop4(t):
@@ -157,6 +172,7 @@ def run(args):
     if not os.path.exists(model):
         raise FileNotFoundError(f"model not found: {model}")
     manifest = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
+    MODEL_SCALE["value"] = float(manifest.get("runtime", {}).get("modelScale", 1.0))
     style = args.style or os.path.join(args.data, "styles", manifest.get("training", {}).get("style", ""))
     if not os.path.isfile(style):
         raise FileNotFoundError(f"style image not found: {style} (give --style)")
@@ -176,7 +192,7 @@ def run(args):
     }
     report = {"model": model, "style_image": os.path.basename(style), "metrics": metrics,
               "middlebury": mb, "clips": clips, "photos": photos,
-              "settings": {"clip_height": args.clip_height, "pairs": args.pairs, "photo_size": args.photo_size,
+              "settings": {"model_scale": MODEL_SCALE["value"], "clip_height": args.clip_height, "pairs": args.pairs, "photo_size": args.photo_size,
                            "flow": "OpenCV DIS medium", "photometric_threshold": PHOTOMETRIC_THRESHOLD}}
     text = json.dumps(report, indent=2)
     if args.out:

@@ -374,3 +374,18 @@ def test_int8_variant_runs_and_stays_close_on_a_tiny_model(tmp_path):
     got = ort_run(str(tmp_path / "m-int8.onnx"), x)
     assert got.shape == expected.shape
     assert float(np.abs(got - expected).mean()) < 0.05
+
+
+@pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
+def test_eval_runs_a_fast_variant_at_its_model_scale(tmp_path):
+    from trainer import evaluate
+    torch.manual_seed(0)
+    export_model(reconet.ReCoNet(width=4, blocks=1), str(tmp_path), "m", {"title": "M"})
+    frames = smooth_image(2, 36, 44)
+    evaluate.MODEL_SCALE["value"] = 0.5
+    try:
+        out = evaluate.stylize(str(tmp_path / "m.onnx"), frames)
+    finally:
+        evaluate.MODEL_SCALE["value"] = 1.0
+    assert out.shape == frames.shape
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
