@@ -99,6 +99,7 @@ async function ffmpegOnly(input: string, width: number, height: number, fps: { n
 
 async function torchEager(network: Record<string, unknown> | undefined, width: number, height: number, threads: number) {
   if (!network || network.arch !== 'reconet') return { skipped: 'the model manifest does not describe a ReCoNet' };
+  if (network.channels) return { skipped: 'pruned network: trainer speed builds only uniform-width ReCoNets' };
   if (!existsSync('/usr/bin/python3')) return { skipped: '/usr/bin/python3 not found' };
   try {
     const { stdout } = await exec('/usr/bin/python3', [
@@ -167,6 +168,9 @@ async function main(): Promise<void> {
   const input = args.input ?? (existsSync(SHARED_CLIP) ? SHARED_CLIP : join(ROOT, 'samples', 'sample.mp4'));
   const source = await probeMedia(input);
   const size = resolveSize(source, parseSizeRequest(args.size, undefined));
+  // A fast variant runs at a fraction of the output size: measure it there.
+  const modelScale = style.manifest?.runtime?.modelScale ?? 1;
+  const modelSize = internalSize(size, modelScale);
   const device = parseDevice(args.device!);
   const threads = Number(args.threads);
   const cores = cpus().length;
@@ -175,24 +179,25 @@ async function main(): Promise<void> {
   const net = style.manifest?.network;
   process.stdout.write(
     `stylecast bench: clip ${input} at ${size.width}x${size.height}; model ${style.id} ` +
-      `(${net ? `${String(net.arch)} width ${String(net.width)}, ${String(net.blocks)} blocks` : 'unknown network'}); ${cores} cores\n`,
+      `(${net ? `${String(net.arch)} width ${String(net.width)}, ${String(net.blocks)} blocks` : 'unknown network'})` +
+      `${modelScale < 1 ? `, model at ${modelSize.width}x${modelSize.height}` : ''}; ${cores} cores\n`,
   );
   const dir = await mkdtemp(join(tmpdir(), 'stylecast-bench-'));
   try {
-    const model = await modelOnly(style.onnxPath, size.width, size.height, Number(args['model-frames']), device, threads);
+    const model = await modelOnly(style.onnxPath, modelSize.width, modelSize.height, Number(args['model-frames']), device, threads);
     process.stdout.write(`model-only   (ORT ${model.ortVersion}, ${model.provider}, ${effectiveThreads} threads): ${fmt(model.fps)}\n`);
     if (args.record) await recordSpeed(style.manifestPath, model.fps, size, model.provider);
     const ff = await ffmpegOnly(input, size.width, size.height, fps, Number(args['ffmpeg-frames']), dir);
     process.stdout.write(`ffmpeg-only  (decode -> Node -> encode, no model):   ${fmt(ff.fps)} (${ff.frames} frames)\n`);
     const e2e = await transcodeFile({
       input, output: join(dir, 'e2e.mp4'), modelPath: style.onnxPath, size: { kind: 'exact', ...size }, device, threads,
-      maxFrames: Number(args['e2e-frames']), overwrite: true,
+      internalScale: modelScale, maxFrames: Number(args['e2e-frames']), overwrite: true,
     });
     process.stdout.write(`end-to-end   (stylize, ${e2e.frames} frames):                ${fmt(e2e.fps)} mean flicker ${e2e.meanFlicker?.toFixed(2) ?? 'n/a'}\n`);
     const bound = Math.min(model.fps, ff.fps);
     process.stdout.write(`ratio end-to-end / min(model-only, ffmpeg-only) = ${(e2e.fps / bound).toFixed(3)} (goal >= 0.9)\n`);
     if (!args['no-torch'] && device !== 'cuda') {
-      const torch = await torchEager(net, size.width, size.height, effectiveThreads);
+      const torch = await torchEager(net, modelSize.width, modelSize.height, effectiveThreads);
       if ('skipped' in torch) process.stdout.write(`PyTorch eager: skipped (${torch.skipped})\n`);
       else {
         process.stdout.write(`PyTorch eager ${torch.torch} (same network, ${effectiveThreads} threads):  ${fmt(torch.fps)}\n`);
