@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The fast variant of a trained style: evolutionary pruning, fine-tuning with
+# distillation from the original (plus the trainer's own losses, temporal ones
+# included), export as <id>-fast (runs at half size), preview and evaluation.
+#   bash scripts/make-fast.sh ID          (needs runs/ID/checkpoint.pt and trainer/styles.json's recipe)
+# Env: GAMMA (4.0), GENERATIONS (20), STEPS (300), STYLES_DIR (../shared/data/styles).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+id=$1
+STYLES_DIR=${STYLES_DIR:-../shared/data/styles}
+mapfile -t recipe < <($PY - "$id" <<'PYEOF'
+import json, sys
+r = json.load(open("trainer/styles.json"))[sys.argv[1]]
+for k in ("image", "title", "painting", "artist", "year", "licence", "source"):
+    print(r.get(k, ""))
+PYEOF
+)
+[ -f "runs/$id-prune/pruned.pt" ] || $PY -m trainer prune --checkpoint "runs/$id/checkpoint.pt" --out "runs/$id-prune" \
+  --population 20 --generations "${GENERATIONS:-20}" --gamma "${GAMMA:-4.0}" --min-channels 4
+$PY -m trainer train --style "$STYLES_DIR/${recipe[0]}" --run "runs/$id-fast" --init "runs/$id-prune/pruned.pt" \
+  --teacher "runs/$id/checkpoint.pt" --size 160 --batch 2 --steps "${STEPS:-300}" --checkpoint-every 25 --log-every 10
+$PY -m trainer export --checkpoint "runs/$id-fast/checkpoint.pt" --id "$id-fast" --title "${recipe[1]} (fast)" \
+  --painting "${recipe[2]}" --artist "${recipe[3]}" --year "${recipe[4]}" --licence "${recipe[5]}" --source "${recipe[6]}" \
+  --variant fast --variant-of "$id" --model-scale 0.5
+bash scripts/make-preview.sh "$id-fast"
+mkdir -p bench/results
+$PY -m trainer eval --model "models/$id-fast.onnx" --style "$STYLES_DIR/${recipe[0]}" --out "bench/results/eval-$id-fast.json" --update-manifest 2>/dev/null
+$PY - "$id-fast" <<'PYEOF'
+import json, os, sys
+path = f"models/{sys.argv[1]}.json"
+m = json.load(open(path)); m["preview"] = f"previews/{sys.argv[1]}.jpg"
+open(path + ".tmp", "w").write(json.dumps(m, indent=2) + "\n"); os.replace(path + ".tmp", path)
+PYEOF
+echo "made $id-fast (record its speed with: node dist/bench/bench.js --style models/$id-fast.onnx --record, on an idle machine)"
