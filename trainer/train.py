@@ -6,6 +6,7 @@ import sys
 import time
 
 import torch
+import torch.nn.functional as F
 
 from . import reconet
 from .data import PhotoCrops, list_images, load_image
@@ -39,8 +40,23 @@ def add_arguments(p):
     p.add_argument("--teacher", help="distil from this trained checkpoint (fine-tuning a pruned network)")
     p.add_argument("--distill-weight", type=float, default=1.0,
                    help="weight of the distillation loss: relu2_2 feature MSE + pixel MSE in the 0-255 scale")
+    p.add_argument("--model-scale", type=float, default=1.0,
+                   help="train as the runtime runs a fast variant: the net sees the crop scaled by this factor, "
+                        "its output is scaled back up (bilinear) and every loss is computed at full size")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+
+
+def run_scaled(net, frames, scale):
+    """The net on frames scaled by `scale` (multiples of 4), output scaled back up.
+    Returns (output at full size, encoder features)."""
+    if scale >= 1:
+        return net.forward_with_features(frames)
+    h, w = frames.shape[-2:]
+    sh, sw = max(16, int(round(h * scale / 4)) * 4), max(16, int(round(w * scale / 4)) * 4)
+    small = F.interpolate(frames, size=(sh, sw), mode="bilinear", align_corners=False)
+    out, feats = net.forward_with_features(small)
+    return F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1), feats
 
 
 def pick_device(name):
@@ -65,7 +81,7 @@ def run(args):
     ckpt_path = os.path.join(args.run, "checkpoint.pt")
     config = {k: getattr(args, k) for k in DEFAULTS}
     config.update(style=os.path.abspath(args.style), content=os.path.abspath(args.content),
-                  no_temporal=args.no_temporal, random_vgg=args.random_vgg)
+                  no_temporal=args.no_temporal, random_vgg=args.random_vgg, model_scale=args.model_scale)
     if args.no_temporal:
         config["temporal_weight"] = config["feature_temporal_weight"] = 0.0
 
@@ -131,7 +147,7 @@ def run(args):
             in_t, in_t1, flow, mask = synthetic_pair(stills, generator)
             in_t, in_t1, flow, mask = (x.to(device) for x in (in_t, in_t1, flow, mask))
             both = torch.cat([in_t, in_t1])
-            out, feats = net.forward_with_features(both)
+            out, feats = run_scaled(net, both, w.get("model_scale", 1.0))
             n = in_t.shape[0]
             with torch.no_grad():
                 in_vgg = vgg(both, (CONTENT_LAYER,))
@@ -152,6 +168,7 @@ def run(args):
                     torch.nn.functional.mse_loss(out_vgg[CONTENT_LAYER], t_vgg[CONTENT_LAYER])
                     + 255.0 ** 2 * torch.nn.functional.mse_loss(out, t_out))
             if w["feature_temporal_weight"]:
+                # The loss derives its downscale factor from the feature map's size (any model scale).
                 losses["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(
                     feats[:n], feats[n:], flow, mask)
             total = sum(losses.values())

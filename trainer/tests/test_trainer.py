@@ -329,11 +329,12 @@ def test_prune_search_and_fine_tune_run_end_to_end(tmp_path):
     ft = run_trainer("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
                      "--random-vgg", "--run", str(tmp_path / "ft"), "--size", "32", "--batch", "1", "--steps", "3",
                      "--style-size", "32", "--threads", "1", "--init", str(tmp_path / "prune" / "pruned.pt"),
-                     "--teacher", str(tmp_path / "ckpt.pt"), "--log-every", "1")
+                     "--teacher", str(tmp_path / "ckpt.pt"), "--log-every", "1", "--model-scale", "0.5")
     assert ft.returncode == 0, ft.stderr
     assert "distill" in ft.stdout
     state = torch.load(tmp_path / "ft" / "checkpoint.pt")
     assert state["net_config"].get("channels") == search["channels"]
+    assert state["train_config"]["model_scale"] == 0.5
 
 
 @pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
