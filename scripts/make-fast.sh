@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The fast variant of a trained style: evolutionary pruning, fine-tuning with
 # distillation from the original (plus the trainer's own losses, temporal ones
-# included), export as <id>-fast (runs at half size), preview and evaluation.
+# included) as the runtime runs it (half size, upscaled, losses at full size),
+# export as <id>-fast, preview and evaluation.
 #   bash scripts/make-fast.sh ID          (needs runs/ID/checkpoint.pt and trainer/styles.json's recipe)
-# Env: GAMMA (4.0), GENERATIONS (20), STEPS (300), STYLES_DIR (../shared/data/styles).
+# Env: GAMMA (4.0), GENERATIONS (20), STEPS (300), MODEL_SCALE (0.5), STYLES_DIR (../shared/data/styles).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
@@ -19,10 +20,11 @@ PYEOF
 [ -f "runs/$id-prune/pruned.pt" ] || $PY -m trainer prune --checkpoint "runs/$id/checkpoint.pt" --out "runs/$id-prune" \
   --population 20 --generations "${GENERATIONS:-20}" --gamma "${GAMMA:-4.0}" --min-channels 4
 $PY -m trainer train --style "$STYLES_DIR/${recipe[0]}" --run "runs/$id-fast" --init "runs/$id-prune/pruned.pt" \
-  --teacher "runs/$id/checkpoint.pt" --size 160 --batch 2 --steps "${STEPS:-300}" --checkpoint-every 25 --log-every 10
+  --teacher "runs/$id/checkpoint.pt" --size 160 --batch 2 --steps "${STEPS:-300}" --checkpoint-every 25 --log-every 10 \
+  --model-scale "${MODEL_SCALE:-0.5}"
 $PY -m trainer export --checkpoint "runs/$id-fast/checkpoint.pt" --id "$id-fast" --title "${recipe[1]} (fast)" \
   --painting "${recipe[2]}" --artist "${recipe[3]}" --year "${recipe[4]}" --licence "${recipe[5]}" --source "${recipe[6]}" \
-  --variant fast --variant-of "$id" --model-scale 0.5
+  --variant fast --variant-of "$id" --model-scale "${MODEL_SCALE:-0.5}"
 bash scripts/make-preview.sh "$id-fast"
 mkdir -p bench/results
 $PY -m trainer eval --model "models/$id-fast.onnx" --style "$STYLES_DIR/${recipe[0]}" --out "bench/results/eval-$id-fast.json" --update-manifest 2>/dev/null
