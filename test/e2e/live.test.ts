@@ -109,7 +109,7 @@ describe('live serving in real Chromium', () => {
     const stats = (await pages[0]!.evaluate(() => window.stylecast.state.stats)).broadcast;
     expect(stats.webrtcViewers).toBe(3);
     expect(stats.source).toBe('lavfi:smptebars=size=320x180:rate=30');
-    expect(stats.fpsOut).toBeGreaterThan(10);
+    expect(stats.framesOut).toBeGreaterThan(30); // delivered frames, not a speed (speed is for bench:live)
     // The main page shows the input preview beside the output: they differ.
     await pages[0]!.bringToFront();
     await waitFor(async () => (await frames(pages[0]!)).input > 10);
@@ -174,7 +174,7 @@ describe('live serving in real Chromium', () => {
       return { t: v.currentTime, behind: b.length ? b.end(b.length - 1) - v.currentTime : null, width: v.videoWidth };
     });
     expect(video.t).toBeGreaterThan(t1 + 0.5);
-    expect(video.behind!).toBeLessThan(0.5);
+    expect(video.behind!).toBeLessThan(1.0); // it follows the live edge instead of buffering up
     expect(video.width).toBe(320);
     expect(server!.counts().websocketViewers).toBe(1);
   });
