@@ -4,7 +4,9 @@
 # included) as the runtime runs it (half size, upscaled, losses at full size),
 # export as <id>-fast, preview and evaluation.
 #   bash scripts/make-fast.sh ID          (needs runs/ID/checkpoint.pt and trainer/styles.json's recipe)
-# Env: GAMMA (4.0), GENERATIONS (20), STEPS (300), MODEL_SCALE (0.5), STYLES_DIR (../shared/data/styles).
+# Env: GAMMA (4.0), GENERATIONS (20), STEPS (300), MODEL_SCALE (0.5), TEMPORAL (6e6) and
+# FEATURE_TEMPORAL (3e3) (x3 the style recipes': measured to hold both style and
+# clip flicker for candy-fast, docs/speed.md), STYLES_DIR (../shared/data/styles).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
@@ -21,7 +23,7 @@ PYEOF
   --population 20 --generations "${GENERATIONS:-20}" --gamma "${GAMMA:-4.0}" --min-channels 4
 $PY -m trainer train --style "$STYLES_DIR/${recipe[0]}" --run "runs/$id-fast" --init "runs/$id-prune/pruned.pt" \
   --teacher "runs/$id/checkpoint.pt" --size 160 --batch 2 --steps "${STEPS:-300}" --checkpoint-every 25 --log-every 10 \
-  --model-scale "${MODEL_SCALE:-0.5}"
+  --model-scale "${MODEL_SCALE:-0.5}" --temporal-weight "${TEMPORAL:-6e6}" --feature-temporal-weight "${FEATURE_TEMPORAL:-3e3}"
 $PY -m trainer export --checkpoint "runs/$id-fast/checkpoint.pt" --id "$id-fast" --title "${recipe[1]} (fast)" \
   --painting "${recipe[2]}" --artist "${recipe[3]}" --year "${recipe[4]}" --licence "${recipe[5]}" --source "${recipe[6]}" \
   --variant fast --variant-of "$id" --model-scale "${MODEL_SCALE:-0.5}"
