@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Subscription } from 'rxjs';
 import { describeError } from '../core/errors.js';
 import type { FrameSize } from '../core/frame.js';
@@ -123,5 +122,3 @@ export class Broadcast {
     this.source.start();
   }
 }
-
-export const now = (): number => performance.now();

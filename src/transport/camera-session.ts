@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Device } from '../models/providers.js';
 import { LiveStylizer, type LiveStylizerStats } from '../pipeline/live.js';
 import { PeerSession } from './webrtc/peer.js';
@@ -34,7 +33,7 @@ export class CameraSession {
         candidateAddress: options.candidateAddress,
         onRemoteTrack: (remote) => {
           if (remote.kind !== 'video' || receiving.stop) return;
-          receiving.stop = receiveVideo(remote, (frame) => stylizer.push(frame), () => performance.now());
+          receiving.stop = receiveVideo(remote, (frame) => stylizer.push(frame));
         },
       });
       peer.onClose(() => {

@@ -458,7 +458,7 @@ export class StylecastServer {
           offerSdp,
           candidateAddress: this.candidateAddress(),
           onRemoteTrack: (track) => {
-            if (track.kind === 'video' && !stop) stop = receiveVideo(track, (frame, i420) => this.broadcast.pushIngest(id, frame, i420), () => performance.now());
+            if (track.kind === 'video' && !stop) stop = receiveVideo(track, (frame, i420) => this.broadcast.pushIngest(id, frame, i420));
           },
         }));
       } catch (error) {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { LiveInputFrame } from '../../pipeline/live.js';
 import { createVideoSink, createVideoSource, i420Size, i420ToRgba, rgbaToI420, type VideoSource, type VideoTrack } from './wrtc.js';
 
@@ -41,17 +42,13 @@ export class RtcVideoOutput {
 }
 
 /** Frames of a received track, as RGBA live frames (converted natively). Returns a stop function. */
-export function receiveVideo(
-  track: VideoTrack,
-  onFrame: (frame: LiveInputFrame, i420: Uint8Array) => void,
-  now: () => number,
-): () => void {
+export function receiveVideo(track: VideoTrack, onFrame: (frame: LiveInputFrame, i420: Uint8Array) => void): () => void {
   const sink = createVideoSink(track);
   sink.onframe = ({ frame }) => {
     const { width, height } = frame;
     const rgba = new Uint8Array(width * height * 4);
     i420ToRgba(frame, { width, height, data: rgba });
-    onFrame({ width, height, channels: 4, data: rgba, receivedAt: now() }, frame.data);
+    onFrame({ width, height, channels: 4, data: rgba, receivedAt: performance.now() }, frame.data);
   };
   return () => {
     sink.onframe = null;
