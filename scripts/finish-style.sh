@@ -21,12 +21,4 @@ bash scripts/make-preview.sh "$id" "$dir"
 mkdir -p bench/results
 /usr/bin/python3 -m trainer eval --model "$dir/$id.onnx" --out "bench/results/eval-$id.json" --update-manifest 2>/dev/null
 node dist/bench/bench.js --style "$dir/$id.onnx" --model-frames 10 --e2e-frames 20 --ffmpeg-frames 60 --no-torch --record
-/usr/bin/python3 - "$dir/$id.json" "$id" <<'PY'
-import json, sys
-path, model_id = sys.argv[1], sys.argv[2]
-m = json.load(open(path))
-m["preview"] = f"previews/{model_id}.jpg"
-open(path + ".tmp", "w").write(json.dumps(m, indent=2) + "\n")
-import os; os.replace(path + ".tmp", path)
-PY
 echo "finished $id"

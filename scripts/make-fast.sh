@@ -30,10 +30,4 @@ $PY -m trainer export --checkpoint "runs/$id-fast/checkpoint.pt" --id "$id-fast"
 bash scripts/make-preview.sh "$id-fast"
 mkdir -p bench/results
 $PY -m trainer eval --model "models/$id-fast.onnx" --style "$STYLES_DIR/${recipe[0]}" --out "bench/results/eval-$id-fast.json" --update-manifest 2>/dev/null
-$PY - "$id-fast" <<'PYEOF'
-import json, os, sys
-path = f"models/{sys.argv[1]}.json"
-m = json.load(open(path)); m["preview"] = f"previews/{sys.argv[1]}.jpg"
-open(path + ".tmp", "w").write(json.dumps(m, indent=2) + "\n"); os.replace(path + ".tmp", path)
-PYEOF
 echo "made $id-fast (record its speed with: node dist/bench/bench.js --style models/$id-fast.onnx --record, on an idle machine)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # models/previews/<id>.jpg: a frame of the generated sample clip (ours to commit)
-# beside the same frame stylized by models/<id>.onnx. Never the painting.
+# beside the same frame stylized by models/<id>.onnx, never the painting; the
+# manifest's "preview" field is set to it.
 #   bash scripts/make-preview.sh ID [MODEL_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,9 +11,16 @@ mkdir -p models/previews
 [ -s samples/sample.mp4 ] || bash scripts/make-sample.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 ffmpeg -nostdin -v error -ss 2.5 -i samples/sample.mp4 -frames:v 1 "$tmp/frame.png"
-node dist/cli/main.js stylize "$tmp/frame.png" -o "$tmp/styled.mkv" --style "$dir/$id.onnx" -q -y >/dev/null 2>&1 \
-  || node dist/cli/main.js stylize "$tmp/frame.png" -o "$tmp/styled.mkv" --style "$dir/$id.onnx" -q -y
+node dist/cli/main.js stylize "$tmp/frame.png" -o "$tmp/styled.mkv" --style "$dir/$id.onnx" --preset quality -q -y >/dev/null
 ffmpeg -nostdin -v error -i "$tmp/frame.png" -i "$tmp/styled.mkv" -filter_complex "[0:v][1:v]hstack=inputs=2" \
   -frames:v 1 -q:v 3 "$tmp/preview.jpg"
 mv "$tmp/preview.jpg" "models/previews/$id.jpg"
+/usr/bin/python3 - "$dir/$id.json" "previews/$id.jpg" <<'PY'
+import json, os, sys
+path, preview = sys.argv[1], sys.argv[2]
+manifest = json.load(open(path))
+manifest["preview"] = preview
+open(path + ".tmp", "w").write(json.dumps(manifest, indent=2) + "\n")
+os.replace(path + ".tmp", path)
+PY
 echo "wrote models/previews/$id.jpg"
