@@ -48,15 +48,11 @@ def read_flo(path):
     return data
 
 
-MODEL_SCALE = {"value": 1.0}  # the manifest's runtime.modelScale, set by run()
-
-
-def stylize(model, frames):
+def stylize(model, frames, scale=1.0):
     """frames: (N, 3, H, W) in [0, 1] with H, W multiples of 4. A model with a
     runtime.modelScale < 1 runs as the runtime runs it: on frames scaled down
     (even sizes, then padded to multiples of 4 by edge repetition), its output
     scaled back up (bicubic)."""
-    scale = MODEL_SCALE["value"]
     if scale >= 1:
         return torch.from_numpy(ort_run(model, frames.numpy())).clamp(0, 1)
     h, w = frames.shape[-2:]
@@ -78,7 +74,7 @@ def masked_sq_error(a, b, mask):
     return float((err * mask).sum() / mask.sum().clamp(min=1))
 
 
-def middlebury(model, folder):
+def middlebury(run_model, folder):
     results = {}
     for flo in sorted(glob.glob(os.path.join(folder, "*", "flow10.flo"))):
         scene = os.path.dirname(flo)
@@ -88,7 +84,7 @@ def middlebury(model, folder):
         known = ((flow.abs() < 1e9).all(1, keepdim=True)).float()
         flow = flow * known
         f10, f11, flow, known = crop4(f10), crop4(f11), crop4(flow), crop4(known)
-        out = stylize(model, torch.cat([f10, f11]))
+        out = run_model(torch.cat([f10, f11]))
         warped_in = warp(f11, flow)
         visible = (luminance(f10) - luminance(warped_in)).abs() < PHOTOMETRIC_THRESHOLD
         mask = known * inside_mask(flow) * visible.float()
@@ -122,14 +118,14 @@ def dis_flow(a, b):
     return torch.from_numpy(dis.calc(ga, gb, None)).permute(2, 0, 1).unsqueeze(0)
 
 
-def real_clips(model, folder, names, pairs, height):
+def real_clips(run_model, folder, names, pairs, height):
     results = {}
     for name in names:
         path = os.path.join(folder, name)
         if not os.path.exists(path):
             continue
         frames = read_clip_frames(path, height, 1.0, pairs + 1)
-        out = stylize(model, frames)
+        out = run_model(frames)
         errs, input_errs = [], []
         for t in range(len(frames) - 1):
             fw = dis_flow(frames[t], frames[t + 1])
@@ -142,7 +138,7 @@ def real_clips(model, folder, names, pairs, height):
     return results
 
 
-def photo_losses(model, photos, style_path, vgg, size):
+def photo_losses(run_model, photos, style_path, vgg, size):
     batch = []
     for path in photos:
         img = load_image(path, size)
@@ -150,7 +146,7 @@ def photo_losses(model, photos, style_path, vgg, size):
         y, x = (h - size) // 2, (w - size) // 2
         batch.append(img[:, y:y + size, x:x + size])
     batch = torch.stack(batch)
-    out = stylize(model, batch)
+    out = run_model(batch)
     style = load_image(style_path, size).unsqueeze(0)
     with torch.no_grad():
         target = {k: gram(v) for k, v in vgg(style, STYLE_LAYERS).items()}
@@ -172,15 +168,16 @@ def run(args):
     if not os.path.exists(model):
         raise FileNotFoundError(f"model not found: {model}")
     manifest = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
-    MODEL_SCALE["value"] = float(manifest.get("runtime", {}).get("modelScale", 1.0))
+    scale = float(manifest.get("runtime", {}).get("modelScale", 1.0))
+    run_model = lambda frames: stylize(model, frames, scale)
     style = args.style or os.path.join(args.data, "styles", manifest.get("training", {}).get("style", ""))
     if not os.path.isfile(style):
         raise FileNotFoundError(f"style image not found: {style} (give --style)")
     vgg = random_vgg() if args.random_vgg else load_tfjs(args.vgg)
     torch.set_grad_enabled(False)
-    mb = middlebury(model, os.path.join(args.data, "flow", "middlebury"))
-    clips = real_clips(model, os.path.join(args.data, "videos"), args.clips.split(","), args.pairs, args.clip_height)
-    photos = photo_losses(model, list_images(os.path.join(args.data, "content", "samples")), style, vgg, args.photo_size)
+    mb = middlebury(run_model, os.path.join(args.data, "flow", "middlebury"))
+    clips = real_clips(run_model, os.path.join(args.data, "videos"), args.clips.split(","), args.pairs, args.clip_height)
+    photos = photo_losses(run_model, list_images(os.path.join(args.data, "content", "samples")), style, vgg, args.photo_size)
     mean = lambda d, k: float(np.mean([v[k] for v in d.values()])) if d else None
     metrics = {
         "warping_error_middlebury": mean(mb, "warping_error"),
@@ -192,7 +189,7 @@ def run(args):
     }
     report = {"model": model, "style_image": os.path.basename(style), "metrics": metrics,
               "middlebury": mb, "clips": clips, "photos": photos,
-              "settings": {"model_scale": MODEL_SCALE["value"], "clip_height": args.clip_height, "pairs": args.pairs, "photo_size": args.photo_size,
+              "settings": {"model_scale": scale, "clip_height": args.clip_height, "pairs": args.pairs, "photo_size": args.photo_size,
                            "flow": "OpenCV DIS medium", "photometric_threshold": PHOTOMETRIC_THRESHOLD}}
     text = json.dumps(report, indent=2)
     if args.out:

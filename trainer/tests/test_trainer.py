@@ -383,10 +383,6 @@ def test_eval_runs_a_fast_variant_at_its_model_scale(tmp_path):
     torch.manual_seed(0)
     export_model(reconet.ReCoNet(width=4, blocks=1), str(tmp_path), "m", {"title": "M"})
     frames = smooth_image(2, 36, 44)
-    evaluate.MODEL_SCALE["value"] = 0.5
-    try:
-        out = evaluate.stylize(str(tmp_path / "m.onnx"), frames)
-    finally:
-        evaluate.MODEL_SCALE["value"] = 1.0
+    out = evaluate.stylize(str(tmp_path / "m.onnx"), frames, 0.5)
     assert out.shape == frames.shape
     assert float(out.min()) >= 0 and float(out.max()) <= 1
