@@ -17,13 +17,15 @@ import json, sys
 r = json.load(open("trainer/styles.json"))[sys.argv[1]]
 for k in ("image", "title", "painting", "artist", "year", "licence", "source"):
     print(r.get(k, ""))
+a = r["args"]
+print(a[a.index("--style-weight") + 1] if "--style-weight" in a else "0.01")
 PYEOF
 )
 [ -f "runs/$id-prune/pruned.pt" ] || $PY -m trainer prune --checkpoint "runs/$id/checkpoint.pt" --out "runs/$id-prune" \
   --population 20 --generations "${GENERATIONS:-20}" --gamma "${GAMMA:-4.0}" --min-channels 4
 $PY -m trainer train --style "$STYLES_DIR/${recipe[0]}" --run "runs/$id-fast" --init "runs/$id-prune/pruned.pt" \
   --teacher "runs/$id/checkpoint.pt" --size 160 --batch 2 --steps "${STEPS:-300}" --checkpoint-every 25 --log-every 10 \
-  --model-scale "${MODEL_SCALE:-0.5}" --temporal-weight "${TEMPORAL:-6e6}" --feature-temporal-weight "${FEATURE_TEMPORAL:-3e3}"
+  --model-scale "${MODEL_SCALE:-0.5}" --style-weight "${recipe[7]}" --temporal-weight "${TEMPORAL:-6e6}" --feature-temporal-weight "${FEATURE_TEMPORAL:-3e3}"
 $PY -m trainer export --checkpoint "runs/$id-fast/checkpoint.pt" --id "$id-fast" --title "${recipe[1]} (fast)" \
   --painting "${recipe[2]}" --artist "${recipe[3]}" --year "${recipe[4]}" --licence "${recipe[5]}" --source "${recipe[6]}" \
   --variant fast --variant-of "$id" --model-scale "${MODEL_SCALE:-0.5}"

@@ -8,6 +8,7 @@ import time
 import torch
 from torchvision.utils import save_image
 
+from . import THREADS_HELP, use_threads
 from .data import load_image
 from .losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, gram, style_loss, style_targets, tv_loss
 from .vgg import DEFAULT_WEIGHTS, load_tfjs, random_vgg
@@ -25,13 +26,12 @@ def add_arguments(p):
     p.add_argument("--style-scales", default="1.0,0.3")
     p.add_argument("--vgg", default=DEFAULT_WEIGHTS)
     p.add_argument("--random-vgg", action="store_true", help="TESTS ONLY: random VGG weights")
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
     p.add_argument("--compare-model", help="also score this .onnx model's output on the same photo (eval's definitions)")
 
 
 def run(args):
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     vgg = random_vgg() if args.random_vgg else load_tfjs(args.vgg)
     content = load_image(args.content, args.size).unsqueeze(0)
     style = load_image(args.style, args.size).unsqueeze(0)

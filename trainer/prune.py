@@ -26,7 +26,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from . import reconet
+from . import THREADS_HELP, reconet, use_threads
 from .data import list_images, load_image
 from .vgg import load_tfjs, random_vgg
 
@@ -51,7 +51,7 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vgg", default=os.path.join("..", "shared", "data", "weights", "vgg19-tfjs"))
     p.add_argument("--random-vgg", action="store_true", help="TESTS ONLY: random VGG weights")
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
 
 
 # ---- the genome ------------------------------------------------------------------
@@ -219,8 +219,7 @@ def evolve(fitness, net, args, log):
 
 
 def run(args):
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     torch.set_grad_enabled(False)
     state = torch.load(args.checkpoint, map_location="cpu")
     net = reconet.build(state["net_config"]).eval()

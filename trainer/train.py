@@ -8,7 +8,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from . import reconet
+from . import THREADS_HELP, reconet, use_threads
 from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair
 from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, feature_temporal_loss,
@@ -44,17 +44,18 @@ def add_arguments(p):
                    help="train as the runtime runs a fast variant: the net sees the crop scaled by this factor, "
                         "its output is scaled back up (bilinear) and every loss is computed at full size")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+    p.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
 
 
 def run_scaled(net, frames, scale):
     """The net on frames scaled by `scale` (multiples of 4), output scaled back up.
-    Returns (output at full size, encoder features)."""
+    Returns (output at full size, encoder features). The downscale is
+    antialiased like the runtime's (ffmpeg's swscale)."""
     if scale >= 1:
         return net.forward_with_features(frames)
     h, w = frames.shape[-2:]
     sh, sw = max(16, int(round(h * scale / 4)) * 4), max(16, int(round(w * scale / 4)) * 4)
-    small = F.interpolate(frames, size=(sh, sw), mode="bilinear", align_corners=False)
+    small = F.interpolate(frames, size=(sh, sw), mode="bilinear", align_corners=False, antialias=True)
     out, feats = net.forward_with_features(small)
     return F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1), feats
 
@@ -74,8 +75,7 @@ def save_atomic(obj, path):
 
 
 def run(args):
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     device = pick_device(args.device)
     os.makedirs(args.run, exist_ok=True)
     ckpt_path = os.path.join(args.run, "checkpoint.pt")
