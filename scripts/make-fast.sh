@@ -3,15 +3,17 @@
 # distillation from the original (plus the trainer's own losses, temporal ones
 # included) as the runtime runs it (half size, upscaled, losses at full size),
 # export as <id>-fast, preview and evaluation.
-#   bash scripts/make-fast.sh ID          (needs runs/ID/checkpoint.pt and trainer/styles.json's recipe)
-# Env: GAMMA (4.0), GENERATIONS (20), STEPS (300), MODEL_SCALE (0.5), TEMPORAL (6e6) and
-# FEATURE_TEMPORAL (3e3) (x3 the style recipes': measured to hold both style and
-# clip flicker for candy-fast, docs/speed.md), STYLES_DIR (../shared/data/styles).
+#   bash scripts/make-fast.sh ID     (needs runs/ID/checkpoint.pt and trainer/styles.json's recipe)
+# The fine-tune's settings come from the recipe's "fast" entry (steps, temporal and
+# feature-temporal weights: docs/speed.md says how they were chosen); env overrides:
+# STEPS, TEMPORAL, FEATURE_TEMPORAL, GAMMA (4.0), GENERATIONS (20), MODEL_SCALE (0.5),
+# RUN (runs/ID-fast; a finished run is exported as is), STYLES_DIR (../shared/data/styles).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 id=$1
 STYLES_DIR=${STYLES_DIR:-../shared/data/styles}
+run=${RUN:-runs/$id-fast}
 mapfile -t recipe < <($PY - "$id" <<'PYEOF'
 import json, sys
 r = json.load(open("trainer/styles.json"))[sys.argv[1]]
@@ -19,14 +21,17 @@ for k in ("image", "title", "painting", "artist", "year", "licence", "source"):
     print(r.get(k, ""))
 a = r["args"]
 print(a[a.index("--style-weight") + 1] if "--style-weight" in a else "0.01")
+fast = r.get("fast", {})
+print(fast.get("steps", 300)); print(fast.get("temporal_weight", 6e6)); print(fast.get("feature_temporal_weight", 3e3))
 PYEOF
 )
 [ -f "runs/$id-prune/pruned.pt" ] || $PY -m trainer prune --checkpoint "runs/$id/checkpoint.pt" --out "runs/$id-prune" \
   --population 20 --generations "${GENERATIONS:-20}" --gamma "${GAMMA:-4.0}" --min-channels 4
-$PY -m trainer train --style "$STYLES_DIR/${recipe[0]}" --run "runs/$id-fast" --init "runs/$id-prune/pruned.pt" \
-  --teacher "runs/$id/checkpoint.pt" --size 160 --batch 2 --steps "${STEPS:-300}" --checkpoint-every 25 --log-every 10 \
-  --model-scale "${MODEL_SCALE:-0.5}" --style-weight "${recipe[7]}" --temporal-weight "${TEMPORAL:-6e6}" --feature-temporal-weight "${FEATURE_TEMPORAL:-3e3}"
-$PY -m trainer export --checkpoint "runs/$id-fast/checkpoint.pt" --id "$id-fast" --title "${recipe[1]} (fast)" \
+$PY -m trainer train --style "$STYLES_DIR/${recipe[0]}" --run "$run" --init "runs/$id-prune/pruned.pt" \
+  --teacher "runs/$id/checkpoint.pt" --size 160 --batch 2 --steps "${STEPS:-${recipe[8]}}" --checkpoint-every 25 --log-every 10 \
+  --model-scale "${MODEL_SCALE:-0.5}" --style-weight "${recipe[7]}" \
+  --temporal-weight "${TEMPORAL:-${recipe[9]}}" --feature-temporal-weight "${FEATURE_TEMPORAL:-${recipe[10]}}"
+$PY -m trainer export --checkpoint "$run/checkpoint.pt" --id "$id-fast" --title "${recipe[1]} (fast)" \
   --painting "${recipe[2]}" --artist "${recipe[3]}" --year "${recipe[4]}" --licence "${recipe[5]}" --source "${recipe[6]}" \
   --variant fast --variant-of "$id" --model-scale "${MODEL_SCALE:-0.5}"
 bash scripts/make-preview.sh "$id-fast"
