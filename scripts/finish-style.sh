@@ -8,12 +8,11 @@ id=$1
 dir=${2:-models}
 if [ -f "runs/$id/checkpoint.pt" ] && [ "$dir" = models ]; then
   /usr/bin/python3 - "$id" <<'PY' 2>/dev/null
-import json, sys, torch
+import json, sys
 from trainer import reconet
 from trainer.export import export_fp16
 model_id = sys.argv[1]
-state = torch.load(f"runs/{model_id}/checkpoint.pt", map_location="cpu")
-net = reconet.build(state["net_config"]); net.load_state_dict(state["model"])
+net, _ = reconet.load(f"runs/{model_id}/checkpoint.pt")
 export_fp16(net, "models", model_id, json.load(open(f"models/{model_id}.json")))
 PY
 fi

@@ -1,27 +1,36 @@
-"""python3 -m trainer <train|export|eval|gatys|prune|fixtures|speed> --help"""
+"""python3 -m trainer <command> --help"""
 import argparse
+import importlib
 import sys
+
+COMMANDS = {  # name -> (module, help). Modules are imported only when their command runs,
+    # so a missing optional package (onnx for quantize/fp16) breaks only that command.
+    "train": ("train", "train a style: style image + content folder -> checkpoints"),
+    "export": ("export", "checkpoint -> models/<id>.onnx + manifest, checked against ONNX Runtime"),
+    "fixtures": ("fixtures", "make the tiny random-weight test models (test/fixtures)"),
+    "eval": ("evaluate", "model -> JSON report: style gap closed, warping error (Middlebury, real clips), "
+                         "content and style loss"),
+    "blobs": ("blobs", "model -> blob (droplet artifact) count at 720p on held-apart photos and clip frames"),
+    "gatys": ("gatys", "optimization-based style transfer for one image pair (quality reference)"),
+    "prune": ("prune", "evolutionary channel pruning of a trained model -> a smaller checkpoint to fine-tune"),
+    "quantize": ("quantize", "int8 (QDQ) variant of an exported model, calibrated on photos"),
+    "speed": ("speed", "PyTorch eager inference speed (the benchmark's baseline)"),
+}
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python3 -m trainer", description=__doc__)
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python3 -m trainer", description="stylecast offline trainer")
     sub = parser.add_subparsers(dest="command", required=True)
-    from . import evaluate, export, fixtures, gatys, prune, quantize, speed, train
-    from .vgg import WeightsMissing
-    for name, module, help_text in (
-        ("train", train, "train a style: style image + content folder -> checkpoints"),
-        ("export", export, "checkpoint -> models/<id>.onnx + manifest, checked against ONNX Runtime"),
-        ("fixtures", fixtures, "make the tiny random-weight test models (test/fixtures)"),
-        ("eval", evaluate, "model -> JSON report: warping error (Middlebury, real clips), content and style loss"),
-        ("gatys", gatys, "optimization-based style transfer for one image pair (quality reference)"),
-        ("prune", prune, "evolutionary channel pruning of a trained model -> a smaller checkpoint to fine-tune"),
-        ("quantize", quantize, "int8 (QDQ) variant of an exported model, calibrated on photos"),
-        ("speed", speed, "PyTorch eager inference speed (the benchmark's baseline)"),
-    ):
+    chosen = argv[0] if argv and argv[0] in COMMANDS else None
+    for name, (module_name, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(p)
-        p.set_defaults(module=module)
+        if name == chosen:
+            module = importlib.import_module(f"trainer.{module_name}")
+            module.add_arguments(p)
+            p.set_defaults(module=module)
     args = parser.parse_args(argv)
+    from .vgg import WeightsMissing
     try:
         return args.module.run(args)
     except (FileNotFoundError, RuntimeError, ValueError, WeightsMissing) as error:

@@ -25,22 +25,38 @@ def load_image(path, short_side=None):
     return TF.to_tensor(image)
 
 
+def centre_square(path, size):
+    """The image scaled to `size` on its short side, centre-cropped to size x size."""
+    img = load_image(path, size)
+    _, h, w = img.shape
+    y, x = (h - size) // 2, (w - size) // 2
+    return img[:, y:y + size, x:x + size]
+
+
 class PhotoCrops:
-    """Random square crops from photos scaled so their short side is `size * 1.15`."""
+    """Random square crops from photos scaled so their short side is `size * 1.15`.
+    `batch(..., size=s)` with s < size takes a square of a random side between s
+    and the photo's short side and scales it to s, so smaller crops also show
+    the scene at other scales."""
 
     def __init__(self, paths, size, limit=None):
         self.size = size
         short = int(round(size * 1.15))
         self.images = [load_image(p, short) for p in paths[:limit]]
 
-    def batch(self, n, generator):
+    def batch(self, n, generator, size=None):
+        size = size or self.size
         out = []
         for _ in range(n):
             img = self.images[int(torch.randint(len(self.images), (1,), generator=generator))]
             _, h, w = img.shape
-            y = int(torch.randint(h - self.size + 1, (1,), generator=generator))
-            x = int(torch.randint(w - self.size + 1, (1,), generator=generator))
-            crop = img[:, y:y + self.size, x:x + self.size]
+            side = size if size >= self.size else int(torch.randint(size, min(h, w) + 1, (1,), generator=generator))
+            y = int(torch.randint(h - side + 1, (1,), generator=generator))
+            x = int(torch.randint(w - side + 1, (1,), generator=generator))
+            crop = img[:, y:y + side, x:x + side]
+            if side != size:
+                crop = torch.nn.functional.interpolate(crop.unsqueeze(0), size=(size, size), mode="bilinear",
+                                                       align_corners=False, antialias=True)[0].clamp(0, 1)
             if torch.rand(1, generator=generator) < 0.5:
                 crop = crop.flip(-1)
             out.append(crop)

@@ -14,10 +14,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import list_images, load_image
+from .data import centre_square, list_images, load_image
 from .export import ort_run, write_json_atomic
 from .flow import luminance, occlusion_mask, warp, inside_mask
-from .losses import CONTENT_LAYER, STYLE_LAYERS, gram
+from .losses import CONTENT_LAYER, STYLE_LAYERS, balanced_style_distance, gram
 from .vgg import load_tfjs, random_vgg
 
 DATA = os.path.join("..", "shared", "data")
@@ -32,6 +32,8 @@ def add_arguments(p):
     p.add_argument("--pairs", type=int, default=8, help="consecutive frame pairs per clip")
     p.add_argument("--clip-height", type=int, default=240)
     p.add_argument("--photo-size", type=int, default=256)
+    p.add_argument("--gap-size", type=int, default=512, help="square size for the style gap measure (docs/metrics.md)")
+    p.add_argument("--skip-warping", action="store_true", help="photos only (style gap, content, style loss)")
     p.add_argument("--out", help="write the JSON report here (default: stdout)")
     p.add_argument("--update-manifest", action="store_true", help="store the metrics in models/<id>.json")
     p.add_argument("--vgg", default=os.path.join(DATA, "weights", "vgg19-tfjs"))
@@ -141,14 +143,29 @@ def real_clips(run_model, folder, names, pairs, height):
     return results
 
 
+def style_gap(run_model, photos, style_path, vgg, size):
+    """Style gap closed (docs/metrics.md): 1 - d(output, s) / d(photo, s) with d
+    the balanced style distance, per photo, then averaged."""
+    batch = torch.stack([centre_square(p, size) for p in photos])
+    out = torch.cat([run_model(batch[i:i + 4]) for i in range(0, len(batch), 4)])
+    style = centre_square(style_path, size).unsqueeze(0)
+    with torch.no_grad():
+        target = {k: gram(v) for k, v in vgg(style, STYLE_LAYERS).items()}
+        d_in, _ = balanced_style_distance(vgg(batch, STYLE_LAYERS), target)
+        d_out, per_layer = balanced_style_distance(vgg(out, STYLE_LAYERS), target)
+    closed = 1 - d_out / d_in
+    return {
+        "style_gap_closed": float(closed.mean()),
+        "style_distance": float(d_out.mean()),
+        "style_distance_input": float(d_in.mean()),
+        "style_distance_per_layer": {k: float(v) for k, v in zip(STYLE_LAYERS, per_layer.mean(0))},
+        "per_photo": {os.path.basename(p): float(c) for p, c in zip(photos, closed)},
+        "size": size,
+    }
+
+
 def photo_losses(run_model, photos, style_path, vgg, size):
-    batch = []
-    for path in photos:
-        img = load_image(path, size)
-        _, h, w = img.shape
-        y, x = (h - size) // 2, (w - size) // 2
-        batch.append(img[:, y:y + size, x:x + size])
-    batch = torch.stack(batch)
+    batch = torch.stack([centre_square(p, size) for p in photos])
     out = run_model(batch)
     style = load_image(style_path, size).unsqueeze(0)
     with torch.no_grad():
@@ -178,9 +195,14 @@ def run(args):
         raise FileNotFoundError(f"style image not found: {style} (give --style)")
     vgg = random_vgg() if args.random_vgg else load_tfjs(args.vgg)
     torch.set_grad_enabled(False)
-    mb = middlebury(run_model, os.path.join(args.data, "flow", "middlebury"))
-    clips = real_clips(run_model, os.path.join(args.data, "videos"), args.clips.split(","), args.pairs, args.clip_height)
-    photos = photo_losses(run_model, list_images(os.path.join(args.data, "content", "samples")), style, vgg, args.photo_size)
+    mb = clips = {}
+    if not args.skip_warping:
+        mb = middlebury(run_model, os.path.join(args.data, "flow", "middlebury"))
+        clips = real_clips(run_model, os.path.join(args.data, "videos"), args.clips.split(","), args.pairs,
+                           args.clip_height)
+    samples = list_images(os.path.join(args.data, "content", "samples"))
+    photos = photo_losses(run_model, samples, style, vgg, args.photo_size)
+    gap = style_gap(run_model, samples, style, vgg, args.gap_size)
     mean = lambda d, k: float(np.mean([v[k] for v in d.values()])) if d else None
     metrics = {
         "warping_error_middlebury": mean(mb, "warping_error"),
@@ -189,10 +211,14 @@ def run(args):
         "input_warping_error_clips": mean(clips, "input_warping_error"),
         "content_loss": photos["content_loss"],
         "style_loss": photos["style_loss"],
+        "style_gap_closed": gap["style_gap_closed"],
+        "style_distance": gap["style_distance"],
     }
     report = {"model": model, "style_image": os.path.basename(style), "metrics": metrics,
               "middlebury": mb, "clips": clips, "photos": photos,
+              "style_gap": gap,
               "settings": {"model_scale": scale, "clip_height": args.clip_height, "pairs": args.pairs, "photo_size": args.photo_size,
+                           "gap_size": args.gap_size,
                            "flow": "OpenCV DIS medium", "photometric_threshold": PHOTOMETRIC_THRESHOLD}}
     text = json.dumps(report, indent=2)
     if args.out:

@@ -151,9 +151,7 @@ def export_fp16(net, out_dir, model_id, manifest, check=True):
 
 
 def run(args):
-    state = torch.load(args.checkpoint, map_location="cpu")
-    net = reconet.build(state["net_config"])
-    net.load_state_dict(state["model"])
+    net, state = reconet.load(args.checkpoint)
     train_config = dict(state.get("train_config", {}))
     train_config["steps_done"] = state.get("step")
     for key in ("style", "content"):  # keep paths relative and free of machine details

@@ -33,7 +33,18 @@ def style_targets(vgg, style_image, scale_weights):
     return targets
 
 
-def style_loss(vgg, output, targets, scale_weights, full_scale_features=None):
+def gram_term(g, target, norm):
+    """One layer's Gram loss. "sum": plain MSE (relu3_4's term is ~1e4 times
+    relu1_1's in the Caffe scale, so colour and fine texture barely count);
+    "balanced": squared distance relative to the target's own squared norm, so
+    every layer weighs the same."""
+    target = target.expand_as(g)
+    if norm == "balanced":
+        return ((g - target).pow(2).sum((1, 2)) / target.pow(2).sum((1, 2)).clamp(min=1e-12)).mean()
+    return F.mse_loss(g, target)
+
+
+def style_loss(vgg, output, targets, scale_weights, full_scale_features=None, norm="sum"):
     """Pyramid Gram loss. `full_scale_features` lets the caller reuse the VGG
     pass it already made on the full-size output."""
     total = output.new_zeros(())
@@ -42,9 +53,21 @@ def style_loss(vgg, output, targets, scale_weights, full_scale_features=None):
             continue
         feats = full_scale_features if (i == 0 and full_scale_features) else vgg(level, STYLE_LAYERS)
         for name in STYLE_LAYERS:
-            g = gram(feats[name])
-            total = total + weight * F.mse_loss(g, target[name].expand_as(g))
+            total = total + weight * gram_term(gram(feats[name]), target[name], norm)
     return total
+
+
+def balanced_style_distance(features, target_grams):
+    """d(o, s) of docs/metrics.md, per image: the mean over STYLE_LAYERS of
+    ||G(o) - G(s)||_F / ||G(s)||_F. Returns a (N,) tensor and the per-layer
+    (N, layers) distances."""
+    per_layer = []
+    for name in STYLE_LAYERS:
+        g = gram(features[name])
+        t = target_grams[name].expand_as(g)
+        per_layer.append((g - t).flatten(1).norm(dim=1) / t.flatten(1).norm(dim=1).clamp(min=1e-12))
+    per_layer = torch.stack(per_layer, 1)
+    return per_layer.mean(1), per_layer
 
 
 def content_loss(output_features, input_features):

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from . import THREADS_HELP, reconet, use_threads
-from .data import list_images, load_image
+from .data import centre_square, list_images
 from .vgg import load_tfjs, random_vgg
 
 GROUPS_DOC = "enc1, enc2, stream, res0..resN, dec1, dec2"
@@ -221,17 +221,10 @@ def evolve(fitness, net, args, log):
 def run(args):
     use_threads(args.threads)
     torch.set_grad_enabled(False)
-    state = torch.load(args.checkpoint, map_location="cpu")
-    net = reconet.build(state["net_config"]).eval()
-    net.load_state_dict(state["model"])
+    net, state = reconet.load(args.checkpoint)
+    net.eval()
     vgg = random_vgg() if args.random_vgg else load_tfjs(args.vgg)
-    photos = []
-    for path in list_images(args.photos):
-        img = load_image(path, args.photo_size)
-        _, h, w = img.shape
-        y, x = (h - args.photo_size) // 2, (w - args.photo_size) // 2
-        photos.append(img[:, y:y + args.photo_size, x:x + args.photo_size])
-    photos = torch.stack(photos)
+    photos = torch.stack([centre_square(path, args.photo_size) for path in list_images(args.photos)])
     os.makedirs(args.out, exist_ok=True)
     log_path = os.path.join(args.out, "search.log")
 

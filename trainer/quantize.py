@@ -117,9 +117,8 @@ def quantize(model, ranges):
 
 def run(args):
     torch.set_grad_enabled(False)
-    state = torch.load(args.checkpoint, map_location="cpu")
-    net = reconet.build(state["net_config"]).eval()
-    net.load_state_dict(state["model"])
+    net, _ = reconet.load(args.checkpoint)
+    net.eval()
     frames = []
     for path in list_images(args.photos)[: args.count]:
         img = load_image(path, args.height)

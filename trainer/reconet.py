@@ -113,3 +113,33 @@ def build(config):
         raise ValueError(f"unknown architecture {config.get('arch')!r}")
     return ReCoNet(width=int(config["width"]), blocks=int(config["blocks"]), channels=config.get("channels"),
                    padding=config.get("padding", "reflect"))
+
+
+def load(path, device="cpu"):
+    """The one checkpoint loader: a trainer checkpoint (.pt: net_config + model)
+    or an exported model (.onnx, whose initializers carry the state dict's
+    names, with its manifest's "network" section). Returns (net, state) where
+    state is the checkpoint dict (for .onnx: net_config and model only)."""
+    import json
+    import os
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    if path.endswith(".onnx"):
+        import onnx
+        from onnx import numpy_helper
+        manifest_path = path[:-5] + ".json"
+        if not os.path.isfile(manifest_path):
+            raise FileNotFoundError(f"{path}: its manifest {manifest_path} is missing (it holds the network shape)")
+        network = json.load(open(manifest_path)).get("network", {})
+        weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
+                   for i in onnx.load(path).graph.initializer}
+        state = {"net_config": network, "model": weights}
+    else:
+        state = torch.load(path, map_location=device)
+    net = build(state["net_config"]).to(device)
+    missing = set(net.state_dict()) - set(state["model"])
+    if missing:
+        raise ValueError(f"{path}: lacks weights {sorted(missing)[:3]}... (an ONNX export merges identical "
+                         "initializers, e.g. untrained norms: load its .pt checkpoint instead)")
+    net.load_state_dict(state["model"])
+    return net, state

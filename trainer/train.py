@@ -19,8 +19,15 @@ DEFAULTS = dict(
     width=48, blocks=4, size=160, batch=2, steps=2000, lr=1e-3,
     content_weight=1.0, style_weight=0.01, tv_weight=10.0,
     temporal_weight=2e6, feature_temporal_weight=1e3,
-    style_scales="1.0,0.1", style_size=256, seed=1, checkpoint_every=50, log_every=10,
+    style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
 )
+
+HELP = {
+    "style_norm": "per-layer Gram loss: sum (plain MSE, relu3_4 dominates) or balanced (each layer relative "
+                  "to its target's norm; use style weights around 5e4)",
+    "sizes": "comma-separated crop sizes to cycle through, one per step (multi-scale training); "
+             "default: --size only",
+}
 
 
 def add_arguments(p):
@@ -33,7 +40,10 @@ def add_arguments(p):
                    help="TESTS ONLY: random VGG weights (losses are meaningless)")
     p.add_argument("--run", required=True, help="run directory (checkpoint, config, log); resumes if present")
     for key, value in DEFAULTS.items():
-        p.add_argument("--" + key.replace("_", "-"), type=type(value), default=value)
+        if key in HELP:
+            p.add_argument("--" + key.replace("_", "-"), type=type(value), default=value, help=HELP[key])
+        else:
+            p.add_argument("--" + key.replace("_", "-"), type=type(value), default=value)
     p.add_argument("--no-temporal", action="store_true", help="set both temporal weights to 0")
     p.add_argument("--content-limit", type=int, default=None, help="use only the first N photos")
     p.add_argument("--init", help="start from this checkpoint's network and weights (e.g. prune's pruned.pt)")
@@ -86,22 +96,18 @@ def run(args):
         config["temporal_weight"] = config["feature_temporal_weight"] = 0.0
 
     resume = torch.load(ckpt_path, map_location=device) if os.path.exists(ckpt_path) else None
-    init = torch.load(args.init, map_location=device) if (args.init and resume is None) else None
     if resume is not None:
         net = reconet.build(resume["net_config"]).to(device)
-    elif init is not None:
-        net = reconet.build(init["net_config"]).to(device)
-        net.load_state_dict(init["model"])
+    elif args.init:
+        net, init = reconet.load(args.init, device)
         config["init"] = os.path.abspath(args.init)
         config["pruned"] = init.get("pruned")
     else:
         net = reconet.ReCoNet(width=args.width, blocks=args.blocks).to(device)
     teacher = None
     if args.teacher:
-        t_state = torch.load(args.teacher, map_location=device)
-        teacher = reconet.build(t_state["net_config"]).to(device).eval()
-        teacher.load_state_dict(t_state["model"])
-        teacher.requires_grad_(False)
+        teacher, _ = reconet.load(args.teacher, device)
+        teacher.eval().requires_grad_(False)
         config["teacher"] = os.path.abspath(args.teacher)
         config["distill_weight"] = args.distill_weight
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
@@ -111,9 +117,17 @@ def run(args):
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, history = state["step"], state.get("history", [])
-        config = state["train_config"]
-        print(f"resuming {ckpt_path} at step {step}/{config['steps']}", flush=True)
+        saved = state["train_config"]
+        # The saved settings win (a run keeps one recipe), except --steps, which extends it.
+        ignored = [k for k in DEFAULTS if k != "steps" and k in saved and config.get(k) != saved[k]
+                   and getattr(args, k) != DEFAULTS[k]]
+        config = saved
         config["steps"] = args.steps
+        print(f"resuming {ckpt_path} at step {step}/{config['steps']} with its saved settings", flush=True)
+        if ignored:
+            print("  ignored on the command line (saved value kept): "
+                  + ", ".join(f"--{k.replace('_', '-')} {getattr(args, k)} (saved {saved[k]})" for k in ignored),
+                  flush=True)
     with open(os.path.join(args.run, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     with open(os.path.join(args.run, "command.txt"), "a") as f:
@@ -123,7 +137,8 @@ def run(args):
     scales = [float(s) for s in config["style_scales"].split(",")]
     style_image = load_image(args.style, config["style_size"]).unsqueeze(0).to(device)
     targets = style_targets(vgg, style_image, scales)
-    photos = PhotoCrops(list_images(args.content), config["size"], args.content_limit)
+    sizes = [int(x) for x in str(config.get("sizes") or config["size"]).split(",")]
+    photos = PhotoCrops(list_images(args.content), max(sizes), args.content_limit)
 
     stop = {"asked": False}
 
@@ -143,7 +158,7 @@ def run(args):
     try:
         while step < config["steps"] and not stop["asked"]:
             generator = torch.Generator().manual_seed(config["seed"] * 1_000_003 + step)
-            stills = photos.batch(config["batch"], generator)
+            stills = photos.batch(config["batch"], generator, sizes[step % len(sizes)])
             in_t, in_t1, flow, mask = synthetic_pair(stills, generator)
             in_t, in_t1, flow, mask = (x.to(device) for x in (in_t, in_t1, flow, mask))
             both = torch.cat([in_t, in_t1])
@@ -154,7 +169,8 @@ def run(args):
             out_vgg = vgg(out, STYLE_LAYERS + (CONTENT_LAYER,))
             losses = {
                 "content": w["content_weight"] * content_loss(out_vgg, in_vgg),
-                "style": w["style_weight"] * style_loss(vgg, out, targets, scales, out_vgg),
+                "style": w["style_weight"] * style_loss(vgg, out, targets, scales, out_vgg,
+                                                              w.get("style_norm", "sum")),
                 "tv": w["tv_weight"] * tv_loss(out),
             }
             if w["temporal_weight"]:

@@ -241,7 +241,7 @@ def test_eval_report_on_tiny_synthetic_data(tmp_path):
     out = tmp_path / "report.json"
     r = run_trainer("eval", "--model", str(tmp_path / "m" / "tiny.onnx"), "--data", str(data), "--style",
                     str(data / "styles" / "s.png"), "--clips", "clip.mp4", "--pairs", "3", "--clip-height", "64",
-                    "--photo-size", "32", "--random-vgg", "--out", str(out), "--update-manifest")
+                    "--photo-size", "32", "--gap-size", "32", "--random-vgg", "--out", str(out), "--update-manifest")
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
     m = report["metrics"]
@@ -251,6 +251,8 @@ def test_eval_report_on_tiny_synthetic_data(tmp_path):
     assert m["warping_error_middlebury"] >= 0 and m["warping_error_clips"] >= 0
     assert report["clips"]["clip.mp4"]["pairs"] == 3
     assert m["content_loss"] > 0 and m["style_loss"] > 0
+    assert m["style_distance"] > 0 and m["style_gap_closed"] < 1
+    assert set(report["style_gap"]["per_photo"]) == {"photo0.png", "photo1.png"}
     assert json.loads((tmp_path / "m" / "tiny.json").read_text())["metrics"]["style_loss"] == m["style_loss"]
 
 

@@ -1,0 +1,130 @@
+"""Style strength measure, balanced style loss, blob detector, checkpoint loading."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from trainer import reconet
+from trainer.blobs import detect, score
+from trainer.losses import STYLE_LAYERS, balanced_style_distance, gram, gram_term
+from trainer.vgg import random_vgg
+
+from .test_trainer import NODE_READY, ROOT, run_trainer, smooth_image, write_photos
+
+
+def test_balanced_gram_term_ignores_each_layers_scale():
+    torch.manual_seed(0)
+    g, t = torch.rand(2, 8, 8), torch.rand(1, 8, 8)
+    assert float(gram_term(t.expand(2, -1, -1), t, "balanced")) == 0
+    for scale in (1e-2, 1.0, 1e3):  # relu1_1-sized and relu3_4-sized Grams weigh the same
+        assert float(gram_term(g * scale, t * scale, "balanced")) == pytest.approx(
+            float(gram_term(g, t, "balanced")), rel=1e-5)
+    # The plain sum grows with the square of the Gram scale: that is what starved relu1_1.
+    assert float(gram_term(g * 10, t * 10, "sum")) == pytest.approx(100 * float(gram_term(g, t, "sum")), rel=1e-5)
+
+
+def test_balanced_style_distance_known_values():
+    f = torch.rand(1, 4, 6, 6) + 0.1
+    target = {k: gram(f) for k in STYLE_LAYERS}
+    same = {k: f for k in STYLE_LAYERS}
+    d, per_layer = balanced_style_distance(same, target)
+    assert float(d) == pytest.approx(0, abs=1e-6)
+    doubled = {k: f * np.sqrt(2.0) for k in STYLE_LAYERS}  # Gram doubles: ||2T - T|| / ||T|| = 1
+    d, per_layer = balanced_style_distance(doubled, target)
+    assert per_layer.shape == (1, len(STYLE_LAYERS))
+    assert float(d) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_style_gap_is_zero_for_the_photo_and_one_for_the_painting(tmp_path):
+    from PIL import Image
+
+    from trainer.data import centre_square
+    from trainer.evaluate import style_gap
+    write_photos(tmp_path / "p", count=2, size=40)
+    photos = sorted(str(p) for p in (tmp_path / "p").iterdir())
+    painting = tmp_path / "style.png"
+    Image.fromarray((np.random.default_rng(3).random((48, 48, 3)) * 255).astype("uint8")).save(painting)
+    vgg = random_vgg()
+    unchanged = style_gap(lambda x: x, photos, str(painting), vgg, 32)
+    assert unchanged["style_gap_closed"] == pytest.approx(0, abs=1e-6)
+    the_painting = centre_square(str(painting), 32).unsqueeze(0)
+    perfect = style_gap(lambda x: the_painting.expand(len(x), -1, -1, -1), photos, str(painting), vgg, 32)
+    assert perfect["style_gap_closed"] == pytest.approx(1, abs=1e-5)
+    assert perfect["style_distance"] == pytest.approx(0, abs=1e-5)
+
+
+def flat_frame(h=200, w=320, value=0.5):
+    return np.full((h, w, 3), value, np.float32)
+
+
+def spot(h, w, cy, cx, radius, colour):
+    yy, xx = np.mgrid[0:h, 0:w]
+    weight = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (radius / 2) ** 2))[..., None]
+    return weight * (np.array(colour, np.float32) - 0.5)
+
+
+def test_blob_detector_finds_droplets_on_flat_input():
+    frame = flat_frame()
+    out = frame + spot(200, 320, 60, 80, 14, (1.0, 0.95, 0.1)) + spot(200, 320, 140, 240, 20, (0.0, 0.0, 0.0))
+    blobs, mask = detect(frame, out.clip(0, 1).astype(np.float32))
+    assert len(blobs) == 2
+    centres = sorted((b["y"] + b["h"] // 2, b["x"] + b["w"] // 2) for b in blobs)
+    assert abs(centres[0][0] - 60) < 6 and abs(centres[0][1] - 80) < 6
+    assert abs(centres[1][0] - 140) < 6 and abs(centres[1][1] - 240) < 6
+    assert score(frame, out.clip(0, 1).astype(np.float32))[0]["flagged"]
+
+
+def test_blob_detector_ignores_texture_strokes_and_input_structure():
+    rng = np.random.default_rng(0)
+    frame = flat_frame()
+    textured = frame + (rng.random(frame.shape, dtype=np.float32) - 0.5) * 0.3  # fine brush texture
+    stroke = frame.copy()
+    stroke[98:102, 20:300] = (0.1, 0.1, 0.9)  # a long thin stroke, not a droplet
+    assert detect(frame, textured.clip(0, 1))[0] == []
+    assert detect(frame, stroke)[0] == []
+    # A spot that is in the input too is content, not an artifact.
+    with_spot = (frame + spot(200, 320, 100, 160, 16, (1, 1, 0))).clip(0, 1).astype(np.float32)
+    assert detect(with_spot, with_spot)[0] == []
+
+
+@pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
+def test_load_reads_an_exported_model_back(tmp_path):
+    from trainer.export import export_model
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=4, blocks=1)
+    with torch.no_grad():  # trained-like values: the exporter merges identical initializers (fresh norms)
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    path, _ = export_model(net, str(tmp_path), "probe", {"title": "Probe"})
+    loaded, state = reconet.load(path)
+    x = smooth_image(1, 24, 32)
+    with torch.no_grad():
+        assert torch.allclose(net.eval()(x), loaded.eval()(x), atol=1e-6)
+    assert state["net_config"]["width"] == 4
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        reconet.load(str(tmp_path / "missing.pt"))
+
+
+def test_commands_that_do_not_need_onnx_run_without_it():
+    """python3-onnx missing on a fresh machine once broke every command."""
+    code = ("import sys; sys.modules['onnx'] = None; from trainer.__main__ import main; "
+            "sys.exit(main(['train', '--help']))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "--style-norm" in r.stdout
+
+
+def test_resume_names_the_command_line_settings_it_ignores(tmp_path):
+    write_photos(tmp_path / "photos")
+    from PIL import Image
+    Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype("uint8")).save(tmp_path / "s.png")
+    common = ["train", "--style", str(tmp_path / "s.png"), "--content", str(tmp_path / "photos"), "--random-vgg",
+              "--run", str(tmp_path / "run"), "--size", "32", "--width", "4", "--blocks", "1", "--style-size", "32",
+              "--threads", "1", "--style-norm", "balanced", "--sizes", "24,32"]
+    assert run_trainer(*common, "--steps", "2").returncode == 0
+    r = run_trainer(*common, "--steps", "3", "--style-weight", "7")
+    assert r.returncode == 0, r.stderr
+    assert "ignored on the command line" in r.stdout and "--style-weight 7.0 (saved 0.01)" in r.stdout
