@@ -11,6 +11,7 @@ COMMANDS = {  # name -> (module, help). Modules are imported only when their com
     "eval": ("evaluate", "model -> JSON report: style gap closed, warping error (Middlebury, real clips), "
                          "content and style loss"),
     "blobs": ("blobs", "model -> blob (droplet artifact) count at 720p on held-apart photos and clip frames"),
+    "sheet": ("sheet", "models -> contact sheets: outputs at 720p on held-apart photos and real clip frames"),
     "gatys": ("gatys", "optimization-based style transfer for one image pair (quality reference)"),
     "prune": ("prune", "evolutionary channel pruning of a trained model -> a smaller checkpoint to fine-tune"),
     "quantize": ("quantize", "int8 (QDQ) variant of an exported model, calibrated on photos"),

@@ -1,11 +1,12 @@
 """`blobs`: detector for the instance-norm "droplet" artifact (docs/metrics.md).
 
-A droplet is a compact spot, roughly 15-60 px across at 720p, whose colour
-departs strongly from its surroundings while the input at that place is flat
-at that scale (sky, water, a wall, a thin cable). The detector compares the
-band-pass (difference of Gaussians) energy of the output with the input's at
-four scales: where the output has far more blob-scale energy than the input,
-and the excess forms a round, solid component, it counts one blob.
+A droplet is a compact spot, roughly 20-100 px across at 720p, of one colour
+(yellow, black, white) that nothing in the input explains: the photo is flat
+or smoothly shaded there. The detector asks how much of the output a local
+colour mapping of the input cannot explain: a colour guided filter (He et al.
+2010) fits output = A(x) input + b(x) in 65x65 windows; what is left over,
+smoothed to remove fine brush texture, marks a blob where it is strong and
+forms a large, compact region.
 """
 import json
 import os
@@ -14,48 +15,55 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-SIGMAS = (4.0, 6.0, 9.0, 13.0)   # DoG inner sigmas (px at 720p): blob diameters ~15-60 px
-SIGMA_RATIO = 1.6
-INPUT_FACTOR = 2.0               # stylization may double band-pass energy without counting
-EXCESS_THRESHOLD = 0.10          # excess DoG amplitude (RGB in [0, 1]) that marks a blob pixel
-MIN_AREA_FACTOR = 1.5            # component area >= factor * sigma^2
-MAX_ASPECT = 2.5                 # longer / shorter side of the component's box
-MIN_FILL = 0.45                  # component area / box area: round and solid, not a stroke
-FLAG_PER_MEGAPIXEL = 4.0         # an image with more blobs than this per MP is flagged
+WINDOW_RADIUS = 32          # guided filter window (px at 720p): larger than the blobs it should find
+EPSILON = 1e-3              # guided filter regulariser (input variance units)
+TEXTURE_SIGMA = 3.0         # smoothing of the residual: brush texture finer than this does not count
+RESIDUAL_THRESHOLD = 0.12   # unexplained colour (RGB distance, [0, 1] scale) that marks a blob pixel
+MIN_AREA = 300              # px at 720p: about a 20 px disc
+MAX_ASPECT = 4.0            # longer / shorter side of the component's box
+MIN_FILL = 0.35             # component area / box area: solid, not a stroke or an outline
+FLAG_PER_MEGAPIXEL = 2.0    # an image with more blobs than this per MP is flagged
+# Held-apart photos with large flat regions (sky, water, walls, skin), where droplets show.
+DEFAULT_PHOTOS = ("adain_golden_gate.jpg", "adain_sailboat.jpg", "adain_chicago.jpg", "adain_newyork.jpg",
+                  "adain_avril.jpg", "amber.jpg")
+CLIPS = "mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4"
 
 
-def _blur(x, sigma):
+def _box(x, r):
     import cv2
-    return cv2.GaussianBlur(x, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
+    return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT)
 
 
-def dog_energy(image, sigma):
-    """image: (H, W, 3) float32. L2 over channels of G_sigma - G_{1.6 sigma}."""
-    d = _blur(image, sigma) - _blur(image, sigma * SIGMA_RATIO)
-    return np.sqrt((d * d).sum(-1))
+def unexplained(guide, output, r=WINDOW_RADIUS, eps=EPSILON):
+    """output - (colour guided filter of output with the input as guide): (H, W, 3)."""
+    h, w, _ = guide.shape
+    mean_i, mean_o = _box(guide, r), _box(output, r)
+    pairs = lambda a, b: np.stack([_box(a[..., i] * b[..., j], r) for i in range(3) for j in range(3)],
+                                  -1).reshape(h, w, 3, 3)
+    cov_ii = pairs(guide, guide) - mean_i[..., :, None] * mean_i[..., None, :] + eps * np.eye(3, dtype=np.float32)
+    cov_io = pairs(guide, output) - mean_i[..., :, None] * mean_o[..., None, :]
+    a = np.linalg.solve(cov_ii, cov_io)
+    b = mean_o - np.einsum("hwi,hwij->hwj", mean_i, a)
+    a_mean = _box(a.reshape(h, w, 9).astype(np.float32), r).reshape(h, w, 3, 3)
+    return output - (np.einsum("hwi,hwij->hwj", guide, a_mean) + _box(b.astype(np.float32), r))
 
 
 def detect(input_image, output_image):
     """input_image, output_image: (H, W, 3) float32 in [0, 1], same size.
-    Returns a list of blobs (x, y, w, h, sigma, peak excess) and the mask."""
+    Returns a list of blobs (x, y, w, h, area, peak) and the blob mask."""
     import cv2
-    mask = np.zeros(output_image.shape[:2], np.uint8)
+    residual = cv2.GaussianBlur(unexplained(input_image, output_image).astype(np.float32), (0, 0), TEXTURE_SIGMA)
+    magnitude = np.sqrt((residual * residual).sum(-1))
+    hot = (magnitude > RESIDUAL_THRESHOLD).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(hot, connectivity=8)
+    mask = np.zeros_like(hot)
     blobs = []
-    for sigma in SIGMAS:
-        excess = dog_energy(output_image, sigma) - INPUT_FACTOR * dog_energy(input_image, sigma)
-        hot = (excess > EXCESS_THRESHOLD).astype(np.uint8)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(hot, connectivity=8)
-        for i in range(1, count):
-            x, y, w, h, area = (int(v) for v in stats[i])
-            if area < MIN_AREA_FACTOR * sigma * sigma:
-                continue
-            if max(w, h) > MAX_ASPECT * min(w, h) or area < MIN_FILL * w * h:
-                continue
-            if mask[y + h // 2, x + w // 2]:
-                continue  # already counted at a finer scale
-            mask[labels == i] = 1
-            blobs.append({"x": x, "y": y, "w": w, "h": h, "sigma": sigma,
-                          "peak": float(excess[labels == i].max())})
+    for i in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if area < MIN_AREA or max(w, h) > MAX_ASPECT * min(w, h) or area < MIN_FILL * w * h:
+            continue
+        mask[labels == i] = 1
+        blobs.append({"x": x, "y": y, "w": w, "h": h, "area": area, "peak": float(magnitude[labels == i].max())})
     return blobs, mask
 
 
@@ -90,29 +98,38 @@ def frames_720(paths, height):
     return out
 
 
+def clip_frames(data, clips, height):
+    """One frame (t = 1 s) of each clip in DATA/videos that exists."""
+    from .evaluate import read_clip_frames
+    out = []
+    for name in filter(None, clips.split(",")):
+        path = os.path.join(data, "videos", name)
+        if os.path.exists(path):
+            out.append((name, read_clip_frames(path, height, 1.0, 1)))
+    return out
+
+
 def add_arguments(p):
     p.add_argument("--model", required=True, help="models/<id>.onnx, or an id from models/")
     p.add_argument("--data", default=os.path.join("..", "shared", "data"), help="shared data folder")
-    p.add_argument("--photos", type=int, default=6, help="how many held-apart photos (content/samples)")
-    p.add_argument("--clips", default="mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4")
+    p.add_argument("--photos", default=",".join(DEFAULT_PHOTOS), help="held-apart photos (in DATA/content/samples)")
+    p.add_argument("--clips", default=CLIPS, help="real clips (in DATA/videos): one frame each")
     p.add_argument("--height", type=int, default=720)
     p.add_argument("--overlays", help="write each output with its blobs outlined into this folder")
-    p.add_argument("--out", help="write the JSON report here (default: stdout)")
+    p.add_argument("--out", help="write the JSON report here")
+    p.add_argument("--update-manifest", action="store_true",
+                   help="store blobs_720p and blobs_flagged_images in the model's manifest")
 
 
 def run(args):
-    from .data import list_images
-    from .evaluate import read_clip_frames, resolve_model, stylize
+    from .evaluate import resolve_model, stylize
     model, manifest_path = resolve_model(args.model)
     if not os.path.exists(model):
         raise FileNotFoundError(f"model not found: {model}")
     manifest = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
     scale = float(manifest.get("runtime", {}).get("modelScale", 1.0))
-    images = frames_720(list_images(os.path.join(args.data, "content", "samples"))[:args.photos], args.height)
-    for name in filter(None, args.clips.split(",")):
-        path = os.path.join(args.data, "videos", name)
-        if os.path.exists(path):
-            images.append((name, read_clip_frames(path, args.height, 1.0, 1)))
+    photos = [os.path.join(args.data, "content", "samples", n) for n in args.photos.split(",") if n]
+    images = frames_720(photos, args.height) + clip_frames(args.data, args.clips, args.height)
     report, total, flagged = {}, 0, 0
     torch.set_grad_enabled(False)
     for name, frame in images:
@@ -133,6 +150,10 @@ def run(args):
     if args.out:
         with open(args.out, "w") as f:
             f.write(text + "\n")
+    if args.update_manifest and manifest:
+        from .export import write_json_atomic
+        manifest.setdefault("metrics", {}).update(blobs_720p=total, blobs_flagged_images=flagged)
+        write_json_atomic(manifest, manifest_path)
     print(f"{os.path.basename(model)}: {total} blobs in {len(images)} images at {args.height}p, "
           f"{flagged} flagged -> {'FLAGGED' if flagged else 'clean'}")
     return 0

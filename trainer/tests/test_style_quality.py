@@ -128,3 +128,19 @@ def test_resume_names_the_command_line_settings_it_ignores(tmp_path):
     r = run_trainer(*common, "--steps", "3", "--style-weight", "7")
     assert r.returncode == 0, r.stderr
     assert "ignored on the command line" in r.stdout and "--style-weight 7.0 (saved 0.01)" in r.stdout
+
+
+def test_setup_check_catches_an_import_setup_does_not_install(tmp_path):
+    """The fault a fresh machine once showed: the trainer imported onnx, setup.sh lacked python3-onnx."""
+    script = os.path.join(ROOT, "scripts", "check-setup.py")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "m.py").write_text("import os\nimport torch\n\ndef f():\n    import onnx\n")
+    (tmp_path / "setup.sh").write_text("APT_PACKAGES=(ffmpeg python3-torch)\n")
+    r = subprocess.run([sys.executable, script, str(tmp_path / "t"), str(tmp_path / "setup.sh")],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "does not install python3-onnx" in r.stderr
+    (tmp_path / "setup.sh").write_text("APT_PACKAGES=(ffmpeg python3-torch python3-onnx)\n")
+    ok = subprocess.run([sys.executable, script, str(tmp_path / "t"), str(tmp_path / "setup.sh")],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert subprocess.run([sys.executable, script], capture_output=True).returncode == 0  # the project itself
