@@ -20,6 +20,11 @@ function metric(entry: ModelEntry, key: string, digits = 1): string {
   return typeof v === 'number' ? v.toFixed(digits) : '';
 }
 
+function percent(entry: ModelEntry, key: string): string {
+  const v = entry.manifest?.metrics?.[key];
+  return typeof v === 'number' ? `${Math.round(v * 100)}%` : '';
+}
+
 export function modelsCommand(context: CliContext): Command {
   return new Command('models')
     .description('list installed styles and check each model against the model contract')
@@ -43,7 +48,7 @@ export function modelsCommand(context: CliContext): Command {
         const out = checked.map(({ entry, status }) => ({ id: entry.id, title: entry.title, file: entry.onnxPath, status, manifest: entry.manifest }));
         process.stdout.write(JSON.stringify({ models: out, problems: registry.problems }, null, 2) + '\n');
       } else {
-        const rows = [['ID', 'TITLE', 'STYLE', 'VARIANT', 'PARAMS', 'CPU FPS 640x360', 'STYLE LOSS', 'WARP ERR', 'STATUS']];
+        const rows = [['ID', 'TITLE', 'STYLE', 'VARIANT', 'PARAMS', 'CPU FPS 640x360', 'STYLE GAP CLOSED', 'WARP ERR', 'BLOBS 720p', 'STATUS']];
         const shown = new Set(entries.map((e) => e.id));
         const statusOf = new Map(checked.map((c) => [c.entry.id, c.status]));
         for (const { entry } of checked) {
@@ -58,8 +63,9 @@ export function modelsCommand(context: CliContext): Command {
               `${e.manifest?.variant ?? 'quality'}${scale && scale < 1 ? ` @${scale}x` : ''}`,
               typeof params === 'number' ? `${(params / 1e6).toFixed(2)}M` : '',
               metric(e, 'cpu_fps_640x360'),
-              metric(e, 'style_loss', 0),
+              percent(e, 'style_gap_closed'),
               metric(e, 'warping_error_clips', 5),
+              metric(e, 'blobs_720p', 0),
               statusOf.get(e.id) ?? (await inspectModel(e.onnxPath).then(() => 'ok', (error) => `INVALID: ${describeError(error)}`)),
             ]);
           }
