@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# After `export`: preview image, evaluation metrics and CPU speed into the
+# After `export`: preview image, evaluation metrics, blob count and CPU speed into the
 # manifest, and the fp16 variant (from runs/ID/checkpoint.pt when it exists).
 #   bash scripts/finish-style.sh ID [MODEL_DIR]
 set -euo pipefail
@@ -19,5 +19,6 @@ fi
 bash scripts/make-preview.sh "$id" "$dir"
 mkdir -p bench/results
 /usr/bin/python3 -m trainer eval --model "$dir/$id.onnx" --out "bench/results/eval-$id.json" --update-manifest 2>/dev/null
+/usr/bin/python3 -m trainer blobs --model "$dir/$id.onnx" --out "bench/results/blobs-$id.json" --update-manifest
 node dist/bench/bench.js --style "$dir/$id.onnx" --model-frames 10 --e2e-frames 20 --ffmpeg-frames 60 --no-torch --record
 echo "finished $id"

@@ -93,8 +93,7 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
     }
   });
 
-  it('--device cuda without the CUDA provider is a clear error', async () => {
-    if (providerInstalled('cuda')) return; // covered by the GPU test below
+  it.skipIf(providerInstalled('cuda'))('--device cuda without the CUDA provider is a clear error', async () => {
     await expect(StyleEngine.open({ modelPath: TINY, device: 'cuda' })).rejects.toMatchObject({
       code: 'DEVICE_UNAVAILABLE',
       message: expect.stringMatching(/CUDA execution provider could not be loaded/),

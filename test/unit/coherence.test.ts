@@ -51,7 +51,21 @@ describe('flicker score', () => {
     expect(c.process(constant(0.9), constant(0.8))).toBeNull();
     expect(c.scoredFrames).toBe(0);
     expect(c.meanFlicker).toBeNull();
-    expect(MIN_STATIC_FRACTION).toBeGreaterThan(0);
+  });
+
+  it('scores a frame once at least MIN_STATIC_FRACTION of its pixels stood still', () => {
+    const staticCount = Math.ceil(MIN_STATIC_FRACTION * PLANE);
+    const frame = (inputValue: number, still: number) => {
+      const input = constant(inputValue);
+      for (let ch = 0; ch < 3; ch++) for (let i = 0; i < still; i++) input[ch * PLANE + i] = 0.1;
+      return input;
+    };
+    const enough = check();
+    enough.process(frame(0.5, staticCount), constant(0.3));
+    expect(enough.process(frame(0.9, staticCount), constant(0.4))).toBeCloseTo(25.5, 3);
+    const tooFew = check();
+    tooFew.process(frame(0.5, staticCount - 1), constant(0.3));
+    expect(tooFew.process(frame(0.9, staticCount - 1), constant(0.4))).toBeNull();
   });
 
   it('averages the scored frames', () => {

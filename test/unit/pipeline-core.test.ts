@@ -37,6 +37,14 @@ describe('TensorPool', () => {
     pool.release(new Float32Array(5));
     expect(pool.acquire()).not.toHaveLength(5);
     expect(pool.allocated).toBe(2);
+    // A buffer transferred to the worker and never returned is detached (length 0): not kept.
+    const sent = pool.acquire();
+    structuredClone(sent.buffer, { transfer: [sent.buffer] });
+    expect(sent.byteLength).toBe(0);
+    pool.release(sent);
+    const next = pool.acquire();
+    expect(next === sent).toBe(false);
+    expect(next).toHaveLength(12);
   });
 });
 

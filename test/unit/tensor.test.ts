@@ -43,10 +43,11 @@ describe('tensor conversion', () => {
   });
 
   it('clamps out-of-range and NaN outputs', () => {
-    const tensor = new Float32Array([-0.5, 1.5, Number.NaN, 0.5004, 0, 0, 0, 0, 0, 0, 0, 0]);
+    // A 4x1 tensor holding a 1x1 frame: R, G, B are read at 0, 4 and 8; the rest is padding.
+    const tensor = new Float32Array([-0.5, 9, 9, 9, Number.NaN, 9, 9, 9, 1.5, 9, 9, 9]);
     const out = new Uint8Array(3);
     tensorToRgb(tensor, 4, 1, 1, 1, out);
-    expect([...out]).toEqual([0, 0, 0]);
+    expect([...out]).toEqual([0, 0, 255]);
     tensorToRgb(new Float32Array([1.5, 0, 0, 0, -1, 0, 0, 0, 0.5004, 0, 0, 0]), 4, 1, 1, 1, out);
     expect([...out]).toEqual([255, 0, 128]);
   });
