@@ -1,6 +1,6 @@
 import { access, realpath, stat, unlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { lastValueFrom, tap } from 'rxjs';
@@ -107,6 +107,12 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
   throwIfAborted(signal);
   const source = await probeMedia(options.input);
   await checkOutputPath(options.input, options.output, options.overwrite ?? false);
+  if (containerFor(options.output).still && (source.estimatedFrames ?? 1) > 1) {
+    throw new StylecastError(
+      'OUTPUT_INVALID',
+      `${extname(options.output)} output is a still image, but the input has ${source.estimatedFrames} frames: write a video (.mp4, .webm, .mov, .mkv) or pass an image`,
+    );
+  }
   const outputSize = resolveSize(source, options.size ?? { kind: 'source' });
   const size = internalSize(outputSize, options.internalScale ?? 1);
   const { tensorWidth, tensorHeight } = tensorSizeFor(size);

@@ -57,6 +57,23 @@ describe('stylecast stylize (CLI end to end)', () => {
     expect([v.width, v.height]).toEqual([160, 120]);
   });
 
+  it('stylizes a still image into .png, .jpg and .webp; refuses a video into an image', async () => {
+    const still = join(dir.path, 'still.png');
+    const { execFile } = await import('node:child_process');
+    await new Promise<void>((done, fail) =>
+      execFile('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120', '-frames:v', '1', still], (e) => (e ? fail(e) : done())));
+    for (const [ext, codec] of [['png', 'png'], ['jpg', 'mjpeg'], ['webp', 'webp']] as const) {
+      const out = join(dir.path, `still-out.${ext}`);
+      const r = await runCli(['stylize', still, '-o', out, ...tiny, '--preset', 'quality']);
+      expect(r.code, r.stderr).toBe(0);
+      const v = (await probe(out)).streams.find((s) => s.codec_type === 'video')!;
+      expect([v.codec_name, v.width, v.height]).toEqual([codec, 160, 120]);
+    }
+    const refused = await runCli(['stylize', clip, '-o', join(dir.path, 'frames.png'), ...tiny]);
+    expectCleanFailure(refused, /\.png output is a still image, but the input has 30 frames/);
+    expect(await listDir(dir.path)).not.toContain('frames.png');
+  });
+
   it('refuses to overwrite without -y, overwrites with it', async () => {
     const out = join(dir.path, 'exists.mp4');
     await writeFile(out, 'keep me');

@@ -30,15 +30,15 @@ export function encoderArgs(options: EncoderOptions, tempPath: string): string[]
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`,
     '-framerate', `${options.fps.num}/${options.fps.den}`, '-i', 'pipe:0',
   ];
-  const withAudio = options.audioSource !== null && options.audioCodec !== null;
+  const withAudio = !spec.still && options.audioSource !== null && options.audioCodec !== null;
   if (withAudio) args.push('-i', options.audioSource!);
   args.push('-map', '0:v:0');
   if (withAudio) args.push('-map', '1:a:0?', '-map_metadata', '1', ...audioArgs(spec, options.audioCodec));
   const filters: string[] = [];
   const out = options.outputSize ?? options.size;
   if (out.width !== width || out.height !== height) filters.push(`scale=${out.width}:${out.height}:flags=bicubic`);
-  // 4:2:0 needs even dimensions: an odd last row/column is cropped.
-  if (out.width % 2 !== 0 || out.height % 2 !== 0) filters.push('crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0');
+  // 4:2:0 needs even dimensions: an odd last row/column is cropped (still images keep every pixel).
+  if (!spec.still && (out.width % 2 !== 0 || out.height % 2 !== 0)) filters.push('crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0');
   if (filters.length) args.push('-vf', filters.join(','));
   args.push(...spec.videoArgs, ...spec.extraArgs, '-f', spec.muxer, tempPath);
   return args;

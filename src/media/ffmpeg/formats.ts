@@ -9,7 +9,11 @@ export interface ContainerSpec {
   /** Encoder used when the source's audio cannot be copied. */
   readonly audioFallback: readonly string[];
   readonly extraArgs: readonly string[];
+  /** A still image: one frame, no audio. */
+  readonly still?: boolean;
 }
+
+const STILL_AUDIO = { copyableAudio: new Set<string>(), audioFallback: [], extraArgs: ['-frames:v', '1', '-update', '1'], still: true } as const;
 
 const H264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p'];
 const AAC = ['-c:a', 'aac', '-b:a', '160k'];
@@ -43,6 +47,10 @@ const CONTAINERS: Record<string, ContainerSpec> = {
     audioFallback: ['-c:a', 'libopus', '-b:a', '128k'],
     extraArgs: [],
   },
+  '.png': { muxer: 'image2', videoArgs: ['-c:v', 'png', '-pix_fmt', 'rgb24'], ...STILL_AUDIO },
+  '.jpg': { muxer: 'image2', videoArgs: ['-c:v', 'mjpeg', '-q:v', '2', '-pix_fmt', 'yuvj444p'], ...STILL_AUDIO },
+  '.jpeg': { muxer: 'image2', videoArgs: ['-c:v', 'mjpeg', '-q:v', '2', '-pix_fmt', 'yuvj444p'], ...STILL_AUDIO },
+  '.webp': { muxer: 'image2', videoArgs: ['-c:v', 'libwebp', '-quality', '90'], ...STILL_AUDIO },
 };
 
 export const SUPPORTED_OUTPUT_EXTENSIONS = Object.keys(CONTAINERS);
