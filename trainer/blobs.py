@@ -22,6 +22,9 @@ RESIDUAL_THRESHOLD = 0.12   # unexplained colour (RGB distance, [0, 1] scale) th
 MIN_AREA = 300              # px at 720p: about a 20 px disc
 MAX_ASPECT = 4.0            # longer / shorter side of the component's box
 MIN_FILL = 0.35             # component area / box area: solid, not a stroke or an outline
+BORDER = 8                  # components touching the frame's edge (within this many px) do not count
+FLAT_RADIUS = 15            # input flatness window (31x31 px)
+FLAT_STD = 0.05             # a blob lies where the input is flat: mean local std of input luminance below this
 FLAG_PER_MEGAPIXEL = 2.0    # an image with more blobs than this per MP is flagged
 # Held-apart photos with large flat regions (sky, water, walls, skin), where droplets show.
 DEFAULT_PHOTOS = ("adain_golden_gate.jpg", "adain_sailboat.jpg", "adain_chicago.jpg", "adain_newyork.jpg",
@@ -56,14 +59,24 @@ def detect(input_image, output_image):
     magnitude = np.sqrt((residual * residual).sum(-1))
     hot = (magnitude > RESIDUAL_THRESHOLD).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(hot, connectivity=8)
+    luma = (input_image @ np.array([0.2126, 0.7152, 0.0722], np.float32)).astype(np.float32)
+    local_mean = _box(luma, FLAT_RADIUS)
+    local_std = np.sqrt(np.maximum(_box(luma * luma, FLAT_RADIUS) - local_mean * local_mean, 0))
     mask = np.zeros_like(hot)
     blobs = []
     for i in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[i])
         if area < MIN_AREA or max(w, h) > MAX_ASPECT * min(w, h) or area < MIN_FILL * w * h:
             continue
-        mask[labels == i] = 1
-        blobs.append({"x": x, "y": y, "w": w, "h": h, "area": area, "peak": float(magnitude[labels == i].max())})
+        if x < BORDER or y < BORDER or x + w > hot.shape[1] - BORDER or y + h > hot.shape[0] - BORDER:
+            continue  # the frame's edge (padding, letterbox bars): not a droplet
+        region = labels == i
+        flatness = float(local_std[region].mean())
+        if flatness >= FLAT_STD:
+            continue  # painted over input structure: a stroke of the style, not a droplet
+        mask[region] = 1
+        blobs.append({"x": x, "y": y, "w": w, "h": h, "area": area, "peak": float(magnitude[region].max()),
+                      "input_std": flatness})
     return blobs, mask
 
 
