@@ -88,6 +88,13 @@ def test_blob_detector_ignores_texture_strokes_and_input_structure():
     # A spot that is in the input too is content, not an artifact.
     with_spot = (frame + spot(200, 320, 100, 160, 16, (1, 1, 0))).clip(0, 1).astype(np.float32)
     assert detect(with_spot, with_spot)[0] == []
+    # A dark patch painted over busy input (a style's stroke on machinery) is not a droplet...
+    busy = (frame + (rng.random(frame.shape, dtype=np.float32) - 0.5) * 0.6).clip(0, 1).astype(np.float32)
+    patch = (busy + spot(200, 320, 100, 160, 20, (0, 0, 0))).clip(0, 1).astype(np.float32)
+    assert detect(busy, patch)[0] == []
+    # ...and neither is a spot at the frame's edge (padding), while the same spot inside is.
+    edge = (frame + spot(200, 320, 100, 2, 20, (0, 0, 0))).clip(0, 1).astype(np.float32)
+    assert detect(frame, edge)[0] == []
 
 
 @pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
