@@ -7,7 +7,8 @@
 # The fine-tune's settings come from the recipe's "fast" entry (steps, temporal and
 # feature-temporal weights: docs/speed.md says how they were chosen); env overrides:
 # STEPS, TEMPORAL, FEATURE_TEMPORAL, GAMMA (4.0), GENERATIONS (20), MODEL_SCALE (0.5),
-# RUN (runs/ID-fast; a finished run is exported as is), THREADS (0: one per core; 1 when
+# RUN (runs/ID-fast; a finished run is exported as is), INIT (start the fine-tune from this
+# pruned network instead of searching one, e.g. an earlier models/ID-fast.onnx), THREADS (0: one per core; 1 when
 # making two side by side), STYLES_DIR (../shared/data/styles).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,16 +23,18 @@ for k in ("image", "title", "painting", "artist", "year", "licence", "source"):
     print(r.get(k, ""))
 a = r["args"]
 print(a[a.index("--style-weight") + 1] if "--style-weight" in a else "0.01")
+print(a[a.index("--style-norm") + 1] if "--style-norm" in a else "sum")
 fast = r.get("fast", {})
 print(fast.get("steps", 300)); print(fast.get("temporal_weight", 6e6)); print(fast.get("feature_temporal_weight", 3e3))
 PYEOF
 )
-[ -f "runs/$id-prune/pruned.pt" ] || $PY -m trainer prune --checkpoint "runs/$id/checkpoint.pt" --out "runs/$id-prune" \
+init=${INIT:-runs/$id-prune/pruned.pt}
+[ -n "${INIT:-}" ] || [ -f "runs/$id-prune/pruned.pt" ] || $PY -m trainer prune --checkpoint "runs/$id/checkpoint.pt" --out "runs/$id-prune" \
   --population 20 --generations "${GENERATIONS:-20}" --gamma "${GAMMA:-4.0}" --min-channels 4 --threads "${THREADS:-0}"
-$PY -m trainer train --style "$STYLES_DIR/${recipe[0]}" --run "$run" --init "runs/$id-prune/pruned.pt" \
-  --teacher "runs/$id/checkpoint.pt" --size 160 --batch 2 --steps "${STEPS:-${recipe[8]}}" --checkpoint-every 25 --log-every 10 --threads "${THREADS:-0}" \
-  --model-scale "${MODEL_SCALE:-0.5}" --style-weight "${recipe[7]}" \
-  --temporal-weight "${TEMPORAL:-${recipe[9]}}" --feature-temporal-weight "${FEATURE_TEMPORAL:-${recipe[10]}}"
+$PY -m trainer train --style "$STYLES_DIR/${recipe[0]}" --run "$run" --init "$init" \
+  --teacher "runs/$id/checkpoint.pt" --size 160 --batch 2 --steps "${STEPS:-${recipe[9]}}" --checkpoint-every 25 --log-every 10 --threads "${THREADS:-0}" \
+  --model-scale "${MODEL_SCALE:-0.5}" --style-weight "${recipe[7]}" --style-norm "${recipe[8]}" \
+  --temporal-weight "${TEMPORAL:-${recipe[10]}}" --feature-temporal-weight "${FEATURE_TEMPORAL:-${recipe[11]}}"
 $PY -m trainer export --checkpoint "$run/checkpoint.pt" --id "$id-fast" --title "${recipe[1]} (fast)" \
   --painting "${recipe[2]}" --artist "${recipe[3]}" --year "${recipe[4]}" --licence "${recipe[5]}" --source "${recipe[6]}" \
   --variant fast --variant-of "$id" --model-scale "${MODEL_SCALE:-0.5}"
