@@ -135,12 +135,8 @@ def add_arguments(p):
 
 
 def run(args):
-    from .evaluate import resolve_model, stylize
-    model, manifest_path = resolve_model(args.model)
-    if not os.path.exists(model):
-        raise FileNotFoundError(f"model not found: {model}")
-    manifest = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
-    scale = float(manifest.get("runtime", {}).get("modelScale", 1.0))
+    from .evaluate import open_model, stylize
+    model, manifest_path, manifest, scale = open_model(args.model)
     photos = [os.path.join(args.data, "content", "samples", n) for n in args.photos.split(",") if n]
     images = frames_720(photos, args.height) + clip_frames(args.data, args.clips, args.height)
     report, total, flagged = {}, 0, 0

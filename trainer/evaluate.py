@@ -177,18 +177,20 @@ def photo_losses(run_model, photos, style_path, vgg, size):
     return {"content_loss": content, "style_loss": style_loss, "photos": len(batch)}
 
 
-def resolve_model(arg):
+def open_model(arg):
+    """models/<id>.onnx or an id -> (onnx path, manifest path, manifest or {}, runtime model scale)."""
     if arg.endswith(".onnx"):
-        return arg, arg[:-5] + ".json"
-    return os.path.join("models", f"{arg}.onnx"), os.path.join("models", f"{arg}.json")
-
-
-def run(args):
-    model, manifest_path = resolve_model(args.model)
+        model, manifest_path = arg, arg[:-5] + ".json"
+    else:
+        model, manifest_path = os.path.join("models", f"{arg}.onnx"), os.path.join("models", f"{arg}.json")
     if not os.path.exists(model):
         raise FileNotFoundError(f"model not found: {model}")
     manifest = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
-    scale = float(manifest.get("runtime", {}).get("modelScale", 1.0))
+    return model, manifest_path, manifest, float(manifest.get("runtime", {}).get("modelScale", 1.0))
+
+
+def run(args):
+    model, manifest_path, manifest, scale = open_model(args.model)
     run_model = lambda frames: stylize(model, frames, scale)
     style = args.style or os.path.join(args.data, "styles", manifest.get("training", {}).get("style", ""))
     if not os.path.isfile(style):

@@ -26,19 +26,14 @@ def to_image(t):
 
 
 def run(args):
-    from .evaluate import resolve_model, stylize
-    import json
+    from .evaluate import open_model, stylize
     images = frames_720([os.path.join(args.data, "content", "samples", n) for n in args.photos.split(",") if n],
                         args.height)
     images += clip_frames(args.data, args.clips, args.height)
     os.makedirs(args.out_dir, exist_ok=True)
     torch.set_grad_enabled(False)
     for name in args.models.split(","):
-        model, manifest_path = resolve_model(name)
-        if not os.path.exists(model):
-            raise FileNotFoundError(f"model not found: {model}")
-        manifest = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
-        scale = float(manifest.get("runtime", {}).get("modelScale", 1.0))
+        model, _, _, scale = open_model(name)
         cells = []
         for label, frame in images:
             out = stylize(model, frame, scale)
