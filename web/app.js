@@ -1,5 +1,8 @@
 // stylecast page logic: one module for `/` (controls) and `/obs` (video only).
 // Exposes window.stylecast for automation (tests, OBS scripting).
+// Server messages are checked with the server's own protocol module.
+import { parseServerMessage } from '/protocol.js';
+
 const params = new URLSearchParams(location.search);
 const token = params.get('token');
 const isObs = document.body.dataset.obs === '1';
@@ -42,7 +45,9 @@ function connect() {
     ws.onclose = () => { state.connected = false; setStatus('disconnected', true); };
     ws.onerror = () => reject(new Error('WebSocket failed'));
     ws.onmessage = (event) => {
-      const msg = JSON.parse(event.data);
+      const parsed = parseServerMessage(String(event.data));
+      if (!parsed.ok) { setStatus(`bad message from the server: ${parsed.reason}`, true); return; }
+      const msg = parsed.value;
       if (msg.type === 'welcome') {
         state.welcome = msg;
         state.style = msg.style;

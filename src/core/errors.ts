@@ -20,7 +20,11 @@ export type ErrorCode =
   | 'BAD_REQUEST'
   | 'UNAUTHORIZED'
   | 'BUSY'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  | 'FORBIDDEN'
+  | 'METHOD_NOT_ALLOWED'
+  | 'TOO_LARGE'
+  | 'TIMEOUT';
 
 const EXIT_CODES: Partial<Record<ErrorCode, number>> = { USAGE: 2, ABORTED: 130 };
 
@@ -52,7 +56,8 @@ export function isStylecastError(error: unknown): error is StylecastError {
 
 /** A one-line description of any thrown value, for logs and the CLI. */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
+  // ANSI escapes: native libraries (ONNX Runtime) colour their messages.
+  if (error instanceof Error) return (error.message.split('\n')[0] ?? error.name).replace(/\x1b\[[0-9;]*m/g, '').trim() || error.name;
   return String(error);
 }
 

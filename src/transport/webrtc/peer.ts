@@ -10,9 +10,25 @@ export interface AnswerOptions {
   /** Keep only candidates on this address in the answer (e.g. 127.0.0.1 when serving loopback). */
   readonly candidateAddress?: string | null;
   readonly gatherTimeoutMs?: number;
+  /** A connection that is not up this long after the answer is closed (a peer can leave it half-open). */
+  readonly connectTimeoutMs?: number;
 }
 
+const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
+
 const MAX_SDP_BYTES = 32 * 1024;
+
+/**
+ * Cheap checks before anything is spent on an offer: an SDP description of
+ * bounded size with at least one video section (an offer without media would
+ * make a connection that never carries anything).
+ */
+export function checkOffer(sdp: unknown): asserts sdp is string {
+  if (typeof sdp !== 'string' || !sdp.startsWith('v=0') || sdp.length > MAX_SDP_BYTES) {
+    throw new StylecastError('BAD_REQUEST', 'the offer is not an SDP description');
+  }
+  if (!/^m=video /m.test(sdp)) throw new StylecastError('BAD_REQUEST', 'the offer has no video section');
+}
 
 /** Drops a=candidate lines whose address is not `address`. */
 export function filterCandidates(sdp: string, address: string): string {
@@ -33,12 +49,17 @@ export class PeerSession {
   private resolveClosed!: () => void;
   private isClosed = false;
   private disconnectTimer: NodeJS.Timeout | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
   private readonly cleanups: Array<() => void> = [];
 
   private constructor(private readonly pc: PeerConnection) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
+      if (state === 'connected' && this.connectTimer) {
+        clearTimeout(this.connectTimer);
+        this.connectTimer = null;
+      }
       if (state === 'failed' || state === 'closed') this.close();
       else if (state === 'disconnected') {
         this.disconnectTimer ??= setTimeout(() => this.close(), 5000);
@@ -51,9 +72,7 @@ export class PeerSession {
 
   static async answer(options: AnswerOptions): Promise<{ session: PeerSession; answerSdp: string }> {
     const sdp = options.offerSdp;
-    if (typeof sdp !== 'string' || !sdp.startsWith('v=0') || sdp.length > MAX_SDP_BYTES) {
-      throw new StylecastError('BAD_REQUEST', 'the offer is not an SDP description');
-    }
+    checkOffer(sdp);
     const session = new PeerSession(createPeerConnection());
     const pc = session.pc;
     try {
@@ -69,6 +88,7 @@ export class PeerSession {
       await session.gatheringComplete(options.gatherTimeoutMs ?? 5000);
       let answerSdp = pc.localDescription?.sdp ?? '';
       if (options.candidateAddress) answerSdp = filterCandidates(answerSdp, options.candidateAddress);
+      session.expectConnection(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
       return { session, answerSdp };
     } catch (error) {
       session.close();
@@ -90,6 +110,7 @@ export class PeerSession {
     if (this.isClosed) return;
     this.isClosed = true;
     if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
+    if (this.connectTimer) clearTimeout(this.connectTimer);
     for (const cleanup of this.cleanups.splice(0)) {
       try {
         cleanup();
@@ -102,6 +123,11 @@ export class PeerSession {
     this.pc.onicegatheringstatechange = null;
     this.pc.close();
     this.resolveClosed();
+  }
+
+  private expectConnection(timeoutMs: number): void {
+    if (this.isClosed || this.pc.connectionState === 'connected') return;
+    this.connectTimer = setTimeout(() => this.close(), timeoutMs);
   }
 
   private gatheringComplete(timeoutMs: number): Promise<void> {

@@ -1,0 +1,102 @@
+/**
+ * The control protocol of `/ws`, in both directions. This module imports
+ * nothing: the server compiles it to dist/transport/protocol.js and serves that
+ * file as `/protocol.js`, so the web page validates with the same code.
+ */
+
+export type OfferMode = 'camera' | 'view';
+
+export type ClientMessage =
+  | { readonly type: 'offer'; readonly mode: OfferMode; readonly sdp: string; readonly preview: boolean }
+  | { readonly type: 'style'; readonly id: string }
+  | { readonly type: 'stop' }
+  | { readonly type: 'ping' };
+
+export interface StyleInfo {
+  readonly id: string;
+  readonly title: string;
+}
+
+export interface Size {
+  readonly width: number;
+  readonly height: number;
+}
+
+
+export type ServerMessage =
+  | { readonly type: 'welcome'; readonly styles: readonly StyleInfo[]; readonly style: string; readonly source: string; readonly size: Size; readonly captureSize: Size }
+  | { readonly type: 'answer'; readonly sdp: string; readonly session: string; readonly mode: OfferMode }
+  | { readonly type: 'style'; readonly id: string; readonly target: 'camera' | 'broadcast' }
+  | { readonly type: 'stats'; readonly style: string; readonly broadcast: Record<string, unknown>; readonly camera: Record<string, unknown> | null; readonly server: Record<string, unknown> }
+  | { readonly type: 'error'; readonly code: string; readonly message: string }
+  | { readonly type: 'pong' };
+
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
+export const MAX_STYLE_ID_LENGTH = 200;
+
+function objectOf(text: string): Record<string, unknown> | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'message is not JSON';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'message must be a JSON object';
+  return value as Record<string, unknown>;
+}
+
+const fail = (reason: string): Parsed<never> => ({ ok: false, reason });
+
+/** Validates one message from a page; the reason names what is wrong. */
+export function parseClientMessage(text: string): Parsed<ClientMessage> {
+  const m = objectOf(text);
+  if (typeof m === 'string') return fail(m);
+  switch (m.type) {
+    case 'offer':
+      if (m.mode !== 'camera' && m.mode !== 'view') return fail('offer.mode must be "camera" or "view"');
+      if (typeof m.sdp !== 'string') return fail('offer.sdp must be a string');
+      return { ok: true, value: { type: 'offer', mode: m.mode, sdp: m.sdp, preview: m.preview === true } };
+    case 'style':
+      if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > MAX_STYLE_ID_LENGTH) return fail('style.id must be a non-empty string');
+      return { ok: true, value: { type: 'style', id: m.id } };
+    case 'stop':
+    case 'ping':
+      return { ok: true, value: { type: m.type } };
+    default:
+      return fail(`unknown message type ${JSON.stringify(m.type)}`);
+  }
+}
+
+const isSize = (v: unknown): v is Size =>
+  typeof v === 'object' && v !== null && Number.isInteger((v as Size).width) && Number.isInteger((v as Size).height);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Validates one message from the server (used by the page). */
+export function parseServerMessage(text: string): Parsed<ServerMessage> {
+  const m = objectOf(text);
+  if (typeof m === 'string') return fail(m);
+  switch (m.type) {
+    case 'welcome':
+      if (!Array.isArray(m.styles) || !m.styles.every((s) => isRecord(s) && typeof s.id === 'string' && typeof s.title === 'string')) return fail('welcome.styles must list {id, title}');
+      if (typeof m.style !== 'string' || typeof m.source !== 'string') return fail('welcome.style and welcome.source must be strings');
+      if (!isSize(m.size) || !isSize(m.captureSize)) return fail('welcome.size and welcome.captureSize must be {width, height}');
+      return { ok: true, value: m as ServerMessage };
+    case 'answer':
+      if (typeof m.sdp !== 'string' || typeof m.session !== 'string' || (m.mode !== 'camera' && m.mode !== 'view')) return fail('answer needs sdp, session and mode');
+      return { ok: true, value: m as ServerMessage };
+    case 'style':
+      if (typeof m.id !== 'string' || (m.target !== 'camera' && m.target !== 'broadcast')) return fail('style needs id and target');
+      return { ok: true, value: m as ServerMessage };
+    case 'stats':
+      if (typeof m.style !== 'string' || !isRecord(m.broadcast) || !isRecord(m.server) || !(m.camera === null || isRecord(m.camera))) return fail('stats needs style, broadcast, camera and server');
+      return { ok: true, value: m as ServerMessage };
+    case 'error':
+      if (typeof m.code !== 'string' || !/^[A-Z_]{1,40}$/.test(m.code) || typeof m.message !== 'string') return fail('error needs a code and a message');
+      return { ok: true, value: m as ServerMessage };
+    case 'pong':
+      return { ok: true, value: { type: 'pong' } };
+    default:
+      return fail(`unknown message type ${JSON.stringify(m.type)}`);
+  }
+}

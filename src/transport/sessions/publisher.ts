@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import { StylecastError } from '../../core/errors.js';
+import type { Broadcast } from '../broadcast.js';
+import type { PeerSession } from '../webrtc/peer.js';
+import { answerReceiving } from './receiving-peer.js';
+import type { Session } from './session-table.js';
+
+export interface PublisherOptions {
+  readonly offerSdp: string;
+  readonly broadcast: Broadcast;
+  readonly candidateAddress: string | null;
+}
+
+/** A WHIP publisher: while connected, its video is the broadcast's source. */
+export class Publisher implements Session {
+  readonly kind = 'publisher';
+
+  private constructor(private readonly peer: PeerSession) {}
+
+  static async open(options: PublisherOptions): Promise<{ publisher: Publisher; answerSdp: string }> {
+    const { broadcast } = options;
+    const ingestId = randomUUID();
+    if (!broadcast.attachIngest(ingestId)) throw new StylecastError('BUSY', 'another WHIP publisher is already connected');
+    try {
+      const { peer, answerSdp } = await answerReceiving({
+        offerSdp: options.offerSdp,
+        candidateAddress: options.candidateAddress,
+        onFrame: (frame, i420) => broadcast.pushIngest(ingestId, frame, i420),
+      });
+      peer.onClose(() => broadcast.detachIngest(ingestId));
+      return { publisher: new Publisher(peer), answerSdp };
+    } catch (error) {
+      broadcast.detachIngest(ingestId);
+      throw error;
+    }
+  }
+
+  get id(): string {
+    return this.peer.id;
+  }
+
+  get closed(): Promise<void> {
+    return this.peer.closed;
+  }
+
+  close(): void {
+    this.peer.close();
+  }
+}

@@ -1,0 +1,52 @@
+import type { Broadcast } from '../broadcast.js';
+import { PeerSession } from '../webrtc/peer.js';
+import type { Session } from './session-table.js';
+
+export interface ViewerOptions {
+  readonly offerSdp: string;
+  readonly broadcast: Broadcast;
+  /** Also send the input (before stylization) as a second track: the page's side-by-side view. */
+  readonly preview: boolean;
+  readonly candidateAddress: string | null;
+}
+
+/** One WebRTC viewer of the broadcast, whether it came by WHEP or by the page's `/ws` offer. */
+export class Viewer implements Session {
+  readonly kind = 'viewer';
+
+  private constructor(private readonly peer: PeerSession) {}
+
+  static async open(options: ViewerOptions): Promise<{ viewer: Viewer; answerSdp: string }> {
+    const { broadcast } = options;
+    const output = broadcast.output.createTrack();
+    const preview = options.preview ? broadcast.preview.createTrack() : null;
+    const release = () => {
+      broadcast.output.releaseTrack(output);
+      if (preview) broadcast.preview.releaseTrack(preview);
+    };
+    try {
+      const { session, answerSdp } = await PeerSession.answer({
+        offerSdp: options.offerSdp,
+        sendTracks: preview ? [output, preview] : [output],
+        candidateAddress: options.candidateAddress,
+      });
+      session.onClose(release);
+      return { viewer: new Viewer(session), answerSdp };
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  get id(): string {
+    return this.peer.id;
+  }
+
+  get closed(): Promise<void> {
+    return this.peer.closed;
+  }
+
+  close(): void {
+    this.peer.close();
+  }
+}

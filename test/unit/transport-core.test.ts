@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { parseClientMessage, parseServerMessage } from '../../dist/transport/protocol.js';
+import { SessionTable, type Session, type SessionKind } from '../../dist/transport/sessions/session-table.js';
+import { parseRequestTarget, httpStatus } from '../../dist/transport/http/router.js';
+import { checkOffer, filterCandidates } from '../../dist/transport/webrtc/peer.js';
+import { isLoopback } from '../../dist/transport/server.js';
+
+function fakeSession(id: string, kind: SessionKind): Session & { closeCount: number } {
+  let resolve!: () => void;
+  const closed = new Promise<void>((r) => (resolve = r));
+  const session = {
+    id, kind, closed, closeCount: 0,
+    close() {
+      session.closeCount++;
+      resolve();
+    },
+  };
+  return session;
+}
+
+describe('control protocol', () => {
+  it('accepts known client messages and names what is wrong with others', () => {
+    expect(parseClientMessage('{"type":"style","id":"candy"}')).toEqual({ ok: true, value: { type: 'style', id: 'candy' } });
+    expect(parseClientMessage('{"type":"offer","mode":"view","sdp":"v=0"}')).toMatchObject({ ok: true, value: { type: 'offer', mode: 'view', preview: false } });
+    expect(parseClientMessage('{nope')).toEqual({ ok: false, reason: 'message is not JSON' });
+    expect(parseClientMessage('[1]')).toMatchObject({ ok: false, reason: expect.stringMatching(/JSON object/) });
+    expect(parseClientMessage('null')).toMatchObject({ ok: false });
+    expect(parseClientMessage('{"type":"launch"}')).toEqual({ ok: false, reason: 'unknown message type "launch"' });
+    expect(parseClientMessage('{"type":"offer","mode":"x","sdp":""}')).toMatchObject({ ok: false, reason: expect.stringMatching(/offer.mode/) });
+    expect(parseClientMessage('{"type":"style","id":5}')).toMatchObject({ ok: false, reason: expect.stringMatching(/style.id/) });
+    expect(parseClientMessage(`{"type":"style","id":"${'x'.repeat(201)}"}`)).toMatchObject({ ok: false });
+  });
+
+  it('validates server messages the way the page reads them', () => {
+    const welcome = { type: 'welcome', styles: [{ id: 'candy', title: 'Candy' }], style: 'candy', source: 'lavfi', size: { width: 640, height: 360 }, captureSize: { width: 320, height: 180 } };
+    expect(parseServerMessage(JSON.stringify(welcome))).toEqual({ ok: true, value: welcome });
+    expect(parseServerMessage(JSON.stringify({ ...welcome, size: { width: '640' } }))).toMatchObject({ ok: false });
+    expect(parseServerMessage('{"type":"error","code":"BUSY","message":"full"}')).toMatchObject({ ok: true });
+    expect(parseServerMessage('{"type":"error","code":"<b>","message":"x"}')).toMatchObject({ ok: false });
+    expect(parseServerMessage('{"type":"answer","sdp":"v=0","session":"a","mode":"view"}')).toMatchObject({ ok: true });
+    expect(parseServerMessage('{"type":"stats","style":"a","broadcast":{},"camera":null,"server":{}}')).toMatchObject({ ok: true });
+    expect(parseServerMessage('{"type":"stats","style":"a","broadcast":[],"camera":null,"server":{}}')).toMatchObject({ ok: false });
+  });
+});
+
+describe('session table', () => {
+  it('counts a reservation before the session exists, so parallel opens cannot pass the cap', () => {
+    const table = new SessionTable({ maxPeers: 3, maxCameraSessions: 1 });
+    const held = [table.reserve('viewer', null), table.reserve('viewer', null)];
+    expect(table.peerCount).toBe(2);
+    table.reserve('camera', 'c1');
+    expect(() => table.reserve('viewer', null)).toThrow(/at most 3 peer/);
+    held[0]!.cancel();
+    held[0]!.cancel(); // twice is harmless
+    expect(table.peerCount).toBe(2);
+    expect(() => table.reserve('camera', 'c2')).toThrow(/at most 1 camera/);
+  });
+
+  it('tracks filled sessions by owner, forgets them when they close, and closes all', async () => {
+    const table = new SessionTable({ maxPeers: 8, maxCameraSessions: 2 });
+    const a = fakeSession('a', 'viewer');
+    const b = fakeSession('b', 'camera');
+    const c = fakeSession('c', 'publisher');
+    table.reserve('viewer', 'client1').fill(a);
+    table.reserve('camera', 'client1').fill(b);
+    table.reserve('publisher', null).fill(c);
+    expect(table.peerCount).toBe(3);
+    expect(table.cameraCount).toBe(1);
+    expect(table.unownedCount).toBe(1);
+    expect(table.get('c')).toBe(c);
+    table.closeOwnedBy('client1');
+    expect(a.closeCount + b.closeCount).toBe(2);
+    await a.closed;
+    await b.closed;
+    await Promise.resolve();
+    expect(table.peerCount).toBe(1);
+    await table.closeAll();
+    expect(c.closeCount).toBe(1);
+    expect(table.peerCount).toBe(0);
+    expect(() => table.reserve('viewer', null)).toThrow(/closing/);
+  });
+
+  it('a session filled after closeAll is closed at once', async () => {
+    const table = new SessionTable({ maxPeers: 8, maxCameraSessions: 2 });
+    const reservation = table.reserve('viewer', null);
+    await table.closeAll();
+    const late = fakeSession('late', 'viewer');
+    reservation.fill(late);
+    expect(late.closeCount).toBe(1);
+    expect(table.peerCount).toBe(0);
+  });
+});
+
+describe('HTTP request targets and offers', () => {
+  it('accepts paths and refuses everything a URL parser could choke on', () => {
+    expect(parseRequestTarget('/api/stats?token=a').pathname).toBe('/api/stats');
+    for (const bad of [undefined, '', '//[x]', '//evil.example/', 'http://a/b', '*', `/${'a'.repeat(5000)}`]) {
+      expect(() => parseRequestTarget(bad), String(bad)).toThrow(/request target/);
+    }
+  });
+
+  it('maps error codes to HTTP statuses', () => {
+    expect(httpStatus(new Error('x'))).toBe(500);
+  });
+
+  it('checks an offer before anything is spent on it', () => {
+    expect(() => checkOffer('v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n')).not.toThrow();
+    expect(() => checkOffer('v=0\r\ns=-\r\n')).toThrow(/no video section/);
+    expect(() => checkOffer('hello')).toThrow(/not an SDP/);
+    expect(() => checkOffer(42)).toThrow(/not an SDP/);
+  });
+
+  it('keeps only candidates on the given address', () => {
+    const sdp = ['v=0', 'a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host', 'a=candidate:2 1 udp 2122260223 10.0.0.5 50001 typ host', 'a=end'].join('\r\n');
+    expect(filterCandidates(sdp, '127.0.0.1')).toBe(['v=0', 'a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host', 'a=end'].join('\r\n'));
+    expect(isLoopback('127.0.0.1')).toBe(true);
+    expect(isLoopback('0.0.0.0')).toBe(false);
+  });
+});
