@@ -198,7 +198,7 @@ function renderStats(msg) {
     ['fps in / out', `${fmt(s.fpsIn)} / ${fmt(s.fpsOut)}`],
     ['inference', `${fmt(s.inferenceMs)} ms`],
     ['added latency p50 / p95', `${fmt(s.latencyP50Ms, 0)} / ${fmt(s.latencyP95Ms, 0)} ms`],
-    ['dropped frames', fmt(s.dropped, 0)],
+    ['dropped frames (stale / failed)', `${fmt(s.dropped, 0)} / ${fmt(s.failed, 0)}${s.restarts ? `, ${s.restarts} restart(s)` : ''}`],
     ['flicker', fmt(s.flicker, 2)],
     ['execution provider', s.provider],
     ['viewers (WebRTC / WebSocket)', `${msg.broadcast.webrtcViewers} / ${msg.broadcast.websocketViewers}`],

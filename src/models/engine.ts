@@ -17,6 +17,13 @@ export interface InferenceResult {
   readonly ms: number;
 }
 
+/** A run the worker refused or failed; it hands the caller's buffers back when it still has them. */
+export class InferenceRunError extends StylecastError {
+  constructor(code: StylecastError['code'], message: string, readonly input: Float32Array | null, readonly output: Float32Array | null) {
+    super(code, message);
+  }
+}
+
 type Pending = { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void };
 
 const WORKER_URL = new URL('./ort/worker.js', import.meta.url);
@@ -131,7 +138,7 @@ export class StyleEngine {
       this.worker.postMessage(message, transfer);
     }).then((reply) => {
       const r = reply as WorkerReply;
-      if (r.type === 'failed') throw new StylecastError(r.error.code, r.error.message);
+      if (r.type === 'failed') throw new InferenceRunError(r.error.code, r.error.message, r.input ?? null, r.output ?? null);
       return r;
     });
   }

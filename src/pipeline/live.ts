@@ -1,13 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { Subject, Subscription, map, type Observable } from 'rxjs';
-import { StylecastError } from '../core/errors.js';
-import { StyleEngine } from '../models/engine.js';
+import { Subject, Subscription, filter, map, type Observable } from 'rxjs';
+import { StylecastError, describeError } from '../core/errors.js';
+import { InferenceRunError, StyleEngine } from '../models/engine.js';
 import type { Device, ExecutionProvider } from '../models/providers.js';
-import { CoherenceCheck } from './coherence.js';
+import { FrameStylizer } from './frame-stylizer.js';
 import { latestMap } from './latest.js';
 import { LiveStats, type LiveStatsSnapshot } from './live-stats.js';
-import { TensorPool } from './flow-control.js';
-import { rgbToTensor, tensorSizeFor, tensorToRgb } from './tensor.js';
 
 /** A frame from any live source: packed RGB (3) or RGBA (4). */
 export interface LiveInputFrame {
@@ -34,12 +32,27 @@ export interface LiveStylizerOptions {
   readonly device: Device;
   readonly threads?: number;
   readonly stabilize?: boolean;
+  /** Consecutive failed frames after which the inference worker is restarted (default 30). */
+  readonly restartAfterFailures?: number;
+  /** Told once per failed frame and per restart (for the log). */
+  readonly onFault?: (message: string) => void;
+  /**
+   * TESTS ONLY (fault injection): every Nth frame is sent to the worker with a
+   * wrong size, so ONNX Runtime really fails it.
+   */
+  readonly failEvery?: number;
 }
 
 export interface LiveStylizerStats extends LiveStatsSnapshot {
   readonly provider: ExecutionProvider;
   readonly model: string;
+  /** Frames whose inference failed (dropped; the stream went on). */
+  readonly failed: number;
+  /** Times the inference worker was restarted after consecutive failures. */
+  readonly restarts: number;
 }
+
+const DEFAULT_RESTART_AFTER_FAILURES = 30;
 
 /**
  * The live path: frames are pushed as they arrive; while the model is busy
@@ -51,31 +64,34 @@ export class LiveStylizer {
   private readonly output = new Subject<LiveOutputFrame>();
   private readonly stats = new LiveStats();
   private readonly subscription: Subscription;
-  private pool: TensorPool | null = null;
-  private check: CoherenceCheck | null = null;
-  private frameKey = '';
+  private readonly core: FrameStylizer;
+  private failed = 0;
+  private consecutiveFailures = 0;
+  private restarts = 0;
+  private runs = 0;
   private closed = false;
 
-  private constructor(private readonly engine: StyleEngine, private readonly options: LiveStylizerOptions) {
+  private constructor(private engine: StyleEngine, private readonly options: LiveStylizerOptions) {
+    this.core = new FrameStylizer(engine, { stabilize: options.stabilize ?? false });
+    // stylize() never rejects (a failed frame becomes null), so nothing can error the stream.
     this.subscription = this.input
       .pipe(
         latestMap((frame) => this.stylize(frame), () => this.stats.frameDropped()),
+        filter((frame): frame is LiveOutputFrame => frame !== null),
         map((frame) => {
           this.stats.frameOut(performance.now(), performance.now() - frame.receivedAt, frame.inferenceMs, frame.flicker);
           return frame;
         }),
       )
-      .subscribe({
-        next: (frame) => this.output.next(frame),
-        error: (error: unknown) => {
-          if (!this.closed) this.output.error(error);
-        },
-      });
+      .subscribe((frame) => this.output.next(frame));
   }
 
   static async open(options: LiveStylizerOptions): Promise<LiveStylizer> {
-    const engine = await StyleEngine.open({ modelPath: options.modelPath, device: options.device, threads: options.threads ?? 0 });
-    return new LiveStylizer(engine, options);
+    return new LiveStylizer(await LiveStylizer.openEngine(options, options.modelPath), options);
+  }
+
+  private static openEngine(options: LiveStylizerOptions, modelPath: string): Promise<StyleEngine> {
+    return StyleEngine.open({ modelPath, device: options.device, threads: options.threads ?? 0 });
   }
 
   get frames$(): Observable<LiveOutputFrame> {
@@ -100,13 +116,17 @@ export class LiveStylizer {
   async setModel(modelPath: string): Promise<void> {
     if (this.closed) throw StylecastError.closed('live stylizer');
     await this.engine.loadModel(modelPath);
-    this.check?.reset();
+    this.core.resetCoherence();
   }
 
   snapshot(): LiveStylizerStats {
-    return { ...this.stats.snapshot(performance.now()), provider: this.engine.provider, model: this.engine.modelPath };
+    return {
+      ...this.stats.snapshot(performance.now()),
+      provider: this.engine.provider, model: this.engine.modelPath, failed: this.failed, restarts: this.restarts,
+    };
   }
 
+  /** Resolves when the inference worker has ended. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -116,24 +136,40 @@ export class LiveStylizer {
     await this.engine.close();
   }
 
-  private async stylize(frame: LiveInputFrame): Promise<LiveOutputFrame> {
-    const { width, height } = frame;
-    const { tensorWidth, tensorHeight } = tensorSizeFor(frame);
-    const key = `${width}x${height}`;
-    if (key !== this.frameKey) {
-      this.frameKey = key;
-      this.pool = new TensorPool(tensorWidth * tensorHeight * 3, 4);
-      this.check = new CoherenceCheck({ width, height, tensorWidth, tensorHeight, stabilizeStrength: this.options.stabilize ? 0.7 : 0 });
+  private async stylize(frame: LiveInputFrame): Promise<LiveOutputFrame | null> {
+    try {
+      const tensor = this.core.toTensor({ ...frame, index: this.runs });
+      const faulty = this.options.failEvery !== undefined && ++this.runs % this.options.failEvery === 0;
+      const stylized = await this.core.infer(faulty ? { ...tensor, tensorHeight: tensor.tensorHeight + 4 } : tensor);
+      const out = this.core.finish(stylized, 4);
+      this.consecutiveFailures = 0;
+      return { width: out.width, height: out.height, rgba: out.data, receivedAt: out.receivedAt, inferenceMs: out.inferenceMs, flicker: out.flicker };
+    } catch (error) {
+      if (this.closed) return null;
+      this.failed++;
+      this.consecutiveFailures++;
+      this.options.onFault?.(`frame dropped, inference failed: ${describeError(error)}`);
+      // A worker that died answers every run with the same error: restart it at once.
+      const workerGone = !(error instanceof InferenceRunError);
+      if (workerGone || this.consecutiveFailures >= (this.options.restartAfterFailures ?? DEFAULT_RESTART_AFTER_FAILURES)) await this.restart();
+      return null;
     }
-    const pool = this.pool!;
-    const input = pool.acquire();
-    rgbToTensor(frame.data, width, height, input, tensorWidth, tensorHeight, frame.channels);
-    const result = await this.engine.run(input, pool.acquire(), tensorHeight, tensorWidth);
-    const flicker = this.check!.process(result.input, result.output);
-    const rgba = new Uint8Array(width * height * 4);
-    tensorToRgb(result.output, tensorWidth, tensorHeight, width, height, rgba, 4);
-    pool.release(result.input);
-    pool.release(result.output);
-    return { width, height, rgba, receivedAt: frame.receivedAt, inferenceMs: result.ms, flicker };
+  }
+
+  private async restart(): Promise<void> {
+    const modelPath = this.engine.modelPath || this.options.modelPath;
+    const old = this.engine;
+    try {
+      const fresh = await LiveStylizer.openEngine(this.options, modelPath);
+      if (this.closed) return void (await fresh.close());
+      this.engine = fresh;
+      this.core.setEngine(fresh);
+      this.restarts++;
+      this.consecutiveFailures = 0;
+      this.options.onFault?.(`inference worker restarted (${modelPath})`);
+      await old.close();
+    } catch (error) {
+      this.options.onFault?.(`inference worker restart failed: ${describeError(error)}`);
+    }
   }
 }

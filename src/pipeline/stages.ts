@@ -4,12 +4,10 @@
  */
 import { Observable, concatMap, map, type OperatorFunction } from 'rxjs';
 import { StylecastError } from '../core/errors.js';
-import type { RgbFrame, StylizedFrame, TensorFrame } from '../core/frame.js';
+import type { RgbFrame } from '../core/frame.js';
 import type { VideoDecoder } from '../media/ffmpeg/decoder.js';
-import type { StyleEngine } from '../models/engine.js';
-import type { CoherenceCheck } from './coherence.js';
-import type { CreditGate, TensorPool } from './flow-control.js';
-import { rgbToTensor, tensorToRgb } from './tensor.js';
+import type { CreditGate } from './flow-control.js';
+import type { FrameStylizer, StylizedPixels } from './frame-stylizer.js';
 
 /** Frames from an ffmpeg decoder, one credit each (pull-based: bounded memory). */
 export function decodeStage(decoder: VideoDecoder, gate: CreditGate): Observable<RgbFrame> {
@@ -40,60 +38,17 @@ export function decodeStage(decoder: VideoDecoder, gate: CreditGate): Observable
   });
 }
 
-export function toTensorStage(pool: TensorPool, tensorWidth: number, tensorHeight: number): OperatorFunction<RgbFrame, TensorFrame> {
-  return map((frame) => {
-    const data = pool.acquire();
-    rgbToTensor(frame.data, frame.width, frame.height, data, tensorWidth, tensorHeight);
-    return { index: frame.index, width: frame.width, height: frame.height, receivedAt: frame.receivedAt, tensorWidth, tensorHeight, data };
-  });
-}
-
-/** Runs the model in the worker, one frame at a time in order; buffers return to the pool. */
-export function stylizeStage(engine: StyleEngine, pool: TensorPool): OperatorFunction<TensorFrame, StylizedFrame> {
-  return concatMap(async (frame) => {
-    const result = await engine.run(frame.data, pool.acquire(), frame.tensorHeight, frame.tensorWidth);
-    return {
-      index: frame.index,
-      width: frame.width,
-      height: frame.height,
-      receivedAt: frame.receivedAt,
-      tensorWidth: frame.tensorWidth,
-      tensorHeight: frame.tensorHeight,
-      input: result.input,
-      output: result.output,
-      inferenceMs: result.ms,
-    };
-  });
-}
-
-export function coherenceStage(check: CoherenceCheck): OperatorFunction<StylizedFrame, StylizedFrame> {
-  return map((frame) => {
-    frame.flicker = check.process(frame.input, frame.output);
-    return frame;
-  });
-}
-
-export interface OutputFrame extends RgbFrame {
-  readonly inferenceMs: number;
-  readonly flicker: number | null;
-}
-
-export function fromTensorStage(pool: TensorPool): OperatorFunction<StylizedFrame, OutputFrame> {
-  return map((frame) => {
-    const data = new Uint8Array(frame.width * frame.height * 3);
-    tensorToRgb(frame.output, frame.tensorWidth, frame.tensorHeight, frame.width, frame.height, data);
-    pool.release(frame.input);
-    pool.release(frame.output);
-    return {
-      index: frame.index,
-      width: frame.width,
-      height: frame.height,
-      receivedAt: frame.receivedAt,
-      data,
-      inferenceMs: frame.inferenceMs,
-      flicker: frame.flicker ?? null,
-    };
-  });
+/**
+ * The stylization core as three overlapping stages: tensor conversion of the
+ * next frame runs while the model works on this one; inference stays in order.
+ */
+export function stylizeStages(stylizer: FrameStylizer): OperatorFunction<RgbFrame, StylizedPixels> {
+  return (frames) =>
+    frames.pipe(
+      map((frame) => stylizer.toTensor(frame)),
+      concatMap((frame) => stylizer.infer(frame)),
+      map((frame) => stylizer.finish(frame, 3)),
+    );
 }
 
 /** Writes each frame to the encoder and gives its credit back once ffmpeg took it. */

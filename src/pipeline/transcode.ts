@@ -12,11 +12,10 @@ import { containerFor } from '../media/ffmpeg/formats.js';
 import { probeMedia, type MediaInfo } from '../media/ffmpeg/probe.js';
 import { StyleEngine } from '../models/engine.js';
 import type { Device, ExecutionProvider } from '../models/providers.js';
-import { CoherenceCheck, DEFAULT_STABILIZE_STRENGTH } from './coherence.js';
-import { CreditGate, TensorPool } from './flow-control.js';
+import { CreditGate } from './flow-control.js';
 import { internalSize, resolveSize, type SizeRequest } from './sizing.js';
-import { coherenceStage, decodeStage, encodeStage, fromTensorStage, stylizeStage, toTensorStage } from './stages.js';
-import { tensorSizeFor } from './tensor.js';
+import { decodeStage, encodeStage, stylizeStages } from './stages.js';
+import { FrameStylizer } from './frame-stylizer.js';
 
 export interface TranscodeOptions {
   readonly input: string;
@@ -115,7 +114,6 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
   }
   const outputSize = resolveSize(source, options.size ?? { kind: 'source' });
   const size = internalSize(outputSize, options.internalScale ?? 1);
-  const { tensorWidth, tensorHeight } = tensorSizeFor(size);
   const fps = { num: source.fpsNum, den: source.fpsDen };
 
   const engine = await StyleEngine.open({
@@ -139,23 +137,17 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
     encoder = new VideoEncoder({ output: options.output, size, outputSize, fps, audioSource: source.audioCodec ? options.input : null, audioCodec: source.audioCodec });
     const enc = encoder;
     const gate = new CreditGate(options.framesInFlight ?? 4);
-    const pool = new TensorPool(tensorWidth * tensorHeight * 3, 16);
-    const check = new CoherenceCheck({
-      width: size.width,
-      height: size.height,
-      tensorWidth,
-      tensorHeight,
-      stabilizeStrength: options.stabilize ? (options.stabilizeStrength ?? DEFAULT_STABILIZE_STRENGTH) : 0,
+    const stylizer = new FrameStylizer(engine, {
+      stabilize: options.stabilize ?? false,
+      ...(options.stabilizeStrength !== undefined ? { stabilizeStrength: options.stabilizeStrength } : {}),
+      poolSize: 16,
     });
     const started = performance.now();
     let frames = 0;
     let inferenceTotal = 0;
     await lastValueFrom(
       decodeStage(decoder, gate).pipe(
-        toTensorStage(pool, tensorWidth, tensorHeight),
-        stylizeStage(engine, pool),
-        coherenceStage(check),
-        fromTensorStage(pool),
+        stylizeStages(stylizer),
         encodeStage((data) => enc.write(data), gate),
         tap((frame) => {
           frames++;
@@ -185,13 +177,13 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
       frames,
       seconds,
       fps: frames / Math.max(seconds, 1e-6),
-      meanFlicker: check.meanFlicker,
+      meanFlicker: stylizer.meanFlicker,
       meanInferenceMs: frames ? inferenceTotal / frames : 0,
       provider: engine.provider,
       size: outputSize,
       modelSize: size,
       audio: source.audioCodec === null ? 'none' : containerFor(options.output).copyableAudio.has(source.audioCodec) ? 'copied' : 're-encoded',
-      peakTensorBuffers: pool.allocated,
+      peakTensorBuffers: stylizer.peakTensorBuffers,
     };
   } catch (error) {
     if (signal?.aborted) throw abortError(signal);

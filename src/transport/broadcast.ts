@@ -1,5 +1,4 @@
 import type { Subscription } from 'rxjs';
-import { describeError } from '../core/errors.js';
 import type { FrameSize } from '../core/frame.js';
 import type { Logger } from '../core/log.js';
 import type { Device } from '../models/providers.js';
@@ -17,6 +16,8 @@ export interface BroadcastOptions {
   readonly size: FrameSize;
   readonly fps: number;
   readonly log: Logger;
+  /** TESTS ONLY: see LiveStylizerOptions.failEvery. */
+  readonly failEvery?: number;
 }
 
 export interface BroadcastStats extends LiveStylizerStats {
@@ -43,18 +44,15 @@ export class Broadcast {
 
   private constructor(private readonly stylizer: LiveStylizer, private readonly options: BroadcastOptions) {
     this.websocket = new Fmp4Broadcaster(options.log);
-    this.subscription = stylizer.frames$.subscribe({
-      next: (frame) => {
-        this.output.pushRgba(frame.width, frame.height, frame.rgba);
-        this.websocket.pushFrame(frame.width, frame.height, frame.rgba);
-      },
-      error: (error: unknown) => options.log.error(`broadcast stopped: ${describeError(error)}`),
+    this.subscription = stylizer.frames$.subscribe((frame) => {
+      this.output.pushRgba(frame.width, frame.height, frame.rgba);
+      this.websocket.pushFrame(frame.width, frame.height, frame.rgba);
     });
     this.startServerSource();
   }
 
   static async open(options: BroadcastOptions): Promise<Broadcast> {
-    const stylizer = await LiveStylizer.open(options);
+    const stylizer = await LiveStylizer.open({ ...options, onFault: throttledLog(options.log) });
     return new Broadcast(stylizer, options);
   }
 
@@ -121,4 +119,18 @@ export class Broadcast {
     }, this.options.log);
     this.source.start();
   }
+}
+
+/** Failed frames can come 30 times a second: log the first of each burst and then one line per 5 s. */
+function throttledLog(log: Logger): (message: string) => void {
+  let last = -Infinity;
+  let suppressed = 0;
+  return (message) => {
+    const now = Date.now();
+    if (message.includes('restart') || now - last >= 5000) {
+      log.warn(`broadcast: ${message}${suppressed ? ` (and ${suppressed} more since the last report)` : ''}`);
+      last = now;
+      suppressed = 0;
+    } else suppressed++;
+  };
 }

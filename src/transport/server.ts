@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -13,6 +12,7 @@ import { ServedStyles } from '../models/served-styles.js';
 import { internalSize } from '../pipeline/sizing.js';
 import type { SourceSpec } from '../pipeline/sources.js';
 import { Broadcast } from './broadcast.js';
+import { AccessPolicy } from './http/access.js';
 import { Router, parseRequestTarget, readBody, sendJson, type RouteContext } from './http/router.js';
 import { addStaticRoutes } from './http/static.js';
 import type { ClientMessage, OfferMode, ServerMessage } from './protocol.js';
@@ -39,6 +39,10 @@ export interface ServerOptions {
   readonly log: Logger;
   readonly webRoot: string;
   readonly limits?: Partial<ServerLimits>;
+  /** Origins besides the server's own whose pages may use it (`--allow-origin`). */
+  readonly allowOrigins?: readonly string[];
+  /** TESTS ONLY (fault injection): every Nth broadcast frame fails in ONNX Runtime. */
+  readonly failEvery?: number;
 }
 
 export interface ServerLimits {
@@ -47,24 +51,21 @@ export interface ServerLimits {
   readonly maxPeers: number;
   readonly maxCameraSessions: number;
   readonly maxClients: number;
+  /** `/live.mp4` WebSocket viewers. */
+  readonly maxVideoSockets: number;
+  /** A peer connection not up this long after the answer is closed and its slot freed. */
+  readonly connectTimeoutMs: number;
   /** How long a WHIP/WHEP body may take to arrive. */
   readonly bodyTimeoutMs: number;
 }
 
 const DEFAULT_LIMITS: ServerLimits = {
-  maxMessageBytes: 64 * 1024, maxMessagesPerSecond: 50, maxPeers: 16, maxCameraSessions: 2, maxClients: 64, bodyTimeoutMs: 10_000,
+  maxMessageBytes: 64 * 1024, maxMessagesPerSecond: 50, maxPeers: 16, maxCameraSessions: 2, maxClients: 64, maxVideoSockets: 32, connectTimeoutMs: 15_000, bodyTimeoutMs: 10_000,
 };
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host);
-}
-
-function tokenMatches(expected: string, given: string | null | undefined): boolean {
-  if (!given) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**
@@ -81,6 +82,7 @@ export class StylecastServer {
   private readonly videoWss: WebSocketServer;
   private readonly sessions: SessionTable;
   private readonly limits: ServerLimits;
+  private readonly access: AccessPolicy;
   private readonly statsTimer: NodeJS.Timeout;
   private closing: Promise<void> | null = null;
   private styleId: string;
@@ -89,6 +91,7 @@ export class StylecastServer {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.styleId = styles.initial.id;
     this.sessions = new SessionTable(this.limits);
+    this.access = new AccessPolicy({ host: options.host, token: options.token, allowOrigins: options.allowOrigins ?? [] }, () => this.port);
     this.router = this.routes();
     this.control = new ControlChannel(this.limits, {
       welcome: () => this.welcome(),
@@ -96,7 +99,8 @@ export class StylecastServer {
       left: (client) => this.sessions.closeOwnedBy(client.id),
     }, options.log);
     this.videoWss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
-    this.http = createServer((req, res) => void this.router.handle(req, res));
+    // A peer can hold a request half-sent: headers and whole requests have deadlines.
+    this.http = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => void this.router.handle(req, res));
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.http.on('clientError', (_error, socket) => socket.destroy());
     this.statsTimer = setInterval(() => this.sendStats(), 1000);
@@ -112,6 +116,7 @@ export class StylecastServer {
     const broadcast = await Broadcast.open({
       modelPath: choice.entry.onnxPath, device: options.device, threads: options.threads, stabilize: options.stabilize,
       source: options.source, size: internalSize(options.size, choice.modelScale), fps: options.fps, log: options.log,
+      ...(options.failEvery ? { failEvery: options.failEvery } : {}),
     });
     const server = new StylecastServer(options, styles, broadcast);
     try {
@@ -167,13 +172,8 @@ export class StylecastServer {
     return this.closing;
   }
 
-  // ---- access --------------------------------------------------------------
-
   private authorize(req: IncomingMessage, url: URL): void {
-    if (!this.options.token) return;
-    const header = req.headers.authorization ?? '';
-    const bearer = header.startsWith('Bearer ') ? header.slice(7) : null;
-    if (!tokenMatches(this.options.token, bearer ?? url.searchParams.get('token'))) throw new StylecastError('UNAUTHORIZED', 'a valid token is required');
+    this.access.authorize(req, url);
   }
 
   private candidateAddress(): string | null {
@@ -188,9 +188,11 @@ export class StylecastServer {
     try {
       if (this.closing) return reject('503 Service Unavailable');
       const url = parseRequestTarget(req.url);
+      this.access.check(req);
       this.authorize(req, url);
       if (url.pathname === '/ws') return this.control.accept(req, socket, head);
       if (url.pathname === '/live.mp4') {
+        if (this.broadcast.websocket.viewers >= this.limits.maxVideoSockets) return reject('503 Service Unavailable');
         return this.videoWss.handleUpgrade(req, socket, head, (ws) => {
           ws.on('error', () => undefined);
           ws.on('message', () => undefined);
@@ -200,7 +202,8 @@ export class StylecastServer {
       reject('404 Not Found');
     } catch (error) {
       const code = error instanceof StylecastError ? error.code : 'INTERNAL';
-      reject(code === 'UNAUTHORIZED' ? '401 Unauthorized' : code === 'BAD_REQUEST' ? '400 Bad Request' : '500 Internal Server Error');
+      const status: Record<string, string> = { UNAUTHORIZED: '401 Unauthorized', FORBIDDEN: '403 Forbidden', BAD_REQUEST: '400 Bad Request' };
+      reject(status[code] ?? '500 Internal Server Error');
     }
   }
 
@@ -240,10 +243,10 @@ export class StylecastServer {
         const model = this.styles.choose(this.styleId).entry.onnxPath;
         ({ camera: session, answerSdp } = await Camera.open({
           offerSdp, modelPath: model, device: this.options.device, threads: this.options.threads,
-          stabilize: this.options.stabilize, candidateAddress: this.candidateAddress(),
+          stabilize: this.options.stabilize, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs,
         }));
       } else {
-        ({ viewer: session, answerSdp } = await Viewer.open({ offerSdp, broadcast: this.broadcast, preview, candidateAddress: this.candidateAddress() }));
+        ({ viewer: session, answerSdp } = await Viewer.open({ offerSdp, broadcast: this.broadcast, preview, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs }));
       }
     } catch (error) {
       reservation.cancel();
@@ -280,7 +283,9 @@ export class StylecastServer {
   // ---- HTTP: pages, API, WHIP and WHEP -------------------------------------
 
   private routes(): Router {
-    const router = new Router(this.options.log, ({ res }) => res.setHeader('Access-Control-Allow-Origin', '*'));
+    const router = new Router(this.options.log, ({ req, res }) => {
+      for (const [name, value] of Object.entries(this.access.check(req))) res.setHeader(name, value);
+    });
     addStaticRoutes(router, this.options.webRoot);
     router
       .on('GET', '/api/styles', ({ res }) => sendJson(res, 200, { style: this.styleId, styles: this.styles.list() }))
@@ -302,11 +307,12 @@ export class StylecastServer {
         res.writeHead(405, { Allow: 'DELETE' });
         res.end('trickle ICE is not supported: send a complete offer\n');
       })
-      .on('OPTIONS', /^\/.*$/, ({ res }) => {
+      // Reached only by the server's own origin or an --allow-origin one (the access check runs first).
+      .on('OPTIONS', /^\/(api\/\w+|whip|whep|(whip|whep)\/[\w-]{1,64})$/, ({ res }) => {
         res.writeHead(204, {
           'Access-Control-Allow-Methods': 'GET, POST, DELETE, PATCH, OPTIONS',
           'Access-Control-Allow-Headers': 'Authorization, Content-Type',
-          'Access-Control-Expose-Headers': 'Location',
+          'Access-Control-Max-Age': '600',
         });
         res.end();
       });
@@ -321,7 +327,7 @@ export class StylecastServer {
     let answerSdp: string;
     try {
       const offerSdp = await readBody(req, this.limits.maxMessageBytes, this.limits.bodyTimeoutMs);
-      const common = { offerSdp, broadcast: this.broadcast, candidateAddress: this.candidateAddress() };
+      const common = { offerSdp, broadcast: this.broadcast, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs };
       if (kind === 'whep') ({ viewer: session, answerSdp } = await Viewer.open({ ...common, preview: false }));
       else ({ publisher: session, answerSdp } = await Publisher.open(common));
     } catch (error) {
@@ -329,7 +335,7 @@ export class StylecastServer {
       throw error;
     }
     reservation.fill(session);
-    res.writeHead(201, { 'Content-Type': 'application/sdp', Location: `/${kind}/${session.id}`, 'Access-Control-Expose-Headers': 'Location' });
+    res.writeHead(201, { 'Content-Type': 'application/sdp', Location: `/${kind}/${session.id}` });
     res.end(answerSdp);
   }
 }

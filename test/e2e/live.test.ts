@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { ModelRegistry } from '../../dist/models/registry.js';
 import { StylecastServer, type ServerOptions } from '../../dist/transport/server.js';
 import { launchChromium, makeCameraClip } from '../browser.js';
 import { FIXTURES, ROOT, childrenOf, runCli, startCli, tempDir, waitFor } from '../helpers.js';
+import { connect, ffmpegChildren, openFds, viewerOffer } from '../live-client.js';
 
 declare global {
   interface Window {
@@ -200,49 +200,6 @@ describe('live serving in real Chromium', () => {
 });
 
 // ---- robustness: plain sockets against the server ---------------------------
-
-function connect(url: string): Promise<{ ws: WebSocket; messages: any[]; next: (type: string) => Promise<any> }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    const messages: any[] = [];
-    const waiters: Array<{ type: string; resolve: (m: any) => void }> = [];
-    ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString());
-      messages.push(msg);
-      for (const w of waiters.filter((w) => w.type === msg.type)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(msg);
-      }
-    });
-    const next = (type: string) => {
-      const seen = messages.find((m) => m.type === type && !m.taken);
-      if (seen) {
-        seen.taken = true;
-        return Promise.resolve(seen);
-      }
-      return new Promise((r) => waiters.push({ type, resolve: (m) => { m.taken = true; r(m); } }));
-    };
-    ws.once('open', () => resolve({ ws, messages, next }));
-    ws.once('error', reject);
-  });
-}
-
-async function viewerOffer(): Promise<{ sdp: string; close: () => void }> {
-  const { createRequire } = await import('node:module');
-  const wrtc = createRequire(import.meta.url)('@roamhq/wrtc');
-  const pc = new wrtc.RTCPeerConnection({ iceServers: [] });
-  pc.addTransceiver('video', { direction: 'recvonly' });
-  const offer = await pc.createOffer();
-  await pc.setLocalDescription(offer);
-  return { sdp: offer.sdp, close: () => pc.close() };
-}
-
-const openFds = () => readdirSync('/proc/self/fd').length;
-const ffmpegChildren = async () => {
-  let n = 0;
-  for (const pid of await childrenOf(process.pid)) if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('ffmpeg')) n++;
-  return n;
-};
 
 describe('server robustness (real sockets on 127.0.0.1)', () => {
   it('answers bad messages with an error, logs one line each, and stays up', async () => {

@@ -8,6 +8,7 @@ import { resolvePreset } from '../../models/presets.js';
 import { parseDevice } from '../../models/providers.js';
 import { parseSizeRequest } from '../../pipeline/sizing.js';
 import { describeSource, parseSourceSpec } from '../../pipeline/sources.js';
+import { parseOrigin } from '../../transport/http/access.js';
 import { StylecastServer } from '../../transport/server.js';
 import type { CliContext } from '../context.js';
 
@@ -26,6 +27,7 @@ interface ServeFlags {
   stabilize?: boolean;
   preset: string;
   modelsDir?: string[];
+  allowOrigin?: string[];
 }
 
 function parsePort(text: string): number {
@@ -49,6 +51,7 @@ export function serveCommand(context: CliContext): Command {
     .option('--stabilize', 'blend static regions with the previous output')
     .option('--preset <auto|fast|quality>', 'fast: pruned variants at half size; quality: full models (auto: fast on CPU, quality on CUDA)', 'auto')
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
+    .option('--allow-origin <origin...>', "pages from these origins (e.g. http://localhost:3000) may also use the API, /ws and WHIP/WHEP; by default only the server's own pages may")
     .addHelpText('after', `
 Pages: /  (controls, input and output side by side, stats)   /obs  (video only, for an OBS Browser Source)
 WebRTC ingest/egress: POST /whip, POST /whep (application/sdp; DELETE the Location to end)
@@ -65,6 +68,7 @@ Examples:
       if (size.kind !== 'exact') throw new StylecastError('USAGE', '--size must look like 640x360');
       const fps = Number(flags.fps);
       if (!Number.isInteger(fps) || fps < 1 || fps > 120) throw new StylecastError('USAGE', `--fps must be 1-120, got "${flags.fps}"`);
+      const allowOrigins = (flags.allowOrigin ?? []).map(parseOrigin);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
       const style = await registry.resolve(flags.style);
       const device = parseDevice(flags.device);
@@ -85,6 +89,7 @@ Examples:
         fps,
         log,
         webRoot: WEB_ROOT,
+        allowOrigins,
       });
       context.log(`stylecast serving ${server.url}/ (source ${describeSource(source)}, style ${style.id}, preset ${preset}, device ${server.provider})`);
       await new Promise<void>((resolvePromise) => {

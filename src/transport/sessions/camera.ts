@@ -12,6 +12,7 @@ export interface CameraOptions {
   readonly threads: number;
   readonly stabilize: boolean;
   readonly candidateAddress: string | null;
+  readonly connectTimeoutMs?: number;
 }
 
 /**
@@ -47,6 +48,7 @@ export class Camera implements Session {
         offerSdp: options.offerSdp,
         sendTracks: [track],
         candidateAddress: options.candidateAddress,
+        ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
         onFrame: (frame) => stylizer.push(frame),
       });
       const released = new Promise<void>((resolve) => peer.onClose(() => void release().then(resolve, resolve)));

@@ -9,6 +9,7 @@ export interface PublisherOptions {
   readonly offerSdp: string;
   readonly broadcast: Broadcast;
   readonly candidateAddress: string | null;
+  readonly connectTimeoutMs?: number;
 }
 
 /** A WHIP publisher: while connected, its video is the broadcast's source. */
@@ -25,6 +26,7 @@ export class Publisher implements Session {
       const { peer, answerSdp } = await answerReceiving({
         offerSdp: options.offerSdp,
         candidateAddress: options.candidateAddress,
+        ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
         onFrame: (frame, i420) => broadcast.pushIngest(ingestId, frame, i420),
       });
       peer.onClose(() => broadcast.detachIngest(ingestId));

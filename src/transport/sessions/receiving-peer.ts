@@ -6,6 +6,7 @@ import type { VideoTrack } from '../webrtc/wrtc.js';
 export interface ReceivingPeerOptions {
   readonly offerSdp: string;
   readonly candidateAddress: string | null;
+  readonly connectTimeoutMs?: number;
   readonly sendTracks?: readonly VideoTrack[];
   /** Each decoded frame of the first remote video track (RGBA, and the I420 it came as). */
   readonly onFrame: (frame: LiveInputFrame, i420: Uint8Array) => void;
@@ -21,6 +22,7 @@ export async function answerReceiving(options: ReceivingPeerOptions): Promise<{ 
     offerSdp: options.offerSdp,
     sendTracks: options.sendTracks,
     candidateAddress: options.candidateAddress,
+        ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     onRemoteTrack: (track) => {
       if (track.kind === 'video' && !stop) stop = receiveVideo(track, options.onFrame);
     },

@@ -8,6 +8,7 @@ export interface ViewerOptions {
   /** Also send the input (before stylization) as a second track: the page's side-by-side view. */
   readonly preview: boolean;
   readonly candidateAddress: string | null;
+  readonly connectTimeoutMs?: number;
 }
 
 /** One WebRTC viewer of the broadcast, whether it came by WHEP or by the page's `/ws` offer. */
@@ -29,6 +30,7 @@ export class Viewer implements Session {
         offerSdp: options.offerSdp,
         sendTracks: preview ? [output, preview] : [output],
         candidateAddress: options.candidateAddress,
+        ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       });
       session.onClose(release);
       return { viewer: new Viewer(session), answerSdp };

@@ -1,0 +1,50 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import WebSocket from 'ws';
+import { childrenOf } from './helpers.js';
+
+/** Test clients for the live server: a /ws client, a wrtc offer, and leak probes. */
+export function connect(url: string): Promise<{ ws: WebSocket; messages: any[]; next: (type: string) => Promise<any> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const messages: any[] = [];
+    const waiters: Array<{ type: string; resolve: (m: any) => void }> = [];
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString());
+      messages.push(msg);
+      for (const w of waiters.filter((w) => w.type === msg.type)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(msg);
+      }
+    });
+    const next = (type: string) => {
+      const seen = messages.find((m) => m.type === type && !m.taken);
+      if (seen) {
+        seen.taken = true;
+        return Promise.resolve(seen);
+      }
+      return new Promise((r) => waiters.push({ type, resolve: (m) => { m.taken = true; r(m); } }));
+    };
+    ws.once('open', () => resolve({ ws, messages, next }));
+    ws.once('error', reject);
+  });
+}
+
+/** A real WebRTC offer (recvonly video, or none with `media: false`). */
+export async function viewerOffer(media = true): Promise<{ sdp: string; close: () => void }> {
+  const wrtc = createRequire(import.meta.url)('@roamhq/wrtc');
+  const pc = new wrtc.RTCPeerConnection({ iceServers: [] });
+  if (media) pc.addTransceiver('video', { direction: 'recvonly' });
+  else pc.createDataChannel('x');
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  return { sdp: offer.sdp, close: () => pc.close() };
+}
+
+export const openFds = () => readdirSync('/proc/self/fd').length;
+export const ffmpegChildren = async () => {
+  let n = 0;
+  for (const pid of await childrenOf(process.pid)) if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('ffmpeg')) n++;
+  return n;
+};
+
