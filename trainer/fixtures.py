@@ -6,6 +6,7 @@ Writes into --out (default test/fixtures/models):
   tiny-b.onnx/.json        the same shape, seed 1: a second valid style (style switching)
   tiny-fast.onnx/.json     width 2: the "fast" variant of tiny (unlisted, runs at half size)
   wrong-input.onnx/.json   a valid ONNX whose input is named `image`: must be rejected
+  wrong-output.onnx/.json  right names, but the output is half the input's size: fails at run time (unlisted)
 """
 import os
 
@@ -21,6 +22,11 @@ DEFAULT_OUT = os.path.join("test", "fixtures", "models")
 class WrongInput(nn.Module):
     def forward(self, image):
         return image * 0.5
+
+
+class HalfSizeOutput(nn.Module):
+    def forward(self, x):
+        return nn.functional.avg_pool2d(x, 2)
 
 
 def add_arguments(p):
@@ -62,4 +68,11 @@ def run(args):
     write_json_atomic({"id": "wrong-input", "title": "Wrong input name", "contract": 1,
                        "file": "wrong-input.onnx", "listed": True}, os.path.join(args.out, "wrong-input.json"))
     print(f"wrote {wrong}")
+    half = os.path.join(args.out, "wrong-output.onnx")
+    torch.onnx.export(HalfSizeOutput(), torch.rand(1, 3, 8, 8), half, input_names=["input"],
+                      output_names=["output"], opset_version=13,
+                      dynamic_axes={"input": {2: "h", 3: "w"}, "output": {2: "h2", 3: "w2"}})
+    write_json_atomic({"id": "wrong-output", "title": "Output half the input's size", "contract": 1,
+                       "file": "wrong-output.onnx", "listed": False}, os.path.join(args.out, "wrong-output.json"))
+    print(f"wrote {half}")
     return 0

@@ -54,3 +54,35 @@ export function internalSize(output: FrameSize, scale: number): FrameSize {
   const even = (v: number) => Math.max(MIN_DIMENSION, Math.round((v * scale) / 2) * 2);
   return { width: even(output.width), height: even(output.height) };
 }
+
+/** The largest source accepted by default: 8192 px a side and about 36 MP (8192x4320 fits). */
+export const DEFAULT_MAX_INPUT_PIXELS = 36_000_000;
+
+/**
+ * Refuses sources too large to decode safely, before any decoder starts (a
+ * 1.5 MB JPEG can declare 16000x16000: 768 MB per RGB frame).
+ */
+export function checkSourceSize(source: FrameSize & { readonly path: string }, maxPixels = DEFAULT_MAX_INPUT_PIXELS): void {
+  const pixels = source.width * source.height;
+  if (source.width > MAX_DIMENSION || source.height > MAX_DIMENSION || pixels > maxPixels) {
+    throw new StylecastError(
+      'INPUT_INVALID',
+      `${source.path} is ${source.width}x${source.height} (${(pixels / 1e6).toFixed(1)} MP): larger than ${MAX_DIMENSION} px a side or ${(maxPixels / 1e6).toFixed(0)} MP (--max-input-pixels)`,
+    );
+  }
+}
+
+/**
+ * Refuses a frame plan the file cannot hold: constant-rate output of a video
+ * whose timestamps jump (two frames ten hours apart) would repeat one frame
+ * tens of thousands of times. No real video stores under 2 bytes a frame.
+ */
+export function checkFramePlan(source: { readonly path: string; readonly fileBytes: number; readonly estimatedFrames: number | null }): void {
+  const frames = source.estimatedFrames;
+  if (frames !== null && frames > 10_000 && source.fileBytes / frames < 2) {
+    throw new StylecastError(
+      'INPUT_INVALID',
+      `${source.path}: its timestamps span ${frames} frames but the file holds only ${source.fileBytes} bytes (a gap in the timestamps?); re-time it first, e.g. ffmpeg -i IN -vf setpts=N/TB/30 -r 30 OUT`,
+    );
+  }
+}

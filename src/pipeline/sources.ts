@@ -2,6 +2,8 @@ import { StylecastError, describeError } from '../core/errors.js';
 import type { FrameSize } from '../core/frame.js';
 import type { Logger } from '../core/log.js';
 import { VideoDecoder, type DecoderOptions } from '../media/ffmpeg/decoder.js';
+import { probeMedia } from '../media/ffmpeg/probe.js';
+import { checkSourceSize } from './sizing.js';
 import type { LiveInputFrame } from './live.js';
 
 export type SourceSpec =
@@ -29,6 +31,12 @@ export function describeSource(spec: SourceSpec): string {
     case 'v4l2': return `v4l2:${spec.device}`;
     case 'lavfi': return `lavfi:${spec.graph}`;
   }
+}
+
+/** A file source is probed before serving: it must be a readable video within the size cap. */
+export async function checkLiveSource(spec: SourceSpec, maxInputPixels?: number): Promise<void> {
+  if (spec.kind !== 'file') return;
+  checkSourceSize(await probeMedia(spec.path), maxInputPixels);
 }
 
 export function decoderOptionsFor(spec: Exclude<SourceSpec, { kind: 'browser' }>, size: FrameSize, fps: number): DecoderOptions {

@@ -7,13 +7,13 @@ import { lastValueFrom, tap } from 'rxjs';
 import { StylecastError, abortError, throwIfAborted } from '../core/errors.js';
 import type { FrameSize } from '../core/frame.js';
 import { VideoDecoder } from '../media/ffmpeg/decoder.js';
-import { VideoEncoder } from '../media/ffmpeg/encoder.js';
+import { VideoEncoder, removeStalePartials } from '../media/ffmpeg/encoder.js';
 import { containerFor } from '../media/ffmpeg/formats.js';
 import { probeMedia, type MediaInfo } from '../media/ffmpeg/probe.js';
 import { StyleEngine } from '../models/engine.js';
 import type { Device, ExecutionProvider } from '../models/providers.js';
 import { CreditGate } from './flow-control.js';
-import { internalSize, resolveSize, type SizeRequest } from './sizing.js';
+import { checkFramePlan, checkSourceSize, internalSize, resolveSize, type SizeRequest } from './sizing.js';
 import { decodeStage, encodeStage, stylizeStages } from './stages.js';
 import { FrameStylizer } from './frame-stylizer.js';
 
@@ -26,6 +26,8 @@ export interface TranscodeOptions {
   readonly threads?: number;
   readonly stabilize?: boolean;
   readonly stabilizeStrength?: number;
+  /** Sources above this many pixels are refused before decoding (default DEFAULT_MAX_INPUT_PIXELS). */
+  readonly maxInputPixels?: number;
   readonly overwrite?: boolean;
   /** Run the model at this fraction of the output size and scale up (1 = full size). */
   readonly internalScale?: number;
@@ -105,7 +107,10 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
   const { signal } = options;
   throwIfAborted(signal);
   const source = await probeMedia(options.input);
+  checkSourceSize(source, options.maxInputPixels);
+  checkFramePlan({ ...source, estimatedFrames: options.maxFrames ? null : source.estimatedFrames });
   await checkOutputPath(options.input, options.output, options.overwrite ?? false);
+  await removeStalePartials(options.output);
   if (containerFor(options.output).still && (source.estimatedFrames ?? 1) > 1) {
     throw new StylecastError(
       'OUTPUT_INVALID',

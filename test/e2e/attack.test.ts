@@ -178,6 +178,20 @@ describe('Origin and Host policy', () => {
   }, 60_000);
 });
 
+describe('model choice', () => {
+  it('a client can pick only the styles the server lists (an unlisted variant is NOT_FOUND)', async () => {
+    await startServer();
+    const c = await connect(server!.url.replace('http', 'ws') + '/ws');
+    const welcome = await c.next('welcome');
+    expect(welcome.styles.map((s: any) => s.id)).not.toContain('tiny-fast');
+    c.ws.send(JSON.stringify({ type: 'style', id: 'tiny-fast' }));
+    expect(await c.next('error')).toMatchObject({ code: 'NOT_FOUND', message: 'unknown style "tiny-fast"' });
+    c.ws.send(JSON.stringify({ type: 'style', id: 'tiny-b' }));
+    expect(await c.next('style')).toMatchObject({ id: 'tiny-b', target: 'broadcast' });
+    c.ws.close();
+  });
+});
+
 describe('caps and half-open peers', () => {
   it('40 parallel WHEP offers get at most the peer cap; offers without video are refused', async () => {
     await startServer({ limits: { maxPeers: 4 } });

@@ -118,6 +118,26 @@ describe('stylecast stylize (CLI end to end)', () => {
         return ['stylize', clip, '--style', join(dir.path, 'fake.onnx')];
       }, /fake\.onnx is not a valid ONNX model/],
       ['a model with the wrong inputs', async () => ['stylize', clip, '--style', WRONG_INPUT], /does not follow the model contract: input is named "image", expected "input"/],
+      ['a model whose output is not the input size', async () => ['stylize', clip, '--style', join(FIXTURES, 'wrong-output.onnx')],
+        /^error: the model's output is \{1,3,30,40\} for a \{1,3,60,80\} input: the model contract needs the output the same size as the input$/],
+      ['a small PNG that declares 16000x16000', async () => {
+        const { execFileSync } = await import('node:child_process');
+        const { crc32 } = await import('node:zlib');
+        const small = join(dir.path, 'small.png');
+        execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x64', '-frames:v', '1', small]);
+        const bytes = await readFile(small);
+        bytes.writeUInt32BE(16000, 16); // IHDR width
+        bytes.writeUInt32BE(16000, 20); // IHDR height
+        bytes.writeUInt32BE(crc32(bytes.subarray(12, 29)) >>> 0, 29);
+        await writeFile(join(dir.path, 'huge.png'), bytes);
+        return ['stylize', join(dir.path, 'huge.png')];
+      }, /huge\.png is 16000x16000 \(256\.0 MP\): larger than 8192 px a side or 36 MP \(--max-input-pixels\)/],
+      ['two frames ten hours apart', async () => {
+        const { execFileSync } = await import('node:child_process');
+        const gap = join(dir.path, 'gap.mkv');
+        execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=red:size=64x64:rate=1', '-frames:v', '2', '-vf', 'setpts=N*36000/TB', '-fps_mode', 'passthrough', gap]);
+        return ['stylize', gap];
+      }, /gap\.mkv: its timestamps span \d+ frames but the file holds only \d+ bytes/],
       ['output directory missing', async () => ['stylize', clip, '-o', join(dir.path, 'no', 'such', 'dir', 'out.mp4')], /output directory does not exist/],
       ['output directory not writable', async () => {
         // Root ignores permission bits, so use a directory no one can create files in.
@@ -196,6 +216,22 @@ describe('stylecast stylize (CLI end to end)', () => {
       await expectNothingLeft(outDir);
       await expectNothingLeft(outDir, longClip);
     });
+  });
+});
+
+describe('temporary files of killed runs', () => {
+  it('a run removes the .partial files that SIGKILLed runs left for the same output, and keeps a live one', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const deadPid = spawnSync('true').pid!; // exited: no process has this pid now
+    const outDir = join(dir.path, 'stale');
+    await mkdir(outDir, { recursive: true });
+    const stale = join(outDir, `.out.mp4.${deadPid}.0badc0de.partial`);
+    const live = join(outDir, `.out.mp4.${process.pid}.0000beef.partial`);
+    const other = join(outDir, `.other.mp4.${deadPid}.12345678.partial`);
+    for (const f of [stale, live, other]) await writeFile(f, 'half a video');
+    const r = await runCli(['stylize', clip, '-o', join(outDir, 'out.mp4'), ...tiny]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await listDir(outDir)).sort()).toEqual([`.other.mp4.${deadPid}.12345678.partial`, `.out.mp4.${process.pid}.0000beef.partial`, 'out.mp4'].sort());
   });
 });
 

@@ -7,7 +7,7 @@ import { ModelRegistry, defaultModelDirs, parsePreset } from '../../models/regis
 import { resolvePreset } from '../../models/presets.js';
 import { parseDevice } from '../../models/providers.js';
 import { parseSizeRequest } from '../../pipeline/sizing.js';
-import { describeSource, parseSourceSpec } from '../../pipeline/sources.js';
+import { checkLiveSource, describeSource, parseSourceSpec } from '../../pipeline/sources.js';
 import { parseOrigin } from '../../transport/http/access.js';
 import { StylecastServer } from '../../transport/server.js';
 import type { CliContext } from '../context.js';
@@ -64,6 +64,7 @@ Examples:
 `)
     .action(async (flags: ServeFlags) => {
       const source = parseSourceSpec(flags.source);
+      await checkLiveSource(source);
       const size = parseSizeRequest(flags.size, undefined);
       if (size.kind !== 'exact') throw new StylecastError('USAGE', '--size must look like 640x360');
       const fps = Number(flags.fps);

@@ -3,7 +3,7 @@ import { StylecastError } from '../../core/errors.js';
 import { ModelRegistry, defaultModelDirs, parsePreset } from '../../models/registry.js';
 import { resolvePreset } from '../../models/presets.js';
 import { parseDevice } from '../../models/providers.js';
-import { parseSizeRequest } from '../../pipeline/sizing.js';
+import { DEFAULT_MAX_INPUT_PIXELS, parseSizeRequest } from '../../pipeline/sizing.js';
 import { transcodeFile } from '../../pipeline/transcode.js';
 import { ProgressReporter } from '../progress.js';
 import type { CliContext } from '../context.js';
@@ -21,6 +21,12 @@ interface StylizeFlags {
   yes?: boolean;
   quiet?: boolean;
   modelsDir?: string[];
+  maxInputPixels: string;
+}
+
+function parseMaxPixels(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 256) throw new StylecastError('USAGE', `--max-input-pixels must be a whole number >= 256, got "${text}"`);
+  return Number(text);
 }
 
 function parseThreads(text: string): number {
@@ -41,6 +47,7 @@ export function stylizeCommand(context: CliContext): Command {
     .option('--stabilize', 'blend static regions with the previous output (less flicker)')
     .option('--preset <auto|fast|quality>', 'fast: the pruned variant at half size; quality: the full model (auto: fast on CPU, quality on CUDA)', 'auto')
     .option('--model-scale <f>', 'run the model at this fraction of the output size, then scale up (overrides the preset)')
+    .option('--max-input-pixels <N>', 'refuse sources larger than this (pixels per frame)', String(DEFAULT_MAX_INPUT_PIXELS))
     .option('-y, --yes', 'overwrite the output if it exists')
     .option('-q, --quiet', 'no progress, only the summary')
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
@@ -67,6 +74,7 @@ export function stylizeCommand(context: CliContext): Command {
           device,
           threads,
           stabilize: flags.stabilize ?? false,
+          maxInputPixels: parseMaxPixels(flags.maxInputPixels),
           internalScale: modelScale,
           overwrite: flags.yes ?? false,
           signal: context.signal,

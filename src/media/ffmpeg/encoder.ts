@@ -1,4 +1,4 @@
-import { rename, unlink } from 'node:fs/promises';
+import { readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StylecastError } from '../../core/errors.js';
@@ -18,8 +18,37 @@ export interface EncoderOptions {
   readonly audioCodec: string | null;
 }
 
-export function temporaryPathFor(output: string): string {
-  return join(dirname(output), `.${basename(output)}.${randomBytes(4).toString('hex')}.partial`);
+/** `.NAME.PID.RANDOM.partial` beside the output: the pid lets a later run tell a dead writer's file from a live one's. */
+export function temporaryPathFor(output: string, pid = process.pid): string {
+  return join(dirname(output), `.${basename(output)}.${pid}.${randomBytes(4).toString('hex')}.partial`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temporary files of this output left by runs that were killed
+ * (SIGKILL gives no chance to clean up). Files of live processes are kept.
+ * Returns the paths removed.
+ */
+export async function removeStalePartials(output: string): Promise<string[]> {
+  const prefix = `.${basename(output)}.`;
+  const names = await readdir(dirname(output)).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
+    const pid = Number(/^(\d+)\.[0-9a-f]{8}\.partial$/.exec(name.slice(prefix.length))?.[1]);
+    if (!pid || processAlive(pid)) continue;
+    const path = join(dirname(output), name);
+    await unlink(path).then(() => removed.push(path), () => undefined);
+  }
+  return removed;
 }
 
 export function encoderArgs(options: EncoderOptions, tempPath: string): string[] {

@@ -15,6 +15,7 @@ export interface MediaInfo {
   readonly videoCodec: string;
   readonly audioCodec: string | null;
   readonly formatName: string;
+  readonly fileBytes: number;
 }
 
 interface ProbeStream {
@@ -102,5 +103,6 @@ export async function probeMedia(path: string): Promise<MediaInfo> {
     videoCodec: video.codec_name ?? 'unknown',
     audioCodec: audio?.codec_name ?? null,
     formatName: parsed.format.format_name ?? 'unknown',
+    fileBytes: size,
   };
 }

@@ -41,7 +41,8 @@ function sessionOptions(provider: ExecutionProvider, settings: SessionSettings):
     executionMode: 'sequential',
     interOpNumThreads: 1,
     ...(settings.threads > 0 ? { intraOpNumThreads: settings.threads } : {}),
-    logSeverityLevel: 3,
+    // 4 = fatal only: ONNX Runtime would print its own coloured copy of every run error to stderr; ours is one line.
+    logSeverityLevel: 4,
   };
 }
 
@@ -91,6 +92,17 @@ export async function inspectModel(modelPath: string): Promise<ModelSignature> {
   }
 }
 
+/** ONNX Runtime's run errors are long and internal: one line that says what is wrong with the model. */
+export function runError(error: unknown, width: number, height: number): StylecastError {
+  const text = error instanceof Error ? error.message : String(error);
+  const shapes = /has shape \{([\d,]+)\} but the computed output shape for this run is \{([\d,]+)\}/.exec(text);
+  if (shapes) {
+    return new StylecastError('MODEL_INVALID', `the model's output is {${shapes[2]}} for a {${shapes[1]}} input: the model contract needs the output the same size as the input`);
+  }
+  const line = (text.split('\n')[0] ?? '').replace(/\x1b\[[0-9;]*m/g, '').trim();
+  return new StylecastError('INFERENCE_FAILED', `inference failed on a ${width}x${height} frame: ${line.length > 300 ? `${line.slice(0, 300)}...` : line}`);
+}
+
 /** Runs the model on one NCHW frame, writing into `output` (same length as input). */
 export async function runFrame(
   session: Session,
@@ -102,7 +114,12 @@ export async function runFrame(
   const dims = [1, 3, height, width];
   const feeds = { input: new ort.Tensor('float32', input, dims) };
   const fetches = { output: new ort.Tensor('float32', output, dims) };
-  const result = await session.run(feeds, fetches);
+  let result: ort.InferenceSession.OnnxValueMapType;
+  try {
+    result = await session.run(feeds, fetches);
+  } catch (error) {
+    throw runError(error, width, height);
+  }
   const produced = result.output?.data as Float32Array | undefined;
   if (produced && produced !== output) {
     if (produced.length !== output.length) {
