@@ -201,7 +201,7 @@ function renderStats(msg) {
     ['dropped frames (stale / failed)', `${fmt(s.dropped, 0)} / ${fmt(s.failed, 0)}${s.restarts ? `, ${s.restarts} restart(s)` : ''}`],
     ['flicker', fmt(s.flicker, 2)],
     ['execution provider', s.provider],
-    ['viewers (WebRTC / WebSocket)', `${msg.broadcast.webrtcViewers} / ${msg.broadcast.websocketViewers}`],
+    ['viewers (WebRTC / fMP4: WebSocket + HTTP)', `${msg.broadcast.webrtcViewers} / ${msg.broadcast.fmp4Viewers}`],
   ];
   body.replaceChildren(...rows.map(([k, v]) => {
     const tr = document.createElement('tr');

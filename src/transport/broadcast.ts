@@ -3,9 +3,10 @@ import type { FrameSize } from '../core/frame.js';
 import type { Logger } from '../core/log.js';
 import type { Device } from '../models/providers.js';
 import { LiveStylizer, type LiveInputFrame, type LiveStylizerStats } from '../pipeline/live.js';
+import { resizeBilinear } from '../pipeline/resize.js';
 import { FfmpegLiveSource, describeSource, type SourceSpec } from '../pipeline/sources.js';
 import { RtcVideoOutput } from './webrtc/video.js';
-import { Fmp4Broadcaster } from './ws/fmp4.js';
+import { Fmp4Broadcaster } from './fmp4/broadcaster.js';
 
 export interface BroadcastOptions {
   readonly modelPath: string;
@@ -13,7 +14,10 @@ export interface BroadcastOptions {
   readonly threads: number;
   readonly stabilize: boolean;
   readonly source: SourceSpec;
+  /** The size the model runs at (server-side sources are decoded at it; WHIP frames are scaled to it). */
   readonly size: FrameSize;
+  /** The size the stream leaves at (`--size`); stylized frames are scaled up to it. */
+  readonly outputSize: FrameSize;
   readonly fps: number;
   readonly log: Logger;
   /** TESTS ONLY: see LiveStylizerOptions.failEvery. */
@@ -23,8 +27,8 @@ export interface BroadcastOptions {
 export interface BroadcastStats extends LiveStylizerStats {
   readonly source: string;
   readonly webrtcViewers: number;
-  readonly websocketViewers: number;
-  readonly websocketDroppedFragments: number;
+  readonly fmp4Viewers: number;
+  readonly fmp4DroppedFragments: number;
 }
 
 /**
@@ -36,17 +40,24 @@ export interface BroadcastStats extends LiveStylizerStats {
 export class Broadcast {
   readonly output = new RtcVideoOutput();
   readonly preview = new RtcVideoOutput();
-  readonly websocket: Fmp4Broadcaster;
+  readonly fmp4: Fmp4Broadcaster;
   private source: FfmpegLiveSource | null = null;
   private ingestId: string | null = null;
   private readonly subscription: Subscription;
   private closed = false;
 
   private constructor(private readonly stylizer: LiveStylizer, private readonly options: BroadcastOptions) {
-    this.websocket = new Fmp4Broadcaster(options.log);
+    this.fmp4 = new Fmp4Broadcaster(options.log);
     this.subscription = stylizer.frames$.subscribe((frame) => {
-      this.output.pushRgba(frame.width, frame.height, frame.rgba);
-      this.websocket.pushFrame(frame.width, frame.height, frame.rgba);
+      const { width, height } = options.outputSize;
+      let rgba = frame.rgba;
+      if (frame.width !== width || frame.height !== height) {
+        // A new buffer each frame: the fMP4 encoder's stdin may still hold the previous one.
+        rgba = new Uint8Array(width * height * 4);
+        resizeBilinear(frame.rgba, frame.width, frame.height, rgba, width, height, 4);
+      }
+      this.output.pushRgba(width, height, rgba);
+      this.fmp4.pushFrame(width, height, rgba);
     });
     this.startServerSource();
   }
@@ -82,7 +93,12 @@ export class Broadcast {
   pushIngest(id: string, frame: LiveInputFrame, i420: Uint8Array): void {
     if (this.ingestId !== id) return;
     this.preview.pushI420(frame.width, frame.height, i420);
-    this.stylizer.push(frame);
+    const { width, height } = this.options.size;
+    if (frame.width * frame.height <= width * height) return this.stylizer.push(frame);
+    // A publisher may send 1080p: the model runs at its own size, like a server-side source.
+    const data = new Uint8Array(width * height * 4);
+    resizeBilinear(frame.data, frame.width, frame.height, data, width, height, 4);
+    this.stylizer.push({ width, height, channels: 4, data, receivedAt: frame.receivedAt });
   }
 
   setModel(modelPath: string): Promise<void> {
@@ -94,8 +110,8 @@ export class Broadcast {
       ...this.stylizer.snapshot(),
       source: this.sourceName,
       webrtcViewers: this.output.trackCount,
-      websocketViewers: this.websocket.viewers,
-      websocketDroppedFragments: this.websocket.droppedFragments,
+      fmp4Viewers: this.fmp4.viewers,
+      fmp4DroppedFragments: this.fmp4.droppedFragments,
     };
   }
 
@@ -104,7 +120,7 @@ export class Broadcast {
     this.closed = true;
     await this.source?.close();
     this.subscription.unsubscribe();
-    this.websocket.close();
+    this.fmp4.close();
     this.output.close();
     this.preview.close();
     await this.stylizer.close();

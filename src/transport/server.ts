@@ -12,6 +12,7 @@ import { ServedStyles } from '../models/served-styles.js';
 import { internalSize } from '../pipeline/sizing.js';
 import type { SourceSpec } from '../pipeline/sources.js';
 import { Broadcast } from './broadcast.js';
+import { httpSink, webSocketSink } from './fmp4/broadcaster.js';
 import { AccessPolicy } from './http/access.js';
 import { Router, parseRequestTarget, readBody, sendJson, type RouteContext } from './http/router.js';
 import { addStaticRoutes } from './http/static.js';
@@ -115,7 +116,7 @@ export class StylecastServer {
     if (choice.note) options.log.info(`note: ${choice.note}`);
     const broadcast = await Broadcast.open({
       modelPath: choice.entry.onnxPath, device: options.device, threads: options.threads, stabilize: options.stabilize,
-      source: options.source, size: internalSize(options.size, choice.modelScale), fps: options.fps, log: options.log,
+      source: options.source, size: internalSize(options.size, choice.modelScale), outputSize: options.size, fps: options.fps, log: options.log,
       ...(options.failEvery ? { failEvery: options.failEvery } : {}),
     });
     const server = new StylecastServer(options, styles, broadcast);
@@ -149,13 +150,13 @@ export class StylecastServer {
   }
 
   /** Live objects, for leak checks. */
-  counts(): { clients: number; peers: number; cameras: number; resources: number; websocketViewers: number } {
+  counts(): { clients: number; peers: number; cameras: number; resources: number; fmp4Viewers: number } {
     return {
       clients: this.control.size,
       peers: this.sessions.peerCount,
       cameras: this.sessions.cameraCount,
       resources: this.sessions.unownedCount,
-      websocketViewers: this.broadcast.websocket.viewers,
+      fmp4Viewers: this.broadcast.fmp4.viewers,
     };
   }
 
@@ -192,11 +193,11 @@ export class StylecastServer {
       this.authorize(req, url);
       if (url.pathname === '/ws') return this.control.accept(req, socket, head);
       if (url.pathname === '/live.mp4') {
-        if (this.broadcast.websocket.viewers >= this.limits.maxVideoSockets) return reject('503 Service Unavailable');
+        if (this.broadcast.fmp4.viewers >= this.limits.maxVideoSockets) return reject('503 Service Unavailable');
         return this.videoWss.handleUpgrade(req, socket, head, (ws) => {
           ws.on('error', () => undefined);
           ws.on('message', () => undefined);
-          this.broadcast.websocket.addClient(ws);
+          this.broadcast.fmp4.addClient(webSocketSink(ws));
         });
       }
       reject('404 Not Found');
@@ -292,6 +293,16 @@ export class StylecastServer {
       .on('GET', '/api/stats', ({ req, res, url }) => {
         this.authorize(req, url);
         sendJson(res, 200, { style: this.styleId, broadcast: this.broadcast.stats(), server: this.counts() });
+      })
+      .on('GET', '/live.mp4', ({ req, res, url }) => {
+        this.authorize(req, url);
+        if (req.method === 'HEAD') {
+          res.writeHead(200, { 'Content-Type': 'video/mp4', 'Cache-Control': 'no-store' });
+          return void res.end();
+        }
+        if (this.broadcast.fmp4.viewers >= this.limits.maxVideoSockets) throw new StylecastError('BUSY', `at most ${this.limits.maxVideoSockets} fMP4 viewers at once`);
+        req.socket.setTimeout(0); // a live stream: no request timeout once it flows
+        this.broadcast.fmp4.addClient(httpSink(res));
       })
       .on('POST', '/whep', (context) => this.createResource('whep', context))
       .on('POST', '/whip', (context) => this.createResource('whip', context))

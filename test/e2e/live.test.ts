@@ -176,7 +176,28 @@ describe('live serving in real Chromium', () => {
     expect(video.t).toBeGreaterThan(t1 + 0.5);
     expect(video.behind!).toBeLessThan(1.0); // it follows the live edge instead of buffering up
     expect(video.width).toBe(320);
-    expect(server!.counts().websocketViewers).toBe(1);
+    expect(server!.counts().fmp4Viewers).toBe(1);
+  });
+
+  it('plain HTTP GET /live.mp4 (OBS Media Source, ffmpeg) decodes at --size although the fast model runs at half', async () => {
+    await startServer({ preset: 'fast', source: { kind: 'lavfi', graph: 'testsrc2=size=320x180:rate=30' } });
+    const url = `${server!.url}/live.mp4`;
+    const head = await fetch(url, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-type')]).toEqual([200, 'video/mp4']);
+    const { execFile } = await import('node:child_process');
+    const run = (cmd: string, args: string[]) => new Promise<Buffer>((resolve, reject) =>
+      execFile(cmd, args, { encoding: 'buffer', maxBuffer: 64 << 20, timeout: 30_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+    expect((await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', url])).toString().trim()).toBe('320,180');
+    const started = performance.now();
+    const raw = await run('ffmpeg', ['-v', 'error', '-i', url, '-frames:v', '20', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+    log.info(`ffmpeg read 20 frames of /live.mp4 in ${Math.round(performance.now() - started)} ms`);
+    expect(raw.length).toBe(20 * 320 * 180 * 3);
+    const first = raw.subarray(0, 320 * 180 * 3);
+    const last = raw.subarray(19 * 320 * 180 * 3);
+    let differs = 0;
+    for (let i = 0; i < first.length; i++) if (Math.abs(first[i]! - last[i]!) > 8) differs++;
+    expect(differs).toBeGreaterThan(first.length * 0.01); // moving, not a frozen picture
+    await waitFor(async () => server!.counts().fmp4Viewers === 0, 5000); // ffmpeg hung up: its viewer is gone
   });
 
   it('switches style mid-stream without reconnecting', async () => {
@@ -280,7 +301,7 @@ describe('server robustness (real sockets on 127.0.0.1)', () => {
     await waitFor(async () => server!.counts().peers === 0 && server!.counts().clients === 0, 15_000);
     await new Promise((r) => setTimeout(r, 4000));
     global.gc?.();
-    expect(server!.counts()).toEqual({ clients: 0, peers: 0, cameras: 0, resources: 0, websocketViewers: 0 });
+    expect(server!.counts()).toEqual({ clients: 0, peers: 0, cameras: 0, resources: 0, fmp4Viewers: 0 });
     expect(openFds() - fdsBefore).toBeLessThanOrEqual(4);
     expect(await ffmpegChildren()).toBe(childrenBefore);
     expect((process.memoryUsage().rss - rssBefore) / 1e6).toBeLessThan(80);

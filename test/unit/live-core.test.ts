@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { latestMap } from '../../dist/pipeline/latest.js';
 import { LiveStats, percentile } from '../../dist/pipeline/live-stats.js';
 import { parseSourceSpec, decoderOptionsFor } from '../../dist/pipeline/sources.js';
-import { Mp4Segmenter } from '../../dist/transport/ws/mp4.js';
+import { Mp4Segmenter } from '../../dist/transport/fmp4/mp4.js';
 
 function deferred<T>() {
   let resolve!: (v: T) => void;

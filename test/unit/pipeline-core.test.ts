@@ -84,3 +84,29 @@ describe('internal size', () => {
     expect(() => internalSize({ width: 40, height: 20 }, 0)).toThrow(/internal scale/);
   });
 });
+
+describe('bilinear resize (half-pixel centres, as the trainer upsamples)', () => {
+  it('matches torch interpolate(bilinear, align_corners=False) on a 2x1 -> 4x1 ramp', async () => {
+    const { resizeBilinear } = await import('../../dist/pipeline/resize.js');
+    const dst = new Uint8Array(4);
+    resizeBilinear(new Uint8Array([0, 200]), 2, 1, dst, 4, 1, 1);
+    // torch: [0, 50, 150, 200]
+    expect([...dst]).toEqual([0, 50, 150, 200]);
+  });
+
+  it('keeps a constant image constant, per channel, up and down', async () => {
+    const { resizeBilinear } = await import('../../dist/pipeline/resize.js');
+    const src = new Uint8Array(6 * 4 * 4);
+    for (let i = 0; i < src.length; i += 4) src.set([10, 120, 250, 255], i);
+    for (const [w, h] of [[12, 8], [3, 2], [7, 5]] as const) {
+      const dst = new Uint8Array(w * h * 4);
+      resizeBilinear(src, 6, 4, dst, w, h, 4);
+      for (let i = 0; i < dst.length; i += 4) expect([...dst.subarray(i, i + 4)]).toEqual([10, 120, 250, 255]);
+    }
+  });
+
+  it('refuses buffers smaller than their sizes', async () => {
+    const { resizeBilinear } = await import('../../dist/pipeline/resize.js');
+    expect(() => resizeBilinear(new Uint8Array(3), 2, 2, new Uint8Array(16), 4, 4, 1)).toThrow(RangeError);
+  });
+});

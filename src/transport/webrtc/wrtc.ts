@@ -30,6 +30,8 @@ export interface PeerConnection {
   setRemoteDescription(description: SessionDescription): Promise<void>;
   setLocalDescription(description?: SessionDescription): Promise<void>;
   createAnswer(): Promise<SessionDescription>;
+  createOffer(): Promise<SessionDescription>;
+  addTransceiver(kind: 'video', init: { direction: 'recvonly' | 'sendrecv' | 'sendonly' }): unknown;
   addTrack(track: VideoTrack, ...streams: unknown[]): unknown;
   getTransceivers(): Array<{ mid: string | null; receiver: { track: VideoTrack }; direction: string }>;
   close(): void;

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/log.js';
 import { FfmpegProcess, ffmpegBinary } from '../../media/ffmpeg/process.js';
@@ -8,8 +9,47 @@ export const HIGH_WATERMARK = 1 << 20;
 export const LOW_WATERMARK = 256 << 10;
 const IDLE_STOP_MS = 3000;
 
+/** Where one viewer's bytes go: a WebSocket or a chunked HTTP response. */
+export interface Fmp4Sink {
+  /** Bytes queued and not yet sent to the peer. */
+  readonly buffered: number;
+  readonly open: boolean;
+  send(data: Buffer): void;
+  close(): void;
+  onGone(listener: () => void): void;
+}
+
+export function webSocketSink(ws: WebSocket): Fmp4Sink {
+  return {
+    get buffered() { return ws.bufferedAmount; },
+    get open() { return ws.readyState === ws.OPEN; },
+    send: (data) => ws.send(data, { binary: true }, () => undefined),
+    close: () => ws.close(1001, 'server closing'),
+    onGone: (listener) => {
+      ws.once('close', listener);
+      ws.once('error', listener);
+    },
+  };
+}
+
+/** `GET /live.mp4` over plain HTTP: the headers are sent here, then fragments as chunks. */
+export function httpSink(res: ServerResponse): Fmp4Sink {
+  res.writeHead(200, { 'Content-Type': 'video/mp4', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  res.flushHeaders();
+  return {
+    get buffered() { return res.writableLength; },
+    get open() { return !res.destroyed && !res.writableEnded; },
+    send: (data) => void res.write(data),
+    close: () => res.end(),
+    onGone: (listener) => {
+      res.once('close', listener);
+      res.once('error', listener);
+    },
+  };
+}
+
 interface Client {
-  readonly ws: WebSocket;
+  readonly sink: Fmp4Sink;
   sentInit: boolean;
   waitingForKeyframe: boolean;
   dropped: number;
@@ -29,10 +69,12 @@ export function fmp4EncoderArgs(width: number, height: number): string[] {
 }
 
 /**
- * The WebSocket fallback: one ffmpeg H.264 fMP4 encoder shared by every
- * WebSocket viewer, started when the first one arrives and stopped when the
- * last leaves. New and lagging viewers get the init segment and start at a
- * keyframe; a slow socket has fragments dropped (never unbounded memory).
+ * The fMP4 stream: one ffmpeg H.264 encoder shared by every viewer that is
+ * not on WebRTC (WebSocket for the page's Media Source fallback, plain HTTP
+ * for OBS's Media Source, ffmpeg and players), started when the first one
+ * arrives and stopped when the last leaves. New and lagging viewers get the
+ * init segment and start at a keyframe; a slow one has fragments dropped
+ * (never unbounded memory).
  */
 export class Fmp4Broadcaster {
   private readonly clients = new Set<Client>();
@@ -56,19 +98,17 @@ export class Fmp4Broadcaster {
     return n;
   }
 
-  addClient(ws: WebSocket): void {
+  addClient(sink: Fmp4Sink): void {
     if (this.closed) {
-      ws.close(1001, 'server closing');
+      sink.close();
       return;
     }
-    const client: Client = { ws, sentInit: false, waitingForKeyframe: true, dropped: 0 };
+    const client: Client = { sink, sentInit: false, waitingForKeyframe: true, dropped: 0 };
     this.clients.add(client);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
     if (this.init) this.send(client, this.init, true);
-    const remove = () => this.removeClient(client);
-    ws.once('close', remove);
-    ws.once('error', remove);
+    sink.onGone(() => this.removeClient(client));
   }
 
   pushFrame(width: number, height: number, rgba: Uint8Array): void {
@@ -90,7 +130,7 @@ export class Fmp4Broadcaster {
     this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.stopEncoder();
-    for (const client of this.clients) client.ws.close(1001, 'server closing');
+    for (const client of this.clients) client.sink.close();
     this.clients.clear();
   }
 
@@ -148,7 +188,7 @@ export class Fmp4Broadcaster {
 
   private sendFragment(client: Client, data: Buffer, keyframe: boolean): void {
     if (!client.sentInit) return;
-    const buffered = client.ws.bufferedAmount;
+    const buffered = client.sink.buffered;
     if (client.waitingForKeyframe) {
       if (!keyframe || buffered > LOW_WATERMARK) {
         client.dropped++;
@@ -164,8 +204,8 @@ export class Fmp4Broadcaster {
   }
 
   private send(client: Client, data: Buffer, isInit: boolean): void {
-    if (client.ws.readyState !== client.ws.OPEN) return;
-    client.ws.send(data, { binary: true }, () => undefined);
+    if (!client.sink.open) return;
+    client.sink.send(data);
     if (isInit) client.sentInit = true;
   }
 }
