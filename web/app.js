@@ -11,7 +11,7 @@ const input = $('input');
 const output = $('output');
 
 const state = {
-  welcome: null, stats: null, errors: [], style: null, mode: null, connected: false,
+  welcome: null, stats: null, errors: [], notes: [], style: null, mode: null, connected: false,
   frames: { input: 0, output: 0 },
 };
 let ws = null;
@@ -170,6 +170,8 @@ async function start(mode) {
     else if (mode === 'view') await startView(!isObs);
     else if (mode === 'ws') startWebSocketVideo();
     else throw new Error(`unknown mode ${mode}`);
+    const caption = $('input-caption');
+    if (caption) caption.textContent = mode === 'ws' ? 'Input: not shown in WebSocket mode (the fallback carries only the stylized stream)' : 'Input';
     setStatus(`running: ${mode}`);
     if ($('start')) { $('start').disabled = true; $('stop').disabled = false; }
   } catch (error) {
@@ -180,11 +182,12 @@ async function start(mode) {
 
 function stop() {
   if (pc) { pc.close(); pc = null; if (ws?.readyState === 1) send({ type: 'stop' }); }
-  if (mse) { mse.socket.close(); mse = null; }
+  if (mse) { mse.socket.onclose = null; mse.socket.close(); mse = null; }
   for (const v of [input, output]) {
     if (v.srcObject) { for (const t of v.srcObject.getTracks()) t.stop(); v.srcObject = null; }
   }
   if ($('start')) { $('start').disabled = false; $('stop').disabled = true; }
+  if (state.mode) { state.mode = null; setStatus('stopped'); }
 }
 
 const fmt = (v, digits = 1) => (v === null || v === undefined ? '–' : typeof v === 'number' ? v.toFixed(digits) : String(v));
@@ -252,13 +255,22 @@ if ($('start')) {
   $('start').onclick = () => start($('mode').value).catch(() => undefined);
   $('stop').onclick = () => stop();
   $('obs-url').textContent = `${location.origin}/obs?source=view`;
+  $('live-url').textContent = withToken(`${location.origin}/live.mp4`);
 }
 
 if (isObs || params.has('autostart')) {
   ready.then(async () => {
-    if (params.get('style')) setStyle(params.get('style'));
     const source = params.get('source') ?? 'view';
     const transport = params.get('transport') ?? 'webrtc';
     await start(source === 'camera' ? 'camera' : transport === 'ws' ? 'ws' : 'view');
+    // style=X applies to this page's own camera session; a viewer URL does not
+    // switch the broadcast (every viewer shares it): it only says when it differs.
+    const wanted = params.get('style');
+    if (wanted && source === 'camera') setStyle(wanted);
+    else if (wanted && wanted !== state.style) {
+      const note = `this stream runs "${state.style}", not "${wanted}": a viewer URL does not switch the broadcast; choose the style on the control page`;
+      state.notes.push(note);
+      setStatus(note);
+    }
   }).catch((error) => setStatus(String(error), true));
 }

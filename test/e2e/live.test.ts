@@ -200,6 +200,23 @@ describe('live serving in real Chromium', () => {
     await waitFor(async () => server!.counts().fmp4Viewers === 0, 5000); // ffmpeg hung up: its viewer is gone
   });
 
+  it('UI: Stop says stopped, WebSocket mode says why there is no input, a viewer URL cannot switch the broadcast', async () => {
+    await startServer();
+    const page = await openPage('/');
+    await page.evaluate(() => window.stylecast.start('ws'));
+    expect(await page.textContent('#input-caption')).toMatch(/not shown in WebSocket mode/);
+    expect(await page.textContent('#status')).toBe('running: ws');
+    await page.click('#stop');
+    expect(await page.textContent('#status')).toBe('stopped');
+    await page.evaluate(() => window.stylecast.start('view'));
+    expect(await page.textContent('#input-caption')).toBe('Input');
+    // An OBS source added with ?style= leaves everyone's stream alone and says so.
+    const obsPage = await openPage('/obs?style=tiny-b');
+    await waitFor(async () => (await obsPage.evaluate(() => (window.stylecast.state as any).notes.length)) > 0, 10_000);
+    expect(await obsPage.evaluate(() => (window.stylecast.state as any).notes[0])).toMatch(/this stream runs "tiny", not "tiny-b": a viewer URL does not switch the broadcast/);
+    expect((await (await fetch(`${server!.url}/api/styles`)).json()).style).toBe('tiny');
+  });
+
   it('switches style mid-stream without reconnecting', async () => {
     await startServer();
     const page = await openPage('/');
