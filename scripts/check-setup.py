@@ -18,6 +18,7 @@ DEBIAN_PACKAGE = {
     "cv2": "python3-opencv",
     "onnx": "python3-onnx",
     "pytest": "python3-pytest",
+    "jsonschema": "python3-jsonschema",
 }
 
 

@@ -24,12 +24,5 @@ node dist/cli/main.js stylize "$tmp/frame.png" -o "$tmp/styled.mkv" --style "$di
 ffmpeg -nostdin -v error -i "$tmp/frame.png" -i "$tmp/styled.mkv" -filter_complex "[0:v][1:v]hstack=inputs=2" \
   -frames:v 1 -q:v 3 "$tmp/preview.jpg"
 mv "$tmp/preview.jpg" "models/previews/$id.jpg"
-/usr/bin/python3 - "$dir/$id.json" "previews/$id.jpg" <<'PY'
-import json, os, sys
-path, preview = sys.argv[1], sys.argv[2]
-manifest = json.load(open(path))
-manifest["preview"] = preview
-open(path + ".tmp", "w").write(json.dumps(manifest, indent=2) + "\n")
-os.replace(path + ".tmp", path)
-PY
+/usr/bin/python3 -c 'import sys; from trainer import manifest; manifest.update(sys.argv[1], preview=sys.argv[2])' "$dir/$id.json" "previews/$id.jpg"
 echo "wrote models/previews/$id.jpg"

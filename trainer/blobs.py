@@ -160,9 +160,9 @@ def run(args):
         with open(args.out, "w") as f:
             f.write(text + "\n")
     if args.update_manifest and manifest:
-        from .export import write_json_atomic
+        from . import manifest as manifests
         manifest.setdefault("metrics", {}).update(blobs_720p=total, blobs_flagged_images=flagged)
-        write_json_atomic(manifest, manifest_path)
+        manifests.write(manifest, manifest_path)
     print(f"{os.path.basename(model)}: {total} blobs in {len(images)} images at {args.height}p, "
           f"{flagged} flagged -> {'FLAGGED' if flagged else 'clean'}")
     return 0

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from .data import centre_square, list_images, load_image
-from .export import ort_run, write_json_atomic
+from . import manifest as manifests
+from .export import ort_run
 from .flow import luminance, occlusion_mask, warp, inside_mask
 from .losses import CONTENT_LAYER, STYLE_LAYERS, balanced_style_distance, gram
 from .vgg import load_tfjs, random_vgg
@@ -231,5 +232,5 @@ def run(args):
     if args.update_manifest and manifest:
         manifest.setdefault("metrics", {}).update({k: v for k, v in metrics.items() if v is not None})
         manifest["metrics"]["eval_settings"] = report["settings"]
-        write_json_atomic(manifest, manifest_path)
+        manifests.write(manifest, manifest_path)
     return 0

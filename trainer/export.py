@@ -11,9 +11,10 @@ import tempfile
 import numpy as np
 import torch
 
+from . import manifest as manifests
 from . import reconet
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = manifests.contract_version()
 OPSET = 13
 PARITY_TOLERANCE = 2e-4  # max abs difference on [0, 1] outputs, fp32
 PARITY_TOLERANCE_FP16 = 2e-2  # fp16 weights and activations, against the fp32 PyTorch output
@@ -30,7 +31,6 @@ def add_arguments(p):
     p.add_argument("--year", default="")
     p.add_argument("--licence", default="")
     p.add_argument("--source", default="", help="where the painting image came from")
-    p.add_argument("--preferred-height", type=int, default=360)
     p.add_argument("--unlisted", action="store_true", help="baseline/fixture: not shown as a style")
     p.add_argument("--variant", choices=["quality", "fast"], help="what kind of model this is (default: quality)")
     p.add_argument("--variant-of", help="the style id this model is a variant of (implies --unlisted)")
@@ -92,14 +92,6 @@ def sha256(path):
     return h.hexdigest()
 
 
-def write_json_atomic(obj, path):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
 def export_model(net, out_dir, model_id, manifest_extra, check=True):
     os.makedirs(out_dir, exist_ok=True)
     onnx_path = os.path.join(out_dir, f"{model_id}.onnx")
@@ -120,12 +112,11 @@ def export_model(net, out_dir, model_id, manifest_extra, check=True):
         "network": {**net.config(), "parameters": count_params(net)},
         "export": {"opset": OPSET, "torch": torch.__version__, "precision": "fp32",
                    "parity_max_abs_diff": parity, "parity_tolerance": PARITY_TOLERANCE},
-        "runtime": {"preferredHeight": 360},
         "listed": True,
         "metrics": {},
     }
     manifest.update(manifest_extra)
-    write_json_atomic(manifest, os.path.join(out_dir, f"{model_id}.json"))
+    manifests.write(manifest, os.path.join(out_dir, f"{model_id}.json"))
     return onnx_path, manifest
 
 
@@ -145,7 +136,7 @@ def export_fp16(net, out_dir, model_id, manifest, check=True):
                                parity_tolerance=PARITY_TOLERANCE_FP16))
     variant.pop("preview", None)
     variant["metrics"] = {}  # the fp32 figures do not describe this file; measure it where it runs (a GPU)
-    write_json_atomic(variant, os.path.join(out_dir, f"{fp16_id}.json"))
+    manifests.write(variant, os.path.join(out_dir, f"{fp16_id}.json"))
     print(f"exported {path}; vs PyTorch fp32 max abs diff {parity:.2e}" if parity is not None else f"exported {path}")
     return path
 
@@ -162,11 +153,13 @@ def run(args):
         "style": {"painting": args.painting, "artist": args.artist, "year": args.year,
                   "licence": args.licence, "source": args.source},
         "training": train_config,
-        "runtime": {"preferredHeight": args.preferred_height},
+        "runtime": {},
         "listed": not (args.unlisted or args.variant_of),
     }
     if args.model_scale is not None:
         extra["runtime"]["modelScale"] = args.model_scale
+    if not extra["runtime"]:
+        del extra["runtime"]
     if args.variant:
         extra["variant"] = args.variant
     if args.variant_of:

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from . import reconet
-from .export import export_model, write_json_atomic
+from . import manifest as manifests
+from .export import export_model
 
 DEFAULT_OUT = os.path.join("test", "fixtures", "models")
 
@@ -51,28 +52,27 @@ def run(args):
         extra = {"title": f"Tiny test model ({model_id})",
                  "style": {"painting": "none (random weights)", "artist": "", "year": "",
                            "licence": "test fixture", "source": "python3 -m trainer fixtures"},
-                 "training": {"random_weights": True, "seed": seed},
-                 "runtime": {"preferredHeight": 72}}
+                 "training": {"random_weights": True, "seed": seed}}
         path, _ = export_model(tiny_net(seed), args.out, model_id, extra, check=not args.no_check)
         print(f"wrote {path}")
     fast_extra = {"title": "Tiny test model (fast variant)", "variant": "fast", "variantOf": "tiny", "listed": False,
                   "style": {"painting": "none (random weights)", "artist": "", "year": "", "licence": "test fixture",
                             "source": "python3 -m trainer fixtures"},
-                  "training": {"random_weights": True, "seed": 2}, "runtime": {"preferredHeight": 72, "modelScale": 0.5}}
+                  "training": {"random_weights": True, "seed": 2}, "runtime": {"modelScale": 0.5}}
     path, _ = export_model(tiny_net(2, width=2), args.out, "tiny-fast", fast_extra, check=not args.no_check)
     print(f"wrote {path}")
     wrong = os.path.join(args.out, "wrong-input.onnx")
     torch.onnx.export(WrongInput(), torch.rand(1, 3, 8, 8), wrong, input_names=["image"],
                       output_names=["output"], opset_version=13,
                       dynamic_axes={"image": {2: "h", 3: "w"}, "output": {2: "h", 3: "w"}})
-    write_json_atomic({"id": "wrong-input", "title": "Wrong input name", "contract": 1,
+    manifests.write({"id": "wrong-input", "title": "Wrong input name", "contract": 1,
                        "file": "wrong-input.onnx", "listed": True}, os.path.join(args.out, "wrong-input.json"))
     print(f"wrote {wrong}")
     half = os.path.join(args.out, "wrong-output.onnx")
     torch.onnx.export(HalfSizeOutput(), torch.rand(1, 3, 8, 8), half, input_names=["input"],
                       output_names=["output"], opset_version=13,
                       dynamic_axes={"input": {2: "h", 3: "w"}, "output": {2: "h2", 3: "w2"}})
-    write_json_atomic({"id": "wrong-output", "title": "Output half the input's size", "contract": 1,
+    manifests.write({"id": "wrong-output", "title": "Output half the input's size", "contract": 1,
                        "file": "wrong-output.onnx", "listed": False}, os.path.join(args.out, "wrong-output.json"))
     print(f"wrote {half}")
     return 0

@@ -247,6 +247,19 @@ describe('stylecast models and --help', () => {
     expect(json.models.map((m: { id: string }) => m.id)).toContain('tiny');
   });
 
+  it('a model file that does not match its manifest sha256 is INVALID', async () => {
+    const models = join(dir.path, 'sha-models');
+    await mkdir(models, { recursive: true });
+    await copyFile(TINY, join(models, 'tiny.onnx'));
+    const manifest = JSON.parse(await readFile(join(FIXTURES, 'tiny.json'), 'utf8'));
+    await writeFile(join(models, 'tiny.json'), JSON.stringify(manifest));
+    expect((await runCli(['models', '--models-dir', models])).stdout).toMatch(/^tiny .*ok$/m);
+    await writeFile(join(models, 'tiny.json'), JSON.stringify({ ...manifest, sha256: '0'.repeat(64) }));
+    const r = await runCli(['models', '--models-dir', models]);
+    expect(r.stdout).toMatch(/^tiny .*INVALID: .*does not match the manifest's sha256/m);
+    expect(r.code).toBe(1);
+  });
+
   it('has --help on every command', async () => {
     for (const args of [['--help'], ['stylize', '--help'], ['models', '--help']]) {
       const r = await runCli(args);

@@ -38,12 +38,19 @@ describe('manifest', () => {
     expect(bad({ ...base, id: 'other' })).toThrow(/"id" is "other" but the file is named for "candy"/);
     expect(bad({ ...base, file: 'x.onnx' })).toThrow(/"file" must be "candy.onnx"/);
     expect(bad({ ...base, contract: 2 })).toThrow(/"contract" must be 1/);
-    expect(bad({ ...base, title: '' })).toThrow(/"title" must be a non-empty string/);
-    expect(bad({ ...base, runtime: { preferredHeight: 'big' } })).toThrow(/preferredHeight/);
+    expect(bad({ ...base, title: '' })).toThrow(/"title" must NOT have fewer than 1 characters/);
+    expect(bad({ id: 'candy', contract: 1, file: 'candy.onnx' })).toThrow(/"title" is required/);
     expect(bad([1, 2])).toThrow(/must be a JSON object/);
-    expect(bad({ ...base, variant: 'turbo' })).toThrow(/"variant" must be/);
-    expect(bad({ ...base, variantOf: 'Not An Id' })).toThrow(/"variantOf" must be a model id/);
-    expect(bad({ ...base, runtime: { modelScale: 2 } })).toThrow(/modelScale/);
+    expect(bad({ ...base, variant: 'turbo' })).toThrow(/"variant" must be one of "quality", "fast", "fp16"/);
+    expect(bad({ ...base, variantOf: 'Not An Id' })).toThrow(/"variantOf" must match pattern/);
+    expect(bad({ ...base, runtime: { modelScale: 2 } })).toThrow(/"runtime.modelScale" must be <= 1/);
+    expect(bad({ ...base, sha256: 'abc' })).toThrow(/"sha256" must match pattern/);
+    expect(bad({ ...base, style: { painting: 'x' } })).toThrow(/"artist" is required/);
+  });
+
+  it('keeps fields the schema does not name (the trainer adds figures freely)', () => {
+    const m = parseManifest(JSON.stringify({ ...base, pruned: { ratio: 0.5 }, newFigure: 42 }), 'models/candy.json', 'candy');
+    expect(m).toMatchObject({ pruned: { ratio: 0.5 }, newFigure: 42 });
   });
 
   it('reads variant fields', () => {

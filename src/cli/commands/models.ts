@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { describeError } from '../../core/errors.js';
 import { ModelRegistry, defaultModelDirs, type ModelEntry } from '../../models/registry.js';
+import { sha256Of } from '../../models/manifest.js';
 import { inspectModel } from '../../models/ort/runtime.js';
 import type { CliContext } from '../context.js';
 
@@ -25,6 +26,18 @@ function percent(entry: ModelEntry, key: string): string {
   return typeof v === 'number' ? `${Math.round(v * 100)}%` : '';
 }
 
+/** 'ok', or what is wrong: the graph against the contract, the file against the manifest's sha256. */
+async function checkModel(entry: ModelEntry): Promise<string> {
+  try {
+    await inspectModel(entry.onnxPath);
+    const expected = entry.manifest?.sha256;
+    if (expected && (await sha256Of(entry.onnxPath)) !== expected) return `INVALID: ${entry.onnxPath} does not match the manifest's sha256 (changed or damaged)`;
+    return 'ok';
+  } catch (error) {
+    return `INVALID: ${describeError(error)}`;
+  }
+}
+
 export function modelsCommand(context: CliContext): Command {
   return new Command('models')
     .description('list installed styles and check each model against the model contract')
@@ -34,16 +47,7 @@ export function modelsCommand(context: CliContext): Command {
     .action(async (flags: { all?: boolean; json?: boolean; modelsDir?: string[] }) => {
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
       const entries = flags.all ? registry.all() : registry.listed();
-      const checked = await Promise.all(
-        entries.map(async (entry) => {
-          try {
-            await inspectModel(entry.onnxPath);
-            return { entry, status: 'ok' };
-          } catch (error) {
-            return { entry, status: `INVALID: ${describeError(error)}` };
-          }
-        }),
-      );
+      const checked = await Promise.all(entries.map(async (entry) => ({ entry, status: await checkModel(entry) })));
       if (flags.json) {
         const out = checked.map(({ entry, status }) => ({ id: entry.id, title: entry.title, file: entry.onnxPath, status, manifest: entry.manifest }));
         process.stdout.write(JSON.stringify({ models: out, problems: registry.problems }, null, 2) + '\n');
@@ -66,7 +70,7 @@ export function modelsCommand(context: CliContext): Command {
               percent(e, 'style_gap_closed'),
               metric(e, 'warping_error_clips', 5),
               metric(e, 'blobs_720p', 0),
-              statusOf.get(e.id) ?? (await inspectModel(e.onnxPath).then(() => 'ok', (error) => `INVALID: ${describeError(error)}`)),
+              statusOf.get(e.id) ?? (await checkModel(e)),
             ]);
           }
         }

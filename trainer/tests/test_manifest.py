@@ -1,0 +1,45 @@
+import glob
+import json
+import os
+
+import pytest
+
+from trainer import manifest
+
+BASE = {"id": "candy", "title": "Candy", "contract": 1, "file": "candy.onnx"}
+
+
+def test_every_shipped_manifest_and_fixture_follows_the_schema():
+    paths = glob.glob(os.path.join(manifest.ROOT, "models", "*.json")) + \
+        glob.glob(os.path.join(manifest.ROOT, "test", "fixtures", "models", "*.json"))
+    assert len(paths) >= 6
+    for path in paths:
+        with open(path) as f:
+            manifest.validate(json.load(f), path)
+
+
+def test_contract_version_comes_from_the_schema():
+    assert manifest.contract_version() == manifest.schema()["properties"]["contract"]["const"] == 1
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"contract": 2}, "contract"),
+    ({"title": ""}, "title"),
+    ({"sha256": "xyz"}, "sha256"),
+    ({"runtime": {"modelScale": 0}}, "runtime.modelScale"),
+    ({"variant": "turbo"}, "variant"),
+    ({"file": "other.onnx"}, "file must be candy.onnx"),
+])
+def test_refuses_what_the_runtime_refuses(change, message):
+    with pytest.raises(ValueError, match=message):
+        manifest.validate({**BASE, **change}, "models/candy.json")
+
+
+def test_update_validates_before_writing(tmp_path):
+    path = tmp_path / "candy.json"
+    manifest.write(dict(BASE), str(path))
+    manifest.update(str(path), preview="previews/candy.jpg", extra_figure=3)
+    assert json.loads(path.read_text())["preview"] == "previews/candy.jpg"
+    with pytest.raises(ValueError):
+        manifest.update(str(path), contract=7)
+    assert json.loads(path.read_text())["contract"] == 1  # the bad change was never written
