@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +18,7 @@ import { VideoDecoder } from '../media/ffmpeg/decoder.js';
 import { VideoEncoder } from '../media/ffmpeg/encoder.js';
 import { probeMedia } from '../media/ffmpeg/probe.js';
 import { StyleEngine } from '../models/engine.js';
+import { updateManifest } from '../models/manifest.js';
 import { ModelRegistry } from '../models/registry.js';
 import { parseDevice } from '../models/providers.js';
 import { CreditGate } from '../pipeline/flow-control.js';
@@ -118,10 +119,12 @@ async function recordSpeed(manifestPath: string | null, fps: number, size: { wid
     process.stdout.write('(--record: needs a model with a manifest, the CPU provider and 640x360; nothing written)\n');
     return;
   }
-  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { metrics?: Record<string, unknown> };
-  manifest.metrics = { ...manifest.metrics, cpu_fps_640x360: Number(fps.toFixed(2)), cpu_fps_machine: `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}` };
-  await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2) + '\n');
-  await rename(`${manifestPath}.tmp`, manifestPath);
+  await updateManifest(manifestPath, (manifest) => {
+    manifest.metrics = {
+      ...(manifest.metrics as Record<string, unknown> | undefined),
+      cpu_fps_640x360: Number(fps.toFixed(2)), cpu_fps_machine: `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}`,
+    };
+  });
   process.stdout.write(`recorded ${fps.toFixed(2)} fps in ${manifestPath}\n`);
 }
 

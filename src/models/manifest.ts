@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { StylecastError } from '../core/errors.js';
@@ -68,6 +69,20 @@ export function parseManifest(text: string, file: string, expectedId: string): M
   if (m.id !== expectedId) throw fail(`"id" is "${m.id}" but the file is named for "${expectedId}"`);
   if (m.file !== `${m.id}.onnx`) throw fail(`"file" must be "${m.id}.onnx", found "${m.file}"`);
   return { ...m, listed: m.listed !== false };
+}
+
+/**
+ * Changes a manifest on disk: reads it, applies `change`, validates the result
+ * against the schema, and replaces the file atomically (nothing is written if
+ * the result is invalid).
+ */
+export async function updateManifest(path: string, change: (manifest: Record<string, unknown>) => void): Promise<void> {
+  const manifest = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  change(manifest);
+  const id = basename(path, '.json');
+  parseManifest(JSON.stringify(manifest), path, id);
+  await writeFile(`${path}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
+  await rename(`${path}.tmp`, path);
 }
 
 /** The sha256 of a file, hex. */
