@@ -1,12 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { MANIFEST_SCHEMA_PATH } from './manifest.js';
-
 /**
  * The model contract (docs/model-contract.md), checked here in pure code so the
  * same rules apply to `stylecast models`, to every session, and to tests.
  */
-/** Defined once, in docs/model-manifest.schema.json (`contract.const`), which the trainer reads too. */
-export const CONTRACT_VERSION = (JSON.parse(readFileSync(MANIFEST_SCHEMA_PATH, 'utf8')) as { properties: { contract: { const: number } } }).properties.contract.const;
 export const INPUT_NAME = 'input';
 export const OUTPUT_NAME = 'output';
 export const SIZE_MULTIPLE = 4;

@@ -43,8 +43,6 @@ export const MANIFEST_SCHEMA_PATH = join(dirname(fileURLToPath(import.meta.url))
 const schema = JSON.parse(readFileSync(MANIFEST_SCHEMA_PATH, 'utf8')) as { properties: { contract: { const: number } } };
 const validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
 
-export const MODEL_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
-
 function describe(error: ErrorObject): string {
   const field = error.instancePath.replace(/^\//, '').replace(/\//g, '.');
   const where = field ? `"${field}"` : 'the manifest';

@@ -43,6 +43,8 @@ export class Broadcast {
   readonly fmp4: Fmp4Broadcaster;
   private source: FfmpegLiveSource | null = null;
   private ingestId: string | null = null;
+  /** A server-side source told to stop for a WHIP publisher (close() waits for its ffmpeg). */
+  private sourceStopping: Promise<void> = Promise.resolve();
   private readonly subscription: Subscription;
   private closed = false;
 
@@ -79,8 +81,9 @@ export class Broadcast {
   attachIngest(id: string): boolean {
     if (this.ingestId) return false;
     this.ingestId = id;
-    void this.source?.close();
+    const previous = this.source;
     this.source = null;
+    if (previous) this.sourceStopping = this.sourceStopping.then(() => previous.close());
     return true;
   }
 
@@ -118,9 +121,9 @@ export class Broadcast {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.source?.close();
+    await Promise.all([this.source?.close(), this.sourceStopping]);
     this.subscription.unsubscribe();
-    this.fmp4.close();
+    await this.fmp4.close();
     this.output.close();
     this.preview.close();
     await this.stylizer.close();

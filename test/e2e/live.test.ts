@@ -328,6 +328,17 @@ describe('server robustness (real sockets on 127.0.0.1)', () => {
     c.ws.close();
   }, 180_000);
 
+  it('close() resolves only when every child has exited (source ffmpeg, fMP4 encoder, inference workers)', async () => {
+    const before = await ffmpegChildren();
+    await startServer({ source: { kind: 'lavfi', graph: 'testsrc2=size=320x180:rate=30' } });
+    const viewer = new WebSocket(server!.url.replace('http', 'ws') + '/live.mp4');
+    await new Promise((resolve) => viewer.once('message', resolve)); // the encoder runs
+    expect(await ffmpegChildren()).toBe(before + 2); // source decoder + fMP4 encoder
+    await server!.close();
+    server = null;
+    expect(await ffmpegChildren()).toBe(before); // at once, not eventually
+  });
+
   it('with a token: sockets, WHIP and WHEP need it', async () => {
     await startServer({ token: 'sekret-123' });
     const wsUrl = server!.url.replace('http', 'ws') + '/ws';

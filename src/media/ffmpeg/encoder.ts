@@ -81,7 +81,6 @@ export function encoderArgs(options: EncoderOptions, tempPath: string): string[]
 export class VideoEncoder {
   readonly tempPath: string;
   private readonly process: FfmpegProcess;
-  private framesWritten = 0;
   private finished = false;
 
   constructor(readonly options: EncoderOptions) {
@@ -92,10 +91,6 @@ export class VideoEncoder {
 
   get pid(): number | undefined {
     return this.process.pid;
-  }
-
-  get writtenFrames(): number {
-    return this.framesWritten;
   }
 
   /** Resolves once ffmpeg's pipe took the frame (the caller's backpressure signal). */
@@ -109,7 +104,6 @@ export class VideoEncoder {
       this.process.stdin.write(frame, (error) => {
         if (error) reject(this.deathError());
         else {
-          this.framesWritten++;
           resolve();
         }
       });

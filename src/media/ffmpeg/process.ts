@@ -85,10 +85,6 @@ export class FfmpegProcess {
     return lines.at(-1) ?? '';
   }
 
-  stderrText(): string {
-    return [...this.stderrTail, this.partialLine].join('\n');
-  }
-
   /** Rejects with a clear error when the child could not start or failed. */
   async waitForSuccess(what: string): Promise<void> {
     const status = await this.exited;

@@ -85,6 +85,8 @@ export class Fmp4Broadcaster {
   private idleTimer: NodeJS.Timeout | null = null;
   private droppedInput = 0;
   private closed = false;
+  /** Encoders told to stop and not yet exited (close() waits for them). */
+  private readonly stopping = new Set<Promise<unknown>>();
 
   constructor(private readonly log: Logger) {}
 
@@ -125,13 +127,16 @@ export class Fmp4Broadcaster {
     stdin.write(rgba);
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.stopEncoder();
-    for (const client of this.clients) client.sink.close();
-    this.clients.clear();
+  /** Ends every viewer and resolves when the encoder's ffmpeg has exited. */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      this.stopEncoder();
+      for (const client of this.clients) client.sink.close();
+      this.clients.clear();
+    }
+    await Promise.all(this.stopping);
   }
 
   private removeClient(client: Client): void {
@@ -182,7 +187,8 @@ export class Fmp4Broadcaster {
     this.init = null;
     if (encoder) {
       encoder.stdin.end();
-      void encoder.close(1000);
+      const exited = encoder.close(1000).finally(() => this.stopping.delete(exited));
+      this.stopping.add(exited);
     }
   }
 

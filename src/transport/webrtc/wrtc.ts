@@ -33,7 +33,6 @@ export interface PeerConnection {
   createOffer(): Promise<SessionDescription>;
   addTransceiver(kind: 'video', init: { direction: 'recvonly' | 'sendrecv' | 'sendonly' }): unknown;
   addTrack(track: VideoTrack, ...streams: unknown[]): unknown;
-  getTransceivers(): Array<{ mid: string | null; receiver: { track: VideoTrack }; direction: string }>;
   close(): void;
 }
 
