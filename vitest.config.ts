@@ -8,5 +8,8 @@ export default defineConfig({
     // ONNX Runtime and ffmpeg already use both cores; test files run one at a time.
     fileParallelism: false,
     pool: 'forks',
+    // Leak checks call global.gc(), which exists only with --expose-gc.
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
+    globalSetup: ['test/global-setup.ts'],
   },
 });

@@ -310,14 +310,14 @@ describe('server robustness (real sockets on 127.0.0.1)', () => {
     for (let i = 0; i < 10; i++) await cycle(i);
     await waitFor(async () => server!.counts().peers === 0 && server!.counts().clients === 0, 15_000);
     await new Promise((r) => setTimeout(r, 4000)); // the idle fMP4 encoder stops after 3 s
-    global.gc?.();
+    global.gc!();
     const fdsBefore = openFds();
     const rssBefore = process.memoryUsage().rss;
     const childrenBefore = await ffmpegChildren();
     for (let i = 0; i < 100; i++) await cycle(i);
     await waitFor(async () => server!.counts().peers === 0 && server!.counts().clients === 0, 15_000);
     await new Promise((r) => setTimeout(r, 4000));
-    global.gc?.();
+    global.gc!();
     expect(server!.counts()).toEqual({ clients: 0, peers: 0, cameras: 0, resources: 0, fmp4Viewers: 0 });
     expect(openFds() - fdsBefore).toBeLessThanOrEqual(4);
     expect(await ffmpegChildren()).toBe(childrenBefore);
