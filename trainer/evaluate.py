@@ -53,21 +53,19 @@ def read_flo(path):
 
 def stylize(model, frames, scale=1.0):
     """frames: (N, 3, H, W) in [0, 1] with H, W multiples of 4. A model with a
-    runtime.modelScale < 1 runs as the runtime runs it: on frames scaled down
-    (even sizes, then padded to multiples of 4 by edge repetition), its output
-    scaled back up (bicubic). The downscale is antialiased, as ffmpeg's swscale
-    is (measured: 0.0014 mean difference from ffmpeg's bicubic against 0.0064
-    without antialiasing); an aliased downscale adds flicker the runtime does
-    not have."""
+    runtime.modelScale < 1 runs as the runtime runs it (docs/model-contract.md,
+    "Model scale"): shrunk by area averaging to even sizes, padded to multiples
+    of 4 by edge repetition, its output enlarged bilinearly."""
     if scale >= 1:
         return torch.from_numpy(ort_run(model, frames.numpy())).clamp(0, 1)
+    from .train import model_size
     h, w = frames.shape[-2:]
-    sh, sw = max(16, round(h * scale / 2) * 2), max(16, round(w * scale / 2) * 2)
-    small = F.interpolate(frames, size=(sh, sw), mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+    sh, sw = model_size(h, scale), model_size(w, scale)
+    small = F.interpolate(frames, size=(sh, sw), mode="area").clamp(0, 1)
     ph, pw = (-sh) % 4, (-sw) % 4
     padded = F.pad(small, (0, pw, 0, ph), mode="replicate")
     out = torch.from_numpy(ort_run(model, padded.numpy()))[..., :sh, :sw]
-    return F.interpolate(out, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
+    return F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
 
 
 def crop4(t):

@@ -1,5 +1,6 @@
 """`train`: style image + content folder -> resumable checkpoints."""
 import json
+import math
 import os
 import signal
 import sys
@@ -57,16 +58,26 @@ def add_arguments(p):
     p.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
 
 
+def model_size(dim, scale):
+    """One side of the model size: even, at least 16 (src/pipeline/sizing.ts modelSizeFor;
+    halves round up there, as here, not to even as Python's round does)."""
+    return max(16, math.floor(dim * scale / 2 + 0.5) * 2)
+
+
 def run_scaled(net, frames, scale):
-    """The net on frames scaled by `scale` (multiples of 4), output scaled back up.
-    Returns (output at full size, encoder features). The downscale is
-    antialiased like the runtime's (ffmpeg's swscale)."""
+    """The net on frames scaled by `scale` exactly as the runtime runs a fast
+    variant (docs/model-contract.md, "Model scale"): the model size rounded to
+    even sizes, the frame shrunk by area averaging and padded to multiples of 4
+    by edge repetition, the output cropped and enlarged bilinearly.
+    Returns (output at full size, encoder features)."""
     if scale >= 1:
         return net.forward_with_features(frames)
     h, w = frames.shape[-2:]
-    sh, sw = max(16, int(round(h * scale / 4)) * 4), max(16, int(round(w * scale / 4)) * 4)
-    small = F.interpolate(frames, size=(sh, sw), mode="bilinear", align_corners=False, antialias=True)
-    out, feats = net.forward_with_features(small)
+    sh, sw = model_size(h, scale), model_size(w, scale)
+    small = F.interpolate(frames, size=(sh, sw), mode="area")
+    padded = F.pad(small, (0, (-sw) % 4, 0, (-sh) % 4), mode="replicate")
+    out, feats = net.forward_with_features(padded)
+    out = out[..., :sh, :sw]
     return F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1), feats
 
 

@@ -22,7 +22,7 @@ import { updateManifest } from '../models/manifest.js';
 import { ModelRegistry } from '../models/registry.js';
 import { parseDevice } from '../models/providers.js';
 import { CreditGate } from '../pipeline/flow-control.js';
-import { internalSize, parseSizeRequest, resolveSize } from '../pipeline/sizing.js';
+import { modelSizeFor, parseSizeRequest, resolveSize } from '../pipeline/sizing.js';
 import { decodeStage, encodeStage } from '../pipeline/stages.js';
 import { rgbToTensor, tensorSizeFor } from '../pipeline/tensor.js';
 import { transcodeFile } from '../pipeline/transcode.js';
@@ -143,11 +143,11 @@ async function variantsTable(input: string): Promise<void> {
       for (const entry of [base, ...registry.variantsOf(base.id)]) {
         if (entry.manifest?.variant === 'fp16' && device === 'cpu') continue; // a GPU variant
         const scale = entry.manifest?.runtime?.modelScale ?? 1;
-        const modelSize = internalSize(out, scale);
+        const modelSize = modelSizeFor(out, scale);
         const m = await modelOnly(entry.onnxPath, modelSize.width, modelSize.height, Number(args['model-frames']), device, threads);
         const e = await transcodeFile({
           input, output: join(dir, `${entry.id}.mp4`), modelPath: entry.onnxPath, size: { kind: 'exact', ...out }, device, threads,
-          internalScale: scale, maxFrames: Number(args['e2e-frames']), overwrite: true,
+          modelScale: scale, maxFrames: Number(args['e2e-frames']), overwrite: true,
         });
         fullE2e ??= e.fps;
         process.stdout.write(
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   const size = resolveSize(source, parseSizeRequest(args.size, undefined));
   // A fast variant runs at a fraction of the output size: measure it there.
   const modelScale = style.manifest?.runtime?.modelScale ?? 1;
-  const modelSize = internalSize(size, modelScale);
+  const modelSize = modelSizeFor(size, modelScale);
   const device = parseDevice(args.device!);
   const threads = Number(args.threads);
   const cores = cpus().length;
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
     process.stdout.write(`ffmpeg-only  (decode -> Node -> encode, no model):   ${fmt(ff.fps)} (${ff.frames} frames)\n`);
     const e2e = await transcodeFile({
       input, output: join(dir, 'e2e.mp4'), modelPath: style.onnxPath, size: { kind: 'exact', ...size }, device, threads,
-      internalScale: modelScale, maxFrames: Number(args['e2e-frames']), overwrite: true,
+      modelScale: modelScale, maxFrames: Number(args['e2e-frames']), overwrite: true,
     });
     process.stdout.write(`end-to-end   (stylize, ${e2e.frames} frames):                ${fmt(e2e.fps)} mean flicker ${e2e.meanFlicker?.toFixed(2) ?? 'n/a'}\n`);
     const bound = Math.min(model.fps, ff.fps);

@@ -48,8 +48,8 @@ export function resolveSize(source: FrameSize, request: SizeRequest): FrameSize 
 }
 
 /** The size the model runs at for an output size and an internal scale in (0, 1]: even, at least 16 px. */
-export function internalSize(output: FrameSize, scale: number): FrameSize {
-  if (!(scale > 0 && scale <= 1)) throw new StylecastError('USAGE', `internal scale must be in (0, 1], got ${scale}`);
+export function modelSizeFor(output: FrameSize, scale: number): FrameSize {
+  if (!(scale > 0 && scale <= 1)) throw new StylecastError('USAGE', `model scale must be in (0, 1], got ${scale}`);
   if (scale === 1) return output;
   const even = (v: number) => Math.max(MIN_DIMENSION, Math.round((v * scale) / 2) * 2);
   return { width: even(output.width), height: even(output.height) };

@@ -13,7 +13,7 @@ import { probeMedia, type MediaInfo } from '../media/ffmpeg/probe.js';
 import { StyleEngine } from '../models/engine.js';
 import type { Device, ExecutionProvider } from '../models/providers.js';
 import { CreditGate } from './flow-control.js';
-import { checkFramePlan, checkSourceSize, internalSize, resolveSize, type SizeRequest } from './sizing.js';
+import { checkFramePlan, checkSourceSize, modelSizeFor, resolveSize, type SizeRequest } from './sizing.js';
 import { decodeStage, encodeStage, stylizeStages } from './stages.js';
 import { FrameStylizer } from './frame-stylizer.js';
 
@@ -30,7 +30,7 @@ export interface TranscodeOptions {
   readonly maxInputPixels?: number;
   readonly overwrite?: boolean;
   /** Run the model at this fraction of the output size and scale up (1 = full size). */
-  readonly internalScale?: number;
+  readonly modelScale?: number;
   /** Stop after this many frames (benchmarks, previews). */
   readonly maxFrames?: number;
   /** Frames allowed between decoder and encoder (memory bound). */
@@ -118,7 +118,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
     );
   }
   const outputSize = resolveSize(source, options.size ?? { kind: 'source' });
-  const size = internalSize(outputSize, options.internalScale ?? 1);
+  const size = modelSizeFor(outputSize, options.modelScale ?? 1);
   const fps = { num: source.fpsNum, den: source.fpsDen };
 
   const engine = await StyleEngine.open({

@@ -9,7 +9,7 @@ import type { Logger } from '../core/log.js';
 import type { Device } from '../models/providers.js';
 import type { ModelRegistry, Preset } from '../models/registry.js';
 import { ServedStyles } from '../models/served-styles.js';
-import { internalSize } from '../pipeline/sizing.js';
+import { modelSizeFor } from '../pipeline/sizing.js';
 import type { SourceSpec } from '../pipeline/sources.js';
 import { Broadcast } from './broadcast.js';
 import { httpSink, webSocketSink } from './fmp4/broadcaster.js';
@@ -116,7 +116,7 @@ export class StylecastServer {
     if (choice.note) options.log.info(`note: ${choice.note}`);
     const broadcast = await Broadcast.open({
       modelPath: choice.entry.onnxPath, device: options.device, threads: options.threads, stabilize: options.stabilize,
-      source: options.source, size: internalSize(options.size, choice.modelScale), outputSize: options.size, fps: options.fps, log: options.log,
+      source: options.source, size: modelSizeFor(options.size, choice.modelScale), outputSize: options.size, fps: options.fps, log: options.log,
       ...(options.failEvery ? { failEvery: options.failEvery } : {}),
     });
     const server = new StylecastServer(options, styles, broadcast);
@@ -218,7 +218,7 @@ export class StylecastServer {
       source: this.broadcast.sourceName,
       size: this.options.size,
       // The camera is captured at the size the model runs at (the page scales the result up).
-      captureSize: internalSize(this.options.size, this.styles.choose(this.styleId).modelScale),
+      captureSize: modelSizeFor(this.options.size, this.styles.choose(this.styleId).modelScale),
     };
   }
 

@@ -93,7 +93,7 @@ describe('internal model scale', () => {
     try {
       const clip = await makeClip(join(dir.path, 'c.mp4'), { width: 160, height: 120, seconds: 0.5, audio: false });
       const out = join(dir.path, 'o.mp4');
-      const s = await transcodeFile({ input: clip, output: out, modelPath: TINY, device: 'cpu', internalScale: 0.5 });
+      const s = await transcodeFile({ input: clip, output: out, modelPath: TINY, device: 'cpu', modelScale: 0.5 });
       expect(s.modelSize).toEqual({ width: 80, height: 60 });
       expect(s.size).toEqual({ width: 160, height: 120 });
       const v = (await probe(out)).streams[0]!;

@@ -77,11 +77,15 @@ describe('progress text', () => {
 
 describe('internal size', () => {
   it('scales to even sizes of at least 16 px', async () => {
-    const { internalSize } = await import('../../dist/pipeline/sizing.js');
-    expect(internalSize({ width: 640, height: 360 }, 0.5)).toEqual({ width: 320, height: 180 });
-    expect(internalSize({ width: 641, height: 361 }, 1)).toEqual({ width: 641, height: 361 });
-    expect(internalSize({ width: 40, height: 20 }, 0.25)).toEqual({ width: 16, height: 16 });
-    expect(() => internalSize({ width: 40, height: 20 }, 0)).toThrow(/internal scale/);
+    const { modelSizeFor } = await import('../../dist/pipeline/sizing.js');
+    expect(modelSizeFor({ width: 640, height: 360 }, 0.5)).toEqual({ width: 320, height: 180 });
+    expect(modelSizeFor({ width: 641, height: 361 }, 1)).toEqual({ width: 641, height: 361 });
+    expect(modelSizeFor({ width: 40, height: 20 }, 0.25)).toEqual({ width: 16, height: 16 });
+    expect(() => modelSizeFor({ width: 40, height: 20 }, 0)).toThrow(/model scale/);
+    // The same table as trainer/tests/test_manifest.py: halves round up in both languages.
+    for (const [dim, scale, expected] of [[90, 0.5, 46], [641, 0.5, 320], [20, 0.25, 16], [1080, 0.5, 540], [250, 0.5, 126], [374, 0.5, 188]] as const) {
+      expect(modelSizeFor({ width: dim, height: dim }, scale).width).toBe(expected);
+    }
   });
 });
 

@@ -43,3 +43,13 @@ def test_update_validates_before_writing(tmp_path):
     with pytest.raises(ValueError):
         manifest.update(str(path), contract=7)
     assert json.loads(path.read_text())["contract"] == 1  # the bad change was never written
+
+
+# The model-size rule, one table for both languages (test/unit/pipeline-core.test.ts has the same).
+MODEL_SIZE_TABLE = [(90, 0.5, 46), (641, 0.5, 320), (20, 0.25, 16), (1080, 0.5, 540), (250, 0.5, 126), (374, 0.5, 188)]
+
+
+@pytest.mark.parametrize("dim, scale, expected", MODEL_SIZE_TABLE)
+def test_model_size_rule_matches_the_runtime(dim, scale, expected):
+    from trainer.train import model_size
+    assert model_size(dim, scale) == expected

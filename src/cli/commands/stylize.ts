@@ -75,7 +75,7 @@ export function stylizeCommand(context: CliContext): Command {
           threads,
           stabilize: flags.stabilize ?? false,
           maxInputPixels: parseMaxPixels(flags.maxInputPixels),
-          internalScale: modelScale,
+          modelScale: modelScale,
           overwrite: flags.yes ?? false,
           signal: context.signal,
           onStart: (start) => {

@@ -25,7 +25,8 @@ export function decoderArgs(options: DecoderOptions): string[] {
   const filters: string[] = [];
   if (options.fps) filters.push(`fps=${options.fps.num}/${options.fps.den}`);
   const pixelFormat = options.pixelFormat ?? 'rgb24';
-  filters.push(`scale=${options.size.width}:${options.size.height}:flags=bicubic`, `format=${pixelFormat}`);
+  // area: box averaging when shrinking, bilinear (half-pixel centres) when enlarging: the model contract's scaling rule.
+  filters.push(`scale=${options.size.width}:${options.size.height}:flags=area`, `format=${pixelFormat}`);
   return [
     '-nostdin', '-hide_banner', '-v', 'error',
     ...(options.realtime ? ['-re'] : []),
