@@ -74,6 +74,26 @@ describe('stylecast stylize (CLI end to end)', () => {
     expect(await listDir(dir.path)).not.toContain('frames.png');
   });
 
+  it('a folder of images in, a folder out; a bad file is reported and the rest go on', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const inDir = join(dir.path, 'photos');
+    const outDir = join(dir.path, 'stylized');
+    await mkdir(inDir, { recursive: true });
+    for (const name of ['a.png', 'b.jpg']) execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=96x64', '-frames:v', '1', join(inDir, name)]);
+    await writeFile(join(inDir, 'notes.txt'), 'ignored: not an image');
+    const ok = await runCli(['stylize', inDir, '-o', outDir, ...tiny]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/\[2\/2\] b\.jpg: 96x64 in \d+ ms/);
+    expect(await listDir(outDir)).toEqual(['a.png', 'b.jpg']);
+    const again = await runCli(['stylize', inDir, '-o', outDir, ...tiny]);
+    expectCleanFailure(again, /2 of the outputs exist in .*stylized \(e\.g\. a\.png\): pass -y to overwrite/);
+    await writeFile(join(inDir, 'c.png'), 'not a picture');
+    const partly = await runCli(['stylize', inDir, '-o', outDir, '-y', ...tiny]);
+    expect(partly.stderr).toMatch(/\[3\/3\] c\.png: failed: /);
+    expectCleanFailure(partly, /1 of 3 images failed \(c\.png\)/);
+    expect(await listDir(outDir)).toEqual(['a.png', 'b.jpg']); // no half-written c.png
+  });
+
   it('refuses to overwrite without -y, overwrites with it', async () => {
     const out = join(dir.path, 'exists.mp4');
     await writeFile(out, 'keep me');

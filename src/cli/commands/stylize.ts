@@ -1,5 +1,8 @@
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
-import { StylecastError } from '../../core/errors.js';
+import { StylecastError, describeError } from '../../core/errors.js';
 import { ModelRegistry, defaultModelDirs, parsePreset } from '../../models/registry.js';
 import { resolvePreset } from '../../models/presets.js';
 import { parseDevice } from '../../models/providers.js';
@@ -24,6 +27,50 @@ interface StylizeFlags {
   maxInputPixels: string;
 }
 
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp']);
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
+}
+
+type CommonOptions = Omit<Parameters<typeof transcodeFile>[0], 'input' | 'output'>;
+
+/**
+ * A folder of still images in, a folder out (same names). Outputs that exist
+ * are refused up front unless -y; a file that fails is reported and the rest
+ * go on; the exit status says whether all succeeded.
+ */
+async function stylizeFolder(context: CliContext, inputDir: string, outputDir: string, options: CommonOptions, styleName: string): Promise<void> {
+  const names = (await readdir(inputDir)).filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort();
+  if (names.length === 0) throw new StylecastError('INPUT_INVALID', `no images (${[...IMAGE_EXTENSIONS].join(', ')}) in ${inputDir}`);
+  if (await stat(outputDir).then((s) => !s.isDirectory(), () => false)) {
+    throw new StylecastError('USAGE', `the input is a folder, so -o must be a folder too: ${outputDir} is a file`);
+  }
+  if (resolve(inputDir) === resolve(outputDir)) throw new StylecastError('USAGE', 'the output folder must not be the input folder');
+  await mkdir(outputDir, { recursive: true });
+  if (!options.overwrite) {
+    const existing = (await readdir(outputDir)).filter((n) => names.includes(n));
+    if (existing.length) throw new StylecastError('OUTPUT_INVALID', `${existing.length} of the outputs exist in ${outputDir} (e.g. ${existing[0]}): pass -y to overwrite`);
+  }
+  context.log(`stylizing ${names.length} images from ${inputDir} -> ${outputDir}: style ${styleName}`);
+  const started = performance.now();
+  const failed: string[] = [];
+  for (const [i, name] of names.entries()) {
+    const t0 = performance.now();
+    try {
+      const summary = await transcodeFile({ ...options, input: join(inputDir, name), output: join(outputDir, name), overwrite: true });
+      context.log(`[${i + 1}/${names.length}] ${name}: ${summary.size.width}x${summary.size.height} in ${Math.round(performance.now() - t0)} ms`);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      failed.push(name);
+      context.log(`[${i + 1}/${names.length}] ${name}: failed: ${describeError(error)}`);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (failed.length) throw new StylecastError('INPUT_INVALID', `${failed.length} of ${names.length} images failed (${failed.join(', ')})`);
+  context.log(`done: ${names.length} images in ${seconds.toFixed(1)} s -> ${outputDir}`);
+}
+
 function parseMaxPixels(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 256) throw new StylecastError('USAGE', `--max-input-pixels must be a whole number >= 256, got "${text}"`);
   return Number(text);
@@ -36,9 +83,9 @@ function parseThreads(text: string): number {
 
 export function stylizeCommand(context: CliContext): Command {
   return new Command('stylize')
-    .description('stylize a video file (any input ffmpeg reads) into a new file')
-    .argument('<input>', 'input video')
-    .requiredOption('-o, --output <file>', 'output file: .mp4 / .mov / .mkv (H.264) or .webm (VP9)')
+    .description('stylize a video or image (anything ffmpeg reads) into a new file, or a folder of images into a folder')
+    .argument('<input>', 'input video or image, or a folder of images')
+    .requiredOption('-o, --output <file>', 'output file: .mp4 / .mov / .mkv (H.264), .webm (VP9), .png / .jpg / .webp; a folder when the input is one')
     .option('-s, --style <id|file.onnx>', 'style id from `stylecast models`, or a path to a model')
     .option('--size <WxH>', 'output size, e.g. 640x360')
     .option('--height <N>', 'output height; width follows the aspect ratio')
@@ -51,7 +98,7 @@ export function stylizeCommand(context: CliContext): Command {
     .option('-y, --yes', 'overwrite the output if it exists')
     .option('-q, --quiet', 'no progress, only the summary')
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
-    .addHelpText('after', '\nExample:\n  stylecast stylize samples/sample.mp4 -o out.mp4 --style candy --height 360\n')
+    .addHelpText('after', '\nExamples:\n  stylecast stylize samples/sample.mp4 -o out.mp4 --style candy --height 360\n  stylecast stylize photo.jpg -o photo-candy.png --style candy\n  stylecast stylize photos/ -o stylized/ --style mosaic\n')
     .action(async (input: string, flags: StylizeFlags) => {
       const device = parseDevice(flags.device);
       const size = parseSizeRequest(flags.size, flags.height);
@@ -64,20 +111,17 @@ export function stylizeCommand(context: CliContext): Command {
       const modelScale = flags.modelScale !== undefined ? Number(flags.modelScale) : choice.modelScale;
       if (!(modelScale > 0 && modelScale <= 1)) throw new StylecastError('USAGE', `--model-scale must be in (0, 1], got "${flags.modelScale}"`);
       if (choice.note) context.log(`note: ${choice.note}`);
+      const common = {
+        modelPath: style.onnxPath, size, device, threads, stabilize: flags.stabilize ?? false,
+        maxInputPixels: parseMaxPixels(flags.maxInputPixels), modelScale, overwrite: flags.yes ?? false, signal: context.signal,
+      };
+      if (await isDirectory(input)) return stylizeFolder(context, input, flags.output, common, `${style.id} (${preset})`);
       const progress = new ProgressReporter(process.stderr, !flags.quiet);
       try {
         const summary = await transcodeFile({
           input,
           output: flags.output,
-          modelPath: style.onnxPath,
-          size,
-          device,
-          threads,
-          stabilize: flags.stabilize ?? false,
-          maxInputPixels: parseMaxPixels(flags.maxInputPixels),
-          modelScale: modelScale,
-          overwrite: flags.yes ?? false,
-          signal: context.signal,
+          ...common,
           onStart: (start) => {
             const skipped = start.skippedProviders.length && device === 'auto' ? ` (cuda unavailable: ${start.skippedProviders[0]!.reason})` : '';
             context.log(
