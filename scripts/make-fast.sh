@@ -16,29 +16,34 @@ PY=/usr/bin/python3
 id=$1
 STYLES_DIR=${STYLES_DIR:-../shared/data/styles}
 run=${RUN:-runs/$id-fast}
-mapfile -t recipe < <($PY - "$id" <<'PYEOF'
+# The recipe's fields by name (recipe[image], recipe[style_weight], ...): one "key<TAB>value" per line.
+declare -A recipe
+while IFS=$'\t' read -r key value; do recipe[$key]=$value; done < <($PY - "$id" <<'PYEOF'
 import json, sys
 r = json.load(open("trainer/styles.json"))[sys.argv[1]]
-for k in ("image", "title", "painting", "artist", "year", "licence", "source"):
-    print(r.get(k, ""))
 a = r["args"]
-print(a[a.index("--style-weight") + 1] if "--style-weight" in a else "0.01")
-print(a[a.index("--style-norm") + 1] if "--style-norm" in a else "sum")
 fast = r.get("fast", {})
-print(fast.get("steps", 300)); print(fast.get("temporal_weight", 6e6)); print(fast.get("feature_temporal_weight", 3e3))
+fields = {k: r.get(k, "") for k in ("image", "title", "painting", "artist", "year", "licence", "source")}
+fields["style_weight"] = a[a.index("--style-weight") + 1] if "--style-weight" in a else "0.01"
+fields["style_norm"] = a[a.index("--style-norm") + 1] if "--style-norm" in a else "sum"
+fields["fast_steps"] = fast.get("steps", 300)
+fields["fast_temporal_weight"] = fast.get("temporal_weight", 6e6)
+fields["fast_feature_temporal_weight"] = fast.get("feature_temporal_weight", 3e3)
+for key, value in fields.items():
+    print(f"{key}\t{value}")
 PYEOF
 )
 init=${INIT:-runs/$id-prune/pruned.pt}
 [ -n "${INIT:-}" ] || [ -f "runs/$id-prune/pruned.pt" ] || $PY -m trainer prune --checkpoint "runs/$id/checkpoint.pt" --out "runs/$id-prune" \
   --population 20 --generations "${GENERATIONS:-20}" --gamma "${GAMMA:-4.0}" --min-channels 4 --threads "${THREADS:-0}"
-$PY -m trainer train --style "$STYLES_DIR/${recipe[0]}" --run "$run" --init "$init" \
-  --teacher "runs/$id/checkpoint.pt" --size 160 --batch 2 --steps "${STEPS:-${recipe[9]}}" --checkpoint-every 25 --log-every 10 --threads "${THREADS:-0}" \
-  --model-scale "${MODEL_SCALE:-0.5}" --style-weight "${recipe[7]}" --style-norm "${recipe[8]}" \
-  --temporal-weight "${TEMPORAL:-${recipe[10]}}" --feature-temporal-weight "${FEATURE_TEMPORAL:-${recipe[11]}}"
-$PY -m trainer export --checkpoint "$run/checkpoint.pt" --id "$id-fast" --title "${recipe[1]} (fast)" \
-  --painting "${recipe[2]}" --artist "${recipe[3]}" --year "${recipe[4]}" --licence "${recipe[5]}" --source "${recipe[6]}" \
+$PY -m trainer train --style "$STYLES_DIR/${recipe[image]}" --run "$run" --init "$init" \
+  --teacher "runs/$id/checkpoint.pt" --size 160 --batch 2 --steps "${STEPS:-${recipe[fast_steps]}}" --checkpoint-every 25 --log-every 10 --threads "${THREADS:-0}" \
+  --model-scale "${MODEL_SCALE:-0.5}" --style-weight "${recipe[style_weight]}" --style-norm "${recipe[style_norm]}" \
+  --temporal-weight "${TEMPORAL:-${recipe[fast_temporal_weight]}}" --feature-temporal-weight "${FEATURE_TEMPORAL:-${recipe[fast_feature_temporal_weight]}}"
+$PY -m trainer export --checkpoint "$run/checkpoint.pt" --id "$id-fast" --title "${recipe[title]} (fast)" \
+  --painting "${recipe[painting]}" --artist "${recipe[artist]}" --year "${recipe[year]}" --licence "${recipe[licence]}" --source "${recipe[source]}" \
   --variant fast --variant-of "$id" --model-scale "${MODEL_SCALE:-0.5}"
 bash scripts/make-preview.sh "$id-fast"
 mkdir -p bench/results
-$PY -m trainer eval --model "models/$id-fast.onnx" --style "$STYLES_DIR/${recipe[0]}" --out "bench/results/eval-$id-fast.json" --update-manifest 2>/dev/null
+$PY -m trainer eval --model "models/$id-fast.onnx" --style "$STYLES_DIR/${recipe[image]}" --out "bench/results/eval-$id-fast.json" --update-manifest 2>/dev/null
 echo "made $id-fast (record its speed with: node dist/bench/bench.js --style models/$id-fast.onnx --record, on an idle machine)"

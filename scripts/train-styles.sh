@@ -12,20 +12,22 @@ if ((${#ids[@]} == 0)); then
   mapfile -t ids < <($PY -c "import json; print('\n'.join(k for k in json.load(open('trainer/styles.json')) if not k.startswith('_')))")
 fi
 for id in "${ids[@]}"; do
-  mapfile -t recipe < <($PY - "$id" <<'PYEOF'
+  declare -A recipe=()
+  while IFS=$'\t' read -r key value; do recipe[$key]=$value; done < <($PY - "$id" <<'PYEOF'
 import json, sys
 r = json.load(open("trainer/styles.json"))[sys.argv[1]]
-print(r["image"]); print(" ".join(r["args"])); print(r.get("out", "models"))
-for k in ("title", "painting", "artist", "year", "licence", "source"):
-    print(r.get(k, ""))
-print("--unlisted" if r.get("unlisted") else "")
+fields = {"image": r["image"], "args": " ".join(r["args"]), "out": r.get("out", "models"),
+          "unlisted": "--unlisted" if r.get("unlisted") else ""}
+fields.update({k: r.get(k, "") for k in ("title", "painting", "artist", "year", "licence", "source")})
+for key, value in fields.items():
+    print(f"{key}\t{value}")
 PYEOF
 )
-  image=${recipe[0]} args=${recipe[1]} out=${recipe[2]}
+  image=${recipe[image]} args=${recipe[args]} out=${recipe[out]}
   echo "== $id: training on $STYLES_DIR/$image ($args)"
   # shellcheck disable=SC2086
   $PY -m trainer train --style "$STYLES_DIR/$image" --run "runs/$id" $args ${TRAIN_EXTRA:-}
   $PY -m trainer export --checkpoint "runs/$id/checkpoint.pt" --id "$id" --out "$out" \
-    --title "${recipe[3]}" --painting "${recipe[4]}" --artist "${recipe[5]}" --year "${recipe[6]}" \
-    --licence "${recipe[7]}" --source "${recipe[8]}" ${recipe[9]}
+    --title "${recipe[title]}" --painting "${recipe[painting]}" --artist "${recipe[artist]}" --year "${recipe[year]}" \
+    --licence "${recipe[licence]}" --source "${recipe[source]}" ${recipe[unlisted]}
 done
