@@ -10,18 +10,55 @@ export type SourceSpec =
   | { readonly kind: 'browser' }
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'v4l2'; readonly device: string }
-  | { readonly kind: 'lavfi'; readonly graph: string };
+  | { readonly kind: 'lavfi'; readonly graph: string }
+  | { readonly kind: 'url'; readonly url: string; readonly listen: boolean };
 
-/** `browser`, `file:PATH`, `v4l2:/dev/videoN` or `lavfi:GRAPH`. */
+/** Network protocols ffmpeg reads here (Debian's build): senders such as OBS 29 (SRT, RTMP), IP cameras (RTSP), HTTP streams. */
+export const NETWORK_SCHEMES = ['srt', 'rtmp', 'rtsp', 'http', 'https', 'udp', 'tcp'] as const;
+
+/**
+ * A network URL as a source. `?listen` on rtmp/http/tcp makes ffmpeg the
+ * server the sender connects to (stripped from the URL, passed as -listen 1);
+ * SRT says it in its own URL (`?mode=listener`).
+ */
+export function parseNetworkUrl(text: string): { url: string; listen: boolean } | null {
+  const scheme = /^([a-z]+):\/\//i.exec(text)?.[1]?.toLowerCase();
+  if (!scheme || !(NETWORK_SCHEMES as readonly string[]).includes(scheme)) return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new StylecastError('USAGE', `not a valid URL: "${text}"`);
+  }
+  const listen = url.searchParams.has('listen') && scheme !== 'srt';
+  if (listen) url.searchParams.delete('listen');
+  return { url: listen ? url.toString().replace(/\?$/, '') : text, listen };
+}
+
+/** Input options per network protocol: reconnect for HTTP, TCP for RTSP, listening where asked. */
+export function networkInputArgs(url: string, listen: boolean): string[] {
+  const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
+  const args: string[] = [];
+  if (listen) args.push('-listen', '1');
+  if ((scheme === 'http' || scheme === 'https') && !listen) args.push('-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '5');
+  if (scheme === 'rtsp') args.push('-rtsp_transport', 'tcp');
+  // Give up on a silent sender (microseconds); the live source restarts it.
+  if (scheme === 'rtsp' || scheme === 'http' || scheme === 'https') args.push('-rw_timeout', '10000000');
+  return args;
+}
+
+/** `browser`, `file:PATH`, `v4l2:/dev/videoN`, `lavfi:GRAPH` or a network URL (srt://, rtmp://, rtsp://, http(s)://, udp://, tcp://). */
 export function parseSourceSpec(text: string): SourceSpec {
   if (text === 'browser') return { kind: 'browser' };
+  const network = parseNetworkUrl(text);
+  if (network) return { kind: 'url', ...network };
   const colon = text.indexOf(':');
   const kind = colon > 0 ? text.slice(0, colon) : '';
   const rest = colon > 0 ? text.slice(colon + 1) : '';
   if (kind === 'file' && rest) return { kind: 'file', path: rest };
   if (kind === 'v4l2' && rest) return { kind: 'v4l2', device: rest };
   if (kind === 'lavfi' && rest) return { kind: 'lavfi', graph: rest };
-  throw new StylecastError('USAGE', `unknown source "${text}": use browser, file:PATH, v4l2:/dev/videoN or lavfi:GRAPH`);
+  throw new StylecastError('USAGE', `unknown source "${text}": use browser, file:PATH, v4l2:/dev/videoN, lavfi:GRAPH or a URL (${NETWORK_SCHEMES.join(', ')})`);
 }
 
 export function describeSource(spec: SourceSpec): string {
@@ -30,6 +67,7 @@ export function describeSource(spec: SourceSpec): string {
     case 'file': return `file:${spec.path}`;
     case 'v4l2': return `v4l2:${spec.device}`;
     case 'lavfi': return `lavfi:${spec.graph}`;
+    case 'url': return `${spec.url.replace(/\/\/[^/@]*@/, '//***@')}${spec.listen ? ' (listening)' : ''}`;
   }
 }
 
@@ -48,6 +86,8 @@ export function decoderOptionsFor(spec: Exclude<SourceSpec, { kind: 'browser' }>
       return { ...common, input: spec.device, inputArgs: ['-f', 'v4l2'] };
     case 'lavfi':
       return { ...common, input: spec.graph, inputArgs: ['-f', 'lavfi'], realtime: true };
+    case 'url':
+      return { ...common, input: spec.url, inputArgs: networkInputArgs(spec.url, spec.listen) };
   }
 }
 

@@ -94,6 +94,24 @@ describe('stylecast stylize (CLI end to end)', () => {
     expect(await listDir(outDir)).toEqual(['a.png', 'b.jpg']); // no half-written c.png
   });
 
+  it('stylizes a stream URL (http), and a refused URL is one clear line', async () => {
+    const { createServer } = await import('node:http');
+    const bytes = await readFile(clip);
+    const http = createServer((_req, res) => res.end(bytes));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(http.address() as { port: number }).port}/clip.mp4`;
+      const out = join(dir.path, 'from-url.mp4');
+      const r = await runCli(['stylize', url, '-o', out, ...tiny]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/done: .*from-url\.mp4 - 30 frames/);
+    } finally {
+      await new Promise((r) => http.close(r));
+    }
+    const refused = await runCli(['stylize', 'rtsp://127.0.0.1:1/none', '-o', join(dir.path, 'none.mp4'), ...tiny]);
+    expectCleanFailure(refused, /cannot open the stream: rtsp:\/\/127\.0\.0\.1:1\/none/);
+  });
+
   it('refuses to overwrite without -y, overwrites with it', async () => {
     const out = join(dir.path, 'exists.mp4');
     await writeFile(out, 'keep me');

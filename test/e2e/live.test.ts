@@ -8,6 +8,7 @@ import { StylecastServer, type ServerOptions } from '../../dist/transport/server
 import { launchChromium, makeCameraClip } from '../browser.js';
 import { FIXTURES, ROOT, childrenOf, runCli, startCli, tempDir, waitFor } from '../helpers.js';
 import { connect, ffmpegChildren, openFds, viewerOffer } from '../live-client.js';
+import { parseSourceSpec as parseSource } from '../../dist/pipeline/sources.js';
 
 declare global {
   interface Window {
@@ -354,6 +355,42 @@ describe('server robustness (real sockets on 127.0.0.1)', () => {
     expect(allowed.status).toBe(201);
     offer.close();
     expect((await fetch(`${server!.url}${allowed.headers.get('Location')}`, { method: 'DELETE', headers: { Authorization: 'Bearer sekret-123' } })).status).toBe(200);
+  });
+});
+
+describe('network sources (ffmpeg as the sender)', () => {
+  const send = async (url: string, format: string) => {
+    const { spawn } = await import('node:child_process');
+    return spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-t', '20', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-f', format, url], { stdio: 'ignore' });
+  };
+  const framesIn = async () => ((await (await fetch(`${server!.url}/api/stats`)).json()).broadcast.framesIn as number);
+
+  for (const [name, source, target, format] of [
+    ['SRT (listener)', 'srt://127.0.0.1:PORT?mode=listener', 'srt://127.0.0.1:PORT', 'mpegts'],
+    ['RTMP (listening)', 'rtmp://127.0.0.1:PORT/live/key?listen', 'rtmp://127.0.0.1:PORT/live/key', 'flv'],
+  ] as const) {
+    it(`${name}: a sender's stream becomes the broadcast`, async () => {
+      const { createServer } = await import('node:net');
+      const port = await new Promise<number>((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as any).port; s.close(() => resolve(p)); }); });
+      await startServer({ source: parseSource(source.replace('PORT', String(port))) });
+      await new Promise((r) => setTimeout(r, 500)); // ffmpeg is listening
+      const sender = await send(target.replace('PORT', String(port)), format);
+      try {
+        await waitFor(async () => (await framesIn()) > 20, 20_000);
+        const stats = await waitFor(async () => { const b = (await (await fetch(`${server!.url}/api/stats`)).json()).broadcast; return b.framesOut > 10 && b; }, 15_000);
+        expect(stats.framesIn).toBeGreaterThan(20);
+        expect(stats.source).toContain(name.startsWith('SRT') ? 'srt://' : 'rtmp://');
+      } finally {
+        sender.kill('SIGKILL');
+      }
+    }, 40_000);
+  }
+
+  it('a refused URL is one clear log line, and the server keeps serving', async () => {
+    logLines.length = 0;
+    await startServer({ source: parseSource('rtsp://127.0.0.1:1/nothing-here') });
+    await waitFor(async () => logLines.some((l) => /source rtsp:\/\/127\.0\.0\.1:1\/nothing-here failed: .*(refused|Connection)/i.test(l)), 15_000);
+    expect((await fetch(`${server!.url}/api/styles`)).status).toBe(200);
   });
 });
 

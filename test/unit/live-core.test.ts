@@ -6,7 +6,7 @@ import { Subject, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { latestMap } from '../../dist/pipeline/latest.js';
 import { LiveStats, percentile } from '../../dist/pipeline/live-stats.js';
-import { parseSourceSpec, decoderOptionsFor } from '../../dist/pipeline/sources.js';
+import { describeSource, networkInputArgs, parseSourceSpec, decoderOptionsFor } from '../../dist/pipeline/sources.js';
 import { Mp4Segmenter } from '../../dist/transport/fmp4/mp4.js';
 
 function deferred<T>() {
@@ -84,7 +84,14 @@ describe('live sources', () => {
     expect(parseSourceSpec('file:/tmp/a b.mp4')).toEqual({ kind: 'file', path: '/tmp/a b.mp4' });
     expect(parseSourceSpec('v4l2:/dev/video0')).toEqual({ kind: 'v4l2', device: '/dev/video0' });
     expect(parseSourceSpec('lavfi:testsrc2=size=640x360:rate=30')).toEqual({ kind: 'lavfi', graph: 'testsrc2=size=640x360:rate=30' });
-    expect(() => parseSourceSpec('rtsp://cam')).toThrow(/unknown source "rtsp:\/\/cam"/);
+    expect(() => parseSourceSpec('ftp://cam')).toThrow(/unknown source "ftp:\/\/cam"/);
+    expect(parseSourceSpec('srt://0.0.0.0:9000?mode=listener')).toEqual({ kind: 'url', url: 'srt://0.0.0.0:9000?mode=listener', listen: false });
+    expect(parseSourceSpec('rtmp://0.0.0.0:1935/live/key?listen')).toEqual({ kind: 'url', url: 'rtmp://0.0.0.0:1935/live/key', listen: true });
+    const rtsp = parseSourceSpec('rtsp://user:secret@cam.local/stream');
+    expect(describeSource(rtsp)).toBe('rtsp://***@cam.local/stream'); // no password in logs or the page
+    expect(decoderOptionsFor(rtsp as any, { width: 64, height: 36 }, 30).inputArgs).toEqual(['-rtsp_transport', 'tcp', '-rw_timeout', '10000000']);
+    expect(networkInputArgs('rtmp://0.0.0.0:1935/live/key', true)).toEqual(['-listen', '1']);
+    expect(networkInputArgs('https://example.com/live.m3u8', false)).toContain('-reconnect_streamed');
     const file = decoderOptionsFor({ kind: 'file', path: 'a.mp4' }, { width: 64, height: 36 }, 30);
     expect(file.inputArgs).toEqual(['-stream_loop', '-1']);
     expect(file.realtime).toBe(true);

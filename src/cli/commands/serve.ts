@@ -41,7 +41,7 @@ export function serveCommand(context: CliContext): Command {
     .description('serve stylized live video: web UI, WebRTC (+ WHIP/WHEP) and WebSocket (fMP4)')
     .option('--host <address>', 'address to bind (anything but loopback needs --token)', '127.0.0.1')
     .option('--port <N>', 'port (0 = any free port)', '8080')
-    .option('--source <spec>', 'browser | file:PATH (looped) | v4l2:/dev/videoN | lavfi:GRAPH', 'browser')
+    .option('--source <spec>', 'browser | file:PATH (looped) | v4l2:/dev/videoN | lavfi:GRAPH | a URL: srt://0.0.0.0:9000?mode=listener, rtmp://0.0.0.0:1935/live/key?listen, rtsp://cam/stream, http(s)://...', 'browser')
     .option('-s, --style <id|file.onnx>', 'initial style')
     .option('--token <T>', 'required for control messages, WHIP and WHEP (and to bind a non-loopback address)')
     .option('--size <WxH>', 'size of server-side sources', '640x360')
@@ -60,6 +60,7 @@ WebSocket: /ws (signalling, control, stats), /live.mp4 (fragmented MP4, H.264)
 Examples:
   stylecast serve --source lavfi:testsrc2=size=640x360:rate=30 --style candy
   stylecast serve --source file:samples/sample.mp4
+  stylecast serve --source 'srt://0.0.0.0:9000?mode=listener'     # OBS 29: Stream -> Custom, srt://HOST:9000
   stylecast serve --host 0.0.0.0 --token "$(openssl rand -hex 16)"
 `)
     .action(async (flags: ServeFlags) => {

@@ -45,22 +45,26 @@ export function parseRate(text: string | undefined): [number, number] | null {
   return [n, den];
 }
 
-/** Reads what the pipeline needs from a media file; clear errors for bad input. */
-export async function probeMedia(path: string): Promise<MediaInfo> {
-  let size: number;
+async function fileSize(path: string): Promise<number> {
   try {
     const info = await stat(path);
     if (info.isDirectory()) throw new StylecastError('INPUT_INVALID', `input is a directory, not a video: ${path}`);
-    size = info.size;
+    return info.size;
   } catch (error) {
     if (error instanceof StylecastError) throw error;
     throw new StylecastError('INPUT_NOT_FOUND', `input file not found: ${path}`);
   }
+}
+
+/** Reads what the pipeline needs from a media file or stream URL; clear errors for bad input. */
+export async function probeMedia(path: string): Promise<MediaInfo> {
+  const network = /^[a-z]+:\/\//i.test(path); // a stream URL: ffprobe opens it
+  const size = network ? Number.MAX_SAFE_INTEGER : await fileSize(path);
   if (size === 0) throw new StylecastError('INPUT_INVALID', `input file is empty: ${path}`);
 
   const probe = new FfmpegProcess(
     ffprobeBinary(),
-    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
+    ['-v', 'error', ...(network ? ['-rw_timeout', '10000000'] : []), '-print_format', 'json', '-show_format', '-show_streams', path],
     { stdout: true },
   );
   const chunks: Buffer[] = [];
@@ -75,7 +79,7 @@ export async function probeMedia(path: string): Promise<MediaInfo> {
   }
   if (status.code !== 0 || !parsed.format) {
     const reason = probe.lastError().replace(`${path}: `, '');
-    throw new StylecastError('INPUT_INVALID', `not a video ffmpeg can read: ${path}${reason ? ` (${reason})` : ''}`);
+    throw new StylecastError('INPUT_INVALID', `${network ? 'cannot open the stream' : 'not a video ffmpeg can read'}: ${path}${reason ? ` (${reason})` : ''}`);
   }
   const streams = parsed.streams ?? [];
   const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
