@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError } from '../core/errors.js';
 import { ModelRegistry } from '../models/registry.js';
+import { GLASS_PAGE_SCRIPT } from './glass-page.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLK_TCK = 100;
@@ -24,12 +25,13 @@ const { values: args } = parseArgs({
     viewers: { type: 'string', default: '1,4' },
     preset: { type: 'string', default: 'auto' },
     'models-dir': { type: 'string' },
+    'glass-only': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (args.help) {
-  process.stdout.write('usage: npm run bench:live -- [--style ID] [--preset auto|fast|quality] [--size 640x360] [--seconds 15] [--viewers 1,4] [--models-dir DIR]\n');
+  process.stdout.write('usage: npm run bench:live -- [--style ID] [--preset auto|fast|quality] [--size 640x360] [--seconds 15] [--viewers 1,4] [--models-dir DIR] [--glass-only]\n');
   process.exit(0);
 }
 
@@ -125,12 +127,85 @@ async function run(viewers: number, style: string): Promise<void> {
   }
 }
 
+/** A served stylecast for one measurement; closed with its Chromium by the callback's end. */
+async function withServerAndBrowser(style: string, source: string, body: (url: string, context: import('playwright-core').BrowserContext) => Promise<void>): Promise<void> {
+  const { chromium } = await import('playwright-core');
+  const server = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--style', style, '--preset', args.preset!,
+    '--size', args.size!, '--source', source, ...(args['models-dir'] ? ['--models-dir', args['models-dir']] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  server.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const profile = mkdtempSync(join(tmpdir(), 'stylecast-bench-chromium-'));
+  try {
+    const started = performance.now();
+    let url: string | undefined;
+    while (!(url = /serving (http:\/\/\S+)\//.exec(stderr)?.[1])) {
+      if (performance.now() - started > 30_000 || server.exitCode !== null) throw new Error(`server did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium', headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+        '--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'],
+    });
+    await context.addInitScript(GLASS_PAGE_SCRIPT);
+    try {
+      await body(url, context);
+    } finally {
+      await context.close();
+    }
+  } finally {
+    server.kill('SIGINT');
+    await new Promise((r) => server.once('close', r));
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+/** Glass-to-glass: the time drawn on a canvas camera, read back from what the page shows. */
+async function glass(style: string): Promise<void> {
+  const seconds = Number(args.seconds);
+  const collect = async (page: import('playwright-core').Page, what: string) => {
+    await page.waitForFunction('window.__glass.samples.length > 10', undefined, { timeout: 60_000 });
+    await new Promise((r) => setTimeout(r, 3000)); // warm-up
+    await page.evaluate('window.__glass.samples.length = 0');
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const samples = ((await page.evaluate('window.__glass.samples.slice()')) as number[]).sort((a, b) => a - b);
+    const at = (p: number) => samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))];
+    process.stdout.write(`${what.padEnd(44)}  ${String(at(50)).padStart(7)}  ${String(at(95)).padStart(7)}  ${String(samples.length).padStart(7)}  ${(samples.length / seconds).toFixed(1).padStart(6)}\n`);
+  };
+  process.stdout.write(`\nglass-to-glass (ms), ${seconds} s each      p50      p95  frames  fps shown\n`);
+  await withServerAndBrowser(style, 'browser', async (url, context) => {
+    const page = await context.newPage();
+    await page.goto(`${url}/`);
+    await page.evaluate('window.stylecast.ready');
+    await page.evaluate("window.stylecast.start('camera')");
+    await page.evaluate("window.__glassRead(document.getElementById('output'))");
+    await collect(page, 'camera round trip (page -> server -> page)');
+    const local = await context.newPage();
+    await local.goto(`${url}/`);
+    await local.evaluate("(async () => { const v = document.getElementById('input'); v.srcObject = await navigator.mediaDevices.getUserMedia({ video: true }); await v.play(); window.__glassRead(v); })()");
+    await collect(local, 'baseline: the camera shown locally (no server)');
+  });
+  await withServerAndBrowser(style, 'browser', async (url, context) => {
+    const publisher = await context.newPage();
+    await publisher.goto(`${url}/`);
+    await publisher.evaluate('window.__glassPublish()');
+    const viewer = await context.newPage();
+    await viewer.goto(`${url}/obs`);
+    await viewer.evaluate("window.__glassRead(document.getElementById('output'))");
+    await collect(viewer, 'broadcast (WHIP in -> WebRTC viewer)');
+  });
+  process.stdout.write('(time drawn as 20 black/white blocks on the camera picture, read back at each shown frame; one clock: the same browser)\n');
+}
+
 async function main(): Promise<void> {
   const style = args.style ?? (await fastestStyle());
+  if (args['glass-only']) return glass(style);
   process.stdout.write(`stylecast live bench: source lavfi testsrc2 ${args.size}@30, style ${style}, preset ${args.preset}, ${args.seconds} s per run, ${readdirSync('/sys/devices/system/cpu').filter((n) => /^cpu\d+$/.test(n)).length} cores\n`);
   process.stdout.write('viewers  fps in  fps out  lat p50  lat p95  dropped  infer ms  server CPU  fps decoded per viewer\n');
   for (const n of args.viewers!.split(',').map(Number)) await run(n, style);
   process.stdout.write('(latency: frame received -> stylized frame handed to WebRTC; CPU: server process + its ffmpeg children, 100% = one core)\n');
+  await glass(style);
 }
 
 main().then(
