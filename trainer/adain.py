@@ -119,3 +119,57 @@ class Stylizer(nn.Module):
 
     def forward(self, frame, style, strength):
         return self.decoder(adain(self.encoder(frame), style, strength)).clamp(0, 1)
+
+
+# ---- `python3 -m trainer adain`: measure AdaIN on the held-apart photos ------------------
+
+def add_arguments(p):
+    from .evaluate import DATA
+    p.add_argument("--weights", default=DEFAULT_WEIGHTS, help="folder with 4SE.pth and 4SD.pth (collab-distill-vgg19-16x)")
+    p.add_argument("--data", default=DATA)
+    p.add_argument("--styles", default="candy.jpg,mosaic.jpg,udnie.jpg,the_scream.jpg,picasso_self_portrait.jpg,starry_night.jpg",
+                   help="paintings in DATA/styles, comma-separated")
+    p.add_argument("--strength", type=float, default=1.0)
+    p.add_argument("--style-size", type=int, default=512, help="the painting's short side when its statistics are taken")
+    p.add_argument("--gap-size", type=int, default=512)
+    p.add_argument("--photo-size", type=int, default=256)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--out", help="write the JSON report here (default: stdout)")
+    p.add_argument("--vgg", default=None, help="VGG19 tfjs weights (default DATA/weights/vgg19-tfjs)")
+
+
+def run(args):
+    import json
+    from .data import list_images, load_image
+    from .evaluate import photo_losses, style_gap
+    from .vgg import load_tfjs
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    enc, dec = load_pair(args.weights)
+    stylizer, style_encoder = Stylizer(enc, dec).eval(), StyleEncoder(enc).eval()
+    vgg = load_tfjs(args.vgg or os.path.join(args.data, "weights", "vgg19-tfjs"))
+    photos = list_images(os.path.join(args.data, "content", "samples"))
+    report = {"network": "AdaIN at compact relu4_1 (collab-distill 4SE/4SD), not fine-tuned", "strength": args.strength, "styles": {}}
+    for name in args.styles.split(","):
+        painting = os.path.join(args.data, "styles", name)
+        with torch.no_grad():
+            style = style_encoder(load_image(painting, args.style_size).unsqueeze(0))
+
+        def run_model(batch):
+            with torch.no_grad():
+                h, w = batch.shape[-2:]
+                padded = F.pad(batch, (0, (-w) % 8, 0, (-h) % 8), mode="replicate")
+                return stylizer(padded, style.expand(len(batch), -1), torch.full((len(batch),), args.strength))[..., :h, :w]
+
+        gap = style_gap(run_model, photos, painting, vgg, args.gap_size)
+        losses = photo_losses(run_model, photos, painting, vgg, args.photo_size)
+        report["styles"][name] = {"style_gap_closed": gap["style_gap_closed"], "content_loss": losses["content_loss"],
+                                  "style_distance_per_layer": gap["style_distance_per_layer"]}
+        print(f"{name}: style gap closed {gap['style_gap_closed']:.1%}, content loss {losses['content_loss']:.3g}")
+    text = json.dumps(report, indent=2)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+    return 0
