@@ -254,6 +254,22 @@ describe('stylecast stylize (CLI end to end)', () => {
       await expectNothingLeft(outDir);
       await expectNothingLeft(outDir, longClip);
     });
+
+    it('SIGTERM at 12 moments from start-up to mid-run: always a clean exit, never an abort, nothing left', async () => {
+      const outDir = join(dir.path, 'terminated');
+      await mkdir(outDir);
+      for (let i = 0; i < 12; i++) {
+        const { child, done } = startCli(['stylize', longClip, '-o', join(outDir, 'out.mp4'), '-y', ...tiny]);
+        await new Promise((r) => setTimeout(r, 40 + i * 60)); // 40 ms (loading) .. 700 ms (running)
+        child.kill('SIGTERM');
+        const result = await done;
+        expect(result.stderr).not.toMatch(/terminate called|Napi::Error|Aborted/);
+        // Before Node has installed its handler the default action ends it (signal SIGTERM); after, our exit code.
+        const ending = result.signal ?? result.code;
+        expect(['SIGTERM', 130, 143], `run ${i}: ${result.stderr}`).toContain(ending);
+      }
+      await expectNothingLeft(outDir);
+    }, 60_000);
   });
 });
 
