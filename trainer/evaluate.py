@@ -42,13 +42,12 @@ def add_arguments(p):
 
 
 def read_flo(path):
-    with open(path, "rb") as f:
-        tag = np.fromfile(f, "<f4", 1)[0]
-        if abs(tag - 202021.25) > 1e-3:
-            raise ValueError(f"{path}: not a .flo file")
-        w, h = np.fromfile(f, "<i4", 2)
-        data = np.fromfile(f, "<f4", int(w) * int(h) * 2).reshape(h, w, 2)
-    return data
+    """A Middlebury .flo file as (H, W, 2) float32 (OpenCV's reader)."""
+    import cv2
+    flow = cv2.readOpticalFlow(path)
+    if flow is None:
+        raise ValueError(f"{path}: not a .flo file")
+    return flow
 
 
 def stylize(model, frames, scale=1.0):
