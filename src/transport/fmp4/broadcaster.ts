@@ -62,7 +62,9 @@ export function fmp4EncoderArgs(width: number, height: number): string[] {
     '-use_wallclock_as_timestamps', '1',
     '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${width}x${height}`, '-i', 'pipe:0',
     '-fps_mode', 'passthrough',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-pix_fmt', 'yuv420p',
+    // A keyframe every second of wall time (not every 30 frames: at 10 fps that would be 3 s), so a new
+    // viewer (OBS, ffmpeg, a page) starts within a second.
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '600', '-force_key_frames', 'expr:gte(t,n_forced*1)', '-pix_fmt', 'yuv420p',
     '-movflags', 'frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '33333',
     '-f', 'mp4', 'pipe:1',
   ];
