@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StyleEngine } from '../../dist/models/engine.js';
+import { InferenceRunError, StyleEngine } from '../../dist/models/engine.js';
 import { inspectModel, providerInstalled } from '../../dist/models/ort/runtime.js';
 import { TINY, TINY_B, WRONG_INPUT, tempDir } from '../helpers.js';
 import { writeFile } from 'node:fs/promises';
@@ -72,6 +72,25 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
       await expect(engine.run(new Float32Array(3 * 2 * 2), new Float32Array(12), 2, 2)).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
       const ok = await engine.run(frame(), new Float32Array(3 * H * W), H, W);
       expect(ok.output.length).toBe(3 * H * W);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('a failed run hands both buffers back (usable, not detached), so a pool stays whole', async () => {
+    const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
+    try {
+      const input = frame();
+      const output = new Float32Array(3 * H * W);
+      // The wrong height makes ONNX Runtime refuse the tensor inside the worker.
+      const error = await engine.run(input, output, H + 4, W).then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(InferenceRunError);
+      const failed = error as InferenceRunError;
+      expect(input.byteLength).toBe(0); // transferred away ...
+      expect(failed.input!.length).toBe(3 * H * W); // ... and back
+      expect(failed.output!.length).toBe(3 * H * W);
+      const again = await engine.run(failed.input!, failed.output!, H, W); // reusable as they are
+      expect(again.output.some((v) => v > 0)).toBe(true);
     } finally {
       await engine.close();
     }
