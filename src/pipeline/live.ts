@@ -34,8 +34,8 @@ export interface LiveStylizerOptions {
   readonly stabilize?: boolean;
   /** Consecutive failed frames after which the inference worker is restarted (default 30). */
   readonly restartAfterFailures?: number;
-  /** Told once per failed frame and per restart (for the log). */
-  readonly onFault?: (message: string) => void;
+  /** Told once per failed frame ('frame', frequent) and per worker restart ('restart', rare). */
+  readonly onFault?: (message: string, kind: 'frame' | 'restart') => void;
   /**
    * TESTS ONLY (fault injection): every Nth frame is sent to the worker with a
    * wrong size, so ONNX Runtime really fails it.
@@ -148,7 +148,7 @@ export class LiveStylizer {
       if (this.closed) return null;
       this.failed++;
       this.consecutiveFailures++;
-      this.options.onFault?.(`frame dropped, inference failed: ${describeError(error)}`);
+      this.options.onFault?.(`frame dropped, inference failed: ${describeError(error)}`, 'frame');
       // A worker that died answers every run with the same error: restart it at once.
       const workerGone = !(error instanceof InferenceRunError);
       if (workerGone || this.consecutiveFailures >= (this.options.restartAfterFailures ?? DEFAULT_RESTART_AFTER_FAILURES)) await this.restart();
@@ -166,10 +166,10 @@ export class LiveStylizer {
       this.core.setEngine(fresh);
       this.restarts++;
       this.consecutiveFailures = 0;
-      this.options.onFault?.(`inference worker restarted (${modelPath})`);
+      this.options.onFault?.(`inference worker restarted (${modelPath})`, 'restart');
       await old.close();
     } catch (error) {
-      this.options.onFault?.(`inference worker restart failed: ${describeError(error)}`);
+      this.options.onFault?.(`inference worker restart failed: ${describeError(error)}`, 'restart');
     }
   }
 }

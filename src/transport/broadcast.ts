@@ -140,13 +140,13 @@ export class Broadcast {
   }
 }
 
-/** Failed frames can come 30 times a second: log the first of each burst and then one line per 5 s. */
-function throttledLog(log: Logger): (message: string) => void {
+/** Failed frames can come 30 times a second: log the first of each burst and then one line per 5 s; restarts always. */
+function throttledLog(log: Logger): (message: string, kind: 'frame' | 'restart') => void {
   let last = -Infinity;
   let suppressed = 0;
-  return (message) => {
+  return (message, kind) => {
     const now = Date.now();
-    if (message.includes('restart') || now - last >= 5000) {
+    if (kind === 'restart' || now - last >= 5000) {
       log.warn(`broadcast: ${message}${suppressed ? ` (and ${suppressed} more since the last report)` : ''}`);
       last = now;
       suppressed = 0;
