@@ -31,7 +31,7 @@ export interface ModelManifest {
   readonly training?: Record<string, unknown>;
   readonly metrics?: Record<string, unknown>;
   readonly runtime?: { readonly modelScale?: number };
-  /** A variant of another model: 'fast' (pruned, run at a lower internal scale) or 'fp16'. */
+  /** A variant of another model: 'fast' (pruned, run at a lower model scale) or 'fp16'. */
   readonly variant?: 'quality' | 'fast' | 'fp16';
   readonly variantOf?: string;
   readonly preview?: string;

@@ -29,7 +29,7 @@ export function parsePreset(text: string): Preset | 'auto' {
   throw new StylecastError('USAGE', `unknown preset "${text}": use auto, fast or quality`);
 }
 
-/** What actually runs for a style and a preset: the model file and its internal scale. */
+/** What actually runs for a style and a preset: the model file and its model scale. */
 export interface ModelChoice {
   readonly entry: ModelEntry;
   readonly preset: Preset;

@@ -47,7 +47,7 @@ export function resolveSize(source: FrameSize, request: SizeRequest): FrameSize 
   }
 }
 
-/** The size the model runs at for an output size and an internal scale in (0, 1]: even, at least 16 px. */
+/** The size the model runs at for an output size and a model scale in (0, 1]: even (halves round up), at least 16 px (docs/model-contract.md, "Model scale"). */
 export function modelSizeFor(output: FrameSize, scale: number): FrameSize {
   if (!(scale > 0 && scale <= 1)) throw new StylecastError('USAGE', `model scale must be in (0, 1], got ${scale}`);
   if (scale === 1) return output;

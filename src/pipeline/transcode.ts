@@ -43,7 +43,7 @@ export interface TranscodeOptions {
 export interface TranscodeStart {
   readonly source: MediaInfo;
   readonly size: FrameSize;
-  /** Where the model runs (smaller than `size` with an internal scale). */
+  /** Where the model runs (smaller than `size` with a model scale below 1). */
   readonly modelSize: FrameSize;
   readonly provider: ExecutionProvider;
   readonly skippedProviders: ReadonlyArray<{ provider: string; reason: string }>;

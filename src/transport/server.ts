@@ -31,7 +31,7 @@ export interface ServerOptions {
   readonly styleId: string;
   readonly registry: ModelRegistry;
   readonly device: Device;
-  /** fast: the styles' fast variants at their internal scale; quality (default): full models. */
+  /** fast: the styles' fast variants at their model scale; quality (default): full models. */
   readonly preset?: Preset;
   readonly threads: number;
   readonly stabilize: boolean;

@@ -47,7 +47,7 @@ describe('stylecast stylize (CLI end to end)', () => {
     expect([v.width, v.height, Number(v.nb_read_frames)]).toEqual([128, 96, 30]);
   });
 
-  it('--preset fast runs the fast variant at its internal scale; quality the full model', async () => {
+  it('--preset fast runs the fast variant at its model scale; quality the full model', async () => {
     const fast = await runCli(['stylize', clip, '-o', join(dir.path, 'fast.mp4'), '--models-dir', FIXTURES, '--style', 'tiny', '--preset', 'fast']);
     expect(fast.code, fast.stderr).toBe(0);
     expect(fast.stderr).toMatch(/style tiny-fast \(fast\), 160x120 \(model at 80x60\)/);
