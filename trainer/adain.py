@@ -139,9 +139,8 @@ def add_arguments(p):
 
 
 def run(args):
-    import json
     from .data import list_images, load_image
-    from .evaluate import photo_losses, style_gap
+    from .evaluate import photo_losses, style_gap, write_report
     from .vgg import load_tfjs
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -166,10 +165,5 @@ def run(args):
         report["styles"][name] = {"style_gap_closed": gap["style_gap_closed"], "content_loss": losses["content_loss"],
                                   "style_distance_per_layer": gap["style_distance_per_layer"]}
         print(f"{name}: style gap closed {gap['style_gap_closed']:.1%}, content loss {losses['content_loss']:.3g}")
-    text = json.dumps(report, indent=2)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
-    else:
-        print(text)
+    write_report(report, args.out)
     return 0

@@ -175,6 +175,16 @@ def photo_losses(run_model, photos, style_path, vgg, size):
     return {"content_loss": content, "style_loss": style_loss, "photos": len(batch)}
 
 
+def write_report(report, out=None):
+    """A JSON report to `out`, or to stdout when no path is given."""
+    text = json.dumps(report, indent=2)
+    if out:
+        with open(out, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+
+
 def open_model(arg):
     """models/<id>.onnx or an id -> (onnx path, manifest path, manifest or {}, runtime model scale)."""
     if arg.endswith(".onnx"):
@@ -220,12 +230,7 @@ def run(args):
               "settings": {"model_scale": scale, "clip_height": args.clip_height, "pairs": args.pairs, "photo_size": args.photo_size,
                            "gap_size": args.gap_size,
                            "flow": "OpenCV DIS medium", "photometric_threshold": PHOTOMETRIC_THRESHOLD}}
-    text = json.dumps(report, indent=2)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
-    else:
-        print(text)
+    write_report(report, args.out)
     if args.update_manifest and manifest:
         manifest.setdefault("metrics", {}).update({k: v for k, v in metrics.items() if v is not None})
         manifest["metrics"]["eval_settings"] = report["settings"]

@@ -61,18 +61,15 @@ def run(args):
                   "training": {"random_weights": True, "seed": 2}, "runtime": {"modelScale": 0.5}}
     path, _ = export_model(tiny_net(2, width=2), args.out, "tiny-fast", fast_extra, check=not args.no_check)
     print(f"wrote {path}")
-    wrong = os.path.join(args.out, "wrong-input.onnx")
-    torch.onnx.export(WrongInput(), torch.rand(1, 3, 8, 8), wrong, input_names=["image"],
-                      output_names=["output"], opset_version=13,
-                      dynamic_axes={"image": {2: "h", 3: "w"}, "output": {2: "h", 3: "w"}})
-    manifests.write({"id": "wrong-input", "title": "Wrong input name", "contract": 1,
-                       "file": "wrong-input.onnx", "listed": True}, os.path.join(args.out, "wrong-input.json"))
-    print(f"wrote {wrong}")
-    half = os.path.join(args.out, "wrong-output.onnx")
-    torch.onnx.export(HalfSizeOutput(), torch.rand(1, 3, 8, 8), half, input_names=["input"],
-                      output_names=["output"], opset_version=13,
-                      dynamic_axes={"input": {2: "h", 3: "w"}, "output": {2: "h2", 3: "w2"}})
-    manifests.write({"id": "wrong-output", "title": "Output half the input's size", "contract": 1,
-                       "file": "wrong-output.onnx", "listed": False}, os.path.join(args.out, "wrong-output.json"))
-    print(f"wrote {half}")
+    broken = [  # (module, id, title, input name, output axes, listed): valid ONNX that breaks the contract
+        (WrongInput(), "wrong-input", "Wrong input name", "image", {2: "h", 3: "w"}, True),
+        (HalfSizeOutput(), "wrong-output", "Output half the input's size", "input", {2: "h2", 3: "w2"}, False),
+    ]
+    for module, model_id, title, input_name, output_axes, listed in broken:
+        path = os.path.join(args.out, f"{model_id}.onnx")
+        torch.onnx.export(module, torch.rand(1, 3, 8, 8), path, input_names=[input_name], output_names=["output"],
+                          opset_version=13, dynamic_axes={input_name: {2: "h", 3: "w"}, "output": output_axes})
+        manifests.write({"id": model_id, "title": title, "contract": 1, "file": f"{model_id}.onnx", "listed": listed},
+                        os.path.join(args.out, f"{model_id}.json"))
+        print(f"wrote {path}")
     return 0

@@ -66,69 +66,39 @@ async function fastestStyle(): Promise<string> {
 }
 
 async function run(viewers: number, style: string): Promise<void> {
-  const { chromium } = await import('playwright-core');
-  const serveArgs = [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--style', style, '--preset', args.preset!, '--size', args.size!,
-    '--source', `lavfi:testsrc2=size=${args.size}:rate=30`, ...(args['models-dir'] ? ['--models-dir', args['models-dir']] : [])];
-  const server = spawn(process.execPath, serveArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  server.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const profile = mkdtempSync(join(tmpdir(), 'stylecast-bench-chromium-'));
-  try {
-    const url = await new Promise<string>((resolvePromise, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
-      const check = () => {
-        const m = /serving (http:\/\/\S+)\//.exec(stderr);
-        if (m) {
-          clearTimeout(timer);
-          resolvePromise(m[1]!);
-        } else setTimeout(check, 100);
-      };
-      check();
-    });
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
-        '--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'],
-    });
-    try {
-      const pages: Array<import('playwright-core').Page> = [];
-      for (let i = 0; i < viewers; i++) {
-        const page = await context.newPage();
-        await page.goto(`${url}/obs`);
-        await page.waitForFunction('window.stylecast.state.frames.output > 0', undefined, { timeout: 60_000 });
-        pages.push(page);
-      }
-      const decoded = () => Promise.all(pages.map((p) => p.evaluate('window.stylecast.decodedFrames()') as Promise<number>));
-      const stats = async () => ((await (await fetch(`${url}/api/stats`)).json()) as { broadcast: Record<string, number> }).broadcast;
-      await new Promise((r) => setTimeout(r, 3000)); // warm-up
-      const seconds = Number(args.seconds);
-      const [s0, d0, t0, c0] = [await stats(), await decoded(), performance.now(), treeTicks(server.pid!)];
-      await new Promise((r) => setTimeout(r, seconds * 1000));
-      const [s1, d1, t1, c1] = [await stats(), await decoded(), performance.now(), treeTicks(server.pid!)];
-      const dt = (t1 - t0) / 1000;
-      let ticks = 0;
-      for (const [pid, after] of c1) ticks += after - (c0.get(pid) ?? after);
-      const perViewer = d1.map((d, i) => ((d - d0[i]!) / dt).toFixed(1)).join(' / ');
-      const f = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? 'n/a' : v.toFixed(digits));
-      process.stdout.write(
-        `${String(viewers).padStart(7)}  ${f((s1.framesIn! - s0.framesIn!) / dt).padStart(6)}  ${f((s1.framesOut! - s0.framesOut!) / dt).padStart(7)}  ` +
-          `${f(s1.latencyP50Ms, 0).padStart(7)}  ${f(s1.latencyP95Ms, 0).padStart(7)}  ${String(s1.dropped! - s0.dropped!).padStart(7)}  ` +
-          `${f(s1.inferenceMs, 0).padStart(8)}  ${f((100 * ticks) / CLK_TCK / dt, 0).padStart(7)}%  ${perViewer}\n`,
-      );
-    } finally {
-      await context.close();
+  await withServerAndBrowser(style, `lavfi:testsrc2=size=${args.size}:rate=30`, async (url, context, serverPid) => {
+    const pages: Array<import('playwright-core').Page> = [];
+    for (let i = 0; i < viewers; i++) {
+      const page = await context.newPage();
+      await page.goto(`${url}/obs`);
+      await page.waitForFunction('window.stylecast.state.frames.output > 0', undefined, { timeout: 60_000 });
+      pages.push(page);
     }
-  } finally {
-    server.kill('SIGINT');
-    await new Promise((r) => server.once('close', r));
-    rmSync(profile, { recursive: true, force: true });
-  }
+    const decoded = () => Promise.all(pages.map((p) => p.evaluate('window.stylecast.decodedFrames()') as Promise<number>));
+    const stats = async () => ((await (await fetch(`${url}/api/stats`)).json()) as { broadcast: Record<string, number> }).broadcast;
+    await new Promise((r) => setTimeout(r, 3000)); // warm-up
+    const seconds = Number(args.seconds);
+    const [s0, d0, t0, c0] = [await stats(), await decoded(), performance.now(), treeTicks(serverPid)];
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const [s1, d1, t1, c1] = [await stats(), await decoded(), performance.now(), treeTicks(serverPid)];
+    const dt = (t1 - t0) / 1000;
+    let ticks = 0;
+    for (const [pid, after] of c1) ticks += after - (c0.get(pid) ?? after);
+    const perViewer = d1.map((d, i) => ((d - d0[i]!) / dt).toFixed(1)).join(' / ');
+    const f = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? 'n/a' : v.toFixed(digits));
+    process.stdout.write(
+      `${String(viewers).padStart(7)}  ${f((s1.framesIn! - s0.framesIn!) / dt).padStart(6)}  ${f((s1.framesOut! - s0.framesOut!) / dt).padStart(7)}  ` +
+        `${f(s1.latencyP50Ms, 0).padStart(7)}  ${f(s1.latencyP95Ms, 0).padStart(7)}  ${String(s1.dropped! - s0.dropped!).padStart(7)}  ` +
+        `${f(s1.inferenceMs, 0).padStart(8)}  ${f((100 * ticks) / CLK_TCK / dt, 0).padStart(7)}%  ${perViewer}\n`,
+    );
+  });
 }
 
 /** A served stylecast for one measurement; closed with its Chromium by the callback's end. */
-async function withServerAndBrowser(style: string, source: string, body: (url: string, context: import('playwright-core').BrowserContext) => Promise<void>): Promise<void> {
+async function withServerAndBrowser(
+  style: string, source: string,
+  body: (url: string, context: import('playwright-core').BrowserContext, serverPid: number) => Promise<void>,
+): Promise<void> {
   const { chromium } = await import('playwright-core');
   const server = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--style', style, '--preset', args.preset!,
     '--size', args.size!, '--source', source, ...(args['models-dir'] ? ['--models-dir', args['models-dir']] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -150,7 +120,7 @@ async function withServerAndBrowser(style: string, source: string, body: (url: s
     });
     await context.addInitScript(GLASS_PAGE_SCRIPT);
     try {
-      await body(url, context);
+      await body(url, context, server.pid!);
     } finally {
       await context.close();
     }

@@ -173,10 +173,6 @@ export class StylecastServer {
     return this.closing;
   }
 
-  private authorize(req: IncomingMessage, url: URL): void {
-    this.access.authorize(req, url);
-  }
-
   private candidateAddress(): string | null {
     return isLoopback(this.options.host) ? '127.0.0.1' : null;
   }
@@ -190,7 +186,7 @@ export class StylecastServer {
       if (this.closing) return reject('503 Service Unavailable');
       const url = parseRequestTarget(req.url);
       this.access.check(req);
-      this.authorize(req, url);
+      this.access.authorize(req, url);
       if (url.pathname === '/ws') return this.control.accept(req, socket, head);
       if (url.pathname === '/live.mp4') {
         if (this.broadcast.fmp4.viewers >= this.limits.maxVideoSockets) return reject('503 Service Unavailable');
@@ -291,11 +287,11 @@ export class StylecastServer {
     router
       .on('GET', '/api/styles', ({ res }) => sendJson(res, 200, { style: this.styleId, styles: this.styles.list() }))
       .on('GET', '/api/stats', ({ req, res, url }) => {
-        this.authorize(req, url);
+        this.access.authorize(req, url);
         sendJson(res, 200, { style: this.styleId, broadcast: this.broadcast.stats(), server: this.counts() });
       })
       .on('GET', '/live.mp4', ({ req, res, url }) => {
-        this.authorize(req, url);
+        this.access.authorize(req, url);
         if (req.method === 'HEAD') {
           res.writeHead(200, { 'Content-Type': 'video/mp4', 'Cache-Control': 'no-store' });
           return void res.end();
@@ -307,7 +303,7 @@ export class StylecastServer {
       .on('POST', '/whep', (context) => this.createResource('whep', context))
       .on('POST', '/whip', (context) => this.createResource('whip', context))
       .on('DELETE', /^\/(whip|whep)\/([\w-]{1,64})$/, ({ req, res, url, params }) => {
-        this.authorize(req, url);
+        this.access.authorize(req, url);
         const session = this.sessions.get(params[1]!);
         if (!session || session.kind !== (params[0] === 'whip' ? 'publisher' : 'viewer')) throw new StylecastError('NOT_FOUND', 'no such session');
         session.close();
@@ -331,7 +327,7 @@ export class StylecastServer {
   }
 
   private async createResource(kind: 'whip' | 'whep', { req, res, url }: RouteContext): Promise<void> {
-    this.authorize(req, url);
+    this.access.authorize(req, url);
     if (!(req.headers['content-type'] ?? '').startsWith('application/sdp')) throw new StylecastError('BAD_REQUEST', 'Content-Type must be application/sdp');
     const reservation = this.sessions.reserve(kind === 'whip' ? 'publisher' : 'viewer', null);
     let session: Session;

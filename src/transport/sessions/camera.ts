@@ -3,7 +3,7 @@ import { LiveStylizer, type LiveStylizerStats } from '../../pipeline/live.js';
 import { checkOffer, type PeerSession } from '../webrtc/peer.js';
 import { RtcVideoOutput } from '../webrtc/video.js';
 import { answerReceiving } from './receiving-peer.js';
-import type { Session } from './session-table.js';
+import { PeerBackedSession } from './peer-backed.js';
 
 export interface CameraOptions {
   readonly offerSdp: string;
@@ -20,14 +20,19 @@ export interface CameraOptions {
  * stylized by this session's own stylizer, and goes back on the same
  * connection (the answer reuses the offer's transceiver as sendrecv).
  */
-export class Camera implements Session {
+export class Camera extends PeerBackedSession {
   readonly kind = 'camera';
 
   /** Resolves when the peer has closed and the stylizer (its worker thread) has ended. */
-  readonly closed: Promise<void>;
+  private readonly released: Promise<void>;
 
-  private constructor(private readonly peer: PeerSession, private readonly stylizer: LiveStylizer, released: Promise<void>) {
-    this.closed = peer.closed.then(() => released);
+  private constructor(peer: PeerSession, private readonly stylizer: LiveStylizer, released: Promise<void>) {
+    super(peer);
+    this.released = released;
+  }
+
+  override get closed(): Promise<void> {
+    return this.peer.closed.then(() => this.released);
   }
 
   static async open(options: CameraOptions): Promise<{ camera: Camera; answerSdp: string }> {
@@ -59,19 +64,11 @@ export class Camera implements Session {
     }
   }
 
-  get id(): string {
-    return this.peer.id;
-  }
-
   setModel(modelPath: string): Promise<void> {
     return this.stylizer.setModel(modelPath);
   }
 
   stats(): LiveStylizerStats {
     return this.stylizer.snapshot();
-  }
-
-  close(): void {
-    this.peer.close();
   }
 }

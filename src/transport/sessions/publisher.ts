@@ -3,7 +3,7 @@ import { StylecastError } from '../../core/errors.js';
 import type { Broadcast } from '../broadcast.js';
 import type { PeerSession } from '../webrtc/peer.js';
 import { answerReceiving } from './receiving-peer.js';
-import type { Session } from './session-table.js';
+import { PeerBackedSession } from './peer-backed.js';
 
 export interface PublisherOptions {
   readonly offerSdp: string;
@@ -13,10 +13,12 @@ export interface PublisherOptions {
 }
 
 /** A WHIP publisher: while connected, its video is the broadcast's source. */
-export class Publisher implements Session {
+export class Publisher extends PeerBackedSession {
   readonly kind = 'publisher';
 
-  private constructor(private readonly peer: PeerSession) {}
+  private constructor(peer: PeerSession) {
+    super(peer);
+  }
 
   static async open(options: PublisherOptions): Promise<{ publisher: Publisher; answerSdp: string }> {
     const { broadcast } = options;
@@ -35,17 +37,5 @@ export class Publisher implements Session {
       broadcast.detachIngest(ingestId);
       throw error;
     }
-  }
-
-  get id(): string {
-    return this.peer.id;
-  }
-
-  get closed(): Promise<void> {
-    return this.peer.closed;
-  }
-
-  close(): void {
-    this.peer.close();
   }
 }

@@ -1,6 +1,6 @@
 import type { Broadcast } from '../broadcast.js';
 import { PeerSession } from '../webrtc/peer.js';
-import type { Session } from './session-table.js';
+import { PeerBackedSession } from './peer-backed.js';
 
 export interface ViewerOptions {
   readonly offerSdp: string;
@@ -12,10 +12,12 @@ export interface ViewerOptions {
 }
 
 /** One WebRTC viewer of the broadcast, whether it came by WHEP or by the page's `/ws` offer. */
-export class Viewer implements Session {
+export class Viewer extends PeerBackedSession {
   readonly kind = 'viewer';
 
-  private constructor(private readonly peer: PeerSession) {}
+  private constructor(peer: PeerSession) {
+    super(peer);
+  }
 
   static async open(options: ViewerOptions): Promise<{ viewer: Viewer; answerSdp: string }> {
     const { broadcast } = options;
@@ -38,17 +40,5 @@ export class Viewer implements Session {
       release();
       throw error;
     }
-  }
-
-  get id(): string {
-    return this.peer.id;
-  }
-
-  get closed(): Promise<void> {
-    return this.peer.closed;
-  }
-
-  close(): void {
-    this.peer.close();
   }
 }
