@@ -36,7 +36,6 @@ const WORKER_URL = new URL('./ort/worker.js', import.meta.url);
 export class StyleEngine {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private closed = false;
   private closing: Promise<void> | null = null;
   private deathError: StylecastError | null = null;
   private currentProvider: ExecutionProvider = 'cpu';
@@ -48,7 +47,9 @@ export class StyleEngine {
     worker.on('message', (reply: WorkerReply) => this.settle(reply));
     worker.on('error', (error) => this.die(new StylecastError('INFERENCE_FAILED', `inference worker crashed: ${error.message}`)));
     worker.on('exit', (code) => {
-      if (!this.closed) this.die(new StylecastError('INFERENCE_FAILED', `inference worker exited (code ${code})`));
+      // After close() asked it to stop, an exit is the expected end, even when it arrives before the 'closed' reply.
+      if (this.closing) this.rejectAll(StylecastError.closed('inference engine'));
+      else this.die(new StylecastError('INFERENCE_FAILED', `inference worker exited (code ${code})`));
     });
   }
 
@@ -123,7 +124,6 @@ export class StyleEngine {
         await done;
         clearTimeout(timer);
       }
-      this.closed = true;
       await this.worker.terminate();
       this.rejectAll(StylecastError.closed('inference engine'));
     })();
@@ -131,8 +131,8 @@ export class StyleEngine {
   }
 
   private request(message: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
-    if (this.deathError) return Promise.reject(this.deathError);
     if (this.closing) return Promise.reject(StylecastError.closed('inference engine'));
+    if (this.deathError) return Promise.reject(this.deathError);
     return new Promise((resolve, reject) => {
       this.pending.set(message.id, { resolve, reject });
       this.worker.postMessage(message, transfer);
