@@ -111,14 +111,97 @@ class StyleEncoder(nn.Module):
 
 
 class Stylizer(nn.Module):
-    """frame [1, 3, H, W] in [0, 1] (H, W multiples of 8), style [1, 256], strength [1] -> frame."""
+    """frame [1, 3, H, W] in [0, 1], style [1, 2C], strength [1] -> frame [1, 3, H, W].
+    The frame is padded to a multiple of 8 (the encoder pools three times) by
+    repeating its edges, and the output cropped back, inside the graph."""
 
     def __init__(self, encoder, decoder):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
 
     def forward(self, frame, style, strength):
-        return self.decoder(adain(self.encoder(frame), style, strength)).clamp(0, 1)
+        h, w = frame.shape[-2], frame.shape[-1]
+        padded = F.pad(frame, [0, (8 - w % 8) % 8, 0, (8 - h % 8) % 8], mode="replicate")
+        return self.decoder(adain(self.encoder(padded), style, strength)).clamp(0, 1)[..., :h, :w]
+
+
+class ColourStatistics(nn.Module):
+    """The features are the pixels themselves: as the encoder and the decoder of a
+    Stylizer, AdaIN becomes colour-statistics transfer (Reinhard et al. 2001). A
+    baseline, and the runtime tests' fixture: its effect is known exactly (the
+    output's per-channel mean moves to the painting's as strength goes to 1)."""
+
+    def forward(self, x):
+        return x + 0.0  # a node of its own, so the ONNX graph keeps distinct input and output names
+
+
+# ---- export: the model contract's second form (docs/model-contract.md) -------------------
+
+def _declare_image_output(path):
+    """The in-graph crop leaves the output's declared shape to the exporter's guesses
+    (a symbolic channel count); declare what it is: [1, 3, height, width]."""
+    import onnx
+    model = onnx.load(path)
+    dims = model.graph.output[0].type.tensor_type.shape.dim
+    dims[0].dim_value, dims[1].dim_value = 1, 3
+    dims[2].dim_param, dims[3].dim_param = "height", "width"
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def export_arbitrary(stylizer, style_encoder, out_dir, model_id, extra, painting_size=512, check=True):
+    """models/<id>.onnx (frame, style, strength -> frame) + models/<id>.style.onnx
+    (painting -> style) + a contract-2 manifest; both graphs checked against
+    PyTorch through onnxruntime-node before the manifest is written."""
+    import numpy as np
+    from . import manifest as manifests
+    from .export import OPSET, PARITY_TOLERANCE, count_params, ort_run, sha256
+    os.makedirs(out_dir, exist_ok=True)
+    stylizer, style_encoder = stylizer.eval(), style_encoder.eval()
+    g = torch.Generator().manual_seed(0)
+    painting = torch.rand(1, 3, 72, 88, generator=g)
+    with torch.no_grad():
+        style = style_encoder(painting)
+    style_length = style.shape[1]
+    stylizer_path = os.path.join(out_dir, f"{model_id}.onnx")
+    encoder_path = os.path.join(out_dir, f"{model_id}.style.onnx")
+    dims = {2: "height", 3: "width"}
+    with torch.no_grad():
+        torch.onnx.export(stylizer, (torch.rand(1, 3, 64, 96), style, torch.ones(1)), stylizer_path + ".tmp",
+                          input_names=["input", "style", "strength"], output_names=["output"],
+                          dynamic_axes={"input": dims, "output": dims}, opset_version=OPSET)
+        torch.onnx.export(style_encoder, (painting,), encoder_path + ".tmp", input_names=["painting"],
+                          output_names=["style"], dynamic_axes={"painting": dims}, opset_version=OPSET)
+    _declare_image_output(stylizer_path + ".tmp")
+    os.replace(stylizer_path + ".tmp", stylizer_path)
+    os.replace(encoder_path + ".tmp", encoder_path)
+    parity = None
+    if check:
+        frame = torch.rand(1, 3, 68, 124, generator=g)  # not a multiple of 8: the in-graph padding is exercised
+        strength = torch.tensor([0.7])
+        with torch.no_grad():
+            expected_frame = stylizer(frame, style, strength).numpy()
+        got_style = ort_run(encoder_path, painting.numpy(), out_shape=tuple(style.shape))
+        got_frame = ort_run(stylizer_path, frame.numpy(), {"style": style.numpy(), "strength": strength.numpy()})
+        parity = max(float(np.abs(style.numpy() - got_style).max() / max(1.0, float(style.abs().max()))),
+                     float(np.abs(expected_frame - got_frame).max()))
+        if parity > PARITY_TOLERANCE:
+            for path in (stylizer_path, encoder_path):
+                os.remove(path)
+            raise RuntimeError(f"ONNX Runtime differs from PyTorch by {parity:.2e} (tolerance {PARITY_TOLERANCE:.0e}); export removed")
+    manifest = {
+        "id": model_id, "title": model_id, "contract": manifests.ARBITRARY_STYLE, "file": f"{model_id}.onnx",
+        "sha256": sha256(stylizer_path), "listed": True,
+        "arbitrary": {"encoder": f"{model_id}.style.onnx", "styleLength": int(style_length), "paintingSize": painting_size,
+                      "encoderSha256": sha256(encoder_path)},
+        "network": {"arch": "adain", "parameters": count_params(stylizer)},
+        "export": {"opset": OPSET, "torch": torch.__version__, "precision": "fp32",
+                   "parity_max_abs_diff": parity, "parity_tolerance": PARITY_TOLERANCE},
+        "metrics": {},
+    }
+    manifest.update(extra)
+    manifests.write(manifest, os.path.join(out_dir, f"{model_id}.json"))
+    return stylizer_path, manifest
 
 
 # ---- `python3 -m trainer adain`: measure AdaIN on the held-apart photos ------------------
@@ -136,6 +219,10 @@ def add_arguments(p):
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--out", help="write the JSON report here (default: stdout)")
     p.add_argument("--vgg", default=None, help="VGG19 tfjs weights (default DATA/weights/vgg19-tfjs)")
+    p.add_argument("--export", metavar="ID", help="instead of measuring, export the pair as models/ID.onnx + ID.style.onnx "
+                   "(contract 2). Made from the shared weights alone it repackages them: keep it out of git")
+    p.add_argument("--out-dir", default="models", help="where --export writes")
+    p.add_argument("--title", help="display name of the exported model")
 
 
 def run(args):
@@ -146,6 +233,13 @@ def run(args):
         torch.set_num_threads(args.threads)
     enc, dec = load_pair(args.weights)
     stylizer, style_encoder = Stylizer(enc, dec).eval(), StyleEncoder(enc).eval()
+    if args.export:
+        extra = {"title": args.title or args.export,
+                 "network": {"arch": "adain", "level": "compact relu4_1", "weights": "collab-distill-vgg19-16x 4SE/4SD (MIT)",
+                             "fine_tuned": False, "parameters": sum(p.numel() for p in stylizer.parameters())}}
+        path, _ = export_arbitrary(stylizer, style_encoder, args.out_dir, args.export, extra, painting_size=args.style_size)
+        print(f"exported {path} and its style encoder (contract 2)")
+        return 0
     vgg = load_tfjs(args.vgg or os.path.join(args.data, "weights", "vgg19-tfjs"))
     photos = list_images(os.path.join(args.data, "content", "samples"))
     report = {"network": "AdaIN at compact relu4_1 (collab-distill 4SE/4SD), not fine-tuned", "strength": args.strength, "styles": {}}
@@ -156,9 +250,7 @@ def run(args):
 
         def run_model(batch):
             with torch.no_grad():
-                h, w = batch.shape[-2:]
-                padded = F.pad(batch, (0, (-w) % 8, 0, (-h) % 8), mode="replicate")
-                return stylizer(padded, style.expand(len(batch), -1), torch.full((len(batch),), args.strength))[..., :h, :w]
+                return stylizer(batch, style.expand(len(batch), -1), torch.full((len(batch),), args.strength))
 
         gap = style_gap(run_model, photos, painting, vgg, args.gap_size)
         losses = photo_losses(run_model, photos, painting, vgg, args.photo_size)

@@ -14,7 +14,6 @@ import torch
 from . import manifest as manifests
 from . import reconet
 
-CONTRACT_VERSION = manifests.contract_version()
 OPSET = 13
 PARITY_TOLERANCE = 2e-4  # max abs difference on [0, 1] outputs, fp32
 PARITY_TOLERANCE_FP16 = 2e-2  # fp16 weights and activations, against the fp32 PyTorch output
@@ -56,21 +55,27 @@ def export_onnx(net, path, opset=OPSET):
     os.replace(tmp, path)
 
 
-def ort_run(onnx_path, array):
-    """Run one float32 NCHW array through onnxruntime-node; returns the output."""
+def ort_run(onnx_path, array, extra=None, out_shape=None):
+    """Run float32 arrays through onnxruntime-node (CPU): `array` feeds the model's first
+    input, `extra` ({name: array}) the others; returns its first output, shaped like
+    `array` unless `out_shape` says otherwise."""
     script = os.path.join(ROOT, "scripts", "ort-run.mjs")
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("node not found: the parity check runs ONNX Runtime through onnxruntime-node")
     with tempfile.TemporaryDirectory() as tmp:
-        src, dst = os.path.join(tmp, "in.bin"), os.path.join(tmp, "out.bin")
-        np.ascontiguousarray(array, dtype="<f4").tofile(src)
-        shape = ",".join(str(d) for d in array.shape)
-        proc = subprocess.run([node, script, onnx_path, src, shape, dst],
+        def saved(name, a):
+            path = os.path.join(tmp, f"feed-{name}.bin")
+            np.ascontiguousarray(a, dtype="<f4").tofile(path)
+            return path, ",".join(str(d) for d in np.shape(a))
+        src, shape = saved("in", array)
+        dst = os.path.join(tmp, "out.bin")
+        feeds = [f"{name}={path}@{dims}" for name, (path, dims) in ((n, saved(n, a)) for n, a in (extra or {}).items())]
+        proc = subprocess.run([node, script, onnx_path, src, shape, dst, *feeds],
                               capture_output=True, text=True, cwd=ROOT)
         if proc.returncode != 0:
             raise RuntimeError(f"onnxruntime-node failed: {proc.stderr.strip().splitlines()[-1:]}")
-        return np.fromfile(dst, dtype="<f4").reshape(array.shape)
+        return np.fromfile(dst, dtype="<f4").reshape(out_shape or np.shape(array))
 
 
 def parity_check(net, onnx_path, height=68, width=124, seed=0):
@@ -106,7 +111,7 @@ def export_model(net, out_dir, model_id, manifest_extra, check=True):
     manifest = {
         "id": model_id,
         "title": model_id,
-        "contract": CONTRACT_VERSION,
+        "contract": manifests.SINGLE_NETWORK,
         "file": f"{model_id}.onnx",
         "sha256": sha256(onnx_path),
         "network": {**net.config(), "parameters": count_params(net)},

@@ -5,6 +5,8 @@ Writes into --out (default test/fixtures/models):
   tiny.onnx/.json          ReCoNet width 4, 1 residual block, seed 0: valid
   tiny-b.onnx/.json        the same shape, seed 1: a second valid style (style switching)
   tiny-fast.onnx/.json     width 2: the "fast" variant of tiny (unlisted, runs at half size)
+  tiny-colour.onnx + tiny-colour.style.onnx/.json   contract 2 (arbitrary style): AdaIN on the
+                           pixels themselves, i.e. colour-statistics transfer, so its effect is known
   wrong-input.onnx/.json   a valid ONNX whose input is named `image`: must be rejected
   wrong-output.onnx/.json  right names, but the output is half the input's size: fails at run time (unlisted)
 """
@@ -13,7 +15,7 @@ import os
 import torch
 from torch import nn
 
-from . import reconet
+from . import adain, reconet
 from . import manifest as manifests
 from .export import export_model
 
@@ -60,6 +62,12 @@ def run(args):
                             "source": "python3 -m trainer fixtures"},
                   "training": {"random_weights": True, "seed": 2}, "runtime": {"modelScale": 0.5}}
     path, _ = export_model(tiny_net(2, width=2), args.out, "tiny-fast", fast_extra, check=not args.no_check)
+    print(f"wrote {path}")
+    colour = adain.ColourStatistics()
+    path, _ = adain.export_arbitrary(adain.Stylizer(colour, colour), adain.StyleEncoder(colour), args.out, "tiny-colour",
+                                     {"title": "Tiny test model (colour statistics, any painting)",
+                                      "training": {"random_weights": False, "note": "no weights: AdaIN on RGB"}},
+                                     painting_size=64, check=not args.no_check)
     print(f"wrote {path}")
     broken = [  # (module, id, title, input name, output axes, listed): valid ONNX that breaks the contract
         (WrongInput(), "wrong-input", "Wrong input name", "image", {2: "h", 3: "w"}, True),

@@ -17,8 +17,12 @@ def schema():
     return _schema
 
 
-def contract_version():
-    return schema()["properties"]["contract"]["const"]
+SINGLE_NETWORK, ARBITRARY_STYLE = 1, 2  # the two forms of the model contract (docs/model-contract.md)
+
+
+def contract_versions():
+    """The contract forms the schema accepts (checked against the constants above by the tests)."""
+    return schema()["properties"]["contract"]["enum"]
 
 
 def validate(manifest, path="manifest"):
@@ -34,6 +38,9 @@ def validate(manifest, path="manifest"):
         raise ValueError(f"{path}: id is {manifest['id']!r} but the file is named for {stem!r}")
     if manifest["file"] != f"{manifest['id']}.onnx":
         raise ValueError(f"{path}: file must be {manifest['id']}.onnx, found {manifest['file']!r}")
+    encoder = manifest.get("arbitrary", {}).get("encoder")
+    if encoder is not None and encoder != f"{manifest['id']}.style.onnx":
+        raise ValueError(f"{path}: arbitrary.encoder must be {manifest['id']}.style.onnx, found {encoder!r}")
 
 
 def write_json_atomic(obj, path):

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { StylecastError, abortError, throwIfAborted } from '../core/errors.js';
 import type { WorkerReply, WorkerRequest } from './ort/protocol.js';
+import type { Conditioning } from './contract.js';
 import type { Device, ExecutionProvider } from './providers.js';
 
 export interface EngineOptions {
@@ -41,6 +42,7 @@ export class StyleEngine {
   private currentProvider: ExecutionProvider = 'cpu';
   private currentModel = '';
   private ortVersion = '';
+  private currentStyleLength: number | null = null;
   private skippedProviders: ReadonlyArray<{ provider: string; reason: string }> = [];
 
   private constructor(private readonly worker: Worker, private readonly device: Device, private readonly threads: number) {
@@ -83,6 +85,11 @@ export class StyleEngine {
     return this.ortVersion;
   }
 
+  /** Contract 2 (any painting): the length of the model's style vector; null for a one-style model. */
+  get styleLength(): number | null {
+    return this.currentStyleLength;
+  }
+
   /** Providers passed over on the way to the one in use (auto mode). */
   get skipped(): ReadonlyArray<{ provider: string; reason: string }> {
     return this.skippedProviders;
@@ -96,6 +103,7 @@ export class StyleEngine {
       this.currentModel = modelPath;
       this.ortVersion = reply.ortVersion;
       this.skippedProviders = reply.skipped;
+      this.currentStyleLength = reply.styleLength;
     }
   }
 
@@ -103,11 +111,19 @@ export class StyleEngine {
    * Stylizes one NCHW frame. Both buffers are transferred (unusable by the
    * caller until the promise gives them back).
    */
-  async run(input: Float32Array, output: Float32Array, height: number, width: number): Promise<InferenceResult> {
+  async run(input: Float32Array, output: Float32Array, height: number, width: number, conditioning: Conditioning | null = null): Promise<InferenceResult> {
     const id = this.nextId++;
-    const reply = await this.request({ type: 'run', id, input, output, height, width }, [input.buffer as ArrayBuffer, output.buffer as ArrayBuffer]);
+    const request: WorkerRequest = { type: 'run', id, input, output, height, width, conditioning };
+    const reply = await this.request(request, [input.buffer as ArrayBuffer, output.buffer as ArrayBuffer]);
     if (reply.type !== 'ran') throw new StylecastError('INFERENCE_FAILED', 'unexpected reply from the inference worker');
     return { input: reply.input, output: reply.output, ms: reply.ms };
+  }
+
+  /** A painting (NCHW, [0, 1]; transferred) -> its style vector, through the model's style encoder (contract 2). */
+  async encodeStyle(painting: Float32Array, height: number, width: number): Promise<Float32Array> {
+    const reply = await this.request({ type: 'encode', id: this.nextId++, painting, height, width }, [painting.buffer as ArrayBuffer]);
+    if (reply.type !== 'encoded') throw new StylecastError('INFERENCE_FAILED', 'unexpected reply from the inference worker');
+    return reply.style;
   }
 
   /** Releases the session and stops the worker. Safe to call many times. */

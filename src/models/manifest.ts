@@ -15,6 +15,14 @@ export interface StyleCredit {
   readonly source?: string;
 }
 
+export interface ArbitraryStyle {
+  /** `<id>.style.onnx`: painting -> style vector. */
+  readonly encoder: string;
+  readonly styleLength: number;
+  /** The painting's short side when its style vector is taken. */
+  readonly paintingSize: number;
+}
+
 /**
  * A manifest as docs/model-manifest.schema.json defines it. Fields the schema
  * does not name are kept (the trainer adds figures without a runtime change).
@@ -35,6 +43,8 @@ export interface ModelManifest {
   readonly variant?: 'quality' | 'fast' | 'fp16';
   readonly variantOf?: string;
   readonly preview?: string;
+  /** Contract 2 (any painting): the style encoder beside the stylizer. */
+  readonly arbitrary?: ArbitraryStyle;
   readonly [unknown: string]: unknown;
 }
 
@@ -66,6 +76,7 @@ export function parseManifest(text: string, file: string, expectedId: string): M
   const m = value as ModelManifest;
   if (m.id !== expectedId) throw fail(`"id" is "${m.id}" but the file is named for "${expectedId}"`);
   if (m.file !== `${m.id}.onnx`) throw fail(`"file" must be "${m.id}.onnx", found "${m.file}"`);
+  if (m.arbitrary && m.arbitrary.encoder !== `${m.id}.style.onnx`) throw fail(`"arbitrary.encoder" must be "${m.id}.style.onnx", found "${m.arbitrary.encoder}"`);
   return { ...m, listed: m.listed !== false };
 }
 

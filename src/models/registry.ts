@@ -17,6 +17,11 @@ export interface ModelProblem {
   readonly message: string;
 }
 
+/** Whether a model paints any painting (contract 2: a style encoder beside the stylizer). */
+export function isArbitrary(entry: ModelEntry): boolean {
+  return entry.manifest?.arbitrary !== undefined;
+}
+
 /** The models/ folder shipped with the package (dist/models/ -> ../../models). */
 export const BUNDLED_MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 export const DEFAULT_STYLE = 'candy';
@@ -71,6 +76,9 @@ export class ModelRegistry {
           const manifest = parseManifest(await readFile(manifestPath, 'utf8'), manifestPath, id);
           const onnxPath = join(dir, manifest.file);
           if (!(await isFile(onnxPath))) throw new StylecastError('MODEL_INVALID', `${manifestPath}: its model file ${manifest.file} is missing`);
+          if (manifest.arbitrary && !(await isFile(join(dir, manifest.arbitrary.encoder)))) {
+            throw new StylecastError('MODEL_INVALID', `${manifestPath}: its style encoder ${manifest.arbitrary.encoder} is missing`);
+          }
           if (!entries.has(id)) entries.set(id, { id, title: manifest.title, onnxPath, manifestPath, manifest });
         } catch (error) {
           problems.push({ file: manifestPath, message: error instanceof Error ? error.message : String(error) });
@@ -80,9 +88,34 @@ export class ModelRegistry {
     return new ModelRegistry(entries, problems);
   }
 
-  /** Styles shown to users (baselines and fixtures are unlisted). */
+  /** Styles shown to users (baselines and fixtures are unlisted), one-style models and any-painting models alike. */
   listed(): ModelEntry[] {
     return [...this.entries.values()].filter((e) => e.manifest?.listed !== false);
+  }
+
+  /** Listed models that paint any painting (contract 2). */
+  arbitrary(): ModelEntry[] {
+    return this.listed().filter(isArbitrary);
+  }
+
+  /**
+   * The model for `--style-image`: the one named by `style` (which must be an
+   * any-painting model), else the first installed one.
+   */
+  async resolveArbitrary(style: string | undefined): Promise<ModelEntry> {
+    if (style !== undefined) {
+      const entry = await this.resolve(style);
+      if (!isArbitrary(entry)) {
+        const known = this.arbitrary().map((e) => e.id);
+        throw new StylecastError('USAGE', `style ${entry.id} has its painting built in; a painting of your own needs an any-painting model${known.length ? ` (${known.join(', ')})` : ''}`);
+      }
+      return entry;
+    }
+    const entry = this.arbitrary()[0];
+    if (!entry) {
+      throw new StylecastError('MODEL_NOT_FOUND', 'no any-painting model is installed: build one with `/usr/bin/python3 -m trainer adain --export adain` (docs/arbitrary-style.md)');
+    }
+    return entry;
   }
 
   all(): ModelEntry[] {
@@ -94,7 +127,7 @@ export class ModelRegistry {
   }
 
   defaultStyle(): ModelEntry | undefined {
-    return this.entries.get(process.env.STYLECAST_STYLE ?? DEFAULT_STYLE) ?? this.listed()[0];
+    return this.entries.get(process.env.STYLECAST_STYLE ?? DEFAULT_STYLE) ?? this.listed().find((e) => !isArbitrary(e));
   }
 
   /** Variants of a style (fast, fp16), by their manifests' `variantOf`. */

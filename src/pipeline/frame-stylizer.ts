@@ -1,4 +1,5 @@
 import type { StylizedFrame, TensorFrame } from '../core/frame.js';
+import type { Conditioning } from '../models/contract.js';
 import { InferenceRunError, type StyleEngine } from '../models/engine.js';
 import { CoherenceCheck, DEFAULT_STABILIZE_STRENGTH } from './coherence.js';
 import { TensorPool } from './flow-control.js';
@@ -45,6 +46,7 @@ export class FrameStylizer {
   private check: CoherenceCheck | null = null;
   private sizeKey = '';
   private peak = 0;
+  private conditioning: Conditioning | null = null;
 
   constructor(private engine: StyleEngine, private readonly options: FrameStylizerOptions) {}
 
@@ -52,6 +54,11 @@ export class FrameStylizer {
   setEngine(engine: StyleEngine): void {
     this.engine = engine;
     this.check?.reset();
+  }
+
+  /** The painting (style vector and strength) for an arbitrary-style model; null for a one-style model. */
+  setConditioning(conditioning: Conditioning | null): void {
+    this.conditioning = conditioning;
   }
 
   /** A new style: the previous output is no reference for the next one. */
@@ -80,7 +87,7 @@ export class FrameStylizer {
   async infer(frame: TensorFrame): Promise<StylizedFrame> {
     const pool = this.stateFor(frame).pool;
     try {
-      const result = await this.engine.run(frame.data, pool.acquire(), frame.tensorHeight, frame.tensorWidth);
+      const result = await this.engine.run(frame.data, pool.acquire(), frame.tensorHeight, frame.tensorWidth, this.conditioning);
       return {
         index: frame.index, width: frame.width, height: frame.height, receivedAt: frame.receivedAt,
         tensorWidth: frame.tensorWidth, tensorHeight: frame.tensorHeight, input: result.input, output: result.output, inferenceMs: result.ms,

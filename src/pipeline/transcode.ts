@@ -16,6 +16,8 @@ import { CreditGate } from './flow-control.js';
 import { checkFramePlan, checkSourceSize, modelSizeFor, resolveSize, type SizeRequest } from './sizing.js';
 import { decodeStage, encodeStage, stylizeStages } from './stages.js';
 import { FrameStylizer } from './frame-stylizer.js';
+import { conditioningFor, paintingStyle } from './painting.js';
+import type { Conditioning } from '../models/contract.js';
 
 export interface TranscodeOptions {
   readonly input: string;
@@ -31,6 +33,8 @@ export interface TranscodeOptions {
   readonly overwrite?: boolean;
   /** Run the model at this fraction of the output size and scale up (1 = full size). */
   readonly modelScale?: number;
+  /** For an arbitrary-style model (contract 2): the painting files, their blend, the strength. */
+  readonly paintings?: PaintingsRequest;
   /** Stop after this many frames (benchmarks, previews). */
   readonly maxFrames?: number;
   /** Frames allowed between decoder and encoder (memory bound). */
@@ -38,6 +42,14 @@ export interface TranscodeOptions {
   readonly signal?: AbortSignal;
   readonly onStart?: (info: TranscodeStart) => void;
   readonly onProgress?: (progress: TranscodeProgress) => void;
+}
+
+export interface PaintingsRequest {
+  readonly paths: readonly string[];
+  readonly blend: number;
+  readonly strength: number;
+  /** The model's `arbitrary.paintingSize`. */
+  readonly shortSide: number;
 }
 
 export interface TranscodeStart {
@@ -147,6 +159,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
       ...(options.stabilizeStrength !== undefined ? { stabilizeStrength: options.stabilizeStrength } : {}),
       poolSize: 16,
     });
+    stylizer.setConditioning(await paintingsFor(engine, options));
     const started = performance.now();
     let frames = 0;
     let inferenceTotal = 0;
@@ -197,6 +210,21 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
     signal?.removeEventListener('abort', onAbort);
     await Promise.all([decoder?.close(), encoder?.abort(), engine.close()]);
   }
+}
+
+/** The style vectors of the requested paintings (contract 2), or null for a one-style model. */
+async function paintingsFor(engine: StyleEngine, options: TranscodeOptions): Promise<Conditioning | null> {
+  const request = options.paintings;
+  if (engine.styleLength === null) {
+    if (request?.paths.length) throw new StylecastError('USAGE', `${basename(options.modelPath)} has one style built in: a painting needs an any-painting model (contract 2)`);
+    return null;
+  }
+  if (!request?.paths.length) throw new StylecastError('USAGE', `${basename(options.modelPath)} paints any painting: give one with --style-image`);
+  const styles: Float32Array[] = [];
+  for (const path of request.paths) {
+    styles.push(await paintingStyle(engine, path, { shortSide: request.shortSide, ...(options.maxInputPixels ? { maxPixels: options.maxInputPixels } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
+  }
+  return conditioningFor({ styles, blend: request.blend, strength: request.strength });
 }
 
 function expectedFrames(source: MediaInfo, maxFrames: number | undefined): number | null {

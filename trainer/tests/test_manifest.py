@@ -18,12 +18,15 @@ def test_every_shipped_manifest_and_fixture_follows_the_schema():
             manifest.validate(json.load(f), path)
 
 
-def test_contract_version_comes_from_the_schema():
-    assert manifest.contract_version() == manifest.schema()["properties"]["contract"]["const"] == 1
+def test_contract_forms_come_from_the_schema():
+    assert manifest.contract_versions() == [manifest.SINGLE_NETWORK, manifest.ARBITRARY_STYLE] == [1, 2]
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"contract": 2}, "contract"),
+    ({"contract": 3}, "contract"),
+    ({"contract": 2}, "arbitrary"),  # the arbitrary form needs its encoder named
+    ({"arbitrary": {"encoder": "candy.style.onnx", "styleLength": 256, "paintingSize": 512}}, "contract"),
+    ({"contract": 2, "arbitrary": {"encoder": "x.style.onnx", "styleLength": 256, "paintingSize": 512}}, "candy.style.onnx"),
     ({"title": ""}, "title"),
     ({"sha256": "xyz"}, "sha256"),
     ({"runtime": {"modelScale": 0}}, "runtime.modelScale"),

@@ -1,5 +1,5 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
-import { extname, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import { StylecastError, describeError } from '../../core/errors.js';
@@ -7,7 +7,8 @@ import { ModelRegistry, defaultModelDirs, parsePreset } from '../../models/regis
 import { resolvePreset } from '../../models/presets.js';
 import { parseDevice } from '../../models/providers.js';
 import { DEFAULT_MAX_INPUT_PIXELS, parseSizeRequest } from '../../pipeline/sizing.js';
-import { transcodeFile } from '../../pipeline/transcode.js';
+import { parseFraction } from '../../pipeline/painting.js';
+import { transcodeFile, type PaintingsRequest } from '../../pipeline/transcode.js';
 import { ProgressReporter } from '../progress.js';
 import type { CliContext } from '../context.js';
 
@@ -25,6 +26,9 @@ interface StylizeFlags {
   quiet?: boolean;
   modelsDir?: string[];
   maxInputPixels: string;
+  styleImage: string[];
+  blend?: string;
+  strength: string;
 }
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp']);
@@ -81,12 +85,32 @@ function parseThreads(text: string): number {
   return Number(text);
 }
 
+/** --style-image (once or twice), --blend, --strength -> what the transcoder needs; null without a painting. */
+function paintingsRequest(flags: StylizeFlags, paintingSize: number): PaintingsRequest | null {
+  const paths = flags.styleImage;
+  if (paths.length === 0) {
+    if (flags.blend !== undefined) throw new StylecastError('USAGE', '--blend mixes two paintings: give --style-image twice');
+    return null;
+  }
+  if (paths.length > 2) throw new StylecastError('USAGE', `--style-image takes one or two paintings, got ${paths.length}`);
+  if (paths.length === 1 && flags.blend !== undefined) throw new StylecastError('USAGE', '--blend mixes two paintings: give --style-image twice');
+  return {
+    paths,
+    blend: flags.blend === undefined ? 0.5 : parseFraction(flags.blend, '--blend'),
+    strength: parseFraction(flags.strength, '--strength'),
+    shortSide: paintingSize,
+  };
+}
+
 export function stylizeCommand(context: CliContext): Command {
   return new Command('stylize')
     .description('stylize a video or image (anything ffmpeg reads) into a new file, or a folder of images into a folder')
     .argument('<input>', 'input video or image, or a folder of images')
     .requiredOption('-o, --output <file>', 'output file: .mp4 / .mov / .mkv (H.264), .webm (VP9), .png / .jpg / .webp; a folder when the input is one')
     .option('-s, --style <id|file.onnx>', 'style id from `stylecast models`, or a path to a model')
+    .option('--style-image <file>', 'any painting as the style (an any-painting model; give it twice to mix two)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .option('--blend <f>', 'with two paintings: 0 = the first, 1 = the second (default 0.5)')
+    .option('--strength <f>', 'with a painting: 0 = the frame as it is, 1 = the painting\'s full statistics', '1')
     .option('--size <WxH>', 'output size, e.g. 640x360')
     .option('--height <N>', 'output height; width follows the aspect ratio')
     .option('--device <auto|cuda|cpu>', 'execution provider: auto = CUDA if it loads, else CPU', 'auto')
@@ -98,14 +122,16 @@ export function stylizeCommand(context: CliContext): Command {
     .option('-y, --yes', 'overwrite the output if it exists')
     .option('-q, --quiet', 'no progress, only the summary')
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
-    .addHelpText('after', '\nExamples:\n  stylecast stylize samples/sample.mp4 -o out.mp4 --style candy --height 360\n  stylecast stylize photo.jpg -o photo-candy.png --style candy\n  stylecast stylize photos/ -o stylized/ --style mosaic\n')
+    .addHelpText('after', '\nExamples:\n  stylecast stylize samples/sample.mp4 -o out.mp4 --style candy --height 360\n  stylecast stylize photo.jpg -o photo-candy.png --style candy\n  stylecast stylize photos/ -o stylized/ --style mosaic\n  stylecast stylize in.mp4 -o out.mp4 --style-image my-painting.jpg --strength 0.8\n  stylecast stylize in.mp4 -o out.mp4 --style-image a.jpg --style-image b.jpg --blend 0.3\n')
     .action(async (input: string, flags: StylizeFlags) => {
       const device = parseDevice(flags.device);
       const size = parseSizeRequest(flags.size, flags.height);
       const threads = parseThreads(flags.threads);
       const preset = resolvePreset(parsePreset(flags.preset), device);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
-      const base = await registry.resolve(flags.style);
+      const base = flags.styleImage.length ? await registry.resolveArbitrary(flags.style) : await registry.resolve(flags.style);
+      const paintings = paintingsRequest(flags, base.manifest?.arbitrary?.paintingSize ?? 512);
+      if (!paintings && base.manifest?.arbitrary) throw new StylecastError('USAGE', `style ${base.id} paints any painting: give one with --style-image`);
       const choice = registry.choose(base, preset);
       const style = choice.entry;
       const modelScale = flags.modelScale !== undefined ? Number(flags.modelScale) : choice.modelScale;
@@ -114,8 +140,12 @@ export function stylizeCommand(context: CliContext): Command {
       const common = {
         modelPath: style.onnxPath, size, device, threads, stabilize: flags.stabilize ?? false,
         maxInputPixels: parseMaxPixels(flags.maxInputPixels), modelScale, overwrite: flags.yes ?? false, signal: context.signal,
+        ...(paintings ? { paintings } : {}),
       };
-      if (await isDirectory(input)) return stylizeFolder(context, input, flags.output, common, `${style.id} (${preset})`);
+      const styleName = paintings
+        ? `${style.id}: ${paintings.paths.map((p) => basename(p)).join(' + ')}${paintings.paths.length > 1 ? ` (blend ${paintings.blend})` : ''}, strength ${paintings.strength}`
+        : style.id;
+      if (await isDirectory(input)) return stylizeFolder(context, input, flags.output, common, `${styleName} (${preset})`);
       const progress = new ProgressReporter(process.stderr, !flags.quiet);
       try {
         const summary = await transcodeFile({
@@ -125,7 +155,7 @@ export function stylizeCommand(context: CliContext): Command {
           onStart: (start) => {
             const skipped = start.skippedProviders.length && device === 'auto' ? ` (cuda unavailable: ${start.skippedProviders[0]!.reason})` : '';
             context.log(
-              `stylizing ${input} -> ${flags.output}: style ${style.id} (${preset}), ${start.size.width}x${start.size.height}` +
+              `stylizing ${input} -> ${flags.output}: style ${styleName} (${preset}), ${start.size.width}x${start.size.height}` +
                 `${start.modelSize.width !== start.size.width ? ` (model at ${start.modelSize.width}x${start.modelSize.height})` : ''}, ` +
                 `${(start.source.fpsNum / start.source.fpsDen).toFixed(2)} fps, device ${start.provider}${device === 'auto' ? ' (auto)' : ''}${skipped}`,
             );

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { StylecastError, describeError } from '../../core/errors.js';
-import { contractProblems, type ModelSignature } from '../contract.js';
+import { PAINTING_NAME, STYLE_NAME, contractProblems, encoderProblems, type Conditioning, type ModelSignature } from '../contract.js';
 import type { Device, ExecutionProvider, Selected } from '../providers.js';
 import { selectProvider } from '../providers.js';
 
@@ -17,6 +17,10 @@ export interface SessionSettings {
   /** Threads inside one operator (0: ONNX Runtime's default). */
   readonly threads: number;
 }
+
+/** Which contract check a graph must pass: a stylizer (either form) or the style encoder of a contract-2 model. */
+export type GraphRole = { readonly kind: 'stylizer' } | { readonly kind: 'encoder'; readonly styleLength: number | null };
+const STYLIZER: GraphRole = { kind: 'stylizer' };
 
 function bindingDirectory(): string {
   const require = createRequire(import.meta.url);
@@ -52,7 +56,7 @@ export function signatureOf(session: Session): ModelSignature {
   return { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
 }
 
-async function openSession(modelPath: string, provider: ExecutionProvider, settings: SessionSettings): Promise<Session> {
+async function openSession(modelPath: string, provider: ExecutionProvider, settings: SessionSettings, role: GraphRole): Promise<Session> {
   if (!providerInstalled(provider)) {
     throw new StylecastError('DEVICE_UNAVAILABLE', `${provider} provider libraries are not installed`);
   }
@@ -66,7 +70,8 @@ async function openSession(modelPath: string, provider: ExecutionProvider, setti
     }
     throw error;
   }
-  const problems = contractProblems(signatureOf(session));
+  const signature = signatureOf(session);
+  const problems = role.kind === 'stylizer' ? contractProblems(signature) : encoderProblems(signature, role.styleLength);
   if (problems.length > 0) {
     await session.release();
     throw new StylecastError('MODEL_INVALID', `${modelPath} does not follow the model contract: ${problems.join('; ')}`);
@@ -75,11 +80,12 @@ async function openSession(modelPath: string, provider: ExecutionProvider, setti
 }
 
 /** A session on the first provider of the device's order that loads. */
-export function createSession(modelPath: string, device: Device, settings: SessionSettings): Promise<Selected<Session>> {
+export function createSession(modelPath: string, device: Device, settings: SessionSettings, role: GraphRole = STYLIZER): Promise<Selected<Session>> {
   if (!existsSync(modelPath)) {
-    return Promise.reject(new StylecastError('MODEL_NOT_FOUND', `model file not found: ${modelPath}`));
+    const what = role.kind === 'encoder' ? 'style encoder' : 'model';
+    return Promise.reject(new StylecastError('MODEL_NOT_FOUND', `${what} file not found: ${modelPath}`));
   }
-  return selectProvider(device, (provider) => openSession(modelPath, provider, settings));
+  return selectProvider(device, (provider) => openSession(modelPath, provider, settings, role));
 }
 
 /** Opens the model on the CPU only to check it against the contract. */
@@ -103,16 +109,28 @@ export function runError(error: unknown, width: number, height: number): Styleca
   return new StylecastError('INFERENCE_FAILED', `inference failed on a ${width}x${height} frame: ${line.length > 300 ? `${line.slice(0, 300)}...` : line}`);
 }
 
-/** Runs the model on one NCHW frame, writing into `output` (same length as input). */
+/**
+ * Runs the model on one NCHW frame, writing into `output` (same length as
+ * input). A contract-2 stylizer also takes the style vector and strength.
+ */
 export async function runFrame(
   session: Session,
   input: Float32Array,
   output: Float32Array,
   height: number,
   width: number,
+  conditioning: Conditioning | null = null,
 ): Promise<void> {
   const dims = [1, 3, height, width];
-  const feeds = { input: new ort.Tensor('float32', input, dims) };
+  const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', input, dims) };
+  const arbitrary = session.inputNames.includes(STYLE_NAME);
+  if (arbitrary !== (conditioning !== null)) {
+    throw new StylecastError('USAGE', arbitrary ? 'this model paints any painting: give it a style vector (a painting)' : 'this model has one style built in: it takes no painting');
+  }
+  if (conditioning) {
+    feeds.style = new ort.Tensor('float32', conditioning.style, [1, conditioning.style.length]);
+    feeds.strength = new ort.Tensor('float32', new Float32Array([conditioning.strength]), [1]);
+  }
   const fetches = { output: new ort.Tensor('float32', output, dims) };
   let result: ort.InferenceSession.OnnxValueMapType;
   try {
@@ -127,4 +145,18 @@ export async function runFrame(
     }
     output.set(produced);
   }
+}
+
+/** A painting (NCHW, [0, 1]) through a style encoder: its style vector. */
+export async function encodeStyle(session: Session, painting: Float32Array, height: number, width: number): Promise<Float32Array> {
+  let result: ort.InferenceSession.OnnxValueMapType;
+  try {
+    result = await session.run({ [PAINTING_NAME]: new ort.Tensor('float32', painting, [1, 3, height, width]) });
+  } catch (error) {
+    throw runError(error, width, height);
+  }
+  const style = result[STYLE_NAME]?.data;
+  if (!(style instanceof Float32Array) || style.length === 0) throw new StylecastError('INFERENCE_FAILED', 'the style encoder returned no style vector');
+  if (!style.every(Number.isFinite)) throw new StylecastError('INPUT_INVALID', 'the painting gave a style vector with non-finite numbers');
+  return style.slice();
 }

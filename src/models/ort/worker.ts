@@ -7,11 +7,14 @@ import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { StylecastError, describeError } from '../../core/errors.js';
 import type { WorkerFailure, WorkerReply, WorkerRequest } from './protocol.js';
-import { createSession, ortVersion, runFrame, type Session } from './runtime.js';
+import { encoderPathFor, isArbitraryStylizer, styleLengthOf } from '../contract.js';
+import { createSession, encodeStyle, ortVersion, runFrame, signatureOf, type Session } from './runtime.js';
 
 if (!parentPort) throw new Error('worker.ts must run in a worker thread');
 const port = parentPort;
 let session: Session | null = null;
+/** Contract 2: the style encoder beside the stylizer. */
+let encoder: Session | null = null;
 let queue: Promise<void> = Promise.resolve();
 
 function failure(error: unknown): WorkerFailure {
@@ -27,11 +30,27 @@ async function handle(request: WorkerRequest): Promise<void> {
   switch (request.type) {
     case 'load': {
       try {
-        const selected = await createSession(request.modelPath, request.device, { threads: request.threads });
-        const previous = session;
+        const settings = { threads: request.threads };
+        const selected = await createSession(request.modelPath, request.device, settings);
+        const signature = signatureOf(selected.value);
+        let newEncoder: Session | null = null;
+        if (isArbitraryStylizer(signature)) {
+          try {
+            const styleLength = styleLengthOf(signature);
+            newEncoder = (await createSession(encoderPathFor(request.modelPath), request.device, settings, { kind: 'encoder', styleLength })).value;
+          } catch (error) {
+            await selected.value.release();
+            throw error;
+          }
+        }
+        const previous = [session, encoder];
         session = selected.value;
-        await previous?.release();
-        reply({ type: 'loaded', id: request.id, provider: selected.provider, skipped: selected.skipped, ortVersion: ortVersion() });
+        encoder = newEncoder;
+        await Promise.all(previous.map((s) => s?.release()));
+        reply({
+          type: 'loaded', id: request.id, provider: selected.provider, skipped: selected.skipped, ortVersion: ortVersion(),
+          styleLength: newEncoder ? styleLengthOf(signature) : null,
+        });
       } catch (error) {
         reply({ type: 'failed', id: request.id, error: failure(error) });
       }
@@ -43,16 +62,27 @@ async function handle(request: WorkerRequest): Promise<void> {
       try {
         if (!session) throw new StylecastError('INFERENCE_FAILED', 'no model loaded');
         const started = performance.now();
-        await runFrame(session, input, output, request.height, request.width);
+        await runFrame(session, input, output, request.height, request.width, request.conditioning);
         reply({ type: 'ran', id: request.id, input, output, ms: performance.now() - started }, transfer);
       } catch (error) {
         reply({ type: 'failed', id: request.id, error: failure(error), input, output }, transfer);
       }
       return;
     }
+    case 'encode': {
+      try {
+        if (!encoder) throw new StylecastError('USAGE', 'this model has one style built in: it takes no painting');
+        const style = await encodeStyle(encoder, request.painting, request.height, request.width);
+        reply({ type: 'encoded', id: request.id, style }, [style.buffer as ArrayBuffer]);
+      } catch (error) {
+        reply({ type: 'failed', id: request.id, error: failure(error) });
+      }
+      return;
+    }
     case 'close': {
-      await session?.release().catch(() => undefined);
+      await Promise.all([session, encoder].map((s) => s?.release().catch(() => undefined)));
       session = null;
+      encoder = null;
       reply({ type: 'closed', id: request.id });
       port.close();
       return;
