@@ -6,6 +6,30 @@ import { chromium, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
+/** What web/app.js exposes as window.stylecast (for the tests that drive the page). */
+declare global {
+  interface Window {
+    stylecast: {
+      ready: Promise<void>;
+      state: {
+        frames: { input: number; output: number };
+        errors: string[];
+        stats: any;
+        style: string | null;
+        painting: { a: string | null; b: string | null; blend: number; strength: number };
+      };
+      start(mode: string): Promise<void>;
+      stop(): void;
+      setStyle(id: string): void;
+      meanColor(which: 'input' | 'output'): number[] | null;
+      samples(): { input: number[] | null; output: number[] | null };
+      decodedFrames(): Promise<number>;
+      uploadPainting(file: Blob, slot?: 'a' | 'b'): Promise<string>;
+      setMix(change: { strength?: number; blend?: number }): void;
+    };
+  }
+}
+
 const FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',

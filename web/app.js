@@ -13,6 +13,8 @@ const output = $('output');
 const state = {
   welcome: null, stats: null, errors: [], notes: [], style: null, mode: null, connected: false,
   frames: { input: 0, output: 0 },
+  // Paintings uploaded to this server (ids) in slots a and b, with the mix the sliders set.
+  painting: { a: null, b: null, blend: 0.5, strength: 1 },
 };
 let ws = null;
 let pc = null;
@@ -52,6 +54,7 @@ function connect() {
         state.welcome = msg;
         state.style = msg.style;
         fillStyles(msg.styles, msg.style);
+        setupPainting(msg);
         setStatus(`connected (server source: ${msg.source})`);
         resolve();
       } else if (msg.type === 'answer') {
@@ -63,6 +66,7 @@ function connect() {
         state.style = msg.id;
         const select = $('style');
         if (select) select.value = msg.id;
+        if (msg.painting) showMix(msg.painting);
       } else if (msg.type === 'error') {
         setStatus(`${msg.code}: ${msg.message}`, true);
         pendingAnswer?.reject(new Error(msg.message));
@@ -84,6 +88,86 @@ function send(message) {
 
 function setStyle(id) {
   send({ type: 'style', id });
+}
+
+// ---- any painting: upload to /api/painting, then mix by ids over /ws ----------
+
+function setupPainting(welcome) {
+  const panel = $('painting');
+  if (!panel || !welcome.paintings) return;
+  panel.hidden = false;
+  if (welcome.painting) showMix(welcome.painting);
+  for (const slot of ['a', 'b']) {
+    $(`painting-${slot}`).onchange = (event) => {
+      const file = event.target.files?.[0];
+      if (file) uploadPainting(file, slot).catch(() => undefined);
+    };
+  }
+  const slider = (id, key) => {
+    let timer = null;
+    $(id).oninput = () => {
+      state.painting[key] = Number($(id).value);
+      $(`${id}-value`).textContent = $(id).value;
+      // At most ~10 messages a second while dragging; the last position always goes.
+      if (!timer) timer = setTimeout(() => { timer = null; sendMix(); }, 100);
+    };
+  };
+  slider('strength', 'strength');
+  slider('blend', 'blend');
+  const drop = document.querySelector('main');
+  drop.ondragover = (event) => { event.preventDefault(); drop.classList.add('dropping'); };
+  drop.ondragleave = () => drop.classList.remove('dropping');
+  drop.ondrop = (event) => {
+    event.preventDefault();
+    drop.classList.remove('dropping');
+    const file = event.dataTransfer?.files?.[0];
+    if (file) uploadPainting(file, state.painting.a && !state.painting.b ? 'b' : 'a').catch(() => undefined);
+  };
+}
+
+function showMix(mix) {
+  Object.assign(state.painting, mix);
+  for (const key of ['strength', 'blend']) {
+    if (!$(key)) continue;
+    $(key).value = String(mix[key]);
+    $(`${key}-value`).textContent = String(mix[key]);
+  }
+  if ($('blend')) $('blend').disabled = !mix.b;
+}
+
+function sendMix() {
+  const { a, b, blend, strength } = state.painting;
+  if (a && ws?.readyState === 1) send({ type: 'paint', a, b, blend, strength });
+}
+
+/** Uploads a painting into slot a or b and paints with it; a bad file gets the server's one-line reason and the stream goes on. */
+async function uploadPainting(file, slot = 'a') {
+  const max = state.welcome?.paintings?.maxBytes ?? 10 * 1024 * 1024;
+  if (file.size > max) {
+    setStatus(`the painting is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${(max / 1048576).toFixed(0)} MB`, true);
+    throw new Error('too large');
+  }
+  setStatus(`reading the painting ${file.name ?? ''}…`);
+  const response = await fetch(withToken('/api/painting'), { method: 'POST', headers: { 'Content-Type': file.type || 'application/octet-stream' }, body: file });
+  if (!response.ok) {
+    setStatus(`painting refused: ${(await response.text()).trim()}`, true);
+    throw new Error(`upload failed: ${response.status}`);
+  }
+  const { id } = await response.json();
+  state.painting[slot] = id;
+  if (slot === 'b' && !state.painting.a) { state.painting.a = id; state.painting.b = null; }
+  const thumb = $(`thumb-${slot}`);
+  if (thumb) thumb.src = URL.createObjectURL(file);
+  if ($('blend')) $('blend').disabled = !state.painting.b;
+  sendMix();
+  setStatus(`painting ${slot.toUpperCase()} in use`);
+  return id;
+}
+
+/** Sets the mix from code (tests, OBS scripting): any of strength, blend. */
+function setMix(change) {
+  showMix({ ...state.painting, ...change });
+  sendMix();
 }
 
 async function gathered(peer) {
@@ -249,7 +333,7 @@ async function decodedFrames() {
 }
 
 const ready = connect();
-window.stylecast = { state, ready, start, stop, setStyle, meanColor, samples, decodedFrames };
+window.stylecast = { state, ready, start, stop, setStyle, meanColor, samples, decodedFrames, uploadPainting, setMix };
 
 if ($('start')) {
   $('start').onclick = () => start($('mode').value).catch(() => undefined);

@@ -1,5 +1,5 @@
 import { StylecastError } from '../core/errors.js';
-import type { ModelChoice, ModelEntry, ModelRegistry, Preset } from './registry.js';
+import { isArbitrary, type ModelChoice, type ModelEntry, type ModelRegistry, type Preset } from './registry.js';
 
 /**
  * Which styles a live server offers and what runs for each: the listed styles
@@ -19,6 +19,11 @@ export class ServedStyles {
     const listed = this.registry.listed();
     const entries = listed.some((e) => e.id === this.initial.id) ? listed : [this.initial, ...listed];
     return entries.map((e) => ({ id: e.id, title: e.title, credit: e.manifest?.style ?? null }));
+  }
+
+  /** The any-painting model (contract 2) paintings are read and painted with, if this server offers one. */
+  painter(): ModelEntry | null {
+    return isArbitrary(this.initial) ? this.initial : this.registry.arbitrary()[0] ?? null;
   }
 
   /** The model for a style id a client asked for; throws NOT_FOUND for ids this server does not offer. */

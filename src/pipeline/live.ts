@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Subject, Subscription, filter, map, type Observable } from 'rxjs';
 import { StylecastError, describeError } from '../core/errors.js';
+import type { Conditioning } from '../models/contract.js';
 import { InferenceRunError, StyleEngine } from '../models/engine.js';
 import type { Device, ExecutionProvider } from '../models/providers.js';
 import { FrameStylizer } from './frame-stylizer.js';
@@ -112,11 +113,18 @@ export class LiveStylizer {
     this.input.next(frame);
   }
 
-  /** Switches the model between frames; viewers stay connected. */
-  async setModel(modelPath: string): Promise<void> {
+  /**
+   * Switches the model between frames (viewers stay connected) and, for an
+   * any-painting model, sets its painting: a new painting, blend or strength
+   * on the same model costs nothing per frame (no reload).
+   */
+  async setModel(modelPath: string, conditioning: Conditioning | null = null): Promise<void> {
     if (this.closed) throw StylecastError.closed('live stylizer');
-    await this.engine.loadModel(modelPath);
-    this.core.resetCoherence();
+    if (modelPath !== this.engine.modelPath) {
+      await this.engine.loadModel(modelPath);
+      this.core.resetCoherence();
+    }
+    this.core.setConditioning(conditioning);
   }
 
   snapshot(): LiveStylizerStats {

@@ -1,6 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { FrameSize } from '../core/frame.js';
 import type { Logger } from '../core/log.js';
+import type { Conditioning } from '../models/contract.js';
 import type { Device } from '../models/providers.js';
 import { LiveStylizer, type LiveInputFrame, type LiveStylizerStats } from '../pipeline/live.js';
 import { resizeBilinear } from '../pipeline/resize.js';
@@ -104,8 +105,8 @@ export class Broadcast {
     this.stylizer.push({ width, height, channels: 4, data, receivedAt: frame.receivedAt });
   }
 
-  setModel(modelPath: string): Promise<void> {
-    return this.stylizer.setModel(modelPath);
+  setModel(modelPath: string, conditioning: Conditioning | null = null): Promise<void> {
+    return this.stylizer.setModel(modelPath, conditioning);
   }
 
   stats(): BroadcastStats {

@@ -9,12 +9,27 @@ export type OfferMode = 'camera' | 'view';
 export type ClientMessage =
   | { readonly type: 'offer'; readonly mode: OfferMode; readonly sdp: string; readonly preview: boolean }
   | { readonly type: 'style'; readonly id: string }
+  | ({ readonly type: 'paint' } & PaintingMixMessage)
   | { readonly type: 'stop' }
   | { readonly type: 'ping' };
 
 export interface StyleInfo {
   readonly id: string;
   readonly title: string;
+}
+
+/** Paintings uploaded to `POST /api/painting` (their ids), mixed: `blend` is the weight of `b`; strength 0 = the frame as it is. */
+export interface PaintingMixMessage {
+  readonly a: string;
+  readonly b: string | null;
+  readonly blend: number;
+  readonly strength: number;
+}
+
+/** What a server offers for paintings: the any-painting model and the upload limit; null when it has none. */
+export interface PaintingSupport {
+  readonly model: string;
+  readonly maxBytes: number;
 }
 
 export interface Size {
@@ -24,9 +39,19 @@ export interface Size {
 
 
 export type ServerMessage =
-  | { readonly type: 'welcome'; readonly styles: readonly StyleInfo[]; readonly style: string; readonly source: string; readonly size: Size; readonly captureSize: Size }
+  | {
+      readonly type: 'welcome';
+      readonly styles: readonly StyleInfo[];
+      readonly style: string;
+      readonly source: string;
+      readonly size: Size;
+      readonly captureSize: Size;
+      readonly paintings: PaintingSupport | null;
+      /** The broadcast's painting mix when it runs the any-painting model. */
+      readonly painting: PaintingMixMessage | null;
+    }
   | { readonly type: 'answer'; readonly sdp: string; readonly session: string; readonly mode: OfferMode }
-  | { readonly type: 'style'; readonly id: string; readonly target: 'camera' | 'broadcast' }
+  | { readonly type: 'style'; readonly id: string; readonly target: 'camera' | 'broadcast'; readonly painting?: PaintingMixMessage | null }
   | { readonly type: 'stats'; readonly style: string; readonly broadcast: Record<string, unknown>; readonly camera: Record<string, unknown> | null; readonly server: Record<string, unknown> }
   | { readonly type: 'error'; readonly code: string; readonly message: string }
   | { readonly type: 'pong' };
@@ -34,6 +59,16 @@ export type ServerMessage =
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
 export const MAX_STYLE_ID_LENGTH = 200;
+const PAINTING_ID = /^[\w-]{1,64}$/;
+
+const isFraction = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
+
+function parseMix(m: Record<string, unknown>, where: string): Parsed<PaintingMixMessage> {
+  if (typeof m.a !== 'string' || !PAINTING_ID.test(m.a)) return fail(`${where}.a must be a painting id`);
+  if (!(m.b === null || m.b === undefined || (typeof m.b === 'string' && PAINTING_ID.test(m.b)))) return fail(`${where}.b must be a painting id or null`);
+  if (!isFraction(m.blend) || !isFraction(m.strength)) return fail(`${where}.blend and ${where}.strength must be numbers from 0 to 1`);
+  return { ok: true, value: { a: m.a, b: typeof m.b === 'string' ? m.b : null, blend: m.blend, strength: m.strength } };
+}
 
 function objectOf(text: string): Record<string, unknown> | string {
   let value: unknown;
@@ -60,6 +95,10 @@ export function parseClientMessage(text: string): Parsed<ClientMessage> {
     case 'style':
       if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > MAX_STYLE_ID_LENGTH) return fail('style.id must be a non-empty string');
       return { ok: true, value: { type: 'style', id: m.id } };
+    case 'paint': {
+      const mix = parseMix(m, 'paint');
+      return mix.ok ? { ok: true, value: { type: 'paint', ...mix.value } } : mix;
+    }
     case 'stop':
     case 'ping':
       return { ok: true, value: { type: m.type } };
@@ -81,12 +120,15 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
       if (!Array.isArray(m.styles) || !m.styles.every((s) => isRecord(s) && typeof s.id === 'string' && typeof s.title === 'string')) return fail('welcome.styles must list {id, title}');
       if (typeof m.style !== 'string' || typeof m.source !== 'string') return fail('welcome.style and welcome.source must be strings');
       if (!isSize(m.size) || !isSize(m.captureSize)) return fail('welcome.size and welcome.captureSize must be {width, height}');
+      if (!(m.paintings === null || (isRecord(m.paintings) && typeof m.paintings.model === 'string' && typeof m.paintings.maxBytes === 'number'))) return fail('welcome.paintings must be {model, maxBytes} or null');
+      if (!(m.painting === null || (isRecord(m.painting) && parseMix(m.painting, 'welcome.painting').ok))) return fail('welcome.painting must be a painting mix or null');
       return { ok: true, value: m as ServerMessage };
     case 'answer':
       if (typeof m.sdp !== 'string' || typeof m.session !== 'string' || (m.mode !== 'camera' && m.mode !== 'view')) return fail('answer needs sdp, session and mode');
       return { ok: true, value: m as ServerMessage };
     case 'style':
       if (typeof m.id !== 'string' || (m.target !== 'camera' && m.target !== 'broadcast')) return fail('style needs id and target');
+      if (!(m.painting === undefined || m.painting === null || (isRecord(m.painting) && parseMix(m.painting, 'style.painting').ok))) return fail('style.painting must be a painting mix');
       return { ok: true, value: m as ServerMessage };
     case 'stats':
       if (typeof m.style !== 'string' || !isRecord(m.broadcast) || !isRecord(m.server) || !(m.camera === null || isRecord(m.camera))) return fail('stats needs style, broadcast, camera and server');

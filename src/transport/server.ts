@@ -6,17 +6,20 @@ import { WebSocketServer } from 'ws';
 import { StylecastError, describeError } from '../core/errors.js';
 import type { FrameSize } from '../core/frame.js';
 import type { Logger } from '../core/log.js';
+import type { Conditioning } from '../models/contract.js';
 import type { Device } from '../models/providers.js';
 import type { ModelRegistry, Preset } from '../models/registry.js';
 import { ServedStyles } from '../models/served-styles.js';
+import { PaintingLibrary } from '../pipeline/painting-library.js';
+import { MAX_PAINTING_BYTES, conditioningFor, sniffPainting } from '../pipeline/painting.js';
 import { modelSizeFor } from '../pipeline/sizing.js';
 import type { SourceSpec } from '../pipeline/sources.js';
 import { Broadcast } from './broadcast.js';
 import { httpSink, webSocketSink } from './fmp4/broadcaster.js';
 import { AccessPolicy } from './http/access.js';
-import { Router, parseRequestTarget, readBody, sendJson, type RouteContext } from './http/router.js';
+import { Router, parseRequestTarget, readBody, readBodyBytes, sendJson, type RouteContext } from './http/router.js';
 import { addStaticRoutes } from './http/static.js';
-import type { ClientMessage, OfferMode, ServerMessage } from './protocol.js';
+import type { ClientMessage, OfferMode, PaintingMixMessage, ServerMessage } from './protocol.js';
 import { Camera } from './sessions/camera.js';
 import { Publisher } from './sessions/publisher.js';
 import { SessionTable, type Session } from './sessions/session-table.js';
@@ -56,12 +59,14 @@ export interface ServerLimits {
   readonly maxVideoSockets: number;
   /** A peer connection not up this long after the answer is closed and its slot freed. */
   readonly connectTimeoutMs: number;
-  /** How long a WHIP/WHEP body may take to arrive. */
+  /** How long a WHIP/WHEP body or a painting may take to arrive. */
   readonly bodyTimeoutMs: number;
+  /** Paintings uploaded at once (their bodies are read in parallel, encoded one at a time). */
+  readonly maxPaintingUploads: number;
 }
 
 const DEFAULT_LIMITS: ServerLimits = {
-  maxMessageBytes: 64 * 1024, maxMessagesPerSecond: 50, maxPeers: 16, maxCameraSessions: 2, maxClients: 64, maxVideoSockets: 32, connectTimeoutMs: 15_000, bodyTimeoutMs: 10_000,
+  maxMessageBytes: 64 * 1024, maxMessagesPerSecond: 50, maxPeers: 16, maxCameraSessions: 2, maxClients: 64, maxVideoSockets: 32, connectTimeoutMs: 15_000, bodyTimeoutMs: 10_000, maxPaintingUploads: 2,
 };
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -87,10 +92,19 @@ export class StylecastServer {
   private readonly statsTimer: NodeJS.Timeout;
   private closing: Promise<void> | null = null;
   private styleId: string;
+  /** The any-painting model's paintings; null when the server offers no such model. */
+  private readonly paintings: PaintingLibrary | null;
+  private paintingUploads = 0;
+  /** The broadcast's painting mix while it runs the any-painting model. */
+  private broadcastMix: PaintingMixMessage | null = null;
 
   private constructor(private readonly options: ServerOptions, private readonly styles: ServedStyles, private readonly broadcast: Broadcast) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.styleId = styles.initial.id;
+    const painter = styles.painter();
+    this.paintings = painter
+      ? new PaintingLibrary({ modelPath: painter.onnxPath, paintingSize: painter.manifest?.arbitrary?.paintingSize ?? 512, device: options.device })
+      : null;
     this.sessions = new SessionTable(this.limits);
     this.access = new AccessPolicy({ host: options.host, token: options.token, allowOrigins: options.allowOrigins ?? [] }, () => this.port);
     this.router = this.routes();
@@ -166,7 +180,7 @@ export class StylecastServer {
       this.control.close();
       this.videoWss.close();
       await this.sessions.closeAll();
-      await this.broadcast.close();
+      await Promise.all([this.broadcast.close(), this.paintings?.close()]);
       this.http.closeAllConnections();
       await new Promise<void>((resolve) => this.http.close(() => resolve()));
     })();
@@ -215,6 +229,8 @@ export class StylecastServer {
       size: this.options.size,
       // The camera is captured at the size the model runs at (the page scales the result up).
       captureSize: modelSizeFor(this.options.size, this.styles.choose(this.styleId).modelScale),
+      paintings: this.paintings ? { model: this.styles.painter()!.id, maxBytes: MAX_PAINTING_BYTES } : null,
+      painting: this.broadcastMix,
     };
   }
 
@@ -226,6 +242,8 @@ export class StylecastServer {
         return this.sessions.closeOwnedBy(client.id);
       case 'style':
         return this.switchStyle(client, message.id);
+      case 'paint':
+        return this.paint(client, message);
       case 'offer':
         return this.answerOffer(client, message.mode, message.sdp, message.preview);
     }
@@ -254,17 +272,67 @@ export class StylecastServer {
     this.control.send(client, { type: 'answer', sdp: answerSdp, session: session.id, mode });
   }
 
+  /**
+   * A style from the list: applies to the client's camera when it has one,
+   * else to the broadcast (everyone sees it). Choosing the any-painting model
+   * keeps the broadcast's last painting (none yet: the frame unpainted).
+   */
   private async switchStyle(client: ControlClient, id: string): Promise<void> {
     const model = this.styles.choose(id).entry.onnxPath;
+    const painter = id === this.styles.painter()?.id;
     const cameras = this.sessions.ownedBy(client.id).filter((s): s is Camera => s instanceof Camera);
     if (cameras.length > 0) {
       for (const camera of cameras) await camera.setModel(model);
-      this.control.send(client, { type: 'style', id, target: 'camera' });
+      this.control.send(client, { type: 'style', id, target: 'camera', painting: null });
       return;
     }
-    await this.broadcast.setModel(model);
+    const mix = painter ? this.broadcastMix : null;
+    await this.broadcast.setModel(model, mix ? this.conditioningFor(mix) : null);
     this.styleId = id;
-    this.control.broadcast({ type: 'style', id, target: 'broadcast' });
+    this.broadcastMix = mix;
+    this.control.broadcast({ type: 'style', id, target: 'broadcast', painting: mix });
+  }
+
+  /** A painting mix (uploaded paintings, blend, strength) for the client's camera or the broadcast. */
+  private async paint(client: ControlClient, mix: PaintingMixMessage): Promise<void> {
+    const painter = this.styles.painter();
+    if (!painter || !this.paintings) throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
+    const conditioning = this.conditioningFor(mix);
+    const model = this.styles.choose(painter.id).entry.onnxPath;
+    const cameras = this.sessions.ownedBy(client.id).filter((s): s is Camera => s instanceof Camera);
+    if (cameras.length > 0) {
+      for (const camera of cameras) await camera.setModel(model, conditioning);
+      this.control.send(client, { type: 'style', id: painter.id, target: 'camera', painting: mix });
+      return;
+    }
+    await this.broadcast.setModel(model, conditioning);
+    this.styleId = painter.id;
+    this.broadcastMix = mix;
+    this.control.broadcast({ type: 'style', id: painter.id, target: 'broadcast', painting: mix });
+  }
+
+  private conditioningFor(mix: PaintingMixMessage): Conditioning {
+    if (!this.paintings) throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
+    const styles = [this.paintings.get(mix.a).style, ...(mix.b ? [this.paintings.get(mix.b).style] : [])];
+    return conditioningFor({ styles, blend: mix.blend, strength: mix.strength });
+  }
+
+  /** `POST /api/painting`: an image body (at most 10 MB) -> {id}; the stream is untouched until a `paint` message uses it. */
+  private async uploadPainting({ req, res, url }: RouteContext): Promise<void> {
+    this.access.authorize(req, url);
+    if (!this.paintings) throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
+    const type = req.headers['content-type'] ?? '';
+    if (!/^(image\/[\w.+-]+|application\/octet-stream)\s*(;|$)/i.test(type)) throw new StylecastError('BAD_REQUEST', 'Content-Type must be an image type');
+    if (this.paintingUploads >= this.limits.maxPaintingUploads) throw new StylecastError('BUSY', 'other paintings are being uploaded: try again in a moment');
+    this.paintingUploads++;
+    try {
+      const bytes = await readBodyBytes(req, MAX_PAINTING_BYTES, this.limits.bodyTimeoutMs);
+      sniffPainting(bytes); // a clear answer before the encoder starts
+      const painting = await this.paintings.add(bytes);
+      sendJson(res, 201, { id: painting.id, styleLength: painting.style.length });
+    } finally {
+      this.paintingUploads--;
+    }
   }
 
   private sendStats(): void {
@@ -300,6 +368,7 @@ export class StylecastServer {
         req.socket.setTimeout(0); // a live stream: no request timeout once it flows
         this.broadcast.fmp4.addClient(httpSink(res));
       })
+      .on('POST', '/api/painting', (context) => this.uploadPainting(context))
       .on('POST', '/whep', (context) => this.createResource('whep', context))
       .on('POST', '/whip', (context) => this.createResource('whip', context))
       .on('DELETE', /^\/(whip|whep)\/([\w-]{1,64})$/, ({ req, res, url, params }) => {

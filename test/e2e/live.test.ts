@@ -10,21 +10,6 @@ import { FIXTURES, ROOT, childrenOf, runCli, startCli, tempDir, waitFor } from '
 import { connect, ffmpegChildren, openFds, viewerOffer } from '../live-client.js';
 import { parseSourceSpec as parseSource } from '../../dist/pipeline/sources.js';
 
-declare global {
-  interface Window {
-    stylecast: {
-      ready: Promise<void>;
-      state: { frames: { input: number; output: number }; errors: string[]; stats: any; style: string | null };
-      start(mode: string): Promise<void>;
-      stop(): void;
-      setStyle(id: string): void;
-      meanColor(which: 'input' | 'output'): number[] | null;
-      samples(): { input: number[] | null; output: number[] | null };
-      decodedFrames(): Promise<number>;
-    };
-  }
-}
-
 const logLines: string[] = [];
 const log = createLogger('debug', (line) => logLines.push(line));
 let dir: { path: string; cleanup: () => Promise<void> };

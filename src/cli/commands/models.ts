@@ -11,6 +11,7 @@ function table(rows: string[][]): string {
 }
 
 function credit(entry: ModelEntry): string {
+  if (entry.manifest?.arbitrary) return 'any painting (--style-image)';
   const s = entry.manifest?.style;
   if (!s) return '';
   return [s.painting, s.artist, s.year].filter(Boolean).join(', ');

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { StylecastError, describeError } from '../../core/errors.js';
-import { PAINTING_NAME, STYLE_NAME, contractProblems, encoderProblems, type Conditioning, type ModelSignature } from '../contract.js';
+import { PAINTING_NAME, STYLE_NAME, contractProblems, styleLengthOf, encoderProblems, type Conditioning, type ModelSignature } from '../contract.js';
 import type { Device, ExecutionProvider, Selected } from '../providers.js';
 import { selectProvider } from '../providers.js';
 
@@ -72,6 +72,8 @@ async function openSession(modelPath: string, provider: ExecutionProvider, setti
   }
   const signature = signatureOf(session);
   const problems = role.kind === 'stylizer' ? contractProblems(signature) : encoderProblems(signature, role.styleLength);
+  const styleLength = role.kind === 'stylizer' ? styleLengthOf(signature) : null;
+  if (styleLength !== null) styleLengths.set(session, styleLength);
   if (problems.length > 0) {
     await session.release();
     throw new StylecastError('MODEL_INVALID', `${modelPath} does not follow the model contract: ${problems.join('; ')}`);
@@ -109,9 +111,14 @@ export function runError(error: unknown, width: number, height: number): Styleca
   return new StylecastError('INFERENCE_FAILED', `inference failed on a ${width}x${height} frame: ${line.length > 300 ? `${line.slice(0, 300)}...` : line}`);
 }
 
+/** Contract-2 stylizers and their style length, noted when their sessions open. */
+const styleLengths = new WeakMap<Session, number>();
+
 /**
  * Runs the model on one NCHW frame, writing into `output` (same length as
- * input). A contract-2 stylizer also takes the style vector and strength.
+ * input). A contract-2 stylizer also takes a style vector and strength
+ * (without them: strength 0, the frame through the model unpainted); a
+ * one-style model ignores them.
  */
 export async function runFrame(
   session: Session,
@@ -123,13 +130,13 @@ export async function runFrame(
 ): Promise<void> {
   const dims = [1, 3, height, width];
   const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', input, dims) };
-  const arbitrary = session.inputNames.includes(STYLE_NAME);
-  if (arbitrary !== (conditioning !== null)) {
-    throw new StylecastError('USAGE', arbitrary ? 'this model paints any painting: give it a style vector (a painting)' : 'this model has one style built in: it takes no painting');
-  }
-  if (conditioning) {
-    feeds.style = new ort.Tensor('float32', conditioning.style, [1, conditioning.style.length]);
-    feeds.strength = new ort.Tensor('float32', new Float32Array([conditioning.strength]), [1]);
+  const styleLength = styleLengths.get(session) ?? null;
+  if (styleLength !== null) {
+    // An any-painting model before its painting arrives (or during a model switch) shows the frame as it is.
+    const { style, strength } = conditioning ?? { style: new Float32Array(styleLength), strength: 0 };
+    if (style.length !== styleLength) throw new StylecastError('USAGE', `the style vector has ${style.length} numbers; this model takes ${styleLength}`);
+    feeds.style = new ort.Tensor('float32', style, [1, styleLength]);
+    feeds.strength = new ort.Tensor('float32', new Float32Array([strength]), [1]);
   }
   const fetches = { output: new ort.Tensor('float32', output, dims) };
   let result: ort.InferenceSession.OnnxValueMapType;

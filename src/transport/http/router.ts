@@ -37,7 +37,7 @@ export function parseRequestTarget(target: string | undefined): URL {
 export function httpStatus(error: unknown): number {
   if (!(error instanceof StylecastError)) return 500;
   switch (error.code) {
-    case 'BAD_REQUEST': return 400;
+    case 'BAD_REQUEST': case 'INPUT_INVALID': case 'USAGE': return 400;
     case 'UNAUTHORIZED': return 401;
     case 'FORBIDDEN': return 403;
     case 'NOT_FOUND': case 'MODEL_NOT_FOUND': return 404;
@@ -54,8 +54,18 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(JSON.stringify(body));
 }
 
-/** Reads a request body up to `limit` bytes within `timeoutMs` (a peer can send it slowly forever). */
-export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
+/** Reads a text request body up to `limit` bytes within `timeoutMs` (a peer can send it slowly forever). */
+export async function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
+  return (await readBodyBytes(req, limit, timeoutMs)).toString('utf8');
+}
+
+/** Reads a request body up to `limit` bytes within `timeoutMs`; a declared length over the limit is refused before reading. */
+export function readBodyBytes(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(new StylecastError('TOO_LARGE', `body larger than ${limit} bytes`));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -67,7 +77,7 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
       if (error) {
         req.resume();
         reject(error);
-      } else resolve(Buffer.concat(chunks).toString('utf8'));
+      } else resolve(Buffer.concat(chunks));
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;

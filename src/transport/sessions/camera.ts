@@ -1,3 +1,4 @@
+import type { Conditioning } from '../../models/contract.js';
 import type { Device } from '../../models/providers.js';
 import { LiveStylizer, type LiveStylizerStats } from '../../pipeline/live.js';
 import { checkOffer, type PeerSession } from '../webrtc/peer.js';
@@ -64,8 +65,8 @@ export class Camera extends PeerBackedSession {
     }
   }
 
-  setModel(modelPath: string): Promise<void> {
-    return this.stylizer.setModel(modelPath);
+  setModel(modelPath: string, conditioning: Conditioning | null = null): Promise<void> {
+    return this.stylizer.setModel(modelPath, conditioning);
   }
 
   stats(): LiveStylizerStats {
