@@ -16,7 +16,9 @@ COMMANDS = {  # name -> (module, help). Modules are imported only when their com
     "prune": ("prune", "evolutionary channel pruning of a trained model -> a smaller checkpoint to fine-tune"),
     "quantize": ("quantize", "int8 (QDQ) variant of an exported model, calibrated on photos"),
     "speed": ("speed", "PyTorch eager inference speed (the benchmark's baseline)"),
-    "adain": ("adain", "arbitrary style (AdaIN, compact VGG19 pair): style gap and content loss on the held-apart photos"),
+    "adain": ("adain", "arbitrary style (AdaIN, compact VGG19 pair): style gap, content loss and warping error; "
+                       "or --export the contract-2 pair"),
+    "adain-train": ("adain_train", "fine-tune the AdaIN decoder over many paintings with the coherent-video loss"),
 }
 
 

@@ -222,6 +222,10 @@ def add_arguments(p):
     p.add_argument("--export", metavar="ID", help="instead of measuring, export the pair as models/ID.onnx + ID.style.onnx "
                    "(contract 2). Made from the shared weights alone it repackages them: keep it out of git")
     p.add_argument("--out-dir", default="models", help="where --export writes")
+    p.add_argument("--decoder", help="a fine-tuned decoder (adain-train's checkpoint.pt) instead of the pretrained one")
+    p.add_argument("--warping", action="store_true", help="also measure warping error (Middlebury, real clips) per painting")
+    p.add_argument("--clips", default="mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4",
+                   help="clips in DATA/videos for --warping (the same as `eval`'s)")
     p.add_argument("--title", help="display name of the exported model")
 
 
@@ -232,17 +236,27 @@ def run(args):
     if args.threads:
         torch.set_num_threads(args.threads)
     enc, dec = load_pair(args.weights)
+    fine_tune = None
+    if args.decoder:
+        from .adain_train import load_decoder
+        fine_tune = load_decoder(args.decoder, dec)
     stylizer, style_encoder = Stylizer(enc, dec).eval(), StyleEncoder(enc).eval()
     if args.export:
         extra = {"title": args.title or args.export,
-                 "network": {"arch": "adain", "level": "compact relu4_1", "weights": "collab-distill-vgg19-16x 4SE/4SD (MIT)",
-                             "fine_tuned": False, "parameters": sum(p.numel() for p in stylizer.parameters())}}
+                 "network": {"arch": "adain", "level": "compact relu4_1", "parameters": sum(p.numel() for p in stylizer.parameters()),
+                             "encoder": "collab-distill-vgg19-16x 4SE (Wang et al. 2020, MIT), frozen",
+                             "decoder": ("fine-tuned here from 4SD with the coherent-video loss" if fine_tune
+                                         else "collab-distill-vgg19-16x 4SD (MIT), not fine-tuned")}}
+        if fine_tune:
+            extra["training"] = {**fine_tune["config"], "steps_done": fine_tune["step"], "paintings": fine_tune.get("paintings")}
         path, _ = export_arbitrary(stylizer, style_encoder, args.out_dir, args.export, extra, painting_size=args.style_size)
         print(f"exported {path} and its style encoder (contract 2)")
         return 0
     vgg = load_tfjs(args.vgg or os.path.join(args.data, "weights", "vgg19-tfjs"))
     photos = list_images(os.path.join(args.data, "content", "samples"))
-    report = {"network": "AdaIN at compact relu4_1 (collab-distill 4SE/4SD), not fine-tuned", "strength": args.strength, "styles": {}}
+    report = {"network": "AdaIN at compact relu4_1 (collab-distill 4SE/4SD), "
+                         + (f"decoder fine-tuned ({args.decoder}, step {fine_tune['step']})" if fine_tune else "not fine-tuned"),
+              "strength": args.strength, "styles": {}}
     for name in args.styles.split(","):
         painting = os.path.join(args.data, "styles", name)
         with torch.no_grad():
@@ -254,8 +268,18 @@ def run(args):
 
         gap = style_gap(run_model, photos, painting, vgg, args.gap_size)
         losses = photo_losses(run_model, photos, painting, vgg, args.photo_size)
-        report["styles"][name] = {"style_gap_closed": gap["style_gap_closed"], "content_loss": losses["content_loss"],
-                                  "style_distance_per_layer": gap["style_distance_per_layer"]}
-        print(f"{name}: style gap closed {gap['style_gap_closed']:.1%}, content loss {losses['content_loss']:.3g}")
+        entry = {"style_gap_closed": gap["style_gap_closed"], "content_loss": losses["content_loss"],
+                 "style_distance_per_layer": gap["style_distance_per_layer"]}
+        if args.warping:
+            from .evaluate import middlebury, real_clips
+            with torch.no_grad():
+                mb = middlebury(run_model, os.path.join(args.data, "flow", "middlebury"))
+                clips = real_clips(run_model, os.path.join(args.data, "videos"), args.clips.split(","), 8, 240)
+            mean = lambda d: sum(v["warping_error"] for v in d.values()) / max(len(d), 1)
+            entry.update(warping_error_middlebury=mean(mb), warping_error_clips=mean(clips))
+        report["styles"][name] = entry
+        warping = (f", warping error {entry['warping_error_middlebury']:.5f} (Middlebury) / {entry['warping_error_clips']:.5f} (clips)"
+                   if args.warping else "")
+        print(f"{name}: style gap closed {gap['style_gap_closed']:.1%}, content loss {losses['content_loss']:.3g}{warping}", flush=True)
     write_report(report, args.out)
     return 0

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contractProblems } from '../../dist/models/contract.js';
+import { contractProblems, encoderPathFor, encoderProblems, styleLengthOf } from '../../dist/models/contract.js';
 import { parseManifest } from '../../dist/models/manifest.js';
 import { PROVIDER_ORDER, parseDevice, selectProvider } from '../../dist/models/providers.js';
 
@@ -24,6 +24,29 @@ describe('model contract', () => {
   });
 });
 
+describe('model contract, form 2 (any painting)', () => {
+  const style = { name: 'style', type: 'float32', shape: [1, 256] };
+  const strength = { name: 'strength', type: 'float32', shape: [1] };
+  const painting = { name: 'painting', type: 'float32', shape: [1, 3, 'height', 'width'] };
+
+  it('accepts a stylizer with style and strength in any order, and its encoder', () => {
+    const signature = { inputs: [strength, good, style], outputs: [out] };
+    expect(contractProblems(signature)).toEqual([]);
+    expect(styleLengthOf(signature)).toBe(256);
+    expect(encoderProblems({ inputs: [painting], outputs: [style] }, 256)).toEqual([]);
+    expect(encoderPathFor('/m/adain.onnx')).toBe('/m/adain.style.onnx');
+  });
+
+  it('names what is wrong', () => {
+    const text = (problems: string[]) => problems.join('\n');
+    expect(text(contractProblems({ inputs: [good, style], outputs: [out] }))).toMatch(/expected 3 inputs named "input", "style", "strength", found 2/);
+    expect(text(contractProblems({ inputs: [good, { ...style, shape: [1, 'n'] }, strength], outputs: [out] }))).toMatch(/"style" needs a fixed length/);
+    expect(text(contractProblems({ inputs: [good, style, { ...strength, shape: [1, 1] }], outputs: [out] }))).toMatch(/"strength" has rank 2, expected 1/);
+    expect(text(encoderProblems({ inputs: [good], outputs: [style] }, 256))).toMatch(/input is named "input", expected "painting"/);
+    expect(text(encoderProblems({ inputs: [painting], outputs: [{ ...style, shape: [1, 6] }] }, 256))).toMatch(/style vectors of 6 numbers, its stylizer takes 256/);
+  });
+});
+
 describe('manifest', () => {
   const base = { id: 'candy', title: 'Candy', contract: 1, file: 'candy.onnx' };
   it('parses a valid manifest with defaults', () => {
@@ -32,12 +55,19 @@ describe('manifest', () => {
     expect(m.title).toBe('Candy');
   });
 
+  it('form 2 needs its encoder, named for the model', () => {
+    const arbitrary = { encoder: 'candy.style.onnx', styleLength: 256, paintingSize: 512 };
+    expect(parseManifest(JSON.stringify({ ...base, contract: 2, arbitrary }), 'models/candy.json', 'candy').arbitrary).toEqual(arbitrary);
+    expect(() => parseManifest(JSON.stringify({ ...base, contract: 2 }), 'models/candy.json', 'candy')).toThrow(/"arbitrary" is required/);
+    expect(() => parseManifest(JSON.stringify({ ...base, contract: 2, arbitrary: { ...arbitrary, encoder: 'x.style.onnx' } }), 'models/candy.json', 'candy')).toThrow(/"arbitrary.encoder" must be "candy.style.onnx"/);
+  });
+
   it('names the file and the field that is wrong', () => {
     const bad = (value: unknown, id = 'candy') => () => parseManifest(JSON.stringify(value), 'models/candy.json', id);
     expect(() => parseManifest('{', 'models/candy.json', 'candy')).toThrow(/models\/candy\.json: not valid JSON/);
     expect(bad({ ...base, id: 'other' })).toThrow(/"id" is "other" but the file is named for "candy"/);
     expect(bad({ ...base, file: 'x.onnx' })).toThrow(/"file" must be "candy.onnx"/);
-    expect(bad({ ...base, contract: 2 })).toThrow(/"contract" must be 1/);
+    expect(bad({ ...base, contract: 3 })).toThrow(/"contract" must be one of 1, 2/);
     expect(bad({ ...base, title: '' })).toThrow(/"title" must NOT have fewer than 1 characters/);
     expect(bad({ id: 'candy', contract: 1, file: 'candy.onnx' })).toThrow(/"title" is required/);
     expect(bad([1, 2])).toThrow(/must be a JSON object/);

@@ -114,3 +114,40 @@ describe('bilinear resize (half-pixel centres, as the trainer upsamples)', () =>
     expect(() => resizeBilinear(new Uint8Array(3), 2, 2, new Uint8Array(16), 4, 4, 1)).toThrow(RangeError);
   });
 });
+
+describe('paintings (pure parts)', () => {
+  it('reads a painting at its short side, aspect kept up to 4:1, even sides', async () => {
+    const { paintingSizeFor } = await import('../../dist/pipeline/painting.js');
+    expect(paintingSizeFor({ width: 1000, height: 500 }, 512)).toEqual({ width: 1024, height: 512 });
+    expect(paintingSizeFor({ width: 300, height: 451 }, 512)).toEqual({ width: 512, height: 770 });
+    expect(paintingSizeFor({ width: 8000, height: 100 }, 256)).toEqual({ width: 1024, height: 256 });
+  });
+
+  it('blends style vectors and builds the conditioning', async () => {
+    const { blendStyles, conditioningFor } = await import('../../dist/pipeline/painting.js');
+    const a = new Float32Array([0, 10]);
+    const b = new Float32Array([4, 20]);
+    expect([...blendStyles(a, b, 0.25)]).toEqual([1, 12.5]);
+    expect(conditioningFor({ styles: [a], blend: 0.9, strength: 0.3 })).toEqual({ style: a, strength: 0.3 });
+    expect([...conditioningFor({ styles: [a, b], blend: 1, strength: 1 }).style]).toEqual([4, 20]);
+    expect(() => blendStyles(a, new Float32Array(3), 0.5)).toThrow(/differ in length \(2 and 3\)/);
+  });
+
+  it('sniffs uploads: size cap first, then the type by its first bytes', async () => {
+    const { sniffPainting } = await import('../../dist/pipeline/painting.js');
+    const bytes = (...head: number[]) => Uint8Array.from([...head, ...new Array(32).fill(0)]);
+    expect(sniffPainting(bytes(0xff, 0xd8, 0xff))).toBe('jpeg');
+    expect(sniffPainting(bytes(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a))).toBe('png');
+    expect(sniffPainting(Uint8Array.from([...'RIFF\0\0\0\0WEBPVP8 '].map((c) => c.charCodeAt(0))))).toBe('webp');
+    expect(() => sniffPainting(bytes(0x3c, 0x73, 0x76, 0x67))).toThrow(/not a JPEG, PNG, WebP or BMP image/);
+    expect(() => sniffPainting(new Uint8Array(0))).toThrow(/empty/);
+    expect(() => sniffPainting(bytes(0xff, 0xd8, 0xff), 10)).toThrow(/limit is 0 MB/);
+  });
+
+  it('fractions from flags and messages', async () => {
+    const { parseFraction } = await import('../../dist/pipeline/painting.js');
+    expect(parseFraction('0.3', '--blend')).toBe(0.3);
+    expect(parseFraction(1, 'strength')).toBe(1);
+    for (const bad of ['', 'x', '1.5', -0.1, Number.NaN, null]) expect(() => parseFraction(bad, '--blend')).toThrow(/--blend must be a number from 0 to 1/);
+  });
+});

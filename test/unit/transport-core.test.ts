@@ -21,6 +21,10 @@ function fakeSession(id: string, kind: SessionKind): Session & { closeCount: num
 describe('control protocol', () => {
   it('accepts known client messages and names what is wrong with others', () => {
     expect(parseClientMessage('{"type":"style","id":"candy"}')).toEqual({ ok: true, value: { type: 'style', id: 'candy' } });
+    expect(parseClientMessage('{"type":"paint","a":"p-1","blend":0.5,"strength":1}')).toEqual({ ok: true, value: { type: 'paint', a: 'p-1', b: null, blend: 0.5, strength: 1 } });
+    for (const bad of ['{"type":"paint","a":"../x","b":null,"blend":0,"strength":1}', '{"type":"paint","a":"p-1","b":7,"blend":0,"strength":1}', '{"type":"paint","a":"p-1","b":null,"blend":-1,"strength":1}', '{"type":"paint","a":"p-1","b":null,"blend":0,"strength":"1"}']) {
+      expect(parseClientMessage(bad).ok, bad).toBe(false);
+    }
     expect(parseClientMessage('{"type":"offer","mode":"view","sdp":"v=0"}')).toMatchObject({ ok: true, value: { type: 'offer', mode: 'view', preview: false } });
     expect(parseClientMessage('{nope')).toEqual({ ok: false, reason: 'message is not JSON' });
     expect(parseClientMessage('[1]')).toMatchObject({ ok: false, reason: expect.stringMatching(/JSON object/) });
@@ -32,8 +36,12 @@ describe('control protocol', () => {
   });
 
   it('validates server messages the way the page reads them', () => {
-    const welcome = { type: 'welcome', styles: [{ id: 'candy', title: 'Candy' }], style: 'candy', source: 'lavfi', size: { width: 640, height: 360 }, captureSize: { width: 320, height: 180 } };
+    const welcome = { type: 'welcome', styles: [{ id: 'candy', title: 'Candy' }], style: 'candy', source: 'lavfi', size: { width: 640, height: 360 }, captureSize: { width: 320, height: 180 }, paintings: null, painting: null };
     expect(parseServerMessage(JSON.stringify(welcome))).toEqual({ ok: true, value: welcome });
+    const painting = { a: 'p-1', b: null, blend: 0.5, strength: 1 };
+    expect(parseServerMessage(JSON.stringify({ ...welcome, paintings: { model: 'adain', maxBytes: 10 }, painting }))).toMatchObject({ ok: true });
+    expect(parseServerMessage(JSON.stringify({ ...welcome, painting: { ...painting, strength: 3 } }))).toMatchObject({ ok: false });
+    expect(parseServerMessage(JSON.stringify({ type: 'style', id: 'adain', target: 'broadcast', painting }))).toMatchObject({ ok: true });
     expect(parseServerMessage(JSON.stringify({ ...welcome, size: { width: '640' } }))).toMatchObject({ ok: false });
     expect(parseServerMessage('{"type":"error","code":"BUSY","message":"full"}')).toMatchObject({ ok: true });
     expect(parseServerMessage('{"type":"error","code":"<b>","message":"x"}')).toMatchObject({ ok: false });

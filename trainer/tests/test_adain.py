@@ -33,3 +33,39 @@ def test_encoder_decoder_shapes_and_the_stylizer_contract():
     other = style.clone()
     other[:, :adain.FEATURES] += 1.0  # brighter features everywhere
     assert float((adain.Stylizer(enc, dec)(frame, other, torch.ones(1)) - out).abs().mean()) > 1e-4
+
+
+def test_stylizer_pads_inside_the_graph_for_any_size_and_crops_back():
+    torch.manual_seed(0)
+    enc, dec = adain.Encoder().eval(), adain.Decoder().eval()
+    style = adain.StyleEncoder(enc)(torch.rand(1, 3, 40, 56))
+    with torch.no_grad():
+        out = adain.Stylizer(enc, dec)(torch.rand(1, 3, 36, 52), style, torch.ones(1))  # not multiples of 8
+    assert out.shape == (1, 3, 36, 52)
+
+
+def test_export_writes_the_contract_2_pair_checked_against_onnx_runtime(tmp_path):
+    import json
+    torch.manual_seed(0)
+    enc, dec = adain.Encoder(), adain.Decoder()
+    with torch.no_grad():
+        dec.conv11.bias.fill_(0.5)
+    path, manifest = adain.export_arbitrary(adain.Stylizer(enc, dec), adain.StyleEncoder(enc), str(tmp_path), "any",
+                                            {"title": "Any"}, painting_size=256)
+    assert manifest["contract"] == 2
+    assert manifest["arbitrary"]["encoder"] == "any.style.onnx" and manifest["arbitrary"]["styleLength"] == 2 * adain.FEATURES
+    assert manifest["export"]["parity_max_abs_diff"] < 2e-4
+    assert (tmp_path / "any.style.onnx").exists()
+    assert json.loads((tmp_path / "any.json").read_text())["title"] == "Any"
+    import onnx
+    out = onnx.load(path).graph.output[0].type.tensor_type.shape.dim
+    assert [d.dim_value or d.dim_param for d in out] == [1, 3, "height", "width"]
+
+
+def test_colour_statistics_moves_the_mean_colour_to_the_paintings():
+    colour = adain.ColourStatistics()
+    frame = torch.rand(1, 3, 20, 28) * 0.5
+    painting = torch.rand(1, 3, 16, 16) * 0.3 + 0.6
+    style = adain.StyleEncoder(colour)(painting)
+    out = adain.Stylizer(colour, colour)(frame, style, torch.ones(1))
+    assert torch.allclose(out.mean((2, 3)), painting.mean((2, 3)), atol=0.02)

@@ -1,0 +1,183 @@
+"""`adain-train`: fine-tune the AdaIN decoder over many paintings at once with the
+coherent-video loss (issue 10), the encoder frozen.
+
+The pretrained decoder of the compact pair was trained only to reconstruct
+(WCT), so it paints weakly. Here it learns to paint: each step takes a batch
+of photo crops, their synthetic next frames (exact flow, occlusion mask), one
+painting from the training set, and minimizes, as `train` does for ReCoNet,
+content (VGG relu2_2) + balanced style (VGG Gram, per-layer normalized) + TV +
+output temporal (with the luminance term) + feature temporal (on the decoder's
+first upsampled feature map, the first trainable one: the AdaIN features come
+from the frozen encoder and carry no gradient). Paintings named in
+--held-out, and their crops/variants, are never seen, so the proof pair is
+measured on paintings new to the network. Checkpoints resume like `train`.
+"""
+import json
+import os
+import signal
+import sys
+import time
+
+import torch
+
+from . import THREADS_HELP, use_threads
+from . import adain
+from .data import PhotoCrops, list_images, load_image
+from .flow import synthetic_pair
+from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, feature_temporal_loss, output_temporal_loss,
+                     style_loss, style_targets, tv_loss)
+from .train import pick_device, save_atomic
+from .vgg import load_tfjs, random_vgg
+
+HELD_OUT = "candy.jpg,the_scream.jpg,starry_night.jpg,udnie.jpg"
+DEFAULTS = dict(size=256, batch=2, steps=1000, lr=1e-4, content_weight=1.0, style_weight=8e4, tv_weight=10.0,
+                temporal_weight=4e6, feature_temporal_weight=2e3, style_size=512, seed=1,
+                checkpoint_every=25, log_every=10)
+
+
+def add_arguments(p):
+    p.add_argument("--run", required=True, help="run directory (checkpoint, config, log); resumes if present")
+    p.add_argument("--data", default=os.path.join("..", "shared", "data"))
+    p.add_argument("--weights", default=adain.DEFAULT_WEIGHTS, help="folder with 4SE.pth and 4SD.pth")
+    p.add_argument("--held-out", default=HELD_OUT, help="paintings in DATA/styles never trained on (nor their variants)")
+    p.add_argument("--random-vgg", action="store_true", help="TESTS ONLY: random VGG weights and no pretrained pair")
+    p.add_argument("--no-temporal", action="store_true", help="set both temporal weights to 0 (the proof pair's baseline)")
+    for key, value in DEFAULTS.items():
+        p.add_argument("--" + key.replace("_", "-"), type=type(value), default=value)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
+
+
+def training_paintings(styles_dir, held_out):
+    """Every painting in the folder except the held-out ones and files named after
+    them (starry_night_crop.jpg is starry_night.jpg; udnie_hr.jpg is udnie.jpg)."""
+    stems = [os.path.splitext(name)[0] for name in held_out]
+    return [p for p in list_images(styles_dir)
+            if not any(os.path.basename(p).startswith(stem) for stem in stems)]
+
+
+class PaintingDecoder(torch.nn.Module):
+    """The Decoder, also returning its first upsampled feature map (for the feature temporal loss)."""
+
+    def __init__(self, decoder):
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, y):
+        feature = None
+        for layer in self.decoder.LAYERS:
+            if layer == "up":
+                y = torch.nn.functional.interpolate(y, scale_factor=2, mode="nearest")
+            else:
+                y = torch.relu(getattr(self.decoder, layer[0])(torch.nn.functional.pad(y, (1, 1, 1, 1), mode="reflect")))
+                if layer[0] == "conv34":
+                    feature = y
+        return y, feature
+
+
+def run(args):
+    use_threads(args.threads)
+    device = pick_device(args.device)
+    os.makedirs(args.run, exist_ok=True)
+    ckpt_path = os.path.join(args.run, "checkpoint.pt")
+    config = {k: getattr(args, k) for k in DEFAULTS}
+    config.update(held_out=args.held_out, no_temporal=args.no_temporal, random_vgg=args.random_vgg)
+    if args.no_temporal:
+        config["temporal_weight"] = config["feature_temporal_weight"] = 0.0
+    if args.random_vgg:
+        torch.manual_seed(0)
+        encoder, decoder = adain.Encoder(), adain.Decoder()
+    else:
+        encoder, decoder = adain.load_pair(args.weights)
+    encoder = encoder.to(device).eval().requires_grad_(False)
+    decoder = decoder.to(device).train()
+    optimizer = torch.optim.Adam(decoder.parameters(), lr=args.lr)
+    step, history = 0, []
+    if os.path.exists(ckpt_path):
+        state = torch.load(ckpt_path, map_location=device)
+        decoder.load_state_dict(state["decoder"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history, config = state["step"], state.get("history", []), state["config"]
+        config["steps"] = args.steps  # a run keeps its recipe; --steps extends it
+        print(f"resuming {ckpt_path} at step {step}/{config['steps']} with its saved settings", flush=True)
+    with open(os.path.join(args.run, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    with open(os.path.join(args.run, "command.txt"), "a") as f:
+        f.write(" ".join([sys.executable, "-m", "trainer"] + sys.argv[1:]) + "\n")
+
+    vgg = (random_vgg() if args.random_vgg else load_tfjs(os.path.join(args.data, "weights", "vgg19-tfjs"))).to(device)
+    paintings = training_paintings(os.path.join(args.data, "styles"), config["held_out"].split(","))
+    if not paintings:
+        raise FileNotFoundError("no training paintings left after the held-out ones")
+    targets, styles = [], []
+    with torch.no_grad():
+        for path in paintings:
+            image = load_image(path, config["style_size"]).unsqueeze(0).to(device)
+            targets.append(style_targets(vgg, image, [1.0]))
+            styles.append(adain.StyleEncoder(encoder)(image))
+    print(f"training on {len(paintings)} paintings: {', '.join(os.path.basename(p) for p in paintings)}", flush=True)
+    photos = PhotoCrops(list_images(os.path.join(args.data, "content", "bsds500")), config["size"])
+    painter = PaintingDecoder(decoder)
+
+    stop = {"asked": False}
+
+    def on_signal(signum, _frame):
+        stop["asked"] = True
+        print(f"signal {signum}: saving checkpoint and stopping", flush=True)
+
+    old = signal.signal(signal.SIGINT, on_signal), signal.signal(signal.SIGTERM, on_signal)
+
+    def checkpoint():
+        save_atomic({"decoder": decoder.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                     "config": config, "history": history, "paintings": [os.path.basename(p) for p in paintings]},
+                    ckpt_path)
+
+    w = config
+    started, started_step = time.time(), step
+    try:
+        while step < config["steps"] and not stop["asked"]:
+            g = torch.Generator().manual_seed(config["seed"] * 1_000_003 + step)
+            which = int(torch.randint(len(paintings), (1,), generator=g))
+            in_t, in_t1, flow, mask = (x.to(device) for x in synthetic_pair(photos.batch(config["batch"], g), g))
+            both = torch.cat([in_t, in_t1])
+            n = in_t.shape[0]
+            with torch.no_grad():
+                features = adain.adain(encoder(both), styles[which].expand(len(both), -1), torch.ones(len(both), device=device))
+                in_vgg = vgg(both, (CONTENT_LAYER,))
+            out, feature = painter(features)
+            out_vgg = vgg(out, STYLE_LAYERS + (CONTENT_LAYER,))
+            losses = {
+                "content": w["content_weight"] * content_loss(out_vgg, in_vgg),
+                "style": w["style_weight"] * style_loss(vgg, out, targets[which], [1.0], out_vgg, "balanced"),
+                "tv": w["tv_weight"] * tv_loss(out),
+            }
+            if w["temporal_weight"]:
+                losses["temporal"] = w["temporal_weight"] * output_temporal_loss(out[:n], out[n:], in_t, in_t1, flow, mask)
+            if w["feature_temporal_weight"]:
+                losses["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(feature[:n], feature[n:], flow, mask)
+            total = sum(losses.values())
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            optimizer.step()
+            step += 1
+            history.append({"step": step, "painting": which, "total": float(total), **{k: float(v) for k, v in losses.items()}})
+            if step % w["log_every"] == 0 or step == config["steps"]:
+                rate = (step - started_step) / max(time.time() - started, 1e-9)
+                parts = " ".join(f"{k} {v:.4g}" for k, v in history[-1].items() if k not in ("step", "painting"))
+                print(f"step {step}/{config['steps']} {parts} | {rate:.2f} it/s ETA {(config['steps'] - step) / max(rate, 1e-9) / 60:.1f} min",
+                      flush=True)
+            if step % w["checkpoint_every"] == 0:
+                checkpoint()
+    finally:
+        checkpoint()
+        signal.signal(signal.SIGINT, old[0])
+        signal.signal(signal.SIGTERM, old[1])
+    print(f"checkpoint {ckpt_path} at step {step}", flush=True)
+    return 0 if not stop["asked"] else 130
+
+
+def load_decoder(checkpoint, decoder):
+    """A fine-tuned decoder's weights into `decoder` (for `adain --decoder` and export)."""
+    state = torch.load(checkpoint, map_location="cpu")
+    decoder.load_state_dict(state["decoder"])
+    return state
