@@ -13,28 +13,30 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { lastValueFrom } from 'rxjs';
-import { describeError } from '../core/errors.js';
+import { StylecastError, describeError } from '../core/errors.js';
 import { VideoDecoder } from '../media/ffmpeg/decoder.js';
 import { VideoEncoder } from '../media/ffmpeg/encoder.js';
 import { probeMedia } from '../media/ffmpeg/probe.js';
 import { StyleEngine } from '../models/engine.js';
 import { updateManifest } from '../models/manifest.js';
-import { ModelRegistry } from '../models/registry.js';
+import { ModelRegistry, type ModelEntry } from '../models/registry.js';
 import { parseDevice } from '../models/providers.js';
 import { CreditGate } from '../pipeline/flow-control.js';
 import { modelSizeFor, parseSizeRequest, resolveSize } from '../pipeline/sizing.js';
 import { decodeStage, encodeStage } from '../pipeline/stages.js';
 import { rgbToTensor, tensorSizeFor } from '../pipeline/tensor.js';
-import { transcodeFile } from '../pipeline/transcode.js';
+import { transcodeFile, type PaintingsRequest } from '../pipeline/transcode.js';
 
 const exec = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const SHARED_CLIP = resolve(ROOT, '..', 'shared', 'data', 'videos', 'cutBunny.mp4');
+const SHARED_PAINTING = resolve(ROOT, '..', 'shared', 'data', 'styles', 'starry_night.jpg');
 
 const { values: args } = parseArgs({
   options: {
     input: { type: 'string' },
     style: { type: 'string' },
+    'style-image': { type: 'string' },
     size: { type: 'string', default: '640x360' },
     device: { type: 'string', default: 'cpu' },
     threads: { type: 'string', default: '0' },
@@ -49,12 +51,22 @@ const { values: args } = parseArgs({
 });
 
 if (args.help) {
-  process.stdout.write(`usage: npm run bench -- [--input CLIP] [--style ID|FILE] [--size 640x360] [--device cpu|cuda|auto]
+  process.stdout.write(`usage: npm run bench -- [--input CLIP] [--style ID|FILE] [--style-image PAINTING] [--size 640x360] [--device cpu|cuda|auto]
   [--threads N] [--model-frames N] [--e2e-frames N] [--ffmpeg-frames N] [--no-torch]
   [--variants] a table of every shipped model and variant: model-only and end-to-end fps, speed-up
   [--record]   store the model-only fps in the model's manifest (metrics.cpu_fps_640x360; CPU, 640x360 only)
-Default clip: ../shared/data/videos/cutBunny.mp4 if present, else samples/sample.mp4.\n`);
+Default clip: ../shared/data/videos/cutBunny.mp4 if present, else samples/sample.mp4.
+An any-painting model paints --style-image (default ../shared/data/styles/starry_night.jpg).\n`);
   process.exit(0);
+}
+
+/** The painting an any-painting model is measured with (the model's speed does not depend on which). */
+function benchPaintings(entry: ModelEntry): { paintings: PaintingsRequest } | Record<string, never> {
+  const arbitrary = entry.manifest?.arbitrary;
+  if (!arbitrary) return {};
+  const painting = args['style-image'] ?? SHARED_PAINTING;
+  if (!existsSync(painting)) throw new StylecastError('USAGE', `${entry.id} paints any painting: give one with --style-image`);
+  return { paintings: { paths: [painting], blend: 0.5, strength: 1, shortSide: arbitrary.paintingSize } };
 }
 
 const fmt = (fps: number) => `${fps.toFixed(2)} fps`.padEnd(12);
@@ -147,7 +159,7 @@ async function variantsTable(input: string): Promise<void> {
         const m = await modelOnly(entry.onnxPath, modelSize.width, modelSize.height, Number(args['model-frames']), device, threads);
         const e = await transcodeFile({
           input, output: join(dir, `${entry.id}.mp4`), modelPath: entry.onnxPath, size: { kind: 'exact', ...out }, device, threads,
-          modelScale: scale, maxFrames: Number(args['e2e-frames']), overwrite: true,
+          modelScale: scale, maxFrames: Number(args['e2e-frames']), overwrite: true, ...benchPaintings(entry),
         });
         fullE2e ??= e.fps;
         process.stdout.write(
@@ -194,7 +206,7 @@ async function main(): Promise<void> {
     process.stdout.write(`ffmpeg-only  (decode -> Node -> encode, no model):   ${fmt(ff.fps)} (${ff.frames} frames)\n`);
     const e2e = await transcodeFile({
       input, output: join(dir, 'e2e.mp4'), modelPath: style.onnxPath, size: { kind: 'exact', ...size }, device, threads,
-      modelScale: modelScale, maxFrames: Number(args['e2e-frames']), overwrite: true,
+      modelScale: modelScale, maxFrames: Number(args['e2e-frames']), overwrite: true, ...benchPaintings(style),
     });
     process.stdout.write(`end-to-end   (stylize, ${e2e.frames} frames):                ${fmt(e2e.fps)} mean flicker ${e2e.meanFlicker?.toFixed(2) ?? 'n/a'}\n`);
     const bound = Math.min(model.fps, ff.fps);

@@ -69,3 +69,31 @@ def test_colour_statistics_moves_the_mean_colour_to_the_paintings():
     style = adain.StyleEncoder(colour)(painting)
     out = adain.Stylizer(colour, colour)(frame, style, torch.ones(1))
     assert torch.allclose(out.mean((2, 3)), painting.mean((2, 3)), atol=0.02)
+
+
+def test_adain_train_runs_resumes_and_never_sees_the_held_out_paintings(tmp_path):
+    import subprocess
+    import sys
+    from trainer import adain_train
+    styles, photos = tmp_path / "styles", tmp_path / "content" / "bsds500"
+    styles.mkdir(parents=True)
+    photos.mkdir(parents=True)
+    for name, colour in (("red", "red"), ("red_crop", "red"), ("blue", "blue"), ("green", "green")):
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c={colour}:size=72x56,noise=alls=30:allf=u",
+                        "-frames:v", "1", str(styles / f"{name}.png")], check=True)
+    for i in range(2):
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x80", "-ss", f"0.{i + 1}",
+                        "-frames:v", "1", str(photos / f"p{i}.png")], check=True)
+    names = [p.split("/")[-1] for p in adain_train.training_paintings(str(styles), ["red.png"])]
+    assert names == ["blue.png", "green.png"]
+    run = tmp_path / "run"
+    base = [sys.executable, "-m", "trainer", "adain-train", "--run", str(run), "--data", str(tmp_path), "--random-vgg",
+            "--held-out", "red.png", "--size", "48", "--style-size", "48", "--threads", "1", "--log-every", "1"]
+    first = subprocess.run(base + ["--steps", "2"], capture_output=True, text=True, cwd=adain.__file__.rsplit("/trainer/", 1)[0])
+    assert first.returncode == 0, first.stderr
+    assert "training on 2 paintings: blue.png, green.png" in first.stdout
+    second = subprocess.run(base + ["--steps", "3"], capture_output=True, text=True, cwd=adain.__file__.rsplit("/trainer/", 1)[0])
+    assert second.returncode == 0, second.stderr
+    assert "resuming" in second.stdout and "at step 2/3" in second.stdout
+    state = torch.load(run / "checkpoint.pt")
+    assert state["step"] == 3 and len(state["history"]) == 3
