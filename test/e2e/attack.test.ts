@@ -248,6 +248,18 @@ describe('caps and half-open peers', () => {
     for (let i = 0; i < 5; i++) results.push(await open());
     expect(results).toEqual(['open', 'open', 'open', '503', '503']);
   });
+
+  it('painting uploads: the cap is held before the body is read; a slow body times out; a declared 11 MB body is refused unread', async () => {
+    await startServer({ limits: { bodyTimeoutMs: 1500 } });
+    const head = (length: number) => `POST /api/painting HTTP/1.1\r\nHost: 127.0.0.1:${server!.port}\r\nContent-Type: image/png\r\nContent-Length: ${length}\r\n\r\n`;
+    // Two uploads that never finish hold both places; the third is refused at once.
+    const slow = [raw(server!.port, `${head(5000)}\x89PNG`, 4000), raw(server!.port, `${head(5000)}\x89PNG`, 4000)];
+    await new Promise((r) => setTimeout(r, 300));
+    expect(statusOf(await raw(server!.port, `${head(10)}0123456789`, 1000))).toBe(409);
+    expect((await Promise.all(slow)).map(statusOf)).toEqual([408, 408]);
+    expect(statusOf(await raw(server!.port, head(11 * 1024 * 1024), 1500))).toBe(413);
+    await stillServing();
+  });
 });
 
 describe('a failing frame does not stop the stream', () => {
