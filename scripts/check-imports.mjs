@@ -1,7 +1,7 @@
 // Import rules, checked on the TypeScript syntax tree (so no form of import escapes):
 //  - layering: cli/bench -> transport -> pipeline -> models, media -> core (never upwards);
 //  - only src/models/ort/runtime.ts loads ONNX Runtime (onnxruntime-node, its subpaths, onnxruntime-common);
-//  - only src/transport/webrtc/wrtc.ts loads @roamhq/wrtc;
+//  - only src/transport/webrtc/wrtc.ts loads @roamhq/wrtc; only src/transport/janus/janode.ts loads janode;
 //  - every module specifier is a literal (a computed import or require could load anything).
 // Forms covered: import/export ... from, side-effect import, import type, import(), require(),
 // createRequire(...)(...). Usage: node scripts/check-imports.mjs [--src DIR]
@@ -15,6 +15,8 @@ const RANK = { core: 0, media: 1, models: 1, pipeline: 2, transport: 3, cli: 4, 
 const OWNERS = [
   { test: (spec) => /^onnxruntime-(node|common|web)(\/|$)/.test(spec), owner: join('models', 'ort', 'runtime.ts'), what: 'ONNX Runtime' },
   { test: (spec) => /^@roamhq\/wrtc(\/|$)|^wrtc(\/|$)/.test(spec), owner: join('transport', 'webrtc', 'wrtc.ts'), what: '@roamhq/wrtc' },
+  // janode-types.d.ts beside it holds janode's typings (janode ships none).
+  { test: (spec) => /^janode(\/|$)/.test(spec), owner: join('transport', 'janus', 'janode.ts'), also: join('transport', 'janus', 'janode-types.d.ts'), what: 'janode' },
 ];
 
 function files(dir) {
@@ -66,7 +68,7 @@ for (const file of files(SRC)) {
       problems.push(`${at}: a computed module specifier (use a string literal)`);
       continue;
     }
-    for (const { test, owner, what } of OWNERS) if (test(spec) && rel !== owner) problems.push(`${at}: only ${owner} may load ${what} (${spec})`);
+    for (const { test, owner, also, what } of OWNERS) if (test(spec) && rel !== owner && rel !== also) problems.push(`${at}: only ${owner} may load ${what} (${spec})`);
     if (!spec.startsWith('.')) continue;
     const target = relative(SRC, resolve(dirname(file), spec));
     const targetLayer = target.split(sep)[0];

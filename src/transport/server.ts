@@ -16,6 +16,7 @@ import { modelSizeFor } from '../pipeline/sizing.js';
 import type { SourceSpec } from '../pipeline/sources.js';
 import { Broadcast } from './broadcast.js';
 import { httpSink, webSocketSink } from './fmp4/broadcaster.js';
+import { JanusPublisher } from './janus/janus-publisher.js';
 import { AccessPolicy } from './http/access.js';
 import { Router, parseRequestTarget, readBody, readBodyBytes, sendJson, type RouteContext } from './http/router.js';
 import { addStaticRoutes } from './http/static.js';
@@ -45,6 +46,8 @@ export interface ServerOptions {
   readonly limits?: Partial<ServerLimits>;
   /** Origins besides the server's own whose pages may use it (`--allow-origin`). */
   readonly allowOrigins?: readonly string[];
+  /** Publish the broadcast into a Janus VideoRoom (`--janus`, `--janus-room`). */
+  readonly janus?: { readonly url: string; readonly room: number };
   /** TESTS ONLY (fault injection): every Nth broadcast frame fails in ONNX Runtime. */
   readonly failEvery?: number;
 }
@@ -97,6 +100,7 @@ export class StylecastServer {
   private paintingUploads = 0;
   /** The broadcast's painting mix while it runs the any-painting model. */
   private broadcastMix: PaintingMixMessage | null = null;
+  private janus: JanusPublisher | null = null;
 
   private constructor(private readonly options: ServerOptions, private readonly styles: ServedStyles, private readonly broadcast: Broadcast) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -147,6 +151,14 @@ export class StylecastServer {
       const code = (error as NodeJS.ErrnoException).code;
       throw new StylecastError('USAGE', code === 'EADDRINUSE' ? `port ${options.port} on ${options.host} is already in use` : `cannot listen on ${options.host}:${options.port}: ${describeError(error)}`);
     }
+    if (options.janus) {
+      try {
+        server.janus = await JanusPublisher.open({ ...options.janus, log: options.log }, broadcast);
+      } catch (error) {
+        await server.close();
+        throw error;
+      }
+    }
     return server;
   }
 
@@ -177,6 +189,7 @@ export class StylecastServer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.statsTimer);
+      await this.janus?.close();
       this.control.close();
       this.videoWss.close();
       await this.sessions.closeAll();
@@ -356,7 +369,7 @@ export class StylecastServer {
       .on('GET', '/api/styles', ({ res }) => sendJson(res, 200, { style: this.styleId, styles: this.styles.list() }))
       .on('GET', '/api/stats', ({ req, res, url }) => {
         this.access.authorize(req, url);
-        sendJson(res, 200, { style: this.styleId, broadcast: this.broadcast.stats(), server: this.counts() });
+        sendJson(res, 200, { style: this.styleId, broadcast: this.broadcast.stats(), server: this.counts(), janus: this.janus?.status() ?? null });
       })
       .on('GET', '/live.mp4', ({ req, res, url }) => {
         this.access.authorize(req, url);

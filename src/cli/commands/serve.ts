@@ -28,6 +28,23 @@ interface ServeFlags {
   preset: string;
   modelsDir?: string[];
   allowOrigin?: string[];
+  janus?: string;
+  janusRoom: string;
+}
+
+/** `--janus ws://HOST:8188` (Janus's WebSocket API) and `--janus-room N`. */
+function parseJanus(url: string | undefined, roomText: string): { url: string; room: number } | undefined {
+  if (url === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new StylecastError('USAGE', `--janus must be a ws:// or wss:// URL, got "${url}"`);
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new StylecastError('USAGE', `--janus must be a ws:// or wss:// URL, got "${url}"`);
+  const room = Number(roomText);
+  if (!/^\d{1,15}$/.test(roomText) || room < 1) throw new StylecastError('USAGE', `--janus-room must be a positive whole number, got "${roomText}"`);
+  return { url, room };
 }
 
 function parsePort(text: string): number {
@@ -51,6 +68,8 @@ export function serveCommand(context: CliContext): Command {
     .option('--stabilize', 'blend static regions with the previous output')
     .option('--preset <auto|fast|quality>', 'fast: pruned variants at half size; quality: full models (auto: fast on CPU, quality on CUDA)', 'auto')
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
+    .option('--janus <ws-url>', "also publish the stylized stream into a Janus VideoRoom (Janus's WebSocket API, e.g. ws://127.0.0.1:8188); viewers then connect to Janus")
+    .option('--janus-room <N>', 'the VideoRoom room (made if missing)', '1234')
     .option('--allow-origin <origin...>', "pages from these origins (e.g. http://localhost:3000) may also use the API, /ws and WHIP/WHEP; by default only the server's own pages may")
     .addHelpText('after', `
 Pages: /  (controls, input and output side by side, stats)   /obs  (video only, for an OBS Browser Source)
@@ -62,6 +81,7 @@ Examples:
   stylecast serve --source file:samples/sample.mp4
   stylecast serve --source 'srt://0.0.0.0:9000?mode=listener'     # OBS 29: Stream -> Custom, srt://HOST:9000
   stylecast serve --host 0.0.0.0 --token "$(openssl rand -hex 16)"
+  stylecast serve --source lavfi:testsrc2=size=640x360:rate=30 --janus ws://127.0.0.1:8188 --janus-room 1234
 `)
     .action(async (flags: ServeFlags) => {
       const source = parseSourceSpec(flags.source);
@@ -71,6 +91,7 @@ Examples:
       const fps = Number(flags.fps);
       if (!Number.isInteger(fps) || fps < 1 || fps > 120) throw new StylecastError('USAGE', `--fps must be 1-120, got "${flags.fps}"`);
       const allowOrigins = (flags.allowOrigin ?? []).map(parseOrigin);
+      const janus = parseJanus(flags.janus, flags.janusRoom);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
       const style = await registry.resolve(flags.style);
       const device = parseDevice(flags.device);
@@ -92,8 +113,9 @@ Examples:
         log,
         webRoot: WEB_ROOT,
         allowOrigins,
+        ...(janus ? { janus } : {}),
       });
-      context.log(`stylecast serving ${server.url}/ (source ${describeSource(source)}, style ${style.id}, preset ${preset}, device ${server.provider})`);
+      context.log(`stylecast serving ${server.url}/ (source ${describeSource(source)}, style ${style.id}, preset ${preset}, device ${server.provider})${janus ? `; publishing to Janus ${janus.url} room ${janus.room}` : ''}`);
       await new Promise<void>((resolvePromise) => {
         if (context.signal.aborted) return resolvePromise();
         context.signal.addEventListener('abort', () => resolvePromise(), { once: true });

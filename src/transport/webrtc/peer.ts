@@ -96,6 +96,38 @@ export class PeerSession {
     }
   }
 
+  /**
+   * The offering side (publishing into an SFU such as Janus): sends the tracks,
+   * receives nothing; the offer carries every candidate. `accept` takes the
+   * answer; a connection not up `connectTimeoutMs` after it is closed.
+   */
+  static async offer(options: { sendTracks: readonly VideoTrack[]; gatherTimeoutMs?: number; connectTimeoutMs?: number }): Promise<{
+    session: PeerSession;
+    offerSdp: string;
+    accept: (answerSdp: string) => Promise<void>;
+  }> {
+    const session = new PeerSession(createPeerConnection());
+    const pc = session.pc;
+    try {
+      for (const track of options.sendTracks) pc.addTrack(track);
+      await pc.setLocalDescription(await pc.createOffer());
+      await session.gatheringComplete(options.gatherTimeoutMs ?? 5000);
+      const accept = async (answerSdp: string) => {
+        try {
+          await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
+        } catch (error) {
+          session.close();
+          throw new StylecastError('BAD_REQUEST', `the answer was refused: ${describeError(error)}`);
+        }
+        session.expectConnection(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+      };
+      return { session, offerSdp: pc.localDescription?.sdp ?? '', accept };
+    } catch (error) {
+      session.close();
+      throw error;
+    }
+  }
+
   get state(): string {
     return this.isClosed ? 'closed' : this.pc.connectionState;
   }
