@@ -9,7 +9,7 @@ import { ModelRegistry } from '../../dist/models/registry.js';
 import { JanusViewer } from '../../dist/transport/janus/janus-viewer.js';
 import { StylecastServer } from '../../dist/transport/server.js';
 import { FIXTURES, ROOT, runCli, tempDir, waitFor } from '../helpers.js';
-import { JANUS, startJanus } from '../janus.js';
+import { JANUS, startJanus } from '../../dist/bench/janus-process.js';
 
 const require = createRequire(import.meta.url);
 const wrtc = require('@roamhq/wrtc');

@@ -19,7 +19,9 @@ async function freePort(): Promise<number> {
 
 /**
  * Debian's Janus on loopback with its own configuration folder: only the
- * WebSocket transport (on a free port) and the VideoRoom plugin, ICE on `lo`.
+ * WebSocket transport (on a free port, or `wsPort`) and the VideoRoom plugin,
+ * ICE on `lo`. For the fan-out benchmark and the tests; docs/live.md shows
+ * a production configuration.
  */
 export async function startJanus(dir: string, wsPort?: number): Promise<{ url: string; child: ChildProcess; log: () => string; close: () => Promise<void> }> {
   if (!existsSync(JANUS)) throw new Error('janus is not installed (Debian package janus; scripts/setup.sh installs it)');
@@ -52,7 +54,10 @@ admin: { admin_ws = false, admin_wss = false }
   const started = Date.now();
   while (!/WebSockets server started|WebSockets thread started/.test(output)) {
     if (child.exitCode !== null) throw new Error(`janus exited: ${output.slice(-500)}`);
-    if (Date.now() - started > 15_000) throw new Error(`janus did not start: ${output.slice(-500)}`);
+    if (Date.now() - started > 15_000) {
+      child.kill('SIGKILL');
+      throw new Error(`janus did not start: ${output.slice(-500)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
