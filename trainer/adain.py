@@ -9,6 +9,7 @@ painting's features (256 numbers); AdaIN gives the content features those
 statistics and the decoder paints the result. Strength blends the
 painting's statistics with the frame's own (1 = the painting, 0 = the photo).
 """
+import json
 import os
 
 import torch
@@ -222,6 +223,7 @@ def add_arguments(p):
     p.add_argument("--export", metavar="ID", help="instead of measuring, export the pair as models/ID.onnx + ID.style.onnx "
                    "(contract 2). Made from the shared weights alone it repackages them: keep it out of git")
     p.add_argument("--out-dir", default="models", help="where --export writes")
+    p.add_argument("--update-manifest", metavar="JSON", help="store the means of the measured figures in this contract-2 manifest's metrics")
     p.add_argument("--decoder", help="a fine-tuned decoder (adain-train's checkpoint.pt) instead of the pretrained one")
     p.add_argument("--warping", action="store_true", help="also measure warping error (Middlebury, real clips) per painting")
     p.add_argument("--clips", default="mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4",
@@ -243,6 +245,8 @@ def run(args):
     stylizer, style_encoder = Stylizer(enc, dec).eval(), StyleEncoder(enc).eval()
     if args.export:
         extra = {"title": args.title or args.export,
+                 # fast preset without a fast variant: 0.375 keeps 640x360 at >= 30 fps end to end on 2 cores (docs/arbitrary-style.md)
+                 "runtime": {"fastModelScale": 0.375},
                  "network": {"arch": "adain", "level": "compact relu4_1", "parameters": sum(p.numel() for p in stylizer.parameters()),
                              "encoder": "collab-distill-vgg19-16x 4SE (Wang et al. 2020, MIT), frozen",
                              "decoder": ("fine-tuned here from 4SD with the coherent-video loss" if fine_tune
@@ -282,4 +286,15 @@ def run(args):
                    if args.warping else "")
         print(f"{name}: style gap closed {gap['style_gap_closed']:.1%}, content loss {losses['content_loss']:.3g}{warping}", flush=True)
     write_report(report, args.out)
+    if args.update_manifest:
+        from . import manifest as manifests
+        measured = report["styles"].values()
+        means = {key: sum(m[key] for m in measured) / len(measured)
+                 for key in ("style_gap_closed", "content_loss", "warping_error_middlebury", "warping_error_clips")
+                 if all(key in m for m in measured)}
+        with open(args.update_manifest) as f:
+            metrics = dict(json.load(f).get("metrics", {}), **means,
+                           metrics_paintings=args.styles, metrics_strength=args.strength)
+        manifests.update(args.update_manifest, metrics=metrics)
+        print(f"stored {', '.join(means)} in {args.update_manifest}")
     return 0

@@ -194,7 +194,7 @@ async function main(): Promise<void> {
   const net = style.manifest?.network;
   process.stdout.write(
     `stylecast bench: clip ${input} at ${size.width}x${size.height}; model ${style.id} ` +
-      `(${net ? `${String(net.arch)} width ${String(net.width)}, ${String(net.blocks)} blocks` : 'unknown network'})` +
+      `(${!net ? 'unknown network' : net.arch === 'reconet' ? `reconet width ${String(net.width)}, ${String(net.blocks)} blocks` : `${String(net.arch)}, ${String(net.parameters)} parameters`})` +
       `${modelScale < 1 ? `, model at ${modelSize.width}x${modelSize.height}` : ''}; ${cores} cores\n`,
   );
   const dir = await mkdtemp(join(tmpdir(), 'stylecast-bench-'));

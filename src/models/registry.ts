@@ -137,7 +137,8 @@ export class ModelRegistry {
 
   /**
    * The model for a preset. fast: the style's fast variant at its internal
-   * scale (or, lacking one, the full model at half scale); quality: the full
+   * scale (or, lacking one, the full model at its manifest's runtime.fastModelScale,
+   * default half scale); quality: the full
    * model at full scale.
    */
   choose(entry: ModelEntry, preset: Preset): ModelChoice {
@@ -146,7 +147,8 @@ export class ModelRegistry {
     }
     const fast = this.variantsOf(entry.id).find((e) => e.manifest?.variant === 'fast');
     if (fast) return { entry: fast, preset, modelScale: fast.manifest?.runtime?.modelScale ?? DEFAULT_FAST_MODEL_SCALE, note: null };
-    return { entry, preset, modelScale: DEFAULT_FAST_MODEL_SCALE, note: `style ${entry.id} has no fast variant: the full model runs at half size` };
+    const scale = entry.manifest?.runtime?.fastModelScale ?? DEFAULT_FAST_MODEL_SCALE;
+    return { entry, preset, modelScale: scale, note: `style ${entry.id} has no fast variant: the full model runs at ${scale === 0.5 ? 'half size' : `${scale}x size`}` };
   }
 
   /** A style given as an id from the registry, or as a path to an .onnx file. */

@@ -55,6 +55,14 @@ describe('presets and variants', () => {
     expect(b).toMatchObject({ entry: { id: 'tiny-b' }, modelScale: 0.5 });
     expect(b.note).toMatch(/no fast variant/);
     expect(registry.listed().map((e) => e.id)).not.toContain('tiny-fast');
+    // An any-painting model without a fast variant runs the fast preset at its manifest's fastModelScale.
+    const colour = registry.get('tiny-colour')!;
+    expect(registry.choose(colour, 'fast')).toMatchObject({ entry: { id: 'tiny-colour' }, modelScale: 0.375 });
+    expect(registry.choose(colour, 'quality')).toMatchObject({ modelScale: 1 });
+    expect(registry.arbitrary().map((e) => e.id)).toEqual(['tiny-colour']);
+    expect((await registry.resolveArbitrary(undefined)).id).toBe('tiny-colour');
+    await expect(registry.resolveArbitrary('tiny')).rejects.toThrow(/style tiny has its painting built in/);
+    expect(registry.defaultStyle()?.id).not.toBe('tiny-colour');
     expect(resolvePreset('auto', 'cpu')).toBe('fast');
     expect(resolvePreset('auto', 'cuda')).toBe('quality');
     expect(resolvePreset('quality', 'cpu')).toBe('quality');
