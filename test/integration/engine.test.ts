@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InferenceRunError, StyleEngine } from '../../dist/models/engine.js';
 import { inspectModel, providerInstalled } from '../../dist/models/ort/runtime.js';
-import { TINY, TINY_B, WRONG_INPUT, tempDir } from '../helpers.js';
-import { writeFile } from 'node:fs/promises';
+import { FIXTURES, TINY, TINY_B, WRONG_INPUT, tempDir } from '../helpers.js';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const H = 36;
@@ -132,6 +132,51 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
       expect(r.output.length).toBe(3 * H * W);
     } finally {
       await engine.close();
+    }
+  });
+});
+
+describe('StyleEngine with an any-painting model (contract 2, real ONNX Runtime)', () => {
+  const COLOUR = join(FIXTURES, 'tiny-colour.onnx');
+  const channelMeans = (data: Float32Array, plane: number) => [0, 1, 2].map((c) => data.subarray(c * plane, (c + 1) * plane).reduce((s, v) => s + v, 0) / plane);
+
+  it('encodes a painting once, then paints with its vector; strength 0 leaves the frame', async () => {
+    const engine = await StyleEngine.open({ modelPath: COLOUR, device: 'cpu', threads: 1 });
+    try {
+      expect(engine.styleLength).toBe(6);
+      const painting = new Float32Array(3 * 20 * 24);
+      for (let i = 0; i < painting.length; i++) painting[i] = [0.8, 0.3, 0.2][Math.floor(i / (20 * 24))]! + ((i % 7) - 3) * 0.02;
+      const style = await engine.encodeStyle(painting, 20, 24);
+      expect(style.length).toBe(6);
+      expect([...style.subarray(0, 3)].map((v) => Number(v.toFixed(2)))).toEqual([0.8, 0.3, 0.2]);
+      const painted = await engine.run(frame(), new Float32Array(3 * H * W), H, W, { style, strength: 1 });
+      expect(channelMeans(painted.output, H * W).map((v) => Number(v.toFixed(2)))).toEqual([0.8, 0.3, 0.2]);
+      const untouched = await engine.run(frame(), new Float32Array(3 * H * W), H, W, { style, strength: 0 });
+      expect(Math.max(...untouched.output.map((v, i) => Math.abs(v - frame()[i]!)))).toBeLessThan(1e-4);
+      // No painting yet (a live switch): the frame as it is, not an error.
+      const neutral = await engine.run(frame(), new Float32Array(3 * H * W), H, W);
+      expect(Math.max(...neutral.output.map((v, i) => Math.abs(v - frame()[i]!)))).toBeLessThan(1e-4);
+      await expect(engine.run(frame(), new Float32Array(3 * H * W), H, W, { style: new Float32Array(5), strength: 1 })).rejects.toThrow(/5 numbers; this model takes 6/);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('a one-style model takes no painting; a missing style encoder is named', async () => {
+    const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
+    try {
+      expect(engine.styleLength).toBeNull();
+      await expect(engine.encodeStyle(new Float32Array(3 * 8 * 8), 8, 8)).rejects.toThrow(/one style built in/);
+    } finally {
+      await engine.close();
+    }
+    const dir = await tempDir();
+    try {
+      const lone = join(dir.path, 'lone.onnx');
+      await copyFile(COLOUR, lone);
+      await expect(StyleEngine.open({ modelPath: lone, device: 'cpu', threads: 1 })).rejects.toThrow(/style encoder file not found: .*lone\.style\.onnx/);
+    } finally {
+      await dir.cleanup();
     }
   });
 });
