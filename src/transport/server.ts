@@ -286,42 +286,34 @@ export class StylecastServer {
   }
 
   /**
-   * A style from the list: applies to the client's camera when it has one,
-   * else to the broadcast (everyone sees it). Choosing the any-painting model
-   * keeps the broadcast's last painting (none yet: the frame unpainted).
+   * A style from the list. Choosing the any-painting model keeps the
+   * broadcast's last painting mix (none yet: the frame unpainted).
    */
-  private async switchStyle(client: ControlClient, id: string): Promise<void> {
-    const model = this.styles.choose(id).entry.onnxPath;
-    const painter = id === this.styles.painter()?.id;
-    const cameras = this.sessions.ownedBy(client.id).filter((s): s is Camera => s instanceof Camera);
-    if (cameras.length > 0) {
-      for (const camera of cameras) await camera.setModel(model);
-      this.control.send(client, { type: 'style', id, target: 'camera', painting: null });
-      return;
-    }
-    const mix = painter ? this.broadcastMix : null;
-    await this.broadcast.setModel(model, mix ? this.conditioningFor(mix) : null);
-    this.styleId = id;
-    this.broadcastMix = mix;
-    this.control.broadcast({ type: 'style', id, target: 'broadcast', painting: mix });
+  private switchStyle(client: ControlClient, id: string): Promise<void> {
+    return this.applyStyle(client, id, id === this.styles.painter()?.id ? this.broadcastMix : null);
   }
 
-  /** A painting mix (uploaded paintings, blend, strength) for the client's camera or the broadcast. */
-  private async paint(client: ControlClient, mix: PaintingMixMessage): Promise<void> {
+  /** A painting mix (uploaded paintings, blend, strength) on the any-painting model. */
+  private paint(client: ControlClient, mix: PaintingMixMessage): Promise<void> {
     const painter = this.styles.painter();
-    if (!painter || !this.paintings) throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
-    const conditioning = this.conditioningFor(mix);
-    const model = this.styles.choose(painter.id).entry.onnxPath;
+    if (!painter) throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
+    return this.applyStyle(client, painter.id, mix);
+  }
+
+  /** Applies a style (and its painting mix) to the client's camera when it has one, else to the broadcast (everyone sees it). */
+  private async applyStyle(client: ControlClient, id: string, mix: PaintingMixMessage | null): Promise<void> {
+    const model = this.styles.choose(id).entry.onnxPath;
+    const conditioning = mix ? this.conditioningFor(mix) : null;
     const cameras = this.sessions.ownedBy(client.id).filter((s): s is Camera => s instanceof Camera);
     if (cameras.length > 0) {
       for (const camera of cameras) await camera.setModel(model, conditioning);
-      this.control.send(client, { type: 'style', id: painter.id, target: 'camera', painting: mix });
+      this.control.send(client, { type: 'style', id, target: 'camera', painting: mix });
       return;
     }
     await this.broadcast.setModel(model, conditioning);
-    this.styleId = painter.id;
+    this.styleId = id;
     this.broadcastMix = mix;
-    this.control.broadcast({ type: 'style', id: painter.id, target: 'broadcast', painting: mix });
+    this.control.broadcast({ type: 'style', id, target: 'broadcast', painting: mix });
   }
 
   private conditioningFor(mix: PaintingMixMessage): Conditioning {
