@@ -16,6 +16,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from . import magenta
+
 DEFAULT_WEIGHTS = os.path.join("..", "shared", "data", "weights", "collab-distill-vgg19-16x")
 FEATURES = 128
 EPS = 1e-5
@@ -209,7 +211,10 @@ def export_arbitrary(stylizer, style_encoder, out_dir, model_id, extra, painting
 
 def add_arguments(p):
     from .evaluate import DATA
-    p.add_argument("--weights", default=DEFAULT_WEIGHTS, help="folder with 4SE.pth and 4SD.pth (collab-distill-vgg19-16x)")
+    p.add_argument("--network", choices=["adain", "magenta"], default="adain",
+                   help="adain: AdaIN with the compact VGG19 pair; magenta: Ghiasi et al.'s pair rebuilt from TFLite")
+    p.add_argument("--weights", help="adain: folder with 4SE.pth and 4SD.pth (default DATA/weights/collab-distill-vgg19-16x); "
+                   "magenta: folder with the two .tflite files and schema.fbs (default DATA/weights/magenta-arbitrary-tflite)")
     p.add_argument("--data", default=DATA)
     p.add_argument("--styles", default="candy.jpg,mosaic.jpg,udnie.jpg,the_scream.jpg,picasso_self_portrait.jpg,starry_night.jpg",
                    help="paintings in DATA/styles, comma-separated")
@@ -231,36 +236,50 @@ def add_arguments(p):
     p.add_argument("--title", help="display name of the exported model")
 
 
+def build_pair(args):
+    """(stylizer, style encoder, description, manifest network entry, fine-tune checkpoint or None) for --network."""
+    if args.network == "magenta":
+        predictor, transfer = magenta.load_pair(args.weights or os.path.join(args.data, "weights", "magenta-arbitrary-tflite"))
+        stylizer = magenta.Stylizer(predictor, transfer).eval()
+        network = {"arch": "magenta", "parameters": sum(p.numel() for p in stylizer.parameters()),
+                   "weights": "Magenta arbitrary image stylization, TFLite release (Ghiasi et al. 2017, Apache-2.0), "
+                              "style predictor int8 (run in float), transfer network fp16"}
+        return stylizer, magenta.StyleEncoder(predictor).eval(), "Magenta (Ghiasi et al.) rebuilt from TFLite", network, None
+    enc, dec = load_pair(args.weights or os.path.join(args.data, "weights", "collab-distill-vgg19-16x"))
+    fine_tune = None
+    if args.decoder:
+        from .adain_train import load_decoder
+        fine_tune = load_decoder(args.decoder, dec)
+    stylizer = Stylizer(enc, dec).eval()
+    network = {"arch": "adain", "level": "compact relu4_1", "parameters": sum(p.numel() for p in stylizer.parameters()),
+               "encoder": "collab-distill-vgg19-16x 4SE (Wang et al. 2020, MIT), frozen",
+               "decoder": ("fine-tuned here from 4SD with the coherent-video loss" if fine_tune
+                           else "collab-distill-vgg19-16x 4SD (MIT), not fine-tuned")}
+    description = "AdaIN at compact relu4_1 (collab-distill 4SE/4SD), " + (
+        f"decoder fine-tuned ({args.decoder}, step {fine_tune['step']})" if fine_tune else "not fine-tuned")
+    return stylizer, StyleEncoder(enc).eval(), description, network, fine_tune
+
+
 def run(args):
     from .data import list_images, load_image
     from .evaluate import photo_losses, style_gap, write_report
     from .vgg import load_tfjs
     if args.threads:
         torch.set_num_threads(args.threads)
-    enc, dec = load_pair(args.weights)
-    fine_tune = None
-    if args.decoder:
-        from .adain_train import load_decoder
-        fine_tune = load_decoder(args.decoder, dec)
-    stylizer, style_encoder = Stylizer(enc, dec).eval(), StyleEncoder(enc).eval()
+    stylizer, style_encoder, description, network, fine_tune = build_pair(args)
     if args.export:
-        extra = {"title": args.title or args.export,
-                 # fast preset without a fast variant: 0.375 keeps 640x360 at >= 30 fps end to end on 2 cores (docs/arbitrary-style.md)
-                 "runtime": {"fastModelScale": 0.375},
-                 "network": {"arch": "adain", "level": "compact relu4_1", "parameters": sum(p.numel() for p in stylizer.parameters()),
-                             "encoder": "collab-distill-vgg19-16x 4SE (Wang et al. 2020, MIT), frozen",
-                             "decoder": ("fine-tuned here from 4SD with the coherent-video loss" if fine_tune
-                                         else "collab-distill-vgg19-16x 4SD (MIT), not fine-tuned")}}
+        extra = {"title": args.title or args.export, "network": network,
+                 # fast preset without a fast variant: keeps 640x360 at >= 30 fps end to end on 2 cores (docs/arbitrary-style.md)
+                 "runtime": {"fastModelScale": 0.375 if args.network == "adain" else 0.5}}
         if fine_tune:
             extra["training"] = {**fine_tune["config"], "steps_done": fine_tune["step"], "paintings": fine_tune.get("paintings")}
-        path, _ = export_arbitrary(stylizer, style_encoder, args.out_dir, args.export, extra, painting_size=args.style_size)
+        painting_size = args.style_size if args.network == "adain" else magenta.PREDICTOR_SIZE
+        path, _ = export_arbitrary(stylizer, style_encoder, args.out_dir, args.export, extra, painting_size=painting_size)
         print(f"exported {path} and its style encoder (contract 2)")
         return 0
     vgg = load_tfjs(args.vgg or os.path.join(args.data, "weights", "vgg19-tfjs"))
     photos = list_images(os.path.join(args.data, "content", "samples"))
-    report = {"network": "AdaIN at compact relu4_1 (collab-distill 4SE/4SD), "
-                         + (f"decoder fine-tuned ({args.decoder}, step {fine_tune['step']})" if fine_tune else "not fine-tuned"),
-              "strength": args.strength, "styles": {}}
+    report = {"network": description, "strength": args.strength, "styles": {}}
     for name in args.styles.split(","):
         painting = os.path.join(args.data, "styles", name)
         with torch.no_grad():
