@@ -19,6 +19,8 @@ DEBIAN_PACKAGE = {
     "onnx": "python3-onnx",
     "pytest": "python3-pytest",
     "jsonschema": "python3-jsonschema",
+    "flatbuffers": "python3-flatbuffers",
+    "tflite": "flatbuffers-compiler",  # generated at run time by flatc from the schema beside the weights
 }
 
 

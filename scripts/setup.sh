@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ffmpeg chromium python3 python3-torch python3-torchvision python3-pytest python3-numpy python3-pil python3-opencv python3-onnx python3-jsonschema obs-studio xvfb xauth janus)
+APT_PACKAGES=(ffmpeg chromium python3 python3-torch python3-torchvision python3-pytest python3-numpy python3-pil python3-opencv python3-onnx python3-jsonschema python3-flatbuffers flatbuffers-compiler obs-studio xvfb xauth janus)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
