@@ -229,7 +229,8 @@ def add_arguments(p):
                    "(contract 2). Made from the shared weights alone it repackages them: keep it out of git")
     p.add_argument("--out-dir", default="models", help="where --export writes")
     p.add_argument("--update-manifest", metavar="JSON", help="store the means of the measured figures in this contract-2 manifest's metrics")
-    p.add_argument("--decoder", help="a fine-tuned decoder (adain-train's checkpoint.pt) instead of the pretrained one")
+    p.add_argument("--decoder", help="a fine-tuned painter (adain-train's checkpoint.pt: AdaIN decoder or Magenta transfer "
+                   "network, matching --network) instead of the pretrained one")
     p.add_argument("--warping", action="store_true", help="also measure warping error (Middlebury, real clips) per painting")
     p.add_argument("--clips", default="mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4",
                    help="clips in DATA/videos for --warping (the same as `eval`'s)")
@@ -240,11 +241,18 @@ def build_pair(args):
     """(stylizer, style encoder, description, manifest network entry, fine-tune checkpoint or None) for --network."""
     if args.network == "magenta":
         predictor, transfer = magenta.load_pair(args.weights or os.path.join(args.data, "weights", "magenta-arbitrary-tflite"))
+        fine_tune = None
+        if args.decoder:
+            from .adain_train import load_decoder
+            fine_tune = load_decoder(args.decoder, transfer)
         stylizer = magenta.Stylizer(predictor, transfer).eval()
         network = {"arch": "magenta", "parameters": sum(p.numel() for p in stylizer.parameters()),
                    "weights": "Magenta arbitrary image stylization, TFLite release (Ghiasi et al. 2017, Apache-2.0), "
-                              "style predictor int8 (run in float), transfer network fp16"}
-        return stylizer, magenta.StyleEncoder(predictor).eval(), "Magenta (Ghiasi et al.) rebuilt from TFLite", network, None
+                              "style predictor int8 (run in float), frozen",
+                   "transfer": ("fine-tuned here with the coherent-video loss" if fine_tune else "the released fp16 transfer network")}
+        description = "Magenta (Ghiasi et al.) rebuilt from TFLite, " + (
+            f"transfer network fine-tuned ({args.decoder}, step {fine_tune['step']})" if fine_tune else "as released")
+        return stylizer, magenta.StyleEncoder(predictor).eval(), description, network, fine_tune
     enc, dec = load_pair(args.weights or os.path.join(args.data, "weights", "collab-distill-vgg19-16x"))
     fine_tune = None
     if args.decoder:

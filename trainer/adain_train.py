@@ -1,5 +1,6 @@
-"""`adain-train`: fine-tune the AdaIN decoder over many paintings at once with the
-coherent-video loss (issue 10), the encoder frozen.
+"""`adain-train`: fine-tune an arbitrary-style network over many paintings at once
+with the coherent-video loss (issue 10), its style encoder frozen: the AdaIN
+decoder (`--network adain`) or Magenta's transfer network (`--network magenta`).
 
 The pretrained decoder of the compact pair was trained only to reconstruct
 (WCT), so it paints weakly. Here it learns to paint: each step takes a batch
@@ -38,7 +39,8 @@ DEFAULTS = dict(size=256, batch=2, steps=1000, lr=1e-4, content_weight=1.0, styl
 def add_arguments(p):
     p.add_argument("--run", required=True, help="run directory (checkpoint, config, log); resumes if present")
     p.add_argument("--data", default=os.path.join("..", "shared", "data"))
-    p.add_argument("--weights", default=adain.DEFAULT_WEIGHTS, help="folder with 4SE.pth and 4SD.pth")
+    p.add_argument("--network", choices=["adain", "magenta"], default="adain")
+    p.add_argument("--weights", help="the pretrained pair (default: DATA/weights/collab-distill-vgg19-16x or magenta-arbitrary-tflite)")
     p.add_argument("--held-out", default=HELD_OUT, help="paintings in DATA/styles never trained on (nor their variants)")
     p.add_argument("--random-vgg", action="store_true", help="TESTS ONLY: random VGG weights and no pretrained pair")
     p.add_argument("--no-temporal", action="store_true", help="set both temporal weights to 0 (the proof pair's baseline)")
@@ -81,16 +83,13 @@ def run(args):
     os.makedirs(args.run, exist_ok=True)
     ckpt_path = os.path.join(args.run, "checkpoint.pt")
     config = {k: getattr(args, k) for k in DEFAULTS}
-    config.update(held_out=args.held_out, no_temporal=args.no_temporal, random_vgg=args.random_vgg)
+    config.update(held_out=args.held_out, no_temporal=args.no_temporal, random_vgg=args.random_vgg, network=args.network)
     if args.no_temporal:
         config["temporal_weight"] = config["feature_temporal_weight"] = 0.0
-    if args.random_vgg:
-        torch.manual_seed(0)
-        encoder, decoder = adain.Encoder(), adain.Decoder()
-    else:
-        encoder, decoder = adain.load_pair(args.weights)
-    encoder = encoder.to(device).eval().requires_grad_(False)
-    decoder = decoder.to(device).train()
+    network = PaintingNetwork(args.network, args.weights or os.path.join(
+        args.data, "weights", "collab-distill-vgg19-16x" if args.network == "adain" else "magenta-arbitrary-tflite"), args.random_vgg)
+    network.to(device)
+    decoder = network.trainable_part
     optimizer = torch.optim.Adam(decoder.parameters(), lr=args.lr)
     step, history = 0, []
     if os.path.exists(ckpt_path):
@@ -98,6 +97,8 @@ def run(args):
         decoder.load_state_dict(state["decoder"])
         optimizer.load_state_dict(state["optimizer"])
         step, history, config = state["step"], state.get("history", []), state["config"]
+        if config.get("network", "adain") != args.network:
+            raise ValueError(f"{ckpt_path} is a {config.get('network', 'adain')} run, not {args.network}")
         config["steps"] = args.steps  # a run keeps its recipe; --steps extends it
         print(f"resuming {ckpt_path} at step {step}/{config['steps']} with its saved settings", flush=True)
     with open(os.path.join(args.run, "config.json"), "w") as f:
@@ -114,10 +115,9 @@ def run(args):
         for path in paintings:
             image = load_image(path, config["style_size"]).unsqueeze(0).to(device)
             targets.append(style_targets(vgg, image, [1.0]))
-            styles.append(adain.StyleEncoder(encoder)(image))
+            styles.append(network.style(image))
     print(f"training on {len(paintings)} paintings: {', '.join(os.path.basename(p) for p in paintings)}", flush=True)
     photos = PhotoCrops(list_images(os.path.join(args.data, "content", "bsds500")), config["size"])
-    painter = PaintingDecoder(decoder)
 
     stop = {"asked": False}
 
@@ -142,9 +142,8 @@ def run(args):
             both = torch.cat([in_t, in_t1])
             n = in_t.shape[0]
             with torch.no_grad():
-                features = adain.adain(encoder(both), styles[which].expand(len(both), -1), torch.ones(len(both), device=device))
                 in_vgg = vgg(both, (CONTENT_LAYER,))
-            out, feature = painter(features)
+            out, feature = network.paint(both, styles[which])
             out_vgg = vgg(out, STYLE_LAYERS + (CONTENT_LAYER,))
             losses = {
                 "content": w["content_weight"] * content_loss(out_vgg, in_vgg),
@@ -176,8 +175,49 @@ def run(args):
     return 0 if not stop["asked"] else 130
 
 
+class PaintingNetwork:
+    """The frozen style encoder and the trainable painter of one arbitrary-style network."""
+
+    def __init__(self, kind, weights, random_weights=False):
+        self.kind = kind
+        if kind == "magenta":
+            from . import magenta
+            self.predictor, self.transfer = magenta.load_pair(weights)
+            self.predictor.requires_grad_(False)
+            self.trainable_part = self.transfer.trainable().train()
+        else:
+            if random_weights:
+                torch.manual_seed(0)
+                self.encoder, decoder = adain.Encoder(), adain.Decoder()
+            else:
+                self.encoder, decoder = adain.load_pair(weights)
+            self.encoder.eval().requires_grad_(False)
+            self.trainable_part = decoder.train()
+            self.painter = PaintingDecoder(decoder)
+
+    def to(self, device):
+        for module in (getattr(self, "predictor", None), getattr(self, "transfer", None), getattr(self, "encoder", None), self.trainable_part):
+            if module is not None:
+                module.to(device)
+
+    def style(self, image):
+        if self.kind == "magenta":
+            from . import magenta
+            return magenta.predict(self.predictor, image)
+        return adain.StyleEncoder(self.encoder)(image)
+
+    def paint(self, frames, style):
+        """(output, the feature map the feature temporal loss compares) at strength 1."""
+        if self.kind == "magenta":
+            return self.transfer(frames, style.view(1, -1, 1, 1).expand(len(frames), -1, -1, -1), with_feature=True)
+        with torch.no_grad():
+            features = adain.adain(self.encoder(frames), style.expand(len(frames), -1), torch.ones(len(frames), device=frames.device))
+        return self.painter(features)
+
+
 def load_decoder(checkpoint, decoder):
-    """A fine-tuned decoder's weights into `decoder` (for `adain --decoder` and export)."""
+    """A fine-tuned painter's weights into `decoder` (the AdaIN decoder or Magenta's transfer
+    network; for `adain --decoder` and export)."""
     state = torch.load(checkpoint, map_location="cpu")
     decoder.load_state_dict(state["decoder"])
     return state

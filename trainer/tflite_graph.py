@@ -90,13 +90,25 @@ class TFLiteGraph(nn.Module):
         self.ops = [op for op in self.ops if not (op[0] == "DEQUANTIZE" and op[1][0] in self.constants)]
         self.inputs = [graph.Inputs(k) for k in range(graph.InputsLength())]
         self.output = graph.Outputs(0)
-        # Weights as torch layouts, prepared once (and registered, so .to() and ONNX export see them).
+        # Float constants as parameters (frozen until trainable()), conv weights in torch's layout, prepared once.
         self._weights = nn.ParameterDict()
+        conv_weights = set()
         for name, inputs, _, _ in self.ops:
             if name in ("CONV_2D", "DEPTHWISE_CONV_2D") and inputs[1] in self.constants:
                 w = self.constants[inputs[1]].float()
                 w = w.permute(3, 0, 1, 2) if name == "DEPTHWISE_CONV_2D" else w.permute(0, 3, 1, 2)
                 self._weights[f"w{inputs[1]}"] = nn.Parameter(w.contiguous(), requires_grad=False)
+                conv_weights.add(inputs[1])
+        used = {t for _, inputs, _, _ in self.ops for t in inputs}
+        self._floats = nn.ParameterDict({f"c{t}": nn.Parameter(c.float(), requires_grad=False) for t, c in self.constants.items()
+                                         if c.dtype == torch.float32 and t in used and t not in conv_weights})
+        self._capture = next((op[1][0] for op in self.ops if op[0] == "RESIZE_NEAREST_NEIGHBOR"), None)
+
+    def trainable(self):
+        """Every weight trainable (fine-tuning the transfer network); returns self."""
+        for p in self.parameters():
+            p.requires_grad_(True)
+        return self
 
     @staticmethod
     def _options(name, op):
@@ -118,10 +130,13 @@ class TFLiteGraph(nn.Module):
                 read[field] = getattr(opts, field)()
         return read
 
+    def _float(self, t):
+        return self._floats[f"c{t}"]
+
     def _value(self, values, t, like=None):
         if t in values:
             return values[t]
-        c = self.constants[t].float()
+        c = self._float(t)
         if like is not None and c.dim() == 1 and like.dim() == 4:
             c = c.view(1, -1, 1, 1)  # a per-channel constant: NHWC's last axis is NCHW's second
         return c
@@ -147,17 +162,19 @@ class TFLiteGraph(nn.Module):
             pads += [total // 2, total - total // 2]
         return F.pad(x, pads)
 
-    def forward(self, *inputs):
+    def forward(self, *inputs, with_feature=False):
+        """`with_feature`: also return the input of the first upsampling (the transfer
+        network's residual output, for the feature temporal loss)."""
         values = {}
         for t, x in zip(self.inputs, inputs):
             values[t] = x
         for name, ins, outs, o in self.ops:
             a = values.get(ins[0]) if ins else None
             if name in ("QUANTIZE", "DEQUANTIZE"):
-                y = a if a is not None else self.constants[ins[0]].float()
+                y = a if a is not None else self._float(ins[0])
             elif name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
                 w = self._weights[f"w{ins[1]}"]
-                bias = self.constants[ins[2]].float() if len(ins) > 2 and ins[2] >= 0 else None
+                bias = self._float(ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
                 stride, dilation = (o["StrideH"], o["StrideW"]), (o.get("DilationHFactor", 1), o.get("DilationWFactor", 1))
                 if o["Padding"] == 0:  # SAME
                     a = self._same_pad(a, w.shape[-2:], stride, dilation)
@@ -188,4 +205,6 @@ class TFLiteGraph(nn.Module):
             else:
                 raise NotImplementedError(f"TFLite operator {name}")
             values[outs[0]] = y
+        if with_feature:
+            return values[self.output], values.get(self._capture)
         return values[self.output]
