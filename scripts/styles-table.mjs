@@ -7,7 +7,8 @@ const manifests = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) =>
 const fmt = (v, d) => (typeof v === 'number' ? v.toFixed(d) : '');
 const pct = (v) => (typeof v === 'number' ? `${Math.round(v * 100)}%` : '');
 const rows = ['| style | painting | licence | variants | CPU fps 640x360 | style gap closed | warping error (clips) | blobs at 720p | preview |', '|---|---|---|---|---|---|---|---|---|'];
-for (const m of manifests.filter((m) => m.listed !== false).sort((a, b) => a.id.localeCompare(b.id))) {
+// Any-painting models (contract 2) are not one style: docs/arbitrary-style.md describes them.
+for (const m of manifests.filter((m) => m.listed !== false && m.contract !== 2).sort((a, b) => a.id.localeCompare(b.id))) {
   const variants = manifests.filter((v) => v.variantOf === m.id);
   const fast = variants.find((v) => v.variant === 'fast');
   const credit = [m.style?.painting, m.style?.artist, m.style?.year].filter(Boolean).join(', ');

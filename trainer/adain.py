@@ -245,11 +245,14 @@ def build_pair(args):
         if args.decoder:
             from .adain_train import load_decoder
             fine_tune = load_decoder(args.decoder, transfer)
-        stylizer = magenta.Stylizer(predictor, transfer).eval()
+        from .data import centre_square, list_images
+        photos = [centre_square(p, magenta.PREDICTOR_SIZE) for p in list_images(os.path.join(args.data, "content", "samples"))]
+        stylizer = magenta.Stylizer(transfer, magenta.photo_vector(predictor, photos)).eval()
         network = {"arch": "magenta", "parameters": sum(p.numel() for p in stylizer.parameters()),
                    "weights": "Magenta arbitrary image stylization, TFLite release (Ghiasi et al. 2017, Apache-2.0), "
                               "style predictor int8 (run in float), frozen",
-                   "transfer": ("fine-tuned here with the coherent-video loss" if fine_tune else "the released fp16 transfer network")}
+                   "transfer": ("fine-tuned here with the coherent-video loss" if fine_tune else "the released fp16 transfer network"),
+                   "strength": "blends with the mean vector of the 12 sample photos (fixed, not per frame)"}
         description = "Magenta (Ghiasi et al.) rebuilt from TFLite, " + (
             f"transfer network fine-tuned ({args.decoder}, step {fine_tune['step']})" if fine_tune else "as released")
         return stylizer, magenta.StyleEncoder(predictor).eval(), description, network, fine_tune

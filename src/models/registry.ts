@@ -93,9 +93,10 @@ export class ModelRegistry {
     return [...this.entries.values()].filter((e) => e.manifest?.listed !== false);
   }
 
-  /** Listed models that paint any painting (contract 2). */
+  /** Listed models that paint any painting (contract 2), the one whose manifest measures the strongest style first. */
   arbitrary(): ModelEntry[] {
-    return this.listed().filter(isArbitrary);
+    const gap = (e: ModelEntry) => (typeof e.manifest?.metrics?.style_gap_closed === 'number' ? e.manifest.metrics.style_gap_closed : -1);
+    return this.listed().filter(isArbitrary).sort((a, b) => gap(b) - gap(a));
   }
 
   /**
