@@ -290,6 +290,8 @@ function renderStats(msg) {
     ['execution provider', s.provider],
     ['viewers (WebRTC / fMP4: WebSocket + HTTP)', `${msg.broadcast.webrtcViewers} / ${msg.broadcast.fmp4Viewers}`],
   ];
+  const janus = msg.server.janus;
+  if (janus) rows.push(['Janus (room, state)', `${janus.room}, ${janus.state}${janus.lastError && janus.state !== 'publishing' ? `: ${janus.lastError}` : ''}`]);
   body.replaceChildren(...rows.map(([k, v]) => {
     const tr = document.createElement('tr');
     tr.append(Object.assign(document.createElement('td'), { textContent: k }), Object.assign(document.createElement('td'), { textContent: v }));

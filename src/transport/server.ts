@@ -343,7 +343,8 @@ export class StylecastServer {
   private sendStats(): void {
     if (this.control.size === 0) return;
     const broadcast = { ...this.broadcast.stats() };
-    const server = { ...this.counts(), rssMb: Math.round(process.memoryUsage().rss / 1e6), uptimeS: Math.round(performance.now() / 1000) };
+    const janus = this.janus?.status() ?? null;
+    const server = { ...this.counts(), rssMb: Math.round(process.memoryUsage().rss / 1e6), uptimeS: Math.round(performance.now() / 1000), janus };
     for (const client of this.control.all) {
       const camera = this.sessions.ownedBy(client.id).find((s): s is Camera => s instanceof Camera);
       this.control.send(client, { type: 'stats', style: this.styleId, broadcast, camera: camera ? { ...camera.stats() } : null, server });

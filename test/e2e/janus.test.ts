@@ -9,6 +9,7 @@ import { ModelRegistry } from '../../dist/models/registry.js';
 import { JanusViewer } from '../../dist/transport/janus/janus-viewer.js';
 import { StylecastServer } from '../../dist/transport/server.js';
 import { FIXTURES, ROOT, runCli, tempDir, waitFor } from '../helpers.js';
+import { connect } from '../live-client.js';
 import { JANUS, startJanus } from '../../dist/bench/janus-process.js';
 
 const require = createRequire(import.meta.url);
@@ -78,6 +79,13 @@ describe.skipIf(!available)('Janus fan-out (Debian janus, VideoRoom)', () => {
     expect(server.counts().peers).toBe(0);
     const stats = ((await (await fetch(`${server.url}/api/stats`)).json()) as { broadcast: { webrtcViewers: number } }).broadcast;
     expect(stats.webrtcViewers).toBe(1);
+    // Operators see it on the page too: the control channel's stats carry Janus's state.
+    const control = await connect(`${server.url.replace('http', 'ws')}/ws`);
+    try {
+      expect((await control.next('stats')).server.janus).toMatchObject({ room: 4321, state: 'publishing' });
+    } finally {
+      control.ws.close();
+    }
   });
 
   it('survives Janus restarting: it publishes again, and viewers can subscribe again', async () => {

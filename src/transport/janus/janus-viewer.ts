@@ -15,14 +15,21 @@ export class JanusViewer {
 
   private constructor(private readonly connection: JanodeConnection, private readonly peer: PeerSession) {}
 
-  /** Subscribes to the first publisher of `room`. */
+  /** Subscribes to the first publisher of `room` (waiting up to `timeoutMs` for one to appear). */
   static async open(url: string, room: number, timeoutMs = 10_000): Promise<JanusViewer> {
     const connection = await connectJanus(url, timeoutMs);
     try {
       const { handle } = await attachVideoRoom(connection, timeoutMs);
-      const { participants } = await withTimeout(handle.listParticipants({ room }), timeoutMs, 'listing the room');
-      const feed = participants.find((p) => p.publisher !== false)?.feed;
-      if (feed === undefined) throw new StylecastError('NOT_FOUND', `no publisher in Janus room ${room}`);
+      // A publisher that has just joined is listed once its media flows: wait for it, within the timeout.
+      const deadline = Date.now() + timeoutMs;
+      let feed: number | undefined;
+      for (;;) {
+        const { participants } = await withTimeout(handle.listParticipants({ room }), timeoutMs, 'listing the room');
+        feed = participants.find((p) => p.publisher !== false)?.feed;
+        if (feed !== undefined) break;
+        if (Date.now() > deadline) throw new StylecastError('NOT_FOUND', `no publisher in Janus room ${room}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
       const { jsep } = await withTimeout(handle.joinSubscriber({ room, feed, audio: false, video: true }), timeoutMs, 'subscribing');
       if (!jsep) throw new StylecastError('BAD_REQUEST', 'Janus offered no SDP to the subscriber');
       let viewer: JanusViewer | null = null;
