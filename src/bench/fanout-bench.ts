@@ -14,8 +14,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError } from '../core/errors.js';
 import { JanusViewer } from '../transport/janus/janus-viewer.js';
-import { createPeerConnection, createVideoSink, type PeerConnection } from '../transport/webrtc/wrtc.js';
 import { startJanus } from './janus-process.js';
+import { whepViewer } from './whep-viewer.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const { values: args } = parseArgs({
@@ -41,33 +41,6 @@ const cpuSeconds = (pid: number) => {
 };
 
 interface Viewer { readonly frames: () => number; readonly close: () => Promise<void> | void }
-
-async function whepViewer(base: string): Promise<Viewer> {
-  const pc: PeerConnection = createPeerConnection();
-  let frames = 0;
-  pc.addTransceiver('video', { direction: 'recvonly' });
-  pc.ontrack = ({ track }) => {
-    const sink = createVideoSink(track);
-    sink.onframe = () => void frames++;
-  };
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise<void>((r) => {
-    if (pc.iceGatheringState === 'complete') return r();
-    const timer = setTimeout(r, 2000);
-    pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && (clearTimeout(timer), r());
-  });
-  const res = await fetch(`${base}/whep`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription!.sdp });
-  if (res.status !== 201) throw new Error(`WHEP answered ${res.status}: ${await res.text()}`);
-  const location = res.headers.get('location');
-  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-  return {
-    frames: () => frames,
-    close: async () => {
-      pc.close();
-      if (location) await fetch(`${base}${location}`, { method: 'DELETE' }).catch(() => undefined);
-    },
-  };
-}
 
 async function janusViewer(url: string, room: number): Promise<Viewer> {
   const viewer = await JanusViewer.open(url, room);

@@ -12,7 +12,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError } from '../core/errors.js';
-import { createPeerConnection, createVideoSink, type PeerConnection } from '../transport/webrtc/wrtc.js';
+import { whepViewer, type WhepViewer } from './whep-viewer.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -38,34 +38,12 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Viewer { pc: PeerConnection; frames: number }
-
-async function whepViewer(base: string): Promise<Viewer> {
-  const pc = createPeerConnection();
-  const viewer: Viewer = { pc, frames: 0 };
-  pc.addTransceiver('video', { direction: 'recvonly' });
-  pc.ontrack = ({ track }) => {
-    const sink = createVideoSink(track);
-    sink.onframe = () => void viewer.frames++;
-  };
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise<void>((r) => {
-    if (pc.iceGatheringState === 'complete') return r();
-    const timer = setTimeout(r, 2000);
-    pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && (clearTimeout(timer), r());
-  });
-  const res = await fetch(`${base}/whep`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription!.sdp });
-  if (res.status !== 201) throw new Error(`WHEP answered ${res.status}: ${await res.text()}`);
-  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-  return viewer;
-}
-
 async function main(): Promise<number> {
   const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve', '--port', '0', '--source', `lavfi:testsrc2=size=${args.size}:rate=30`,
     '--size', args.size!, '--style', args.style!, '--preset', args.preset!, '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const viewers: Viewer[] = [];
+  const viewers: WhepViewer[] = [];
   try {
     const started = Date.now();
     let base: string | undefined;
@@ -83,7 +61,7 @@ async function main(): Promise<number> {
     for (let t = warmup; t <= total; t += every) {
       await sleep(t0 + t - Date.now());
       const stats = (await (await fetch(`${base}/api/stats`)).json()) as { broadcast: { fpsOut: number; failed: number } };
-      const sample = { s: Math.round((Date.now() - t0) / 1000), rss: rssMb(child.pid!), fds: fds(child.pid!), frames: viewers.map((v) => v.frames), failed: stats.broadcast.failed, fpsOut: stats.broadcast.fpsOut };
+      const sample = { s: Math.round((Date.now() - t0) / 1000), rss: rssMb(child.pid!), fds: fds(child.pid!), frames: viewers.map((v) => v.frames()), failed: stats.broadcast.failed, fpsOut: stats.broadcast.fpsOut };
       samples.push(sample);
       process.stdout.write(`${String(sample.s).padStart(7)}  ${sample.rss.toFixed(1).padStart(13)}  ${String(sample.fds).padStart(3)}  ${sample.frames.join(' / ').padEnd(23)}  ${sample.fpsOut.toFixed(1).padStart(7)}  ${String(sample.failed).padStart(6)}\n`);
     }
@@ -98,7 +76,7 @@ async function main(): Promise<number> {
       `viewers ${stalled ? 'STALLED' : 'receiving'}, minutes ${args.minutes}, viewers ${args.viewers}, size ${args.size}, style ${args.style} (${args.preset})\n`);
     return growth > Number(args['max-growth']) || last.fds !== first.fds || stalled ? 1 : 0;
   } finally {
-    for (const v of viewers) v.pc.close();
+    await Promise.all(viewers.map((v) => v.close()));
     child.kill('SIGINT');
     await new Promise((r) => child.once('exit', r));
   }
