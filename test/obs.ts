@@ -1,24 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OBSWebSocket from 'obs-websocket-js';
+import { freePort } from '../dist/bench/janus-process.js';
 
 /** Debian's OBS Studio 29 and Xvfb (installed by scripts/setup.sh). */
 export const OBS_MISSING = !existsSync('/usr/bin/obs') ? '/usr/bin/obs is not installed (Debian package obs-studio)'
   : !existsSync('/usr/bin/xvfb-run') ? 'xvfb-run is not installed (Debian package xvfb)' : null;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A real OBS under Xvfb with a fresh profile, obs-websocket enabled through

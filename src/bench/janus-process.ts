@@ -6,7 +6,8 @@ import { join } from 'node:path';
 export const JANUS = '/usr/bin/janus';
 const LIB = '/usr/lib/x86_64-linux-gnu/janus';
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 at the moment of asking. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

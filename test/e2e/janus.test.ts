@@ -39,6 +39,15 @@ async function subscribe(url: string, room: number): Promise<{ frames: () => num
   return { frames: () => viewer.frames, meanRgb };
 }
 
+/** stylecast on smptebars with the tiny fixture, publishing into a Janus room. */
+async function serveInto(url: string, room: number): Promise<StylecastServer> {
+  return StylecastServer.start({
+    host: '127.0.0.1', port: 0, token: null, source: { kind: 'lavfi', graph: 'smptebars=size=320x180:rate=30' },
+    styleId: 'tiny', registry: await ModelRegistry.load([FIXTURES]), device: 'cpu', threads: 1, stabilize: false,
+    size: { width: 320, height: 180 }, fps: 30, log, webRoot: join(ROOT, 'web'), janus: { url, room },
+  });
+}
+
 const available = existsSync(JANUS);
 
 beforeAll(async () => {
@@ -56,13 +65,7 @@ afterAll(() => dir.cleanup());
 describe.skipIf(!available)('Janus fan-out (Debian janus, VideoRoom)', () => {
   it('publishes the broadcast once; 3 viewers on Janus receive stylized frames; stylecast holds one peer', async () => {
     janus = await startJanus(dir.path);
-    const registry = await ModelRegistry.load([FIXTURES]);
-    server = await StylecastServer.start({
-      host: '127.0.0.1', port: 0, token: null, source: { kind: 'lavfi', graph: 'smptebars=size=320x180:rate=30' },
-      styleId: 'tiny', registry, device: 'cpu', threads: 1, stabilize: false,
-      size: { width: 320, height: 180 }, fps: 30, log, webRoot: join(ROOT, 'web'),
-      janus: { url: janus.url, room: 4321 },
-    });
+    server = await serveInto(janus.url, 4321);
     const status = async () => ((await (await fetch(`${server!.url}/api/stats`)).json()) as { janus: { state: string; feed: number } }).janus;
     expect(await status()).toMatchObject({ state: 'publishing', room: 4321 });
     const viewers: Array<Awaited<ReturnType<typeof subscribe>>> = [];
@@ -90,13 +93,7 @@ describe.skipIf(!available)('Janus fan-out (Debian janus, VideoRoom)', () => {
 
   it('survives Janus restarting: it publishes again, and viewers can subscribe again', async () => {
     janus = await startJanus(dir.path);
-    const registry = await ModelRegistry.load([FIXTURES]);
-    server = await StylecastServer.start({
-      host: '127.0.0.1', port: 0, token: null, source: { kind: 'lavfi', graph: 'smptebars=size=320x180:rate=30' },
-      styleId: 'tiny', registry, device: 'cpu', threads: 1, stabilize: false,
-      size: { width: 320, height: 180 }, fps: 30, log, webRoot: join(ROOT, 'web'),
-      janus: { url: janus.url, room: 77 },
-    });
+    server = await serveInto(janus.url, 77);
     const url = janus.url;
     await janus.close();
     const port = Number(new URL(url).port);
