@@ -15,7 +15,6 @@ measured on paintings new to the network. Checkpoints resume like `train`.
 """
 import json
 import os
-import signal
 import sys
 import time
 
@@ -27,7 +26,7 @@ from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair
 from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, feature_temporal_loss, output_temporal_loss,
                      style_loss, style_targets, tv_loss)
-from .train import pick_device, save_atomic
+from .train import StopOnSignal, pick_device, print_progress, save_atomic
 from .vgg import load_tfjs, random_vgg
 
 HELD_OUT = "candy.jpg,the_scream.jpg,starry_night.jpg,udnie.jpg"
@@ -119,13 +118,6 @@ def run(args):
     print(f"training on {len(paintings)} paintings: {', '.join(os.path.basename(p) for p in paintings)}", flush=True)
     photos = PhotoCrops(list_images(os.path.join(args.data, "content", "bsds500")), config["size"])
 
-    stop = {"asked": False}
-
-    def on_signal(signum, _frame):
-        stop["asked"] = True
-        print(f"signal {signum}: saving checkpoint and stopping", flush=True)
-
-    old = signal.signal(signal.SIGINT, on_signal), signal.signal(signal.SIGTERM, on_signal)
 
     def checkpoint():
         save_atomic({"decoder": decoder.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
@@ -134,8 +126,9 @@ def run(args):
 
     w = config
     started, started_step = time.time(), step
+    stop = StopOnSignal()
     try:
-        while step < config["steps"] and not stop["asked"]:
+        while step < config["steps"] and not stop.asked:
             g = torch.Generator().manual_seed(config["seed"] * 1_000_003 + step)
             which = int(torch.randint(len(paintings), (1,), generator=g))
             in_t, in_t1, flow, mask = (x.to(device) for x in synthetic_pair(photos.batch(config["batch"], g), g))
@@ -161,18 +154,14 @@ def run(args):
             step += 1
             history.append({"step": step, "painting": which, "total": float(total), **{k: float(v) for k, v in losses.items()}})
             if step % w["log_every"] == 0 or step == config["steps"]:
-                rate = (step - started_step) / max(time.time() - started, 1e-9)
-                parts = " ".join(f"{k} {v:.4g}" for k, v in history[-1].items() if k not in ("step", "painting"))
-                print(f"step {step}/{config['steps']} {parts} | {rate:.2f} it/s ETA {(config['steps'] - step) / max(rate, 1e-9) / 60:.1f} min",
-                      flush=True)
+                print_progress(step, config["steps"], history[-1], started, started_step)
             if step % w["checkpoint_every"] == 0:
                 checkpoint()
     finally:
         checkpoint()
-        signal.signal(signal.SIGINT, old[0])
-        signal.signal(signal.SIGTERM, old[1])
+        stop.restore()
     print(f"checkpoint {ckpt_path} at step {step}", flush=True)
-    return 0 if not stop["asked"] else 130
+    return 0 if not stop.asked else 130
 
 
 class PaintingNetwork:

@@ -95,6 +95,31 @@ def save_atomic(obj, path):
     os.replace(tmp, path)
 
 
+class StopOnSignal:
+    """From creation until restore(), SIGINT/SIGTERM ask the training loop to stop
+    after the current step (`asked`), so the caller can write its checkpoint and exit 130."""
+
+    def __init__(self):
+        self.asked = False
+        self._old = signal.signal(signal.SIGINT, self._on_signal), signal.signal(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, signum, _frame):
+        self.asked = True
+        print(f"signal {signum}: saving checkpoint and stopping", flush=True)
+
+    def restore(self):
+        signal.signal(signal.SIGINT, self._old[0])
+        signal.signal(signal.SIGTERM, self._old[1])
+
+
+def print_progress(step, steps, record, started, started_step):
+    """One log line: the step, every loss of `record` (numbers only), speed and ETA."""
+    rate = (step - started_step) / max(time.time() - started, 1e-9)
+    eta = (steps - step) / max(rate, 1e-9)
+    parts = " ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("step", "painting"))
+    print(f"step {step}/{steps} {parts} | {rate:.2f} it/s ETA {eta / 60:.1f} min", flush=True)
+
+
 def run(args):
     use_threads(args.threads)
     device = pick_device(args.device)
@@ -151,13 +176,6 @@ def run(args):
     sizes = [int(x) for x in str(config.get("sizes") or config["size"]).split(",")]
     photos = PhotoCrops(list_images(args.content), max(sizes), args.content_limit)
 
-    stop = {"asked": False}
-
-    def on_signal(signum, _frame):
-        stop["asked"] = True
-        print(f"signal {signum}: saving checkpoint and stopping", flush=True)
-
-    old = signal.signal(signal.SIGINT, on_signal), signal.signal(signal.SIGTERM, on_signal)
 
     def checkpoint():
         save_atomic({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
@@ -166,8 +184,9 @@ def run(args):
 
     w = config
     started, started_step = time.time(), step
+    stop = StopOnSignal()
     try:
-        while step < config["steps"] and not stop["asked"]:
+        while step < config["steps"] and not stop.asked:
             generator = torch.Generator().manual_seed(config["seed"] * 1_000_003 + step)
             stills = photos.batch(config["batch"], generator, sizes[step % len(sizes)])
             in_t, in_t1, flow, mask = synthetic_pair(stills, generator)
@@ -206,16 +225,11 @@ def run(args):
             record = {"step": step, "total": float(total), **{k: float(v) for k, v in losses.items()}}
             history.append(record)
             if step % w["log_every"] == 0 or step == config["steps"]:
-                rate = (step - started_step) / max(time.time() - started, 1e-9)
-                eta = (config["steps"] - step) / max(rate, 1e-9)
-                parts = " ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "step")
-                print(f"step {step}/{config['steps']} {parts} | {rate:.2f} it/s ETA {eta / 60:.1f} min",
-                      flush=True)
+                print_progress(step, config["steps"], record, started, started_step)
             if step % w["checkpoint_every"] == 0:
                 checkpoint()
     finally:
         checkpoint()
-        signal.signal(signal.SIGINT, old[0])
-        signal.signal(signal.SIGTERM, old[1])
+        stop.restore()
     print(f"checkpoint {ckpt_path} at step {step}", flush=True)
-    return 0 if not stop["asked"] else 130
+    return 0 if not stop.asked else 130
