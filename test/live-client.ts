@@ -1,7 +1,20 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
-import { childrenOf } from './helpers.js';
+import { join } from 'node:path';
+import { ModelRegistry } from '../dist/models/registry.js';
+import { StylecastServer, type ServerOptions } from '../dist/transport/server.js';
+import { FIXTURES, ROOT, childrenOf } from './helpers.js';
+
+/** A live server on 127.0.0.1 for the tests: smptebars at 320x180, 30 fps, through the tiny fixture, unless overridden. */
+export async function startTestServer(overrides: Partial<ServerOptions> & Pick<ServerOptions, 'log'>): Promise<StylecastServer> {
+  return StylecastServer.start({
+    host: '127.0.0.1', port: 0, token: null, source: { kind: 'lavfi', graph: 'smptebars=size=320x180:rate=30' },
+    styleId: 'tiny', registry: overrides.registry ?? (await ModelRegistry.load([FIXTURES])), device: 'cpu', threads: 1, stabilize: false,
+    size: { width: 320, height: 180 }, fps: 30, webRoot: join(ROOT, 'web'),
+    ...overrides,
+  });
+}
 
 /** Test clients for the live server: a /ws client, a wrtc offer, and leak probes. */
 export function connect(url: string): Promise<{ ws: WebSocket; messages: any[]; next: (type: string) => Promise<any> }> {

@@ -2,14 +2,12 @@
 // Janus (VideoRoom) and viewers subscribe to Janus, not to stylecast.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../dist/core/log.js';
-import { ModelRegistry } from '../../dist/models/registry.js';
 import { JanusViewer } from '../../dist/transport/janus/janus-viewer.js';
 import { StylecastServer } from '../../dist/transport/server.js';
-import { FIXTURES, ROOT, runCli, tempDir, waitFor } from '../helpers.js';
-import { connect } from '../live-client.js';
+import { FIXTURES, runCli, tempDir, waitFor } from '../helpers.js';
+import { connect, startTestServer } from '../live-client.js';
 import { JANUS, startJanus } from '../../dist/bench/janus-process.js';
 
 const require = createRequire(import.meta.url);
@@ -40,12 +38,8 @@ async function subscribe(url: string, room: number): Promise<{ frames: () => num
 }
 
 /** stylecast on smptebars with the tiny fixture, publishing into a Janus room. */
-async function serveInto(url: string, room: number): Promise<StylecastServer> {
-  return StylecastServer.start({
-    host: '127.0.0.1', port: 0, token: null, source: { kind: 'lavfi', graph: 'smptebars=size=320x180:rate=30' },
-    styleId: 'tiny', registry: await ModelRegistry.load([FIXTURES]), device: 'cpu', threads: 1, stabilize: false,
-    size: { width: 320, height: 180 }, fps: 30, log, webRoot: join(ROOT, 'web'), janus: { url, room },
-  });
+function serveInto(url: string, room: number): Promise<StylecastServer> {
+  return startTestServer({ log, janus: { url, room } });
 }
 
 const available = existsSync(JANUS);

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -6,8 +5,8 @@ import { createLogger } from '../../dist/core/log.js';
 import { ModelRegistry } from '../../dist/models/registry.js';
 import { StylecastServer, type ServerOptions } from '../../dist/transport/server.js';
 import { launchChromium, makeCameraClip } from '../browser.js';
-import { FIXTURES, ROOT, childrenOf, runCli, startCli, tempDir, waitFor } from '../helpers.js';
-import { connect, ffmpegChildren, openFds, viewerOffer } from '../live-client.js';
+import { FIXTURES, childrenOf, runCli, startCli, tempDir, waitFor } from '../helpers.js';
+import { connect, ffmpegChildren, openFds, startTestServer, viewerOffer } from '../live-client.js';
 import { parseSourceSpec as parseSource } from '../../dist/pipeline/sources.js';
 
 const logLines: string[] = [];
@@ -19,13 +18,7 @@ let server: StylecastServer | null = null;
 let browser: Awaited<ReturnType<typeof launchChromium>> | null = null;
 
 async function startServer(overrides: Partial<ServerOptions> = {}): Promise<StylecastServer> {
-  server = await StylecastServer.start({
-    host: '127.0.0.1', port: 0, token: null,
-    source: { kind: 'lavfi', graph: 'smptebars=size=320x180:rate=30' },
-    styleId: 'tiny', registry, device: 'cpu', threads: 1, stabilize: false,
-    size: { width: 320, height: 180 }, fps: 30, log, webRoot: join(ROOT, 'web'),
-    ...overrides,
-  });
+  server = await startTestServer({ registry, log, ...overrides });
   return server;
 }
 
