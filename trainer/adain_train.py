@@ -94,7 +94,8 @@ def run(args):
     if os.path.exists(ckpt_path):
         state = torch.load(ckpt_path, map_location=device)
         decoder.load_state_dict(state["decoder"])
-        optimizer.load_state_dict(state["optimizer"])
+        if "optimizer" in state:  # slim checkpoints (brought back from a GPU machine) carry none
+            optimizer.load_state_dict(state["optimizer"])
         step, history, config = state["step"], state.get("history", []), state["config"]
         if config.get("network", "adain") != args.network:
             raise ValueError(f"{ckpt_path} is a {config.get('network', 'adain')} run, not {args.network}")
@@ -131,7 +132,7 @@ def run(args):
         while step < config["steps"] and not stop.asked:
             g = torch.Generator().manual_seed(config["seed"] * 1_000_003 + step)
             which = int(torch.randint(len(paintings), (1,), generator=g))
-            in_t, in_t1, flow, mask = (x.to(device) for x in synthetic_pair(photos.batch(config["batch"], g), g))
+            in_t, in_t1, flow, mask = synthetic_pair(photos.batch(config["batch"], g).to(device), g)
             both = torch.cat([in_t, in_t1])
             n = in_t.shape[0]
             with torch.no_grad():

@@ -85,7 +85,9 @@ def pick_device(name):
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("--device cuda asked for, but torch sees no CUDA device")
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        torch.backends.cudnn.benchmark = True  # a few crop sizes, each tuned once
     return torch.device(name)
 
 
@@ -151,7 +153,8 @@ def run(args):
     if resume is not None:
         state = resume
         net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        if "optimizer" in state:  # slim checkpoints (brought back from a GPU machine) carry none
+            optimizer.load_state_dict(state["optimizer"])
         step, history = state["step"], state.get("history", [])
         saved = state["train_config"]
         # The saved settings win (a run keeps one recipe), except --steps, which extends it.
@@ -188,9 +191,8 @@ def run(args):
     try:
         while step < config["steps"] and not stop.asked:
             generator = torch.Generator().manual_seed(config["seed"] * 1_000_003 + step)
-            stills = photos.batch(config["batch"], generator, sizes[step % len(sizes)])
+            stills = photos.batch(config["batch"], generator, sizes[step % len(sizes)]).to(device)
             in_t, in_t1, flow, mask = synthetic_pair(stills, generator)
-            in_t, in_t1, flow, mask = (x.to(device) for x in (in_t, in_t1, flow, mask))
             both = torch.cat([in_t, in_t1])
             out, feats = run_scaled(net, both, w.get("model_scale", 1.0))
             n = in_t.shape[0]
