@@ -26,7 +26,7 @@ from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair
 from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, feature_temporal_loss, output_temporal_loss,
                      style_loss, style_targets, tv_loss)
-from .train import StopOnSignal, pick_device, print_progress, save_atomic
+from .train import StopOnSignal, all_finite, descend, pick_device, print_progress, save_atomic
 from .vgg import load_tfjs, random_vgg
 
 HELD_OUT = "candy.jpg,the_scream.jpg,starry_night.jpg,udnie.jpg"
@@ -121,6 +121,8 @@ def run(args):
 
 
     def checkpoint():
+        if not all_finite(decoder):
+            raise RuntimeError(f"weights not finite at step {step}: checkpoint not written ({ckpt_path} keeps the last good one)")
         save_atomic({"decoder": decoder.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                      "config": config, "history": history, "paintings": [os.path.basename(p) for p in paintings]},
                     ckpt_path)
@@ -149,9 +151,8 @@ def run(args):
             if w["feature_temporal_weight"]:
                 losses["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(feature[:n], feature[n:], flow, mask)
             total = sum(losses.values())
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            optimizer.step()
+            if not descend(optimizer, total):
+                print(f"step {step + 1}: loss or gradient not finite, step skipped", flush=True)
             step += 1
             history.append({"step": step, "painting": which, "total": float(total), **{k: float(v) for k, v in losses.items()}})
             if step % w["log_every"] == 0 or step == config["steps"]:

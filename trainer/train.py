@@ -114,6 +114,26 @@ class StopOnSignal:
         signal.signal(signal.SIGTERM, self._old[1])
 
 
+def descend(optimizer, total):
+    """One optimizer step on `total`, unless the loss or a gradient is not finite: then the
+    weights stay as they are and False is returned. (Two GPU runs of the painter fine-tune
+    went NaN at the same step and every later checkpoint carried NaN weights.)"""
+    optimizer.zero_grad(set_to_none=True)
+    if not torch.isfinite(total):
+        return False
+    total.backward()
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    if not bool(torch.stack([g.isfinite().all() for g in grads]).all()):
+        optimizer.zero_grad(set_to_none=True)
+        return False
+    optimizer.step()
+    return True
+
+
+def all_finite(module):
+    return all(bool(t.isfinite().all()) for t in module.state_dict().values() if t.is_floating_point())
+
+
 def print_progress(step, steps, record, started, started_step):
     """One log line: the step, every loss of `record` (numbers only), speed and ETA."""
     rate = (step - started_step) / max(time.time() - started, 1e-9)
@@ -181,6 +201,8 @@ def run(args):
 
 
     def checkpoint():
+        if not all_finite(net):
+            raise RuntimeError(f"weights not finite at step {step}: checkpoint not written ({ckpt_path} keeps the last good one)")
         save_atomic({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                      "step": step, "net_config": net.config(), "train_config": config,
                      "history": history}, ckpt_path)
@@ -220,9 +242,8 @@ def run(args):
                 losses["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(
                     feats[:n], feats[n:], flow, mask)
             total = sum(losses.values())
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            optimizer.step()
+            if not descend(optimizer, total):
+                print(f"step {step + 1}: loss or gradient not finite, step skipped", flush=True)
             step += 1
             record = {"step": step, "total": float(total), **{k: float(v) for k, v in losses.items()}}
             history.append(record)

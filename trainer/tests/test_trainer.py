@@ -397,3 +397,20 @@ def test_eval_runs_a_fast_variant_at_its_model_scale(tmp_path):
     # The half-scale run really ran at half scale: close to the full-scale picture, but not the same one.
     difference = float((out - full).abs().mean())
     assert 1e-4 < difference < 0.2
+
+
+def test_descend_skips_a_step_whose_loss_or_gradient_is_not_finite():
+    from trainer.train import all_finite, descend
+    layer = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.Adam(layer.parameters(), lr=0.1)
+    before = {k: v.clone() for k, v in layer.state_dict().items()}
+    x = torch.ones(2, 3)
+    assert descend(optimizer, layer(x).sum() * float("nan")) is False
+    assert descend(optimizer, torch.sqrt(layer(x) * 0).sum()) is False  # finite loss, infinite gradient
+    assert all(torch.equal(before[k], v) for k, v in layer.state_dict().items())
+    assert descend(optimizer, layer(x).sum()) is True
+    assert not torch.equal(before["weight"], layer.weight.detach())
+    assert all_finite(layer)
+    with torch.no_grad():
+        layer.bias.fill_(float("inf"))
+    assert not all_finite(layer)
