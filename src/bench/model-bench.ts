@@ -10,6 +10,7 @@ import { describeError } from '../core/errors.js';
 import { StyleEngine } from '../models/engine.js';
 import { parseDevice } from '../models/providers.js';
 import { ModelRegistry, type ModelEntry } from '../models/registry.js';
+import { percentile } from '../pipeline/live-stats.js';
 import { parseSizeRequest } from '../pipeline/sizing.js';
 
 const { values: args } = parseArgs({
@@ -62,7 +63,7 @@ async function measure(entry: ModelEntry, width: number, height: number, frames:
       provider: engine.provider,
       fps: (frames * 1000) / wall,
       meanMs: times.reduce((a, b) => a + b, 0) / times.length,
-      p95Ms: times[Math.min(times.length - 1, Math.floor(times.length * 0.95))]!,
+      p95Ms: percentile(times, 95)!,
     };
   } finally {
     await engine.close();
