@@ -12,7 +12,14 @@ first upsampled feature map, the first trainable one: the AdaIN features come
 from the frozen encoder and carry no gradient). Paintings named in
 --held-out, and their crops/variants, are never seen, so the proof pair is
 measured on paintings new to the network. Checkpoints resume like `train`.
+
+`--distill-weight` adds the released painter, frozen, as a teacher (relu2_2
+feature MSE + pixel MSE in the 0-255 scale, as `train --teacher`): the
+fine-tune then learns to be steady while keeping what the released network
+paints, instead of re-learning to paint under our style loss (which moved
+some held-out paintings' style away from the released network's).
 """
+import copy
 import json
 import os
 import sys
@@ -31,7 +38,7 @@ from .vgg import load_tfjs, random_vgg
 
 HELD_OUT = "candy.jpg,the_scream.jpg,starry_night.jpg,udnie.jpg"
 DEFAULTS = dict(size=256, batch=2, steps=1000, lr=1e-4, content_weight=1.0, style_weight=8e4, tv_weight=10.0,
-                temporal_weight=4e6, feature_temporal_weight=2e3, style_size=512, seed=1,
+                temporal_weight=4e6, feature_temporal_weight=2e3, distill_weight=0.0, style_size=512, seed=1,
                 checkpoint_every=25, log_every=10)
 
 
@@ -89,6 +96,7 @@ def run(args):
         args.data, "weights", "collab-distill-vgg19-16x" if args.network == "adain" else "magenta-arbitrary-tflite"), args.random_vgg)
     network.to(device)
     decoder = network.trainable_part
+    teacher = network.frozen_copy()  # before any checkpoint is loaded: the released painter
     optimizer = torch.optim.Adam(decoder.parameters(), lr=args.lr)
     step, history = 0, []
     if os.path.exists(ckpt_path):
@@ -97,6 +105,7 @@ def run(args):
         if "optimizer" in state:  # slim checkpoints (brought back from a GPU machine) carry none
             optimizer.load_state_dict(state["optimizer"])
         step, history, config = state["step"], state.get("history", []), state["config"]
+        config.setdefault("distill_weight", 0.0)  # runs from before the option
         if config.get("network", "adain") != args.network:
             raise ValueError(f"{ckpt_path} is a {config.get('network', 'adain')} run, not {args.network}")
         config["steps"] = args.steps  # a run keeps its recipe; --steps extends it
@@ -150,6 +159,13 @@ def run(args):
                 losses["temporal"] = w["temporal_weight"] * output_temporal_loss(out[:n], out[n:], in_t, in_t1, flow, mask)
             if w["feature_temporal_weight"]:
                 losses["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(feature[:n], feature[n:], flow, mask)
+            if w["distill_weight"]:
+                with torch.no_grad():
+                    t_out, _ = network.paint(both, styles[which], teacher)
+                    t_vgg = vgg(t_out, (CONTENT_LAYER,))
+                losses["distill"] = w["distill_weight"] * (
+                    torch.nn.functional.mse_loss(out_vgg[CONTENT_LAYER], t_vgg[CONTENT_LAYER])
+                    + 255.0 ** 2 * torch.nn.functional.mse_loss(out, t_out))
             total = sum(losses.values())
             if not descend(optimizer, total):
                 print(f"step {step + 1}: loss or gradient not finite, step skipped", flush=True)
@@ -191,19 +207,25 @@ class PaintingNetwork:
             if module is not None:
                 module.to(device)
 
+    def frozen_copy(self):
+        """The painter as it is now, frozen (the distillation teacher)."""
+        module = self.transfer if self.kind == "magenta" else self.painter
+        return copy.deepcopy(module).eval().requires_grad_(False)
+
     def style(self, image):
         if self.kind == "magenta":
             from . import magenta
             return magenta.predict(self.predictor, image)
         return adain.StyleEncoder(self.encoder)(image)
 
-    def paint(self, frames, style):
-        """(output, the feature map the feature temporal loss compares) at strength 1."""
+    def paint(self, frames, style, painter=None):
+        """(output, the feature map the feature temporal loss compares) at strength 1,
+        by the trainable painter or by `painter` (a frozen_copy())."""
         if self.kind == "magenta":
-            return self.transfer(frames, style.view(1, -1, 1, 1).expand(len(frames), -1, -1, -1), with_feature=True)
+            return (painter or self.transfer)(frames, style.view(1, -1, 1, 1).expand(len(frames), -1, -1, -1), with_feature=True)
         with torch.no_grad():
             features = adain.adain(self.encoder(frames), style.expand(len(frames), -1), torch.ones(len(frames), device=frames.device))
-        return self.painter(features)
+        return (painter or self.painter)(features)
 
 
 def load_decoder(checkpoint, decoder):
