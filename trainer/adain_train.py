@@ -31,8 +31,8 @@ from . import THREADS_HELP, use_threads
 from . import adain
 from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair
-from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, feature_temporal_loss, output_temporal_loss,
-                     style_loss, style_targets, tv_loss)
+from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
+                     output_temporal_loss, style_loss, style_targets, tv_loss)
 from .train import StopOnSignal, all_finite, descend, pick_device, print_progress, save_atomic
 from .vgg import load_tfjs, random_vgg
 
@@ -163,9 +163,7 @@ def run(args):
                 with torch.no_grad():
                     t_out, _ = network.paint(both, styles[which], teacher)
                     t_vgg = vgg(t_out, (CONTENT_LAYER,))
-                losses["distill"] = w["distill_weight"] * (
-                    torch.nn.functional.mse_loss(out_vgg[CONTENT_LAYER], t_vgg[CONTENT_LAYER])
-                    + 255.0 ** 2 * torch.nn.functional.mse_loss(out, t_out))
+                losses["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg)
             total = sum(losses.values())
             if not descend(optimizer, total):
                 print(f"step {step + 1}: loss or gradient not finite, step skipped", flush=True)

@@ -74,6 +74,12 @@ def content_loss(output_features, input_features):
     return F.mse_loss(output_features[CONTENT_LAYER], input_features[CONTENT_LAYER])
 
 
+def distillation_loss(output, output_features, teacher_output, teacher_features):
+    """Student against teacher: relu2_2 feature MSE + pixel MSE in the 0-255 scale."""
+    return (F.mse_loss(output_features[CONTENT_LAYER], teacher_features[CONTENT_LAYER])
+            + 255.0 ** 2 * F.mse_loss(output, teacher_output))
+
+
 def tv_loss(images):
     return ((images[:, :, 1:, :] - images[:, :, :-1, :]).abs().mean()
             + (images[:, :, :, 1:] - images[:, :, :, :-1]).abs().mean())

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from . import THREADS_HELP, reconet, use_threads
 from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair
-from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, feature_temporal_loss,
+from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
                      output_temporal_loss, style_loss, style_targets, tv_loss)
 from .vgg import load_tfjs, random_vgg
 
@@ -234,9 +234,7 @@ def run(args):
                 with torch.no_grad():
                     t_out = teacher(both)
                     t_vgg = vgg(t_out, (CONTENT_LAYER,))
-                losses["distill"] = w.get("distill_weight", 1.0) * (
-                    torch.nn.functional.mse_loss(out_vgg[CONTENT_LAYER], t_vgg[CONTENT_LAYER])
-                    + 255.0 ** 2 * torch.nn.functional.mse_loss(out, t_out))
+                losses["distill"] = w.get("distill_weight", 1.0) * distillation_loss(out, out_vgg, t_out, t_vgg)
             if w["feature_temporal_weight"]:
                 # The loss derives its downscale factor from the feature map's size (any model scale).
                 losses["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(
