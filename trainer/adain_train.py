@@ -50,6 +50,8 @@ def add_arguments(p):
     p.add_argument("--held-out", default=HELD_OUT, help="paintings in DATA/styles never trained on (nor their variants)")
     p.add_argument("--random-vgg", action="store_true", help="TESTS ONLY: random VGG weights and no pretrained pair")
     p.add_argument("--no-temporal", action="store_true", help="set both temporal weights to 0 (the proof pair's baseline)")
+    p.add_argument("--init", help="a new run starts from this adain-train checkpoint's painter (its own settings, a fresh "
+                                  "optimizer; the distillation teacher stays the released painter)")
     for key, value in DEFAULTS.items():
         p.add_argument("--" + key.replace("_", "-"), type=type(value), default=value)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -110,6 +112,12 @@ def run(args):
             raise ValueError(f"{ckpt_path} is a {config.get('network', 'adain')} run, not {args.network}")
         config["steps"] = args.steps  # a run keeps its recipe; --steps extends it
         print(f"resuming {ckpt_path} at step {step}/{config['steps']} with its saved settings", flush=True)
+    elif args.init:
+        init = load_decoder(args.init, decoder)
+        if init["config"].get("network", "adain") != args.network:
+            raise ValueError(f"{args.init} is a {init['config'].get('network', 'adain')} run, not {args.network}")
+        config.update(init=os.path.abspath(args.init), init_step=init["step"])
+        print(f"starting from {args.init} (its step {init['step']})", flush=True)
     with open(os.path.join(args.run, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     with open(os.path.join(args.run, "command.txt"), "a") as f:

@@ -123,3 +123,12 @@ def test_adain_train_distills_from_the_released_painter_even_after_a_resume(tmp_
     # so the teacher was not rebuilt from the checkpoint.
     assert history[0]["distill"] < 1e-6
     assert history[2]["distill"] > 1e-3
+    # A new run started from this one (--init) paints as it does from its first step,
+    # while still distilling from the released painter, not from the run it started from.
+    forked = tmp_path / "forked"
+    done = subprocess.run(base[:5] + [str(forked)] + base[6:] + ["--steps", "1", "--init", str(run / "checkpoint.pt")],
+                          capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    state = torch.load(forked / "checkpoint.pt")
+    assert state["step"] == 1 and state["config"]["init_step"] == 3
+    assert state["history"][0]["distill"] > 1e-3
