@@ -52,7 +52,23 @@ def export_onnx(net, path, opset=OPSET):
         torch.onnx.export(net, dummy, tmp, input_names=["input"], output_names=["output"],
                           dynamic_axes={"input": dims, "output": dims}, opset_version=opset,
                           do_constant_folding=True)
+    pin_rgb_channels(tmp)
     os.replace(tmp, path)
+
+
+def pin_rgb_channels(path):
+    """A cropped output (reconet's refined networks) leaves ONNX's shape inference
+    with a symbolic channel count; the contract says 3, and the runtime checks it."""
+    import onnx
+    model = onnx.load(path)
+    changed = False
+    for value in list(model.graph.input) + list(model.graph.output):
+        dim = value.type.tensor_type.shape.dim[1]
+        if not dim.HasField("dim_value"):
+            dim.dim_value = 3
+            changed = True
+    if changed:
+        onnx.save(model, path)
 
 
 def ort_run(onnx_path, array, extra=None, out_shape=None):

@@ -48,6 +48,9 @@ def add_arguments(p):
     p.add_argument("--no-temporal", action="store_true", help="set both temporal weights to 0")
     p.add_argument("--content-limit", type=int, default=None, help="use only the first N photos")
     p.add_argument("--init", help="start from this checkpoint's network and weights (e.g. prune's pruned.pt)")
+    p.add_argument("--refine", type=int, default=0,
+                   help="with --init: add a full-size refining stage of this many channels and run the init's network "
+                        "at half size inside the model (reconet.Refine; the fast preset without a runtime model scale)")
     p.add_argument("--teacher", help="distil from this trained checkpoint (fine-tuning a pruned network)")
     p.add_argument("--distill-weight", type=float, default=1.0,
                    help="weight of the distillation loss: relu2_2 feature MSE + pixel MSE in the 0-255 scale")
@@ -160,6 +163,16 @@ def run(args):
         net, init = reconet.load(args.init, device)
         config["init"] = os.path.abspath(args.init)
         config["pruned"] = init.get("pruned")
+        if args.refine:
+            if args.model_scale != 1.0:
+                raise ValueError("--refine runs the network at half size inside the model: leave --model-scale at 1")
+            refined = reconet.build({**net.config(), "refine": args.refine}).to(device)
+            missing, unexpected = refined.load_state_dict(net.state_dict(), strict=False)
+            if unexpected or any(not k.startswith("refine.") for k in missing):
+                raise ValueError(f"{args.init}: its weights do not fit a refined network")
+            net = refined
+    elif args.refine:
+        raise ValueError("--refine needs --init (the half-size network it refines)")
     else:
         net = reconet.ReCoNet(width=args.width, blocks=args.blocks).to(device)
     teacher = None

@@ -203,6 +203,27 @@ def test_export_parity_with_onnx_runtime(tmp_path):
     assert parity_check(net, path, height=20, width=36) < 2e-4
 
 
+def test_refined_network_starts_as_its_half_size_network_and_exports_at_any_multiple_of_4(tmp_path):
+    from trainer.train import run_scaled
+    torch.manual_seed(0)
+    half = reconet.ReCoNet(width=4, blocks=1).eval()
+    refined = reconet.build({**half.config(), "refine": 4}).eval()
+    refined.load_state_dict(half.state_dict(), strict=False)
+    x = torch.rand(1, 3, 40, 56)
+    with torch.no_grad():
+        out = refined(x)
+        as_runtime, _ = run_scaled(half, x, 0.5)
+        # Multiples of 4 but not of 8 work too: the model pads and crops.
+        assert refined(x[..., :36, :52]).shape == (1, 3, 36, 52)
+    # Untrained, the full-size stage adds nothing: it is the runtime's half-size run
+    # (but for the last row, enlarged from an edge-repeated row here, clamped there).
+    assert float((out - as_runtime)[..., :-1, :-1].abs().max()) < 1e-5
+    torch.nn.init.normal_(refined.refine.conv2.weight, std=0.1)
+    path, manifest = export_model(refined, str(tmp_path), "refined", {})
+    assert manifest["network"]["refine"] == 4
+    assert parity_check(refined, path, height=20, width=36) < 2e-4
+
+
 def write_flo(path, flow):
     h, w, _ = flow.shape
     with open(path, "wb") as f:
