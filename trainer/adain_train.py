@@ -18,6 +18,10 @@ feature MSE + pixel MSE in the 0-255 scale, as `train --teacher`): the
 fine-tune then learns to be steady while keeping what the released network
 paints, instead of re-learning to paint under our style loss (which moved
 some held-out paintings' style away from the released network's).
+`--teacher-style-weight` adds a softer hold: a balanced Gram loss of each
+output against the teacher's output for the same frame, which keeps the
+released network's style statistics but lets strokes move where the temporal
+terms want them.
 """
 import copy
 import json
@@ -32,13 +36,13 @@ from . import adain
 from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair
 from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
-                     output_temporal_loss, style_loss, style_targets, tv_loss)
+                     output_temporal_loss, style_loss, style_targets, teacher_style_loss, tv_loss)
 from .train import StopOnSignal, all_finite, descend, pick_device, print_progress, save_atomic
 from .vgg import load_tfjs, random_vgg
 
 HELD_OUT = "candy.jpg,the_scream.jpg,starry_night.jpg,udnie.jpg"
 DEFAULTS = dict(size=256, batch=2, steps=1000, lr=1e-4, content_weight=1.0, style_weight=8e4, tv_weight=10.0,
-                temporal_weight=4e6, feature_temporal_weight=2e3, distill_weight=0.0, style_size=512, seed=1,
+                temporal_weight=4e6, feature_temporal_weight=2e3, distill_weight=0.0, teacher_style_weight=0.0, style_size=512, seed=1,
                 checkpoint_every=25, log_every=10)
 
 
@@ -107,7 +111,8 @@ def run(args):
         if "optimizer" in state:  # slim checkpoints (brought back from a GPU machine) carry none
             optimizer.load_state_dict(state["optimizer"])
         step, history, config = state["step"], state.get("history", []), state["config"]
-        config.setdefault("distill_weight", 0.0)  # runs from before the option
+        config.setdefault("distill_weight", 0.0)  # runs from before the options
+        config.setdefault("teacher_style_weight", 0.0)
         if config.get("network", "adain") != args.network:
             raise ValueError(f"{ckpt_path} is a {config.get('network', 'adain')} run, not {args.network}")
         config["steps"] = args.steps  # a run keeps its recipe; --steps extends it
@@ -167,11 +172,14 @@ def run(args):
                 losses["temporal"] = w["temporal_weight"] * output_temporal_loss(out[:n], out[n:], in_t, in_t1, flow, mask)
             if w["feature_temporal_weight"]:
                 losses["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(feature[:n], feature[n:], flow, mask)
-            if w["distill_weight"]:
+            if w["distill_weight"] or w["teacher_style_weight"]:
                 with torch.no_grad():
                     t_out, _ = network.paint(both, styles[which], teacher)
-                    t_vgg = vgg(t_out, (CONTENT_LAYER,))
-                losses["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg)
+                    t_vgg = vgg(t_out, STYLE_LAYERS + (CONTENT_LAYER,))
+                if w["distill_weight"]:
+                    losses["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg)
+                if w["teacher_style_weight"]:
+                    losses["teacher_style"] = w["teacher_style_weight"] * teacher_style_loss(out_vgg, t_vgg)
             total = sum(losses.values())
             if not descend(optimizer, total):
                 print(f"step {step + 1}: loss or gradient not finite, step skipped", flush=True)

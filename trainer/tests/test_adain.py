@@ -113,7 +113,7 @@ def test_adain_train_distills_from_the_released_painter_even_after_a_resume(tmp_
     run = tmp_path / "run"
     base = [sys.executable, "-m", "trainer", "adain-train", "--run", str(run), "--data", str(tmp_path), "--random-vgg",
             "--held-out", "none.png", "--size", "48", "--style-size", "48", "--threads", "1", "--lr", "1e-2",
-            "--distill-weight", "1"]
+            "--distill-weight", "1", "--teacher-style-weight", "1"]
     root = adain.__file__.rsplit("/trainer/", 1)[0]
     for steps in ("2", "3"):
         done = subprocess.run(base + ["--steps", steps], capture_output=True, text=True, cwd=root)
@@ -121,8 +121,8 @@ def test_adain_train_distills_from_the_released_painter_even_after_a_resume(tmp_
     history = torch.load(run / "checkpoint.pt")["history"]
     # The first step's student is the teacher; after training and a resume they differ,
     # so the teacher was not rebuilt from the checkpoint.
-    assert history[0]["distill"] < 1e-6
-    assert history[2]["distill"] > 1e-3
+    assert history[0]["distill"] < 1e-6 and history[0]["teacher_style"] < 1e-6
+    assert history[2]["distill"] > 1e-3 and history[2]["teacher_style"] > 1e-6
     # A new run started from this one (--init) paints as it does from its first step,
     # while still distilling from the released painter, not from the run it started from.
     forked = tmp_path / "forked"
