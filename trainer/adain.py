@@ -235,6 +235,9 @@ def add_arguments(p):
     p.add_argument("--clips", default="mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4",
                    help="clips in DATA/videos for --warping (the same as `eval`'s)")
     p.add_argument("--title", help="display name of the exported model")
+    p.add_argument("--baseline", metavar="JSON", help="a report of the released network (e.g. bench/results/magenta.json): "
+                   "print issue 10's proof pair against it, per painting")
+    p.add_argument("--compare", metavar="JSON[,JSON]", help="with --baseline: judge these saved reports instead of measuring")
 
 
 def build_pair(args):
@@ -271,7 +274,55 @@ def build_pair(args):
     return stylizer, StyleEncoder(enc).eval(), description, network, fine_tune
 
 
+PROOF_WARPING_DROP = 0.30  # warping error at least 30% lower (Middlebury and clips)
+PROOF_STYLE_SLACK = 0.10  # style distance at most 10% higher
+
+
+def proof_pair(after, before):
+    """Issue 10's proof pair, per painting in `after` (report["styles"] of the fine-tune,
+    `before` the released network's): the style distance change is
+    (1 - gap after) / (1 - gap before) - 1, the mean distance being (1 - gap) times the
+    photos' own. Returns (rows, every painting met)."""
+    rows = []
+    for name, a in after.items():
+        if name not in before:
+            raise ValueError(f"the baseline has no figures for {name}")
+        b = before[name]
+        row = {"painting": name, "gap_before": b["style_gap_closed"], "gap_after": a["style_gap_closed"],
+               "style_distance_change": (1 - a["style_gap_closed"]) / (1 - b["style_gap_closed"]) - 1}
+        for key in ("middlebury", "clips"):
+            k = "warping_error_" + key
+            if k not in a or k not in b:
+                raise ValueError(f"{name}: warping error missing (measure with --warping)")
+            row["warping_change_" + key] = a[k] / b[k] - 1
+        row["met"] = (row["style_distance_change"] <= PROOF_STYLE_SLACK
+                      and row["warping_change_middlebury"] <= -PROOF_WARPING_DROP
+                      and row["warping_change_clips"] <= -PROOF_WARPING_DROP)
+        rows.append(row)
+    return rows, bool(rows) and all(r["met"] for r in rows)
+
+
+def print_proof_pair(after, before):
+    rows, met = proof_pair(after, before)
+    for r in rows:
+        print(f"  {r['painting']}: style gap {r['gap_before']:.1%} -> {r['gap_after']:.1%}, style distance "
+              f"{r['style_distance_change']:+.1%}, warping {r['warping_change_middlebury']:+.1%} (Middlebury) / "
+              f"{r['warping_change_clips']:+.1%} (clips): {'met' if r['met'] else 'not met'}")
+    print(f"proof pair (warping -{PROOF_WARPING_DROP:.0%} on both sets, style distance at most +{PROOF_STYLE_SLACK:.0%}, "
+          f"every painting): {'met' if met else 'not met'} (met on {sum(r['met'] for r in rows)} of {len(rows)} paintings)")
+    return met
+
+
 def run(args):
+    if args.compare:
+        if not args.baseline:
+            raise ValueError("--compare needs --baseline")
+        before = json.load(open(args.baseline))["styles"]
+        after = {}
+        for path in args.compare.split(","):
+            after.update(json.load(open(path))["styles"])
+        print_proof_pair(after, before)
+        return 0
     from .data import list_images, load_image
     from .evaluate import photo_losses, style_gap, write_report
     from .vgg import load_tfjs
@@ -316,6 +367,8 @@ def run(args):
                    if args.warping else "")
         print(f"{name}: style gap closed {gap['style_gap_closed']:.1%}, content loss {losses['content_loss']:.3g}{warping}", flush=True)
     write_report(report, args.out)
+    if args.baseline:
+        print_proof_pair(report["styles"], json.load(open(args.baseline))["styles"])
     if args.update_manifest:
         from . import manifest as manifests
         measured = report["styles"].values()

@@ -132,3 +132,20 @@ def test_adain_train_distills_from_the_released_painter_even_after_a_resume(tmp_
     state = torch.load(forked / "checkpoint.pt")
     assert state["step"] == 1 and state["config"]["init_step"] == 3
     assert state["history"][0]["distill"] > 1e-3
+
+
+def test_proof_pair_per_painting():
+    before = {"a.jpg": {"style_gap_closed": 0.6, "warping_error_middlebury": 1.0, "warping_error_clips": 2.0},
+              "b.jpg": {"style_gap_closed": 0.2, "warping_error_middlebury": 1.0, "warping_error_clips": 1.0}}
+    after = {"a.jpg": {"style_gap_closed": 0.58, "warping_error_middlebury": 0.6, "warping_error_clips": 1.2},
+             "b.jpg": {"style_gap_closed": 0.3, "warping_error_middlebury": 0.5, "warping_error_clips": 0.75}}
+    rows, met = adain.proof_pair(after, before)
+    # a: distance (1-0.58)/(1-0.6) = 1.05 (+5%), warping -40% / -40%: met.
+    assert rows[0]["met"] and abs(rows[0]["style_distance_change"] - 0.05) < 1e-9
+    # b: style better, Middlebury -50%, but clips only -25%: not met, so the pair is not met.
+    assert not rows[1]["met"] and abs(rows[1]["warping_change_clips"] + 0.25) < 1e-9
+    assert not met
+    after["b.jpg"]["warping_error_clips"] = 0.7
+    assert adain.proof_pair(after, before)[1]
+    after["a.jpg"]["style_gap_closed"] = 0.55  # distance +12.5%: over the 10% allowed
+    assert not adain.proof_pair(after, before)[1]
