@@ -63,7 +63,10 @@ def pin_rgb_channels(path):
     model = onnx.load(path)
     changed = False
     for value in list(model.graph.input) + list(model.graph.output):
-        dim = value.type.tensor_type.shape.dim[1]
+        dims = value.type.tensor_type.shape.dim
+        if value.name not in ("input", "output") or len(dims) != 4:
+            continue
+        dim = dims[1]
         if not dim.HasField("dim_value"):
             dim.dim_value = 3
             changed = True

@@ -80,8 +80,9 @@ class ReCoNet(nn.Module):
     """`channels` (optional) gives every layer's width explicitly, for pruned
     networks: {"encoder": [c1, c2, c3], "residual": [inner per block], "decoder": [d1, d2]}.
 
-    `refine` > 0 makes a network that paints full size for about the cost of a
-    half-size one (the fast preset): the frame is halved (2x2 average), the
+    `refine` > 0 makes a network meant to paint full size for little more than
+    the cost of a half-size one (the fast preset; docs/speed.md measured it too
+    slow on a 2-core CPU): the frame is halved (2x2 average), the
     network runs on it, its output is enlarged bilinearly and a `Refine` stage of
     that many channels adds full-size detail. It keeps the model contract (same
     size in and out, any multiple of 4: the frame is padded to a multiple of 8 by
