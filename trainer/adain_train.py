@@ -175,7 +175,7 @@ def run(args):
             if w["distill_weight"] or w["teacher_style_weight"]:
                 with torch.no_grad():
                     t_out, _ = network.paint(both, styles[which], teacher)
-                    t_vgg = vgg(t_out, STYLE_LAYERS + (CONTENT_LAYER,))
+                    t_vgg = vgg(t_out, (STYLE_LAYERS if w["teacher_style_weight"] else ()) + (CONTENT_LAYER,))
                 if w["distill_weight"]:
                     losses["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg)
                 if w["teacher_style_weight"]:

@@ -84,11 +84,8 @@ def teacher_style_loss(output_features, teacher_features):
     """Balanced Gram loss of each output against its teacher's output for the same frame:
     keeps what the teacher's painting looks like (its style statistics) without
     pinning where each stroke sits, which the temporal terms need to move."""
-    total = None
-    for name in STYLE_LAYERS:
-        term = gram_term(gram(output_features[name]), gram(teacher_features[name]), "balanced")
-        total = term if total is None else total + term
-    return total
+    return sum(gram_term(gram(output_features[name]), gram(teacher_features[name]), "balanced")
+               for name in STYLE_LAYERS)
 
 
 def tv_loss(images):

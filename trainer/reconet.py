@@ -153,6 +153,15 @@ def build(config):
                    padding=config.get("padding", "reflect"), refine=int(config.get("refine", 0)))
 
 
+def with_refine(net, channels):
+    """`net` with a full-size `Refine` stage added (untrained: it paints as `net` does at half size)."""
+    refined = build({**net.config(), "refine": channels}).to(next(net.parameters()).device)
+    missing, unexpected = refined.load_state_dict(net.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("refine.") for k in missing):
+        raise ValueError("these weights do not fit a refined network")
+    return refined
+
+
 def load(path, device="cpu"):
     """The one checkpoint loader: a trainer checkpoint (.pt: net_config + model)
     or an exported model (.onnx, whose initializers carry the state dict's

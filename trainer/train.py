@@ -166,11 +166,7 @@ def run(args):
         if args.refine:
             if args.model_scale != 1.0:
                 raise ValueError("--refine runs the network at half size inside the model: leave --model-scale at 1")
-            refined = reconet.build({**net.config(), "refine": args.refine}).to(device)
-            missing, unexpected = refined.load_state_dict(net.state_dict(), strict=False)
-            if unexpected or any(not k.startswith("refine.") for k in missing):
-                raise ValueError(f"{args.init}: its weights do not fit a refined network")
-            net = refined
+            net = reconet.with_refine(net, args.refine)
     elif args.refine:
         raise ValueError("--refine needs --init (the half-size network it refines)")
     else:

@@ -207,8 +207,7 @@ def test_refined_network_starts_as_its_half_size_network_and_exports_at_any_mult
     from trainer.train import run_scaled
     torch.manual_seed(0)
     half = reconet.ReCoNet(width=4, blocks=1).eval()
-    refined = reconet.build({**half.config(), "refine": 4}).eval()
-    refined.load_state_dict(half.state_dict(), strict=False)
+    refined = reconet.with_refine(half, 4).eval()
     x = torch.rand(1, 3, 40, 56)
     with torch.no_grad():
         out = refined(x)
