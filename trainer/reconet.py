@@ -80,6 +80,11 @@ class ReCoNet(nn.Module):
     """`channels` (optional) gives every layer's width explicitly, for pruned
     networks: {"encoder": [c1, c2, c3], "residual": [inner per block], "decoder": [d1, d2]}.
 
+    `upscale` 2 is the other way to that end: the network runs on the halved
+    frame as `refine` does, and its last conv paints 4 sub-pixel phases
+    (PixelShuffle) instead of one, so the output is full size with no full-size
+    convolution at all.
+
     `refine` > 0 makes a network meant to paint full size for little more than
     the cost of a half-size one (the fast preset; docs/speed.md measured it too
     slow on a 2-core CPU): the frame is halved (2x2 average), the
@@ -88,11 +93,16 @@ class ReCoNet(nn.Module):
     size in and out, any multiple of 4: the frame is padded to a multiple of 8 by
     edge repetition and the output cropped)."""
 
-    def __init__(self, width=48, blocks=4, channels=None, padding="reflect", refine=0):
+    def __init__(self, width=48, blocks=4, channels=None, padding="reflect", refine=0, upscale=1):
         super().__init__()
         if padding not in ("reflect", "zeros"):
             raise ValueError(f"padding must be reflect or zeros, not {padding!r}")
+        if upscale not in (1, 2):
+            raise ValueError(f"upscale must be 1 or 2, not {upscale!r}")
+        if upscale != 1 and refine:
+            raise ValueError("a network either refines at full size or paints it sub-pixel (upscale), not both")
         self.width, self.blocks, self.padding, self.refine_channels = width, blocks, padding, int(refine)
+        self.upscale = int(upscale)
         if channels is None:
             channels = {"encoder": [width, width * 2, width * 4], "residual": [width * 4] * blocks,
                         "decoder": [width * 2, width]}
@@ -112,24 +122,41 @@ class ReCoNet(nn.Module):
         self.decoder = nn.Sequential(
             UpsampleConv(c3, d1, padding=pad),
             UpsampleConv(d1, d2, padding=pad),
-            ConvLayer(d2, 3, 9, norm_relu=False, padding=pad),
+            ConvLayer(d2, 3 * self.upscale ** 2, 9, norm_relu=False, padding=pad),
         )
+        self.shuffle = nn.PixelShuffle(self.upscale) if self.upscale > 1 else None
         self.refine = Refine(self.refine_channels) if self.refine_channels else None
 
     def forward_with_features(self, x):
         if self.refine is not None:
             return self._forward_refined(x)
+        if self.shuffle is not None:
+            return self._forward_upscaled(x)
         features = self.encoder(x)
         out = (torch.tanh(self.decoder(features)) + 1) / 2
         return out, features
 
-    def _forward_refined(self, x):
+    @staticmethod
+    def _halved(x):
+        """The frame padded to a multiple of 8 by edge repetition and halved by 2x2 averaging
+        (what the runtime's area shrink does for even sizes), with the padded full-size frame."""
         h, w = x.shape[-2:]
         padded = nn.functional.pad(x, (0, (8 - w % 8) % 8, 0, (8 - h % 8) % 8), mode="replicate")
-        features = self.encoder(nn.functional.avg_pool2d(padded, 2))
+        return nn.functional.avg_pool2d(padded, 2), padded
+
+    def _forward_refined(self, x):
+        h, w = x.shape[-2:]
+        half_frame, padded = self._halved(x)
+        features = self.encoder(half_frame)
         half = (torch.tanh(self.decoder(features)) + 1) / 2
         enlarged = nn.functional.interpolate(half, scale_factor=2.0, mode="bilinear", align_corners=False)
         out = (enlarged + self.refine(enlarged, padded)).clamp(0, 1)
+        return out[..., :h, :w], features
+
+    def _forward_upscaled(self, x):
+        h, w = x.shape[-2:]
+        features = self.encoder(self._halved(x)[0])
+        out = (torch.tanh(self.shuffle(self.decoder(features))) + 1) / 2
         return out[..., :h, :w], features
 
     def forward(self, x):
@@ -143,6 +170,8 @@ class ReCoNet(nn.Module):
             config["padding"] = self.padding
         if self.refine_channels:
             config["refine"] = self.refine_channels
+        if self.upscale != 1:
+            config["upscale"] = self.upscale
         return config
 
 
@@ -150,7 +179,8 @@ def build(config):
     if config.get("arch", "reconet") != "reconet":
         raise ValueError(f"unknown architecture {config.get('arch')!r}")
     return ReCoNet(width=int(config["width"]), blocks=int(config["blocks"]), channels=config.get("channels"),
-                   padding=config.get("padding", "reflect"), refine=int(config.get("refine", 0)))
+                   padding=config.get("padding", "reflect"), refine=int(config.get("refine", 0)),
+                   upscale=int(config.get("upscale", 1)))
 
 
 def with_refine(net, channels):
@@ -160,6 +190,49 @@ def with_refine(net, channels):
     if unexpected or any(not k.startswith("refine.") for k in missing):
         raise ValueError("these weights do not fit a refined network")
     return refined
+
+
+def _bilinear_phase_kernels(weight, bias):
+    """The last conv of a network whose output the runtime enlarges 2x bilinearly,
+    rewritten as the 4 sub-pixel phases of a PixelShuffle(2) head: phase (i, j)
+    paints full-size pixel (2y+i, 2x+j) as the bilinear blend (3/4, 1/4 per axis)
+    of the half-size conv at y and its neighbour, before the tanh. The blend
+    widens the kernel by one tap; that outermost tap (a quarter of an edge
+    weight) is dropped to keep the kernel's size."""
+    out_ch, in_ch, k, _ = weight.shape
+    taps = {0: ((0, 0.75), (-1, 0.25)), 1: ((0, 0.75), (1, 0.25))}
+    phases = torch.zeros(out_ch, 4, in_ch, k, k, dtype=weight.dtype)
+    for i in (0, 1):
+        for j in (0, 1):
+            for dy, wy in taps[i]:
+                for dx, wx in taps[j]:
+                    # kernel tap t at offset d reads what tap t - d read before
+                    shifted = torch.zeros_like(weight)
+                    src_y = slice(max(0, -dy), k - max(0, dy))
+                    dst_y = slice(max(0, dy), k - max(0, -dy))
+                    src_x = slice(max(0, -dx), k - max(0, dx))
+                    dst_x = slice(max(0, dx), k - max(0, -dx))
+                    shifted[:, :, dst_y, dst_x] = weight[:, :, src_y, src_x]
+                    phases[:, i * 2 + j] += wy * wx * shifted
+    return phases.reshape(out_ch * 4, in_ch, k, k), bias.repeat_interleave(4)
+
+
+def with_upscale(net):
+    """`net` (a network the runtime runs at half size) as one that takes the full
+    frame, halves it itself and paints the full size through a sub-pixel
+    (PixelShuffle) head: full-size detail for the cost of 12 output channels
+    instead of 3 in its last conv. It starts where the runtime's half-size run of
+    `net` (area shrink, bilinear enlargement) is."""
+    if net.refine is not None or net.upscale != 1:
+        raise ValueError("with_upscale takes a plain network")
+    upscaled = build({**net.config(), "upscale": 2}).to(next(net.parameters()).device)
+    state = dict(net.state_dict())
+    last = "decoder.2.conv"
+    with torch.no_grad():
+        state[last + ".weight"], state[last + ".bias"] = _bilinear_phase_kernels(state[last + ".weight"],
+                                                                                 state[last + ".bias"])
+    upscaled.load_state_dict(state)
+    return upscaled
 
 
 def load(path, device="cpu"):

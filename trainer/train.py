@@ -51,6 +51,10 @@ def add_arguments(p):
     p.add_argument("--refine", type=int, default=0,
                    help="with --init: add a full-size refining stage of this many channels and run the init's network "
                         "at half size inside the model (reconet.Refine; the fast preset without a runtime model scale)")
+    p.add_argument("--upscale", action="store_true",
+                   help="with --init: run the init's network at half size inside the model and give it a sub-pixel "
+                        "head that paints the full size (reconet.with_upscale; it starts as the runtime's bilinear "
+                        "enlargement of the init's output)")
     p.add_argument("--teacher", help="distil from this trained checkpoint (fine-tuning a pruned network)")
     p.add_argument("--distill-weight", type=float, default=1.0,
                    help="weight of the distillation loss: relu2_2 feature MSE + pixel MSE in the 0-255 scale")
@@ -167,6 +171,12 @@ def run(args):
             if args.model_scale != 1.0:
                 raise ValueError("--refine runs the network at half size inside the model: leave --model-scale at 1")
             net = reconet.with_refine(net, args.refine)
+        if args.upscale:
+            if args.model_scale != 1.0:
+                raise ValueError("--upscale runs the network at half size inside the model: leave --model-scale at 1")
+            net = reconet.with_upscale(net)
+    elif args.upscale:
+        raise ValueError("--upscale needs --init (the half-size network it gives a sub-pixel head)")
     elif args.refine:
         raise ValueError("--refine needs --init (the half-size network it refines)")
     else:

@@ -223,6 +223,44 @@ def test_refined_network_starts_as_its_half_size_network_and_exports_at_any_mult
     assert parity_check(refined, path, height=20, width=36) < 2e-4
 
 
+def test_upscaled_network_starts_as_the_bilinear_enlargement_of_its_half_size_network(tmp_path):
+    import torch.nn.functional as F
+    torch.manual_seed(0)
+    half = reconet.ReCoNet(width=4, blocks=1).eval()
+    last = half.decoder[2].conv
+    with torch.no_grad():
+        for name, p in half.named_parameters():  # as trained (an export merges identical untrained norms)
+            if ".norm" in name:
+                p.add_(torch.rand_like(p) * 0.1)
+        # taps that the enlargement would push past the kernel's edge: none
+        last.weight[..., 0, :] = 0
+        last.weight[..., -1, :] = 0
+        last.weight[..., :, 0] = 0
+        last.weight[..., :, -1] = 0
+    upscaled = reconet.with_upscale(half).eval()
+    x = torch.rand(1, 3, 40, 56)
+    with torch.no_grad():
+        halved = F.avg_pool2d(x, 2)
+        enlarged = F.interpolate(half.decoder(half.encoder(halved)), scale_factor=2.0, mode="bilinear",
+                                 align_corners=False)
+        painted = upscaled.shuffle(upscaled.decoder(upscaled.encoder(halved)))
+        # Multiples of 4 but not of 8 work too: the model pads and crops.
+        assert upscaled(x[..., :36, :52]).shape == (1, 3, 36, 52)
+        assert upscaled(x).shape == x.shape
+    # The sub-pixel phases are the bilinear taps (away from the border, where
+    # bilinear clamps and the conv reflects).
+    assert float((painted - enlarged)[..., 2:-2, 2:-2].abs().max()) < 1e-4
+    assert upscaled.config()["upscale"] == 2
+    with pytest.raises(ValueError):
+        reconet.with_upscale(upscaled)
+    path, manifest = export_model(upscaled, str(tmp_path), "upscaled", {})
+    assert manifest["network"]["upscale"] == 2
+    assert parity_check(upscaled, path, height=20, width=36) < 2e-4
+    loaded, _ = reconet.load(path)
+    with torch.no_grad():
+        assert float((loaded.eval()(x) - upscaled(x)).abs().max()) < 1e-5
+
+
 def write_flo(path, flow):
     h, w, _ = flow.shape
     with open(path, "wb") as f:
