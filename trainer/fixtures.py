@@ -5,6 +5,8 @@ Writes into --out (default test/fixtures/models):
   tiny.onnx/.json          ReCoNet width 4, 1 residual block, seed 0: valid
   tiny-b.onnx/.json        the same shape, seed 1: a second valid style (style switching)
   tiny-fast.onnx/.json     width 2: the "fast" variant of tiny (unlisted, runs at half size)
+  tiny-subpixel.onnx/.json width 2 with a sub-pixel head (reconet.with_upscale): halves the frame
+                           inside its graph, paints the full size (unlisted, model scale 1)
   tiny-colour.onnx + tiny-colour.style.onnx/.json   contract 2 (arbitrary style): AdaIN on the
                            pixels themselves, i.e. colour-statistics transfer, so its effect is known
   wrong-input.onnx/.json   a valid ONNX whose input is named `image`: must be rejected
@@ -62,6 +64,12 @@ def run(args):
                             "source": "python3 -m trainer fixtures"},
                   "training": {"random_weights": True, "seed": 2}, "runtime": {"modelScale": 0.5}}
     path, _ = export_model(tiny_net(2, width=2), args.out, "tiny-fast", fast_extra, check=not args.no_check)
+    print(f"wrote {path}")
+    subpixel_extra = {**fast_extra, "title": "Tiny test model (sub-pixel head)",
+                      "training": {"random_weights": True, "seed": 3}, "runtime": {"modelScale": 1.0}}
+    del subpixel_extra["variantOf"]  # a fast network of no listed style: chosen as it is by either preset
+    path, _ = export_model(reconet.with_upscale(tiny_net(3, width=2)), args.out, "tiny-subpixel", subpixel_extra,
+                           check=not args.no_check)
     print(f"wrote {path}")
     colour = adain.ColourStatistics()
     path, _ = adain.export_arbitrary(adain.Stylizer(colour, colour), adain.StyleEncoder(colour), args.out, "tiny-colour",

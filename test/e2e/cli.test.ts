@@ -57,6 +57,17 @@ describe('stylecast stylize (CLI end to end)', () => {
     expect([v.width, v.height]).toEqual([160, 120]);
   });
 
+  it('a sub-pixel fast network (halves inside its graph) runs at full size, also at sizes not a multiple of 8', async () => {
+    const out = join(dir.path, 'subpixel.mp4');
+    const r = await runCli(['stylize', clip, '-o', out, '--style', join(FIXTURES, 'tiny-subpixel.onnx'), '--size', '92x68']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/style tiny-subpixel \(fast\), 92x68, /); // no "model at": it halves the frame itself
+    const v = (await probe(out)).streams.find((s) => s.codec_type === 'video')!;
+    expect([v.width, v.height]).toEqual([92, 68]);
+    const listing = await runCli(['models', '--models-dir', FIXTURES, '--all']);
+    expect(listing.stdout).toMatch(/^tiny-subpixel\s.*fast @0.5x sub-pixel.*ok$/m);
+  });
+
   it('stylizes a still image into .png, .jpg and .webp; refuses a video into an image', async () => {
     const still = join(dir.path, 'still.png');
     const { execFile } = await import('node:child_process');

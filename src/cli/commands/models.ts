@@ -65,7 +65,7 @@ export function modelsCommand(context: CliContext): Command {
               e === entry ? e.id : `  ${e.id}`,
               e === entry ? e.title : '',
               e === entry ? credit(e) : '',
-              `${e.manifest?.variant ?? 'quality'}${scale && scale < 1 ? ` @${scale}x` : ''}`,
+              `${e.manifest?.variant ?? 'quality'}${scale && scale < 1 ? ` @${scale}x` : ''}${e.manifest?.network?.['upscale'] ? ' @0.5x sub-pixel' : ''}`,
               typeof params === 'number' ? `${(params / 1e6).toFixed(2)}M` : '',
               metric(e, 'cpu_fps_640x360'),
               percent(e, 'style_gap_closed'),
