@@ -206,6 +206,8 @@ def run(args):
             print("  ignored on the command line (saved value kept): "
                   + ", ".join(f"--{k.replace('_', '-')} {getattr(args, k)} (saved {saved[k]})" for k in ignored),
                   flush=True)
+    if net.upscale != 1 and config.get("model_scale", 1.0) != 1.0:
+        raise ValueError("this network halves the frame itself (upscale): its run needs --model-scale 1")
     with open(os.path.join(args.run, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     with open(os.path.join(args.run, "command.txt"), "a") as f:
