@@ -10,7 +10,8 @@
 # RUN (runs/ID-fast; a finished run is exported as is), INIT (start the fine-tune from this
 # pruned network instead of searching one, e.g. an earlier models/ID-fast.onnx), THREADS (0: one per core; 1 when
 # making two side by side), STYLES_DIR (../shared/data/styles), UPSCALE=1 (train --upscale: the network halves the
-# frame itself and paints full size through a sub-pixel head; the variant then runs at model scale 1).
+# frame itself and paints full size through a sub-pixel head; the variant then runs at model scale 1),
+# TEACHER (runs/ID/checkpoint.pt: the checkpoint of the shipped full model, e.g. runs/mosaic-t4/checkpoint.pt for mosaic).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
@@ -38,10 +39,10 @@ init=${INIT:-runs/$id-prune/pruned.pt}
 upscale=()
 model_scale=${MODEL_SCALE:-0.5}
 if [ "${UPSCALE:-0}" = 1 ]; then upscale=(--upscale); model_scale=1; fi
-[ -n "${INIT:-}" ] || [ -f "runs/$id-prune/pruned.pt" ] || $PY -m trainer prune --checkpoint "runs/$id/checkpoint.pt" --out "runs/$id-prune" \
+[ -n "${INIT:-}" ] || [ -f "runs/$id-prune/pruned.pt" ] || $PY -m trainer prune --checkpoint "${TEACHER:-runs/$id/checkpoint.pt}" --out "runs/$id-prune" \
   --population 20 --generations "${GENERATIONS:-20}" --gamma "${GAMMA:-4.0}" --min-channels 4 --threads "${THREADS:-0}"
 $PY -m trainer train --style "$STYLES_DIR/${recipe[image]}" --run "$run" --init "$init" \
-  --teacher "runs/$id/checkpoint.pt" --size 160 --batch 2 --steps "${STEPS:-${recipe[fast_steps]}}" --checkpoint-every 25 --log-every 10 --threads "${THREADS:-0}" \
+  --teacher "${TEACHER:-runs/$id/checkpoint.pt}" --size 160 --batch 2 --steps "${STEPS:-${recipe[fast_steps]}}" --checkpoint-every 25 --log-every 10 --threads "${THREADS:-0}" \
   --model-scale "$model_scale" "${upscale[@]}" --style-weight "${recipe[style_weight]}" --style-norm "${recipe[style_norm]}" \
   --temporal-weight "${TEMPORAL:-${recipe[fast_temporal_weight]}}" --feature-temporal-weight "${FEATURE_TEMPORAL:-${recipe[fast_feature_temporal_weight]}}"
 $PY -m trainer export --checkpoint "$run/checkpoint.pt" --id "$id-fast" --title "${recipe[title]} (fast)" \
