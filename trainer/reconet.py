@@ -80,18 +80,18 @@ class ReCoNet(nn.Module):
     """`channels` (optional) gives every layer's width explicitly, for pruned
     networks: {"encoder": [c1, c2, c3], "residual": [inner per block], "decoder": [d1, d2]}.
 
-    `upscale` 2 is the other way to that end: the network runs on the halved
-    frame as `refine` does, and its last conv paints 4 sub-pixel phases
-    (PixelShuffle) instead of one, so the output is full size with no full-size
-    convolution at all.
-
     `refine` > 0 makes a network meant to paint full size for little more than
     the cost of a half-size one (the fast preset; docs/speed.md measured it too
     slow on a 2-core CPU): the frame is halved (2x2 average), the
     network runs on it, its output is enlarged bilinearly and a `Refine` stage of
     that many channels adds full-size detail. It keeps the model contract (same
     size in and out, any multiple of 4: the frame is padded to a multiple of 8 by
-    edge repetition and the output cropped)."""
+    edge repetition and the output cropped).
+
+    `upscale` 2 is the other way to that end (shipped for four fast variants):
+    the network runs on the halved frame as `refine` does, and its last conv
+    paints 4 sub-pixel phases (PixelShuffle) instead of one, so the output is
+    full size with no full-size convolution at all."""
 
     def __init__(self, width=48, blocks=4, channels=None, padding="reflect", refine=0, upscale=1):
         super().__init__()
