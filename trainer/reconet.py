@@ -88,7 +88,7 @@ class ReCoNet(nn.Module):
     size in and out, any multiple of 4: the frame is padded to a multiple of 8 by
     edge repetition and the output cropped).
 
-    `upscale` 2 is the other way to that end (shipped for four fast variants):
+    `upscale` 2 is the other way to that end (shipped for five fast variants):
     the network runs on the halved frame as `refine` does, and its last conv
     paints 4 sub-pixel phases (PixelShuffle) instead of one, so the output is
     full size with no full-size convolution at all."""
