@@ -172,9 +172,7 @@ def run(args):
                 raise ValueError("--refine runs the network at half size inside the model: leave --model-scale at 1")
             net = reconet.with_refine(net, args.refine)
         if args.upscale:
-            if args.model_scale != 1.0:
-                raise ValueError("--upscale runs the network at half size inside the model: leave --model-scale at 1")
-            net = reconet.with_upscale(net)
+            net = reconet.with_upscale(net)  # its model scale is checked below, for new and resumed runs alike
     elif args.upscale:
         raise ValueError("--upscale needs --init (the half-size network it gives a sub-pixel head)")
     elif args.refine:
