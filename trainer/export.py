@@ -44,7 +44,7 @@ def count_params(net):
 
 def export_onnx(net, path, opset=OPSET):
     """Export with dynamic batch, height and width; written to a temp name first."""
-    net = net.eval()
+    net = reconet.folded(net).eval()
     tmp = path + ".tmp"
     dummy = torch.rand(1, 3, 64, 96)
     dims = {0: "batch", 2: "height", 3: "width"}

@@ -7,41 +7,84 @@ import torch
 from torch import nn
 
 
-class ConvLayer(nn.Module):
-    """Padded conv, optionally followed by instance norm + ReLU. Padding is
-    reflection (the paper's) or the conv's own zeros (cheaper on a CPU: no
-    separate Pad op, no layout changes around it)."""
+NORMS = ("instance", "demod")
 
-    def __init__(self, in_ch, out_ch, kernel, stride=1, norm_relu=True, padding="reflect"):
+
+class DemodConv2d(nn.Conv2d):
+    """StyleGAN2's weight demodulation without a style input: each output
+    channel's kernel is scaled to unit L2 norm (unit output variance for
+    uncorrelated unit-variance inputs), then by a learned gain. Unlike instance
+    norm it takes no statistics of the activations, so no spot in the picture
+    can steer them (StyleGAN2's explanation of the "droplet" artifact). At
+    export it folds into a plain Conv (`folded_conv`)."""
+
+    def __init__(self, in_ch, out_ch, kernel, stride=1, padding=0, gain=1.0):
+        super().__init__(in_ch, out_ch, kernel, stride, padding=padding)
+        self.gain = nn.Parameter(torch.full((out_ch,), float(gain)))
+
+    def demodulated_weight(self):
+        scale = self.gain * torch.rsqrt(self.weight.pow(2).flatten(1).sum(1) + 1e-8)
+        return self.weight * scale[:, None, None, None]
+
+    def forward(self, x):
+        return nn.functional.conv2d(x, self.demodulated_weight(), self.bias, self.stride, self.padding)
+
+    def folded_conv(self):
+        conv = nn.Conv2d(self.in_channels, self.out_channels, self.kernel_size, self.stride, padding=self.padding)
+        with torch.no_grad():
+            conv.weight.copy_(self.demodulated_weight())
+            conv.bias.copy_(self.bias)
+        return conv
+
+
+def _conv(in_ch, out_ch, kernel, stride, padding, demod, gain=1.0):
+    if demod:
+        return DemodConv2d(in_ch, out_ch, kernel, stride, padding=padding, gain=gain)
+    return nn.Conv2d(in_ch, out_ch, kernel, stride, padding=padding)
+
+
+class ConvLayer(nn.Module):
+    """Padded conv, optionally followed by a normalisation + ReLU. Padding is
+    reflection (the paper's) or the conv's own zeros (cheaper on a CPU: no
+    separate Pad op, no layout changes around it). The normalisation is
+    instance norm (the paper's) or weight demodulation of the conv itself."""
+
+    def __init__(self, in_ch, out_ch, kernel, stride=1, norm_relu=True, padding="reflect", norm="instance"):
         super().__init__()
+        demod = norm_relu and norm == "demod"
         if padding == "reflect":
             self.pad = nn.ReflectionPad2d(kernel // 2)
-            self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride)
+            conv_padding = 0
         else:
             self.pad = nn.Identity()
-            self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2)
-        self.norm = nn.InstanceNorm2d(out_ch, affine=True) if norm_relu else None
+            conv_padding = kernel // 2
+        # A ReLU halves the second moment: sqrt(2) keeps it through a demodulated stack (He init's reason).
+        self.conv = _conv(in_ch, out_ch, kernel, stride, conv_padding, demod, gain=2 ** 0.5)
+        self.norm = nn.InstanceNorm2d(out_ch, affine=True) if norm_relu and not demod else None
         self.relu = nn.ReLU() if norm_relu else None
 
     def forward(self, x):
         x = self.conv(self.pad(x))
         if self.norm is not None:
-            x = self.relu(self.norm(x))
+            x = self.norm(x)
+        if self.relu is not None:
+            x = self.relu(x)
         return x
 
 
 class ResidualBlock(nn.Module):
-    def __init__(self, ch, inner=None, padding="reflect"):
+    def __init__(self, ch, inner=None, padding="reflect", norm="instance"):
         super().__init__()
         inner = inner or ch
-        self.conv1 = ConvLayer(ch, inner, 3, padding=padding)
+        demod = norm == "demod"
+        self.conv1 = ConvLayer(ch, inner, 3, padding=padding, norm=norm)
         if padding == "reflect":
             self.pad = nn.ReflectionPad2d(1)
-            self.conv2 = nn.Conv2d(inner, ch, 3)
+            self.conv2 = _conv(inner, ch, 3, 1, 0, demod)
         else:
             self.pad = nn.Identity()
-            self.conv2 = nn.Conv2d(inner, ch, 3, padding=1)
-        self.norm2 = nn.InstanceNorm2d(ch, affine=True)
+            self.conv2 = _conv(inner, ch, 3, 1, 1, demod)
+        self.norm2 = nn.Identity() if demod else nn.InstanceNorm2d(ch, affine=True)
 
     def forward(self, x):
         return x + self.norm2(self.conv2(self.pad(self.conv1(x))))
@@ -51,10 +94,10 @@ class UpsampleConv(nn.Module):
     """Nearest x2 upsample then conv; the conv sits between Upsample and
     InstanceNorm, which also avoids torch 1.13's export bug for that pair."""
 
-    def __init__(self, in_ch, out_ch, padding="reflect"):
+    def __init__(self, in_ch, out_ch, padding="reflect", norm="instance"):
         super().__init__()
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
-        self.conv = ConvLayer(in_ch, out_ch, 3, padding=padding)
+        self.conv = ConvLayer(in_ch, out_ch, 3, padding=padding, norm=norm)
 
     def forward(self, x):
         return self.conv(self.up(x))
@@ -91,12 +134,18 @@ class ReCoNet(nn.Module):
     `upscale` 2 is the other way to that end (shipped for five fast variants):
     the network runs on the halved frame as `refine` does, and its last conv
     paints 4 sub-pixel phases (PixelShuffle) instead of one, so the output is
-    full size with no full-size convolution at all."""
+    full size with no full-size convolution at all.
 
-    def __init__(self, width=48, blocks=4, channels=None, padding="reflect", refine=0, upscale=1):
+    `norm` "demod" puts weight demodulation (`DemodConv2d`) in place of every
+    instance norm (a trainer option, issue 9's lever against blob artifacts)."""
+
+    def __init__(self, width=48, blocks=4, channels=None, padding="reflect", refine=0, upscale=1, norm="instance"):
         super().__init__()
         if padding not in ("reflect", "zeros"):
             raise ValueError(f"padding must be reflect or zeros, not {padding!r}")
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {', '.join(NORMS)}, not {norm!r}")
+        self.norm_kind = norm
         if upscale not in (1, 2):
             raise ValueError(f"upscale must be 1 or 2, not {upscale!r}")
         if upscale != 1 and refine:
@@ -114,14 +163,14 @@ class ReCoNet(nn.Module):
         d1, d2 = channels["decoder"]
         pad = padding
         self.encoder = nn.Sequential(
-            ConvLayer(3, c1, 9, padding=pad),
-            ConvLayer(c1, c2, 3, stride=2, padding=pad),
-            ConvLayer(c2, c3, 3, stride=2, padding=pad),
-            *[ResidualBlock(c3, inner, padding=pad) for inner in channels["residual"]],
+            ConvLayer(3, c1, 9, padding=pad, norm=norm),
+            ConvLayer(c1, c2, 3, stride=2, padding=pad, norm=norm),
+            ConvLayer(c2, c3, 3, stride=2, padding=pad, norm=norm),
+            *[ResidualBlock(c3, inner, padding=pad, norm=norm) for inner in channels["residual"]],
         )
         self.decoder = nn.Sequential(
-            UpsampleConv(c3, d1, padding=pad),
-            UpsampleConv(d1, d2, padding=pad),
+            UpsampleConv(c3, d1, padding=pad, norm=norm),
+            UpsampleConv(d1, d2, padding=pad, norm=norm),
             ConvLayer(d2, 3 * self.upscale ** 2, 9, norm_relu=False, padding=pad),
         )
         self.shuffle = nn.PixelShuffle(self.upscale) if self.upscale > 1 else None
@@ -172,6 +221,8 @@ class ReCoNet(nn.Module):
             config["refine"] = self.refine_channels
         if self.upscale != 1:
             config["upscale"] = self.upscale
+        if self.norm_kind != "instance":
+            config["norm"] = self.norm_kind
         return config
 
 
@@ -180,7 +231,32 @@ def build(config):
         raise ValueError(f"unknown architecture {config.get('arch')!r}")
     return ReCoNet(width=int(config["width"]), blocks=int(config["blocks"]), channels=config.get("channels"),
                    padding=config.get("padding", "reflect"), refine=int(config.get("refine", 0)),
-                   upscale=int(config.get("upscale", 1)))
+                   upscale=int(config.get("upscale", 1)), norm=config.get("norm", "instance"))
+
+
+def folded(net):
+    """A copy of `net` with every demodulated conv folded into a plain Conv (the
+    same function; what export writes, so ONNX sees Conv + Relu only). A net
+    without them is returned as is."""
+    import copy
+    if not any(isinstance(m, DemodConv2d) for m in net.modules()):
+        return net
+    plain = copy.deepcopy(net)
+    for module in list(plain.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, DemodConv2d):
+                setattr(module, name, child.folded_conv())
+    return plain
+
+
+def _unfold_demod_state(net, weights):
+    """An exported demodulated network's weights (folded: no gains) as its state
+    dict: a gain equal to each folded kernel's norm demodulates back to that kernel."""
+    state = dict(weights)
+    for name, module in net.named_modules():
+        if isinstance(module, DemodConv2d) and name + ".gain" not in state and name + ".weight" in state:
+            state[name + ".gain"] = state[name + ".weight"].flatten(1).norm(dim=1)
+    return state
 
 
 def with_refine(net, channels):
@@ -257,6 +333,8 @@ def load(path, device="cpu"):
     else:
         state = torch.load(path, map_location=device)
     net = build(state["net_config"]).to(device)
+    if path.endswith(".onnx"):
+        state["model"] = _unfold_demod_state(net, state["model"])
     missing = set(net.state_dict()) - set(state["model"])
     if missing:
         raise ValueError(f"{path}: lacks weights {sorted(missing)[:3]}... (an ONNX export merges identical "

@@ -61,6 +61,9 @@ def add_arguments(p):
     p.add_argument("--model-scale", type=float, default=1.0,
                    help="train as the runtime runs a fast variant: the net sees the crop scaled by this factor, "
                         "its output is scaled back up (bilinear) and every loss is computed at full size")
+    p.add_argument("--norm", default="instance", choices=list(reconet.NORMS),
+                   help="a new network's normalisation: instance norm, or weight demodulation in its place "
+                        "(StyleGAN2's remedy for blob artifacts); a resumed run or --init keeps its own")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
 
@@ -178,7 +181,7 @@ def run(args):
     elif args.refine:
         raise ValueError("--refine needs --init (the half-size network it refines)")
     else:
-        net = reconet.ReCoNet(width=args.width, blocks=args.blocks).to(device)
+        net = reconet.ReCoNet(width=args.width, blocks=args.blocks, norm=args.norm).to(device)
     teacher = None
     if args.teacher:
         teacher, _ = reconet.load(args.teacher, device)

@@ -203,6 +203,47 @@ def test_export_parity_with_onnx_runtime(tmp_path):
     assert parity_check(net, path, height=20, width=36) < 2e-4
 
 
+def test_demodulated_network_has_unit_norm_kernels_times_gain_and_no_instance_norm():
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=4, blocks=1, norm="demod")
+    assert not any(isinstance(m, torch.nn.InstanceNorm2d) for m in net.modules())
+    demods = [m for m in net.modules() if isinstance(m, reconet.DemodConv2d)]
+    assert len(demods) == 3 + 2 + 2  # encoder, the block's two convs, decoder; the painting conv stays plain
+    with torch.no_grad():
+        demods[0].gain.fill_(3.0)
+        norms = demods[0].demodulated_weight().flatten(1).norm(dim=1)
+        # Scaling the raw kernel changes nothing: only its direction counts.
+        before = net(smooth_image(h=24, w=32))
+        demods[1].weight.mul_(7.0)
+        after = net(smooth_image(h=24, w=32))
+    assert torch.allclose(norms, torch.full_like(norms, 3.0), atol=1e-5)
+    assert float((before - after).abs().max()) < 1e-5
+    assert reconet.build(net.config()).config() == net.config()
+    assert net.config()["norm"] == "demod" and "norm" not in reconet.ReCoNet(width=4, blocks=1).config()
+    with pytest.raises(ValueError):
+        reconet.ReCoNet(norm="batch")
+
+
+@pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
+def test_demodulated_network_exports_as_plain_convs_and_loads_back(tmp_path):
+    import onnx
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=4, blocks=1, norm="demod").eval()
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, reconet.DemodConv2d):
+                m.gain.uniform_(0.5, 2.0)
+    path, manifest = export_model(net, str(tmp_path), "demod", {})
+    ops = {n.op_type for n in onnx.load(path).graph.node}
+    assert "InstanceNormalization" not in ops and "Conv" in ops
+    assert manifest["network"]["norm"] == "demod"
+    assert parity_check(net, path, height=20, width=36) < 2e-4
+    back, _ = reconet.load(path)
+    x = smooth_image(h=28, w=36)
+    with torch.no_grad():
+        assert float((back.eval()(x) - net(x)).abs().max()) < 1e-5
+
+
 def test_refined_network_starts_as_its_half_size_network_and_exports_at_any_multiple_of_4(tmp_path):
     from trainer.train import run_scaled
     torch.manual_seed(0)
