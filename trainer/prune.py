@@ -222,6 +222,8 @@ def run(args):
     use_threads(args.threads)
     torch.set_grad_enabled(False)
     net, state = reconet.load(args.checkpoint)
+    if net.norm_kind != "instance":
+        raise ValueError(f"{args.checkpoint}: pruning ranks channels of instance-norm networks; this one is {net.norm_kind}")
     net.eval()
     vgg = random_vgg() if args.random_vgg else load_tfjs(args.vgg)
     photos = torch.stack([centre_square(path, args.photo_size) for path in list_images(args.photos)])

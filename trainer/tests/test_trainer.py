@@ -208,7 +208,7 @@ def test_demodulated_network_has_unit_norm_kernels_times_gain_and_no_instance_no
     net = reconet.ReCoNet(width=4, blocks=1, norm="demod")
     assert not any(isinstance(m, torch.nn.InstanceNorm2d) for m in net.modules())
     demods = [m for m in net.modules() if isinstance(m, reconet.DemodConv2d)]
-    assert len(demods) == 3 + 2 + 2  # encoder, the block's two convs, decoder; the painting conv stays plain
+    assert len(demods) == 3 + 2 + 3  # encoder, the block's two convs, decoder with its painting conv
     with torch.no_grad():
         demods[0].gain.fill_(3.0)
         norms = demods[0].demodulated_weight().flatten(1).norm(dim=1)
@@ -222,6 +222,8 @@ def test_demodulated_network_has_unit_norm_kernels_times_gain_and_no_instance_no
     assert net.config()["norm"] == "demod" and "norm" not in reconet.ReCoNet(width=4, blocks=1).config()
     with pytest.raises(ValueError):
         reconet.ReCoNet(norm="batch")
+    with pytest.raises(ValueError, match="instance-norm"):
+        reconet.with_upscale(net)
 
 
 @pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
