@@ -5,7 +5,7 @@
  * it never asserts.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -70,6 +70,17 @@ function benchPaintings(entry: ModelEntry): { paintings: PaintingsRequest } | Re
 }
 
 const fmt = (fps: number) => `${fps.toFixed(2)} fps`.padEnd(12);
+
+/** CPU seconds of this process's exited, reaped children (ffmpeg), from /proc (Linux; clock ticks of 1/100 s); null elsewhere. */
+function childrenCpuSeconds(): number | null {
+  try {
+    // Fields after the command name (which may hold spaces): cutime and cstime are the 14th and 15th.
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
 
 async function modelOnly(modelPath: string, width: number, height: number, frames: number, device: ReturnType<typeof parseDevice>, threads: number) {
   const engine = await StyleEngine.open({ modelPath, device, threads });
@@ -204,11 +215,23 @@ async function main(): Promise<void> {
     if (args.record) await recordSpeed(style.manifestPath, model.fps, size, model.provider);
     const ff = await ffmpegOnly(input, size.width, size.height, fps, Number(args['ffmpeg-frames']), dir);
     process.stdout.write(`ffmpeg-only  (decode -> Node -> encode, no model):   ${fmt(ff.fps)} (${ff.frames} frames)\n`);
+    const cpuBefore = process.cpuUsage();
+    const loopBefore = performance.eventLoopUtilization();
+    const childrenBefore = childrenCpuSeconds();
     const e2e = await transcodeFile({
       input, output: join(dir, 'e2e.mp4'), modelPath: style.onnxPath, size: { kind: 'exact', ...size }, device, threads,
       modelScale: modelScale, maxFrames: Number(args['e2e-frames']), overwrite: true, ...benchPaintings(style),
     });
+    const cpu = process.cpuUsage(cpuBefore);
+    const loop = performance.eventLoopUtilization(loopBefore);
+    const childrenAfter = childrenCpuSeconds();
     process.stdout.write(`end-to-end   (stylize, ${e2e.frames} frames):                ${fmt(e2e.fps)} mean flicker ${e2e.meanFlicker?.toFixed(2) ?? 'n/a'}\n`);
+    const perFrame = (ms: number) => `${(ms / Math.max(e2e.frames, 1)).toFixed(1)} ms`;
+    process.stdout.write(
+      `  per frame: wall ${perFrame(e2e.seconds * 1000)}, CPU of this process ${perFrame((cpu.user + cpu.system) / 1000)} ` +
+        `(main thread busy ${perFrame(loop.active)}; inference ${e2e.meanInferenceMs.toFixed(1)} ms), ` +
+        `ffmpeg ${childrenBefore === null || childrenAfter === null ? 'n/a' : perFrame((childrenAfter - childrenBefore) * 1000)}\n`,
+    );
     const bound = Math.min(model.fps, ff.fps);
     process.stdout.write(`ratio end-to-end / min(model-only, ffmpeg-only) = ${(e2e.fps / bound).toFixed(3)} (goal >= 0.9)\n`);
     if (!args['no-torch'] && device !== 'cuda') {
