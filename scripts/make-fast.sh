@@ -5,7 +5,8 @@
 # export as <id>-fast, preview and evaluation.
 #   bash scripts/make-fast.sh ID     (needs runs/ID/checkpoint.pt and trainer/styles.json's recipe)
 # The fine-tune's settings come from the recipe's "fast" entry (steps, temporal and
-# feature-temporal weights, upscale, teacher: docs/speed.md says how they were chosen); env overrides:
+# feature-temporal weights, upscale, teacher, style weight if not the full model's: docs/speed.md says how they
+# were chosen); env overrides:
 # STEPS, TEMPORAL, FEATURE_TEMPORAL, GAMMA (4.0), GENERATIONS (20), MODEL_SCALE (0.5),
 # RUN (runs/ID-fast; a finished run is exported as is), INIT (start the fine-tune from this
 # pruned network instead of searching one, e.g. an earlier models/ID-fast.onnx), THREADS (0: one per core; 1 when
@@ -29,6 +30,7 @@ fields = {k: r.get(k, "") for k in ("image", "title", "painting", "artist", "yea
 fields["style_weight"] = a[a.index("--style-weight") + 1] if "--style-weight" in a else "0.01"
 fields["style_norm"] = a[a.index("--style-norm") + 1] if "--style-norm" in a else "sum"
 fields["fast_steps"] = fast.get("steps", 300)
+fields["fast_style_weight"] = fast.get("style_weight", fields["style_weight"])
 fields["fast_temporal_weight"] = fast.get("temporal_weight", 6e6)
 fields["fast_feature_temporal_weight"] = fast.get("feature_temporal_weight", 3e3)
 fields["fast_upscale"] = int(fast.get("upscale", 0))
@@ -45,7 +47,7 @@ if [ "${UPSCALE:-${recipe[fast_upscale]}}" = 1 ]; then upscale=(--upscale); mode
   --population 20 --generations "${GENERATIONS:-20}" --gamma "${GAMMA:-4.0}" --min-channels 4 --threads "${THREADS:-0}"
 $PY -m trainer train --style "$STYLES_DIR/${recipe[image]}" --run "$run" --init "$init" \
   --teacher "${TEACHER:-${recipe[teacher]}}" --size 160 --batch 2 --steps "${STEPS:-${recipe[fast_steps]}}" --checkpoint-every 25 --log-every 10 --threads "${THREADS:-0}" \
-  --model-scale "$model_scale" "${upscale[@]}" --style-weight "${recipe[style_weight]}" --style-norm "${recipe[style_norm]}" \
+  --model-scale "$model_scale" "${upscale[@]}" --style-weight "${recipe[fast_style_weight]}" --style-norm "${recipe[style_norm]}" \
   --temporal-weight "${TEMPORAL:-${recipe[fast_temporal_weight]}}" --feature-temporal-weight "${FEATURE_TEMPORAL:-${recipe[fast_feature_temporal_weight]}}"
 $PY -m trainer export --checkpoint "$run/checkpoint.pt" --id "$id-fast" --title "${recipe[title]} (fast)" \
   --painting "${recipe[painting]}" --artist "${recipe[artist]}" --year "${recipe[year]}" --licence "${recipe[licence]}" --source "${recipe[source]}" \
