@@ -24,7 +24,7 @@ class DemodConv2d(nn.Conv2d):
         # Only the kernel's direction counts, so its scale sets how fast the optimiser turns
         # it (StyleGAN2's equalised learning rate keeps entries at unit scale). At PyTorch's
         # default scale (~0.02) one Adam step of 1e-3 saturated the output; 0.1 saturated it
-        # within 6 steps; 0.3 and 1.0 trained stably, 0.3 a little faster (30-step probes, candy).
+        # within 6-15 steps; 0.3 and 1.0 trained stably, 0.3 a little faster (30-step probes, candy).
         nn.init.normal_(self.weight, std=DEMOD_INIT_STD)
         self.gain = nn.Parameter(torch.full((out_ch,), float(gain)))
 
