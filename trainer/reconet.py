@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 
-NORMS = ("instance", "demod")
+NORMS = ("instance", "demod", "hybrid")
 DEMOD_INIT_STD = 0.3
 
 
@@ -144,7 +144,9 @@ class ReCoNet(nn.Module):
     full size with no full-size convolution at all.
 
     `norm` "demod" puts weight demodulation (`DemodConv2d`) in place of every
-    instance norm (a trainer option, issue 9's lever against blob artifacts)."""
+    instance norm (a trainer option, issue 9's lever against blob artifacts);
+    "hybrid" keeps instance norm in the encoder (where the style's statistics
+    are set) and demodulates the decoder (where the droplets are painted)."""
 
     def __init__(self, width=48, blocks=4, channels=None, padding="reflect", refine=0, upscale=1, norm="instance"):
         super().__init__()
@@ -169,16 +171,17 @@ class ReCoNet(nn.Module):
         c1, c2, c3 = channels["encoder"]
         d1, d2 = channels["decoder"]
         pad = padding
+        enc_norm, dec_norm = ("instance", "demod") if norm == "hybrid" else (norm, norm)
         self.encoder = nn.Sequential(
-            ConvLayer(3, c1, 9, padding=pad, norm=norm),
-            ConvLayer(c1, c2, 3, stride=2, padding=pad, norm=norm),
-            ConvLayer(c2, c3, 3, stride=2, padding=pad, norm=norm),
-            *[ResidualBlock(c3, inner, padding=pad, norm=norm) for inner in channels["residual"]],
+            ConvLayer(3, c1, 9, padding=pad, norm=enc_norm),
+            ConvLayer(c1, c2, 3, stride=2, padding=pad, norm=enc_norm),
+            ConvLayer(c2, c3, 3, stride=2, padding=pad, norm=enc_norm),
+            *[ResidualBlock(c3, inner, padding=pad, norm=enc_norm) for inner in channels["residual"]],
         )
         self.decoder = nn.Sequential(
-            UpsampleConv(c3, d1, padding=pad, norm=norm),
-            UpsampleConv(d1, d2, padding=pad, norm=norm),
-            ConvLayer(d2, 3 * self.upscale ** 2, 9, norm_relu=False, padding=pad, norm=norm),
+            UpsampleConv(c3, d1, padding=pad, norm=dec_norm),
+            UpsampleConv(d1, d2, padding=pad, norm=dec_norm),
+            ConvLayer(d2, 3 * self.upscale ** 2, 9, norm_relu=False, padding=pad, norm=dec_norm),
         )
         self.shuffle = nn.PixelShuffle(self.upscale) if self.upscale > 1 else None
         self.refine = Refine(self.refine_channels) if self.refine_channels else None

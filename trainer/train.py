@@ -62,8 +62,9 @@ def add_arguments(p):
                    help="train as the runtime runs a fast variant: the net sees the crop scaled by this factor, "
                         "its output is scaled back up (bilinear) and every loss is computed at full size")
     p.add_argument("--norm", default="instance", choices=list(reconet.NORMS),
-                   help="a new network's normalisation: instance norm, or weight demodulation in its place "
-                        "(StyleGAN2's remedy for blob artifacts); a resumed run or --init keeps its own")
+                   help="a new network's normalisation: instance norm, weight demodulation in its place "
+                        "(StyleGAN2's remedy for blob artifacts), or hybrid (instance norm in the encoder, "
+                        "demodulation in the decoder); a resumed run or --init keeps its own")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
 

@@ -224,6 +224,12 @@ def test_demodulated_network_has_unit_norm_kernels_times_gain_and_no_instance_no
         reconet.ReCoNet(norm="batch")
     with pytest.raises(ValueError, match="instance-norm"):
         reconet.with_upscale(net)
+    # hybrid: instance norm in the encoder, demodulation in the decoder only
+    hybrid = reconet.ReCoNet(width=4, blocks=1, norm="hybrid")
+    assert not any(isinstance(m, reconet.DemodConv2d) for m in hybrid.encoder.modules())
+    assert not any(isinstance(m, torch.nn.InstanceNorm2d) for m in hybrid.decoder.modules())
+    assert sum(isinstance(m, reconet.DemodConv2d) for m in hybrid.decoder.modules()) == 3
+    assert reconet.build(hybrid.config()).config() == hybrid.config()
 
 
 @pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
