@@ -3,6 +3,8 @@
 Input and output follow the model contract in docs/model-contract.md:
 RGB float32 NCHW in [0, 1], height and width multiples of 4.
 """
+import copy
+
 import torch
 from torch import nn
 
@@ -248,7 +250,6 @@ def folded(net):
     """A copy of `net` with every demodulated conv folded into a plain Conv (the
     same function; what export writes, so ONNX sees Conv + Relu only). A net
     without them is returned as is."""
-    import copy
     if not any(isinstance(m, DemodConv2d) for m in net.modules()):
         return net
     plain = copy.deepcopy(net)
