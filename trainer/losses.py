@@ -110,3 +110,57 @@ def feature_temporal_loss(feat_t, feat_t1, flow_bw, mask):
     small_flow = downscale_flow(flow_bw, factor)
     small_mask = downscale_mask(mask, factor)
     return masked_mean((feat_t1 - warp(feat_t, small_flow)).pow(2), small_mask)
+
+
+def box_mean(x, r):
+    """Mean over (2r+1)^2 windows, edges reflected, in O(1) per pixel (running sums)."""
+    x = F.pad(x, (r + 1, r, r + 1, r), mode="reflect")
+    x = x.cumsum(-1)
+    x = x[..., 2 * r + 1:] - x[..., :-2 * r - 1]
+    x = x.cumsum(-2)
+    x = x[..., 2 * r + 1:, :] - x[..., :-2 * r - 1, :]
+    return x / (2 * r + 1) ** 2
+
+
+def gaussian_blur(x, sigma):
+    radius = int(3 * sigma + 0.5)
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-t * t / (2 * sigma * sigma))
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.pad(x, (radius, radius, radius, radius), mode="reflect")
+    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1).contiguous(), groups=c)
+    return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1).contiguous(), groups=c)
+
+
+def unexplained_colour(inputs, outputs, r, eps):
+    """outputs - (colour guided filter of outputs, guide inputs): what no local
+    3x3 colour mapping of the input explains (the blob detector's residual,
+    trainer/blobs.py, differentiable). (N, 3, H, W) each."""
+    n, _, h, w = inputs.shape
+    mean_i, mean_o = box_mean(inputs, r), box_mean(outputs, r)
+    ii = box_mean((inputs[:, :, None] * inputs[:, None]).flatten(1, 2), r).view(n, 3, 3, h, w)
+    io = box_mean((inputs[:, :, None] * outputs[:, None]).flatten(1, 2), r).view(n, 3, 3, h, w)
+    cov_ii = ii - mean_i[:, :, None] * mean_i[:, None] + eps * torch.eye(3, dtype=inputs.dtype,
+                                                                          device=inputs.device)[None, :, :, None, None]
+    cov_io = io - mean_i[:, :, None] * mean_o[:, None]
+    a = torch.linalg.solve(cov_ii.permute(0, 3, 4, 1, 2), cov_io.permute(0, 3, 4, 1, 2))  # (n, h, w, 3 in, 3 out)
+    b = mean_o - torch.einsum("nihw,nhwij->njhw", mean_i, a)
+    a_mean = box_mean(a.permute(0, 3, 4, 1, 2).flatten(1, 2), r).view(n, 3, 3, h, w)
+    return outputs - (torch.einsum("nihw,nijhw->njhw", inputs, a_mean) + box_mean(b, r))
+
+
+def blob_loss(outputs, inputs, margin):
+    """Penalty on the droplet artifact as docs/metrics.md defines it: output
+    colour that no local colour mapping of the input explains (smoothed past
+    brush texture), where the input is flat, beyond `margin`. Squared excess,
+    averaged over all pixels."""
+    from .blobs import EPSILON, FLAT_RADIUS, FLAT_STD, TEXTURE_SIGMA, WINDOW_RADIUS
+    residual = gaussian_blur(unexplained_colour(inputs, outputs, WINDOW_RADIUS, EPSILON), TEXTURE_SIGMA)
+    magnitude = residual.pow(2).sum(1, keepdim=True).add(1e-12).sqrt()
+    with torch.no_grad():
+        luma = luminance(inputs)
+        mean = box_mean(luma, FLAT_RADIUS)
+        local_std = (box_mean(luma * luma, FLAT_RADIUS) - mean * mean).clamp(min=0).sqrt()
+        flat = (1 - local_std / FLAT_STD).clamp(min=0)  # 1 on a flat patch, 0 at the detector's limit
+    return (flat * F.relu(magnitude - margin).pow(2)).mean()

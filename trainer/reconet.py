@@ -354,3 +354,80 @@ def load(path, device="cpu"):
                          "initializers, e.g. untrained norms: load its .pt checkpoint instead)")
     net.load_state_dict(state["model"])
     return net, state
+
+
+def _norm_pairs(net):
+    """(conv name, instance-norm name or None) for every conv of `net`, in forward order."""
+    pairs = []
+    for name, module in net.named_modules():
+        if isinstance(module, ConvLayer):
+            pairs.append((f"{name}.conv", f"{name}.norm" if module.norm is not None else None))
+        elif isinstance(module, ResidualBlock):
+            pairs.append((f"{name}.conv2", f"{name}.norm2" if isinstance(module.norm2, nn.InstanceNorm2d) else None))
+    # named_modules lists a residual block before its conv1; its conv2 runs after it
+    position = {name: i for i, (name, _) in enumerate(net.named_modules())}
+    return sorted(pairs, key=lambda pair: position[pair[0]])
+
+
+class _FixedAffine(nn.Module):
+    def __init__(self, scale, shift):
+        super().__init__()
+        self.register_buffer("scale", scale[None, :, None, None])
+        self.register_buffer("shift", shift[None, :, None, None])
+
+    def forward(self, x):
+        return x * self.scale + self.shift
+
+
+def converted(net, norm, calibration):
+    """An instance-norm `net` as a network of norm `norm` ("demod" or "hybrid")
+    that paints nearly as it does, for fine-tuning instead of training from
+    scratch. Every instance norm to be removed is frozen, layer by layer in
+    forward order, into the per-channel statistics its input has on
+    `calibration` (a list of image tensors, 1x3xHxW each): the mean over images
+    of each image's mean and the root mean of each image's variance. That affine
+    map folds into the conv before it, which becomes a demodulated conv whose
+    gain is the folded kernel's norm. On one calibration image the result
+    equals `net` on that image."""
+    if net.norm_kind != "instance":
+        raise ValueError(f"converted takes an instance-norm network, not {net.norm_kind!r}")
+    if norm not in ("demod", "hybrid"):
+        raise ValueError(f"norm must be demod or hybrid, not {norm!r}")
+    work = copy.deepcopy(net).eval()
+    target = build({**net.config(), "norm": norm}).to(next(net.parameters()).device)
+    new_modules = dict(target.named_modules())
+    state = {k: v for k, v in net.state_dict().items()}
+    folded_kernels = {}
+    with torch.no_grad():
+        for conv_name, norm_name in _norm_pairs(work):
+            if not isinstance(new_modules[conv_name], DemodConv2d):
+                continue
+            conv = work.get_submodule(conv_name)
+            weight, bias = conv.weight.clone(), conv.bias.clone()
+            if norm_name is not None:
+                instance_norm = work.get_submodule(norm_name)
+                captured = []
+                handle = conv.register_forward_hook(lambda _m, _i, out: captured.append(out))
+                for image in calibration:
+                    work(image)
+                handle.remove()
+                means = torch.stack([c.mean(dim=(0, 2, 3)) for c in captured])
+                variances = torch.stack([c.var(dim=(2, 3), unbiased=False).mean(0) for c in captured])
+                mean, std = means.mean(0), torch.sqrt(variances.mean(0) + instance_norm.eps)
+                scale = instance_norm.weight / std
+                shift = instance_norm.bias - scale * mean
+                parent_name, _, child = norm_name.rpartition(".")
+                setattr(work.get_submodule(parent_name), child, _FixedAffine(scale, shift))
+                weight, bias = weight * scale[:, None, None, None], bias * scale + shift
+                for suffix in (".weight", ".bias", ".running_mean", ".running_var", ".num_batches_tracked"):
+                    state.pop(norm_name + suffix, None)
+            folded_kernels[conv_name] = (weight, bias)
+        for conv_name, (weight, bias) in folded_kernels.items():
+            norms = weight.flatten(1).norm(dim=1)
+            rms = norms / weight[0].numel() ** 0.5
+            # direction only counts; entries at DEMOD_INIT_STD keep Adam's step as a new net's
+            state[conv_name + ".weight"] = weight * (DEMOD_INIT_STD / rms.clamp_min(1e-12))[:, None, None, None]
+            state[conv_name + ".bias"] = bias
+            state[conv_name + ".gain"] = norms
+    target.load_state_dict(state)
+    return target

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from . import THREADS_HELP, reconet, use_threads
 from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair
-from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
-                     output_temporal_loss, style_loss, style_targets, tv_loss)
+from .losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, content_loss, distillation_loss,
+                     feature_temporal_loss, output_temporal_loss, style_loss, style_targets, tv_loss)
 from .vgg import load_tfjs, random_vgg
 
 DEFAULTS = dict(
@@ -21,11 +21,15 @@ DEFAULTS = dict(
     content_weight=1.0, style_weight=0.01, tv_weight=10.0,
     temporal_weight=2e6, feature_temporal_weight=1e3,
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
+    blob_weight=0.0, blob_margin=0.06,
 )
 
 HELP = {
     "style_norm": "per-layer Gram loss: sum (plain MSE, relu3_4 dominates) or balanced (each layer relative "
                   "to its target's norm; use style weights around 5e4)",
+    "blob_weight": "weight of the blob penalty (losses.blob_loss: colour no local mapping of the input "
+                   "explains, on flat input, beyond --blob-margin; the droplet detector's residual); 0: off",
+    "blob_margin": "residual (RGB distance) the blob penalty tolerates; the detector marks 0.12",
     "sizes": "comma-separated crop sizes to cycle through, one per step (multi-scale training); "
              "default: --size only",
 }
@@ -61,10 +65,12 @@ def add_arguments(p):
     p.add_argument("--model-scale", type=float, default=1.0,
                    help="train as the runtime runs a fast variant: the net sees the crop scaled by this factor, "
                         "its output is scaled back up (bilinear) and every loss is computed at full size")
-    p.add_argument("--norm", default="instance", choices=list(reconet.NORMS),
-                   help="a new network's normalisation: instance norm, weight demodulation in its place "
+    p.add_argument("--norm", default=None, choices=list(reconet.NORMS),
+                   help="the network's normalisation: instance norm (default), weight demodulation in its place "
                         "(StyleGAN2's remedy for blob artifacts), or hybrid (instance norm in the encoder, "
-                        "demodulation in the decoder); a resumed run or --init keeps its own")
+                        "demodulation in the decoder). With --init of an instance-norm network, demod or hybrid "
+                        "converts it (its norms frozen into the convs, measured on content photos) to fine-tune; "
+                        "a resumed run keeps its own")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
 
@@ -153,6 +159,16 @@ def print_progress(step, steps, record, started, started_step):
     print(f"step {step}/{steps} {parts} | {rate:.2f} it/s ETA {eta / 60:.1f} min", flush=True)
 
 
+CALIBRATION_PHOTOS = 16
+
+
+def calibration_photos(content, device, count=CALIBRATION_PHOTOS, short_side=256):
+    """Whole photos, evenly spaced through the content folder, for `reconet.converted`."""
+    paths = list_images(content)
+    picked = [paths[i * len(paths) // count] for i in range(min(count, len(paths)))]
+    return [load_image(p, short_side).unsqueeze(0).to(device) for p in picked]
+
+
 def run(args):
     use_threads(args.threads)
     device = pick_device(args.device)
@@ -177,12 +193,15 @@ def run(args):
             net = reconet.with_refine(net, args.refine)
         if args.upscale:
             net = reconet.with_upscale(net)  # its model scale is checked below, for new and resumed runs alike
+        if args.norm and args.norm != net.norm_kind:
+            net = reconet.converted(net, args.norm, calibration_photos(args.content, device))
+            config["converted_to"] = args.norm
     elif args.upscale:
         raise ValueError("--upscale needs --init (the half-size network it gives a sub-pixel head)")
     elif args.refine:
         raise ValueError("--refine needs --init (the half-size network it refines)")
     else:
-        net = reconet.ReCoNet(width=args.width, blocks=args.blocks, norm=args.norm).to(device)
+        net = reconet.ReCoNet(width=args.width, blocks=args.blocks, norm=args.norm or "instance").to(device)
     teacher = None
     if args.teacher:
         teacher, _ = reconet.load(args.teacher, device)
@@ -250,6 +269,8 @@ def run(args):
                                                               w.get("style_norm", "sum")),
                 "tv": w["tv_weight"] * tv_loss(out),
             }
+            if w.get("blob_weight"):
+                losses["blob"] = w["blob_weight"] * blob_loss(out, both, w.get("blob_margin", DEFAULTS["blob_margin"]))
             if w["temporal_weight"]:
                 losses["temporal"] = w["temporal_weight"] * output_temporal_loss(
                     out[:n], out[n:], in_t, in_t1, flow, mask)

@@ -151,3 +151,35 @@ def test_setup_check_catches_an_import_setup_does_not_install(tmp_path):
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert subprocess.run([sys.executable, script], capture_output=True).returncode == 0  # the project itself
+
+
+def _shaded_frame(h=96, w=112):
+    """A smoothly shaded, flat-looking frame (a sky): (1, 3, H, W)."""
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing="ij")
+    return torch.stack([0.3 + 0.2 * xx, 0.5 + 0.1 * yy, 0.8 - 0.2 * xx * yy])[None]
+
+
+def test_blob_penalty_is_the_detectors_residual_and_spares_colour_mappings():
+    from trainer.blobs import unexplained
+    from trainer.losses import blob_loss, unexplained_colour
+    frame = _shaded_frame()
+    mix = torch.tensor([[0.6, 0.3, 0.1], [0.1, 0.2, 0.7], [0.5, 0.1, 0.1]])
+    recoloured = (torch.einsum("ij,njhw->nihw", mix, frame) + 0.1).clamp(0, 1)
+    # the same residual as the detector's (its edges reflect differently: compare inside)
+    torch.manual_seed(0)
+    painted = (recoloured + 0.05 * torch.rand_like(recoloured)).clamp(0, 1)
+    ours = unexplained_colour(frame, painted, 8, 1e-3)[0].permute(1, 2, 0).numpy()
+    theirs = unexplained(frame[0].permute(1, 2, 0).numpy(), painted[0].permute(1, 2, 0).numpy(), 8, 1e-3)
+    assert np.abs(ours - theirs)[20:-20, 20:-20].max() < 1e-4
+    # A global recolouring is explained; the same output with a yellow droplet is not.
+    assert float(blob_loss(recoloured, frame, 0.06)) < 1e-8
+    yy, xx = torch.meshgrid(torch.arange(96.0), torch.arange(112.0), indexing="ij")
+    disc = (((yy - 48) ** 2 + (xx - 56) ** 2) < 12 ** 2).float()
+    with_drop = (recoloured * (1 - disc) + torch.tensor([1.0, 0.9, 0.1])[None, :, None, None] * disc)
+    with_drop.requires_grad_(True)
+    penalty = blob_loss(with_drop, frame, 0.06)
+    assert float(penalty) > 1e-5
+    penalty.backward()
+    grad = with_drop.grad.abs().sum(1)[0]
+    # the gradient acts around the droplet (the filter's window spreads it), not across the frame
+    assert float(grad[40:57, 48:65].mean()) > 10 * float(grad[:8, :8].mean())

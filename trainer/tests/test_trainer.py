@@ -232,6 +232,46 @@ def test_demodulated_network_has_unit_norm_kernels_times_gain_and_no_instance_no
     assert reconet.build(hybrid.config()).config() == hybrid.config()
 
 
+def test_an_instance_norm_network_converts_to_demod_or_hybrid_painting_the_same_on_its_calibration_image():
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=4, blocks=1).eval()
+    with torch.no_grad():  # trained-looking norms: a converted identity affine would prove little
+        for m in net.modules():
+            if isinstance(m, torch.nn.InstanceNorm2d):
+                m.weight.uniform_(0.5, 2.0)
+                m.bias.uniform_(-0.5, 0.5)
+    x = smooth_image(h=32, w=40)
+    other = torch.rand(1, 3, 32, 40)
+    with torch.no_grad():
+        for norm in ("demod", "hybrid"):
+            twin = reconet.converted(net, norm, [x]).eval()
+            assert twin.config()["norm"] == norm
+            assert not any(isinstance(m, torch.nn.InstanceNorm2d) for m in twin.decoder.modules())
+            assert float((twin(x) - net(x)).abs().max()) < 1e-4
+            # frozen statistics are not instance norm: another image is painted differently
+            assert float((twin(other) - net(other)).abs().max()) > 1e-3
+        demod = reconet.converted(net, "demod", [x])
+        kernels = [m.weight for m in demod.modules() if isinstance(m, reconet.DemodConv2d)]
+        assert all(abs(float(k.pow(2).mean().sqrt()) - reconet.DEMOD_INIT_STD) < 1e-4 for k in kernels)
+    with pytest.raises(ValueError, match="instance-norm"):
+        reconet.converted(demod, "hybrid", [x])
+
+
+def test_train_init_with_another_norm_converts_and_fine_tunes(tmp_path):
+    write_photos(tmp_path / "photos")
+    Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=4, blocks=1)
+    torch.save({"net_config": net.config(), "model": net.state_dict()}, tmp_path / "init.pt")
+    r = run_trainer("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
+                    "--random-vgg", "--run", str(tmp_path / "ft"), "--size", "32", "--batch", "1", "--steps", "2",
+                    "--style-size", "32", "--threads", "1", "--init", str(tmp_path / "init.pt"), "--norm", "hybrid")
+    assert r.returncode == 0, r.stderr
+    state = torch.load(tmp_path / "ft" / "checkpoint.pt")
+    assert state["net_config"]["norm"] == "hybrid" and state["train_config"]["converted_to"] == "hybrid"
+    assert state["step"] == 2
+
+
 @pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
 def test_demodulated_network_exports_as_plain_convs_and_loads_back(tmp_path):
     import onnx
