@@ -51,9 +51,10 @@ def unexplained(guide, output, r=WINDOW_RADIUS, eps=EPSILON):
     return output - (np.einsum("hwi,hwij->hwj", guide, a_mean) + _box(b.astype(np.float32), r))
 
 
-def detect(input_image, output_image):
+def detect(input_image, output_image, min_area=MIN_AREA):
     """input_image, output_image: (H, W, 3) float32 in [0, 1], same size.
-    Returns a list of blobs (x, y, w, h, area, peak) and the blob mask."""
+    Returns a list of blobs (x, y, w, h, area, peak) and the blob mask.
+    `min_area` is in pixels of this image (MIN_AREA is meant at 720p)."""
     import cv2
     residual = cv2.GaussianBlur(unexplained(input_image, output_image).astype(np.float32), (0, 0), TEXTURE_SIGMA)
     magnitude = np.sqrt((residual * residual).sum(-1))
@@ -66,7 +67,7 @@ def detect(input_image, output_image):
     blobs = []
     for i in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[i])
-        if area < MIN_AREA or max(w, h) > MAX_ASPECT * min(w, h) or area < MIN_FILL * w * h:
+        if area < min_area or max(w, h) > MAX_ASPECT * min(w, h) or area < MIN_FILL * w * h:
             continue
         if x < BORDER or y < BORDER or x + w > hot.shape[1] - BORDER or y + h > hot.shape[0] - BORDER:
             continue  # the frame's edge (padding, letterbox bars): not a droplet
@@ -78,6 +79,19 @@ def detect(input_image, output_image):
         blobs.append({"x": x, "y": y, "w": w, "h": h, "area": area, "peak": float(magnitude[region].max()),
                       "input_std": flatness})
     return blobs, mask
+
+
+def blob_masks(inputs, outputs, reference_height=720):
+    """The detector's blob mask for each image of a batch ((N, 3, H, W) tensors, any
+    size), its minimum area scaled from 720p to the images' height: (N, 1, H, W) float."""
+    h = inputs.shape[-2]
+    min_area = max(8, int(MIN_AREA * (h / reference_height) ** 2))
+    masks = []
+    for i in range(inputs.shape[0]):
+        a = inputs[i].detach().permute(1, 2, 0).cpu().numpy().astype(np.float32)
+        b = outputs[i].detach().permute(1, 2, 0).cpu().numpy().astype(np.float32)
+        masks.append(torch.from_numpy(detect(a, b, min_area)[1].astype(np.float32)))
+    return torch.stack(masks)[:, None].to(inputs.device)
 
 
 def score(input_image, output_image):

@@ -113,7 +113,9 @@ def feature_temporal_loss(feat_t, feat_t1, flow_bw, mask):
 
 
 def box_mean(x, r):
-    """Mean over (2r+1)^2 windows, edges reflected, in O(1) per pixel (running sums)."""
+    """Mean over (2r+1)^2 windows, edges reflected, in O(1) per pixel (running sums);
+    r is capped to what the image's size can reflect."""
+    r = max(0, min(r, x.shape[-1] - 2, x.shape[-2] - 2))
     x = F.pad(x, (r + 1, r, r + 1, r), mode="reflect")
     x = x.cumsum(-1)
     x = x[..., 2 * r + 1:] - x[..., :-2 * r - 1]
@@ -150,11 +152,12 @@ def unexplained_colour(inputs, outputs, r, eps):
     return outputs - (torch.einsum("nihw,nijhw->njhw", inputs, a_mean) + box_mean(b, r))
 
 
-def blob_loss(outputs, inputs, margin):
+def blob_loss(outputs, inputs, margin, region=None):
     """Penalty on the droplet artifact as docs/metrics.md defines it: output
     colour that no local colour mapping of the input explains (smoothed past
     brush texture), where the input is flat, beyond `margin`. Squared excess,
-    averaged over all pixels."""
+    averaged over all pixels. `region` (N, 1, H, W), if given, limits it to
+    those pixels (e.g. the detector's own blobs, `blobs.blob_masks`)."""
     from .blobs import EPSILON, FLAT_RADIUS, FLAT_STD, TEXTURE_SIGMA, WINDOW_RADIUS
     residual = gaussian_blur(unexplained_colour(inputs, outputs, WINDOW_RADIUS, EPSILON), TEXTURE_SIGMA)
     magnitude = residual.pow(2).sum(1, keepdim=True).add(1e-12).sqrt()
@@ -163,4 +166,6 @@ def blob_loss(outputs, inputs, margin):
         mean = box_mean(luma, FLAT_RADIUS)
         local_std = (box_mean(luma * luma, FLAT_RADIUS) - mean * mean).clamp(min=0).sqrt()
         flat = (1 - local_std / FLAT_STD).clamp(min=0)  # 1 on a flat patch, 0 at the detector's limit
+        if region is not None:
+            flat = flat * region
     return (flat * F.relu(magnitude - margin).pow(2)).mean()

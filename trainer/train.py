@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from . import THREADS_HELP, reconet, use_threads
+from .blobs import blob_masks
 from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair
 from .losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, content_loss, distillation_loss,
@@ -21,7 +22,7 @@ DEFAULTS = dict(
     content_weight=1.0, style_weight=0.01, tv_weight=10.0,
     temporal_weight=2e6, feature_temporal_weight=1e3,
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
-    blob_weight=0.0, blob_margin=0.06,
+    blob_weight=0.0, blob_margin=0.06, blob_target="flat",
 )
 
 HELP = {
@@ -29,6 +30,8 @@ HELP = {
                   "to its target's norm; use style weights around 5e4)",
     "blob_weight": "weight of the blob penalty (losses.blob_loss: colour no local mapping of the input "
                    "explains, on flat input, beyond --blob-margin; the droplet detector's residual); 0: off",
+    "blob_target": "where the blob penalty acts: flat (all flat input) or detected (only inside the blobs "
+                   "the detector finds on this step's output, dilated: strokes and swirls are left alone)",
     "blob_margin": "residual (RGB distance) the blob penalty tolerates; the detector marks 0.12",
     "sizes": "comma-separated crop sizes to cycle through, one per step (multi-scale training); "
              "default: --size only",
@@ -179,6 +182,8 @@ def run(args):
                   no_temporal=args.no_temporal, random_vgg=args.random_vgg, model_scale=args.model_scale)
     if args.no_temporal:
         config["temporal_weight"] = config["feature_temporal_weight"] = 0.0
+    if config["blob_target"] not in ("flat", "detected"):
+        raise ValueError(f"--blob-target must be flat or detected, not {config['blob_target']!r}")
 
     resume = torch.load(ckpt_path, map_location=device) if os.path.exists(ckpt_path) else None
     if resume is not None:
@@ -270,7 +275,11 @@ def run(args):
                 "tv": w["tv_weight"] * tv_loss(out),
             }
             if w.get("blob_weight"):
-                losses["blob"] = w["blob_weight"] * blob_loss(out, both, w.get("blob_margin", DEFAULTS["blob_margin"]))
+                region = None
+                if w.get("blob_target", "flat") == "detected":
+                    region = F.max_pool2d(blob_masks(both, out), 9, stride=1, padding=4)  # dilated by 4 px
+                losses["blob"] = w["blob_weight"] * blob_loss(out, both, w.get("blob_margin", DEFAULTS["blob_margin"]),
+                                                              region)
             if w["temporal_weight"]:
                 losses["temporal"] = w["temporal_weight"] * output_temporal_loss(
                     out[:n], out[n:], in_t, in_t1, flow, mask)

@@ -183,3 +183,21 @@ def test_blob_penalty_is_the_detectors_residual_and_spares_colour_mappings():
     grad = with_drop.grad.abs().sum(1)[0]
     # the gradient acts around the droplet (the filter's window spreads it), not across the frame
     assert float(grad[40:57, 48:65].mean()) > 10 * float(grad[:8, :8].mean())
+
+
+def test_blob_penalty_on_detected_blobs_spares_a_long_stroke_on_flat_input():
+    from trainer.blobs import blob_masks
+    from trainer.losses import blob_loss
+    frame = _shaded_frame(h=192, w=224)
+    yy, xx = torch.meshgrid(torch.arange(192.0), torch.arange(224.0), indexing="ij")
+    yellow = torch.tensor([1.0, 0.9, 0.1])[None, :, None, None]
+    disc = (((yy - 96) ** 2 + (xx - 60) ** 2) < 14 ** 2).float()
+    stroke = ((yy - 100).abs() < 4).float() * ((xx > 110) & (xx < 200)).float()  # long and thin
+    with_disc = frame * (1 - disc) + yellow * disc
+    with_stroke = frame * (1 - stroke) + yellow * stroke
+    # blob_masks scales the detector's minimum area from 720p to these 192 rows
+    disc_region, stroke_region = blob_masks(frame, with_disc), blob_masks(frame, with_stroke)
+    assert float(disc_region[0, 0, 96, 60]) == 1 and float(stroke_region.sum()) == 0
+    assert float(blob_loss(with_disc, frame, 0.06, disc_region)) > 1e-5
+    assert float(blob_loss(with_stroke, frame, 0.06)) > 1e-5  # the flat-input penalty hits the stroke too
+    assert float(blob_loss(with_stroke, frame, 0.06, stroke_region)) == 0

@@ -561,3 +561,16 @@ def test_descend_skips_a_step_whose_loss_or_gradient_is_not_finite():
     with torch.no_grad():
         layer.bias.fill_(float("inf"))
     assert not all_finite(layer)
+
+
+def test_train_with_the_blob_penalty_on_detected_blobs_runs_and_logs_it(tmp_path):
+    write_photos(tmp_path / "photos")
+    Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
+    common = ["train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
+              "--random-vgg", "--size", "32", "--batch", "1", "--steps", "2", "--width", "4", "--blocks", "1",
+              "--style-size", "32", "--threads", "1", "--log-every", "1", "--blob-weight", "1e6"]
+    r = run_trainer(*common, "--run", str(tmp_path / "run"), "--blob-target", "detected")
+    assert r.returncode == 0, r.stderr
+    assert " blob " in r.stdout
+    bad = run_trainer(*common, "--run", str(tmp_path / "bad"), "--blob-target", "everywhere")
+    assert bad.returncode != 0 and "--blob-target must be flat or detected" in bad.stderr
