@@ -26,22 +26,9 @@ SUBSETS = {
 }
 
 
-def frozen(net, pairs, subset, calibration):
+def frozen(net, subset, calibration):
     work = copy.deepcopy(net)
-    for conv_name, norm_name in pairs:
-        if norm_name not in subset:
-            continue
-        conv, norm = work.get_submodule(conv_name), work.get_submodule(norm_name)
-        captured = []
-        handle = conv.register_forward_hook(lambda _m, _i, out: captured.append(out))
-        for image in calibration:
-            work(image)
-        handle.remove()
-        mean = torch.stack([c.mean(dim=(0, 2, 3)) for c in captured]).mean(0)
-        var = torch.stack([c.var(dim=(2, 3), unbiased=False).mean(0) for c in captured]).mean(0)
-        scale = norm.weight / torch.sqrt(var + norm.eps)
-        parent, _, child = norm_name.rpartition(".")
-        setattr(work.get_submodule(parent), child, reconet._FixedAffine(scale, norm.bias - scale * mean))
+    reconet.freeze_instance_norms(work, set(subset), calibration)
     return work
 
 
@@ -59,7 +46,7 @@ def main():
     reference = [net(frame) for _, frame in images]
     for label, chosen in SUBSETS.items():
         subset = [norm for _, norm in pairs if chosen(norm)]
-        work = frozen(net, pairs, subset, calibration)
+        work = frozen(net, subset, calibration)
         total, flagged, changes = 0, 0, []
         for (_, frame), ref in zip(images, reference):
             out = work(frame)

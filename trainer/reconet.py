@@ -379,16 +379,40 @@ class _FixedAffine(nn.Module):
         return x * self.scale + self.shift
 
 
+def freeze_instance_norms(net, norm_names, calibration):
+    """Replaces, in place and in forward order, each instance norm of `net` named in
+    `norm_names` by the fixed affine map it applies on average over `calibration`
+    (a list of 1x3xHxW images): the mean over images of each image's channel mean,
+    and the root mean of each image's channel variance. Later layers are measured
+    with the earlier ones already frozen. Returns {norm name: (scale, shift)}."""
+    affines = {}
+    with torch.no_grad():
+        for conv_name, norm_name in _norm_pairs(net):
+            if norm_name not in norm_names:
+                continue
+            conv, instance_norm = net.get_submodule(conv_name), net.get_submodule(norm_name)
+            captured = []
+            handle = conv.register_forward_hook(lambda _m, _i, out: captured.append(out))
+            for image in calibration:
+                net(image)
+            handle.remove()
+            mean = torch.stack([c.mean(dim=(0, 2, 3)) for c in captured]).mean(0)
+            variance = torch.stack([c.var(dim=(2, 3), unbiased=False).mean(0) for c in captured]).mean(0)
+            scale = instance_norm.weight / torch.sqrt(variance + instance_norm.eps)
+            shift = instance_norm.bias - scale * mean
+            parent_name, _, child = norm_name.rpartition(".")
+            setattr(net.get_submodule(parent_name), child, _FixedAffine(scale, shift))
+            affines[norm_name] = (scale, shift)
+    return affines
+
+
 def converted(net, norm, calibration):
     """An instance-norm `net` as a network of norm `norm` ("demod" or "hybrid")
     that paints nearly as it does, for fine-tuning instead of training from
-    scratch. Every instance norm to be removed is frozen, layer by layer in
-    forward order, into the per-channel statistics its input has on
-    `calibration` (a list of image tensors, 1x3xHxW each): the mean over images
-    of each image's mean and the root mean of each image's variance. That affine
-    map folds into the conv before it, which becomes a demodulated conv whose
-    gain is the folded kernel's norm. On one calibration image the result
-    equals `net` on that image."""
+    scratch. Every instance norm to be removed is frozen into fixed statistics
+    (`freeze_instance_norms`); that affine map folds into the conv before it,
+    which becomes a demodulated conv whose gain is the folded kernel's norm. On
+    one calibration image the result equals `net` on that image."""
     if net.norm_kind != "instance":
         raise ValueError(f"converted takes an instance-norm network, not {net.norm_kind!r}")
     if norm not in ("demod", "hybrid"):
@@ -396,33 +420,18 @@ def converted(net, norm, calibration):
     work = copy.deepcopy(net).eval()
     target = build({**net.config(), "norm": norm}).to(next(net.parameters()).device)
     new_modules = dict(target.named_modules())
-    state = {k: v for k, v in net.state_dict().items()}
-    folded_kernels = {}
+    pairs = [pair for pair in _norm_pairs(work) if isinstance(new_modules[pair[0]], DemodConv2d)]
+    affines = freeze_instance_norms(work, {norm_name for _, norm_name in pairs if norm_name}, calibration)
+    state = dict(net.state_dict())
     with torch.no_grad():
-        for conv_name, norm_name in _norm_pairs(work):
-            if not isinstance(new_modules[conv_name], DemodConv2d):
-                continue
+        for conv_name, norm_name in pairs:
             conv = work.get_submodule(conv_name)
             weight, bias = conv.weight.clone(), conv.bias.clone()
             if norm_name is not None:
-                instance_norm = work.get_submodule(norm_name)
-                captured = []
-                handle = conv.register_forward_hook(lambda _m, _i, out: captured.append(out))
-                for image in calibration:
-                    work(image)
-                handle.remove()
-                means = torch.stack([c.mean(dim=(0, 2, 3)) for c in captured])
-                variances = torch.stack([c.var(dim=(2, 3), unbiased=False).mean(0) for c in captured])
-                mean, std = means.mean(0), torch.sqrt(variances.mean(0) + instance_norm.eps)
-                scale = instance_norm.weight / std
-                shift = instance_norm.bias - scale * mean
-                parent_name, _, child = norm_name.rpartition(".")
-                setattr(work.get_submodule(parent_name), child, _FixedAffine(scale, shift))
+                scale, shift = affines[norm_name]
                 weight, bias = weight * scale[:, None, None, None], bias * scale + shift
                 for suffix in (".weight", ".bias", ".running_mean", ".running_var", ".num_batches_tracked"):
                     state.pop(norm_name + suffix, None)
-            folded_kernels[conv_name] = (weight, bias)
-        for conv_name, (weight, bias) in folded_kernels.items():
             norms = weight.flatten(1).norm(dim=1)
             rms = norms / weight[0].numel() ** 0.5
             # direction only counts; entries at DEMOD_INIT_STD keep Adam's step as a new net's
