@@ -40,12 +40,12 @@ def main():
     torch.set_grad_enabled(False)
     net = reconet.load(args.model)[0].eval()
     calibration = calibration_photos(os.path.join(args.data, "content", "bsds500"), "cpu")
-    pairs = [pair for pair in reconet._norm_pairs(net) if pair[1]]
+    norm_names = [name for name, m in net.named_modules() if isinstance(m, torch.nn.InstanceNorm2d)]
     photos = [os.path.join(args.data, "content", "samples", n) for n in blobs.DEFAULT_PHOTOS]
     images = blobs.frames_720(photos, 720) + blobs.clip_frames(args.data, blobs.CLIPS, 720)
     reference = [net(frame) for _, frame in images]
     for label, chosen in SUBSETS.items():
-        subset = [norm for _, norm in pairs if chosen(norm)]
+        subset = [name for name in norm_names if chosen(name)]
         work = frozen(net, subset, calibration)
         total, flagged, changes = 0, 0, []
         for (_, frame), ref in zip(images, reference):

@@ -4,6 +4,7 @@ Feature magnitudes are in the Caffe 0-255 scale of the VGG input."""
 import torch
 import torch.nn.functional as F
 
+from .blobs import EPSILON, FLAT_RADIUS, FLAT_STD, TEXTURE_SIGMA, WINDOW_RADIUS
 from .flow import downscale_flow, downscale_mask, luminance, warp
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu3_4")
@@ -158,7 +159,6 @@ def blob_loss(outputs, inputs, margin, region=None):
     brush texture), where the input is flat, beyond `margin`. Squared excess,
     averaged over all pixels. `region` (N, 1, H, W), if given, limits it to
     those pixels (e.g. the detector's own blobs, `blobs.blob_masks`)."""
-    from .blobs import EPSILON, FLAT_RADIUS, FLAT_STD, TEXTURE_SIGMA, WINDOW_RADIUS
     residual = gaussian_blur(unexplained_colour(inputs, outputs, WINDOW_RADIUS, EPSILON), TEXTURE_SIGMA)
     magnitude = residual.pow(2).sum(1, keepdim=True).add(1e-12).sqrt()
     with torch.no_grad():
