@@ -40,6 +40,7 @@ const { values: args } = parseArgs({
     size: { type: 'string', default: '640x360' },
     device: { type: 'string', default: 'cpu' },
     threads: { type: 'string', default: '0' },
+    lanes: { type: 'string', default: '0' },
     'model-frames': { type: 'string', default: '20' },
     'e2e-frames': { type: 'string', default: '60' },
     'ffmpeg-frames': { type: 'string', default: '300' },
@@ -52,10 +53,11 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   process.stdout.write(`usage: npm run bench -- [--input CLIP] [--style ID|FILE] [--style-image PAINTING] [--size 640x360] [--device cpu|cuda|auto]
-  [--threads N] [--model-frames N] [--e2e-frames N] [--ffmpeg-frames N] [--no-torch]
+  [--threads N] [--lanes N] [--model-frames N] [--e2e-frames N] [--ffmpeg-frames N] [--no-torch]
   [--variants] a table of every shipped model and variant: model-only and end-to-end fps, speed-up
   [--record]   store the model-only fps in the model's manifest (metrics.cpu_fps_640x360; CPU, 640x360 only)
 Default clip: ../shared/data/videos/cutBunny.mp4 if present, else samples/sample.mp4.
+--threads is ONNX Runtime's whole thread budget; --lanes the sessions run side by side (0: auto, 2 on a multi-core CPU).
 An any-painting model paints --style-image (default ../shared/data/styles/starry_night.jpg).\n`);
   process.exit(0);
 }
@@ -83,18 +85,25 @@ function childrenCpuSeconds(): number | null {
 }
 
 async function modelOnly(modelPath: string, width: number, height: number, frames: number, device: ReturnType<typeof parseDevice>, threads: number) {
-  const engine = await StyleEngine.open({ modelPath, device, threads });
+  const engine = await StyleEngine.open({ modelPath, device, threads, lanes: Number(args.lanes) });
   try {
     const { tensorWidth, tensorHeight } = tensorSizeFor({ width, height });
     const rgb = new Uint8Array(width * height * 3).map((_, i) => (i * 37) % 251);
-    let input: Float32Array = new Float32Array(tensorWidth * tensorHeight * 3);
-    let output: Float32Array = new Float32Array(input.length);
-    rgbToTensor(rgb, width, height, input, tensorWidth, tensorHeight);
-    ({ input, output } = await engine.run(input, output, tensorHeight, tensorWidth)); // warm-up
+    // One frame in flight per lane, as the file pipeline keeps them busy.
+    const buffers = Array.from({ length: engine.laneCount }, () => {
+      const input = new Float32Array(tensorWidth * tensorHeight * 3);
+      rgbToTensor(rgb, width, height, input, tensorWidth, tensorHeight);
+      return { input, output: new Float32Array(input.length) };
+    });
+    const runFrames = (count: number) =>
+      Promise.all(buffers.map(async (slot, lane) => {
+        for (let i = lane; i < count; i += buffers.length) Object.assign(slot, await engine.run(slot.input, slot.output, tensorHeight, tensorWidth));
+      }));
+    await runFrames(buffers.length); // warm-up
     const started = performance.now();
-    for (let i = 0; i < frames; i++) ({ input, output } = await engine.run(input, output, tensorHeight, tensorWidth));
+    await runFrames(frames);
     const seconds = (performance.now() - started) / 1000;
-    return { fps: frames / seconds, provider: engine.provider, ortVersion: engine.runtimeVersion };
+    return { fps: frames / seconds, provider: engine.provider, ortVersion: engine.runtimeVersion, lanes: engine.laneCount, threadsPerLane: engine.threadsPerLane };
   } finally {
     await engine.close();
   }
@@ -169,7 +178,7 @@ async function variantsTable(input: string): Promise<void> {
         const modelSize = modelSizeFor(out, scale);
         const m = await modelOnly(entry.onnxPath, modelSize.width, modelSize.height, Number(args['model-frames']), device, threads);
         const e = await transcodeFile({
-          input, output: join(dir, `${entry.id}.mp4`), modelPath: entry.onnxPath, size: { kind: 'exact', ...out }, device, threads,
+          input, output: join(dir, `${entry.id}.mp4`), modelPath: entry.onnxPath, size: { kind: 'exact', ...out }, device, threads, lanes: Number(args.lanes),
           modelScale: scale, maxFrames: Number(args['e2e-frames']), overwrite: true, ...benchPaintings(entry),
         });
         fullE2e ??= e.fps;
@@ -211,7 +220,8 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'stylecast-bench-'));
   try {
     const model = await modelOnly(style.onnxPath, modelSize.width, modelSize.height, Number(args['model-frames']), device, threads);
-    process.stdout.write(`model-only   (ORT ${model.ortVersion}, ${model.provider}, ${effectiveThreads} threads): ${fmt(model.fps)}\n`);
+    const lanes = model.lanes > 1 ? `${model.lanes} lanes x ${model.threadsPerLane} threads` : `${effectiveThreads} threads`;
+    process.stdout.write(`model-only   (ORT ${model.ortVersion}, ${model.provider}, ${lanes}): ${fmt(model.fps)}\n`);
     if (args.record) await recordSpeed(style.manifestPath, model.fps, size, model.provider);
     const ff = await ffmpegOnly(input, size.width, size.height, fps, Number(args['ffmpeg-frames']), dir);
     process.stdout.write(`ffmpeg-only  (decode -> Node -> encode, no model):   ${fmt(ff.fps)} (${ff.frames} frames)\n`);
@@ -219,7 +229,7 @@ async function main(): Promise<void> {
     const loopBefore = performance.eventLoopUtilization();
     const childrenBefore = childrenCpuSeconds();
     const e2e = await transcodeFile({
-      input, output: join(dir, 'e2e.mp4'), modelPath: style.onnxPath, size: { kind: 'exact', ...size }, device, threads,
+      input, output: join(dir, 'e2e.mp4'), modelPath: style.onnxPath, size: { kind: 'exact', ...size }, device, threads, lanes: Number(args.lanes),
       modelScale: modelScale, maxFrames: Number(args['e2e-frames']), overwrite: true, ...benchPaintings(style),
     });
     const cpu = process.cpuUsage(cpuBefore);

@@ -41,7 +41,8 @@ interface Row {
 }
 
 async function measure(entry: ModelEntry, width: number, height: number, frames: number): Promise<Row> {
-  const engine = await StyleEngine.open({ modelPath: entry.onnxPath, device: parseDevice(args.device!), threads: Number(args.threads) });
+  // One session, one frame at a time: per-frame latency as well as rate.
+  const engine = await StyleEngine.open({ modelPath: entry.onnxPath, device: parseDevice(args.device!), threads: Number(args.threads), lanes: 1 });
   try {
     let input: Float32Array = Float32Array.from({ length: 3 * width * height }, () => Math.random());
     let output: Float32Array = new Float32Array(3 * width * height);

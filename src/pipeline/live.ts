@@ -92,7 +92,8 @@ export class LiveStylizer {
   }
 
   private static openEngine(options: LiveStylizerOptions, modelPath: string): Promise<StyleEngine> {
-    return StyleEngine.open({ modelPath, device: options.device, threads: options.threads ?? 0 });
+    // One frame at a time (latest wins), so one session with every thread.
+    return StyleEngine.open({ modelPath, device: options.device, threads: options.threads ?? 0, lanes: 1 });
   }
 
   get frames$(): Observable<LiveOutputFrame> {

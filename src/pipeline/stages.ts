@@ -39,14 +39,22 @@ export function decodeStage(decoder: VideoDecoder, gate: CreditGate): Observable
 }
 
 /**
- * The stylization core as three overlapping stages: tensor conversion of the
- * next frame runs while the model works on this one; inference stays in order.
+ * The stylization core as overlapping stages: tensor conversion of the next
+ * frame runs while the model works on this one. Each frame's inference starts
+ * as soon as it arrives (the engine's lanes run side by side; the credit gate
+ * bounds how many), and results are taken in frame order, so the coherence
+ * check and the encoder see the frames as decoded.
  */
 export function stylizeStages(stylizer: FrameStylizer): OperatorFunction<RgbFrame, StylizedPixels> {
   return (frames) =>
     frames.pipe(
-      map((frame) => stylizer.toTensor(frame)),
-      concatMap((frame) => stylizer.infer(frame)),
+      map((frame) => {
+        const inferred = stylizer.infer(stylizer.toTensor(frame));
+        // Awaited in order below; a failure after teardown must not surface as an unhandled rejection.
+        inferred.catch(() => undefined);
+        return inferred;
+      }),
+      concatMap((inferred) => inferred),
       map((frame) => stylizer.finish(frame, 3)),
     );
 }

@@ -25,7 +25,10 @@ export interface TranscodeOptions {
   readonly modelPath: string;
   readonly size?: SizeRequest;
   readonly device?: Device;
+  /** ONNX Runtime's whole thread budget (0: one per core). */
   readonly threads?: number;
+  /** Sessions run side by side (0: auto; see planLanes). */
+  readonly lanes?: number;
   readonly stabilize?: boolean;
   readonly stabilizeStrength?: number;
   /** Sources above this many pixels are refused before decoding (default DEFAULT_MAX_INPUT_PIXELS). */
@@ -58,6 +61,8 @@ export interface TranscodeStart {
   /** Where the model runs (smaller than `size` with a model scale below 1). */
   readonly modelSize: FrameSize;
   readonly provider: ExecutionProvider;
+  /** Inference sessions running side by side. */
+  readonly lanes: number;
   readonly skippedProviders: ReadonlyArray<{ provider: string; reason: string }>;
 }
 
@@ -137,6 +142,8 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
     modelPath: options.modelPath,
     device: options.device ?? 'auto',
     threads: options.threads ?? 0,
+    // A still image is one frame: a second session would only cost its load.
+    lanes: options.lanes || ((source.estimatedFrames ?? 2) <= 1 ? 1 : 0),
     ...(signal ? { signal } : {}),
   });
   let decoder: VideoDecoder | null = null;
@@ -149,7 +156,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     throwIfAborted(signal);
-    options.onStart?.({ source, size: outputSize, modelSize: size, provider: engine.provider, skippedProviders: engine.skipped });
+    options.onStart?.({ source, size: outputSize, modelSize: size, provider: engine.provider, lanes: engine.laneCount, skippedProviders: engine.skipped });
     decoder = new VideoDecoder({ input: options.input, size, fps, ...(options.maxFrames ? { maxFrames: options.maxFrames } : {}) });
     encoder = new VideoEncoder({ output: options.output, size, outputSize, fps, audioSource: source.audioCodec ? options.input : null, audioCodec: source.audioCodec });
     const enc = encoder;

@@ -38,9 +38,9 @@ afterAll(() => dir.cleanup());
 describe('stylecast stylize (CLI end to end)', () => {
   it('stylizes a file, prints progress and a summary', async () => {
     const out = join(dir.path, 'ok.mp4');
-    const r = await runCli(['stylize', clip, '-o', out, ...tiny, '--height', '96']);
+    const r = await runCli(['stylize', clip, '-o', out, ...tiny, '--height', '96', '--lanes', '2']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/device cpu/);
+    expect(r.stderr).toMatch(/device cpu( \(auto\))? \(2 lanes\)/);
     expect(r.stderr).toMatch(/frames 30\/30 \(100%\) [\d.]+ fps ETA/);
     expect(r.stderr).toMatch(/done: .*ok\.mp4 - 30 frames in [\d.]+ s \([\d.]+ fps\), mean flicker [\d.]+, device cpu, 128x96, audio copied/);
     const v = (await probe(out)).streams.find((s) => s.codec_type === 'video')!;
@@ -204,6 +204,7 @@ describe('stylecast stylize (CLI end to end)', () => {
       ['unsupported output extension', async () => ['stylize', clip, '-o', join(dir.path, 'out.avi')], /unsupported output extension ".avi"/],
       ['bad --size', async () => ['stylize', clip, '--size', 'big'], /--size must look like 640x360/, 2],
       ['bad --device', async () => ['stylize', clip, '--device', 'tpu'], /unknown device "tpu"/, 2],
+      ['bad --lanes', async () => ['stylize', clip, '--lanes', 'two'], /--lanes must be a whole number up to 16, got "two"/, 2],
       ['--device cuda without a GPU', async () => ['stylize', clip, '--device', 'cuda'], /--device cuda: the CUDA execution provider could not be loaded/],
     ];
     for (const [name, makeArgs, pattern, exitCode] of cases) {

@@ -8,6 +8,12 @@ import { join } from 'node:path';
 const H = 36;
 const W = 44;
 
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let most = 0;
+  for (let i = 0; i < a.length; i++) most = Math.max(most, Math.abs(a[i]! - b[i]!));
+  return most;
+}
+
 function frame(): Float32Array {
   const data = new Float32Array(3 * H * W);
   for (let i = 0; i < data.length; i++) data[i] = (i % 97) / 97;
@@ -94,6 +100,30 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
     } finally {
       await engine.close();
     }
+  });
+
+  it('two lanes: runs in flight side by side on two workers, each output the one-lane output; a model swap reaches both', async () => {
+    const one = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
+    const two = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 2, lanes: 2 });
+    const inputs = [0, 1, 2, 3].map((k) => frame().map((v) => (v + k * 0.2) % 1));
+    const outputsOf = (engine: StyleEngine) =>
+      Promise.all(inputs.map((input) => engine.run(input.slice(), new Float32Array(input.length), H, W).then((r) => r.output)));
+    try {
+      expect([one.laneCount, two.laneCount, two.threadsPerLane]).toEqual([1, 2, 1]);
+      const expected = [];
+      for (const input of inputs) expected.push((await one.run(input.slice(), new Float32Array(input.length), H, W)).output);
+      const got = await outputsOf(two);
+      for (let k = 0; k < inputs.length; k++) expect(maxDiff(got[k]!, expected[k]!)).toBeLessThan(1e-6);
+      await one.loadModel(TINY_B);
+      await two.loadModel(TINY_B);
+      const swappedOne = await outputsOf(one);
+      const swappedTwo = await outputsOf(two);
+      expect(maxDiff(swappedOne[0]!, expected[0]!)).toBeGreaterThan(0.01);
+      for (let k = 0; k < inputs.length; k++) expect(maxDiff(swappedTwo[k]!, swappedOne[k]!)).toBeLessThan(1e-6);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+    await expect(two.run(frame(), new Float32Array(3 * H * W), H, W)).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
   it('refuses models that break the contract or are not ONNX, naming the file', async () => {

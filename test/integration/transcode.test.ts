@@ -81,6 +81,18 @@ describe('transcodeFile (real ffmpeg + real ONNX Runtime)', () => {
     expect(stable.meanFlicker!).toBeLessThan(plain.meanFlicker!);
   });
 
+  it('two inference lanes give the same video as one: frames stay in order', async () => {
+    const moving = await makeClip(join(dir.path, 'moving.mp4'), { width: 96, height: 72, seconds: 1, fps: 30, audio: false, source: 'testsrc2' });
+    const one = await transcodeFile({ input: moving, output: join(dir.path, 'lanes1.mp4'), modelPath: TINY, device: 'cpu', threads: 1, lanes: 1 });
+    const two = await transcodeFile({ input: moving, output: join(dir.path, 'lanes2.mp4'), modelPath: TINY, device: 'cpu', threads: 2, lanes: 2 });
+    expect(two.frames).toBe(30);
+    expect(two.meanFlicker!).toBeCloseTo(one.meanFlicker!, 4);
+    const a = await decodeRgb(join(dir.path, 'lanes1.mp4'), 96, 72, 30);
+    const b = await decodeRgb(join(dir.path, 'lanes2.mp4'), 96, 72, 30);
+    expect(b.length).toBe(96 * 72 * 3 * 30);
+    expect(meanAbsDiff(a, b)).toBeLessThan(0.5);
+  });
+
   it('probes duration, rate and audio', async () => {
     const info = await probeMedia(clip);
     expect(info).toMatchObject({ width: 160, height: 120, fpsNum: 30, fpsDen: 1, audioCodec: 'aac', videoCodec: 'h264', estimatedFrames: 60 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { contractProblems, encoderPathFor, encoderProblems, styleLengthOf } from '../../dist/models/contract.js';
 import { parseManifest } from '../../dist/models/manifest.js';
+import { planLanes } from '../../dist/models/engine.js';
 import { PROVIDER_ORDER, parseDevice, selectProvider } from '../../dist/models/providers.js';
 
 const good = { name: 'input', type: 'float32', shape: ['batch', 3, 'height', 'width'] };
@@ -120,5 +121,20 @@ describe('execution providers', () => {
       }),
     ).rejects.toMatchObject({ code: 'DEVICE_UNAVAILABLE', message: expect.stringMatching(/--device cuda.*setup:cuda/) });
     expect(triedCpu).toBe(false);
+  });
+});
+
+describe('inference lanes (planLanes)', () => {
+  it('auto: two one-thread lanes on two cores, the budget split on more, one lane on one core', () => {
+    expect(planLanes({ lanes: 0, threads: 0, cores: 2 })).toEqual({ lanes: 2, threadsPerLane: 1 });
+    expect(planLanes({ lanes: 0, threads: 0, cores: 16 })).toEqual({ lanes: 2, threadsPerLane: 8 });
+    expect(planLanes({ lanes: 0, threads: 0, cores: 1 })).toEqual({ lanes: 1, threadsPerLane: 1 });
+  });
+  it('--threads is the whole budget; --lanes is obeyed; one lane with no thread count keeps ONNX Runtime\'s default', () => {
+    expect(planLanes({ lanes: 0, threads: 1, cores: 8 })).toEqual({ lanes: 1, threadsPerLane: 1 });
+    expect(planLanes({ lanes: 0, threads: 6, cores: 2 })).toEqual({ lanes: 2, threadsPerLane: 3 });
+    expect(planLanes({ lanes: 3, threads: 2, cores: 2 })).toEqual({ lanes: 3, threadsPerLane: 1 });
+    expect(planLanes({ lanes: 1, threads: 0, cores: 4 })).toEqual({ lanes: 1, threadsPerLane: 0 });
+    expect(planLanes({ lanes: 1, threads: 3, cores: 4 })).toEqual({ lanes: 1, threadsPerLane: 3 });
   });
 });

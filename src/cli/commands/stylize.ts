@@ -19,6 +19,7 @@ interface StylizeFlags {
   height?: string;
   device: string;
   threads: string;
+  lanes: string;
   stabilize?: boolean;
   modelScale?: string;
   preset: string;
@@ -80,8 +81,8 @@ function parseMaxPixels(text: string): number {
   return Number(text);
 }
 
-function parseThreads(text: string): number {
-  if (!/^\d+$/.test(text)) throw new StylecastError('USAGE', `--threads must be a whole number, got "${text}"`);
+function parseWholeNumber(text: string, flag: string, max = Infinity): number {
+  if (!/^\d+$/.test(text) || Number(text) > max) throw new StylecastError('USAGE', `${flag} must be a whole number${max < Infinity ? ` up to ${max}` : ''}, got "${text}"`);
   return Number(text);
 }
 
@@ -114,7 +115,8 @@ export function stylizeCommand(context: CliContext): Command {
     .option('--size <WxH>', 'output size, e.g. 640x360')
     .option('--height <N>', 'output height; width follows the aspect ratio')
     .option('--device <auto|cuda|cpu>', 'execution provider: auto = CUDA if it loads, else CPU', 'auto')
-    .option('--threads <N>', 'ONNX Runtime threads (0 = one per core)', '0')
+    .option('--threads <N>', 'ONNX Runtime threads in all (0 = one per core)', '0')
+    .option('--lanes <N>', 'CPU: frames stylized side by side, each by its own session (0 = auto: two on a multi-core CPU; 1 = one frame at a time)', '0')
     .option('--stabilize', 'blend static regions with the previous output (less flicker)')
     .option('--preset <auto|fast|quality>', 'fast: the pruned variant at half size; quality: the full model (auto: fast on CPU, quality on CUDA)', 'auto')
     .option('--model-scale <f>', 'run the model at this fraction of the output size, then scale up (overrides the preset)')
@@ -126,7 +128,8 @@ export function stylizeCommand(context: CliContext): Command {
     .action(async (input: string, flags: StylizeFlags) => {
       const device = parseDevice(flags.device);
       const size = parseSizeRequest(flags.size, flags.height);
-      const threads = parseThreads(flags.threads);
+      const threads = parseWholeNumber(flags.threads, '--threads');
+      const lanes = parseWholeNumber(flags.lanes, '--lanes', 16);
       const preset = resolvePreset(parsePreset(flags.preset), device);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
       const base = flags.styleImage.length ? await registry.resolveArbitrary(flags.style) : await registry.resolve(flags.style);
@@ -138,7 +141,7 @@ export function stylizeCommand(context: CliContext): Command {
       if (!(modelScale > 0 && modelScale <= 1)) throw new StylecastError('USAGE', `--model-scale must be in (0, 1], got "${flags.modelScale}"`);
       if (choice.note) context.log(`note: ${choice.note}`);
       const common = {
-        modelPath: style.onnxPath, size, device, threads, stabilize: flags.stabilize ?? false,
+        modelPath: style.onnxPath, size, device, threads, lanes, stabilize: flags.stabilize ?? false,
         maxInputPixels: parseMaxPixels(flags.maxInputPixels), modelScale, overwrite: flags.yes ?? false, signal: context.signal,
         ...(paintings ? { paintings } : {}),
       };
@@ -157,7 +160,7 @@ export function stylizeCommand(context: CliContext): Command {
             context.log(
               `stylizing ${input} -> ${flags.output}: style ${styleName} (${preset}), ${start.size.width}x${start.size.height}` +
                 `${start.modelSize.width !== start.size.width ? ` (model at ${start.modelSize.width}x${start.modelSize.height})` : ''}, ` +
-                `${(start.source.fpsNum / start.source.fpsDen).toFixed(2)} fps, device ${start.provider}${device === 'auto' ? ' (auto)' : ''}${skipped}`,
+                `${(start.source.fpsNum / start.source.fpsDen).toFixed(2)} fps, device ${start.provider}${device === 'auto' ? ' (auto)' : ''}${start.lanes > 1 ? ` (${start.lanes} lanes)` : ''}${skipped}`,
             );
           },
           onProgress: (p) => progress.update(p),
