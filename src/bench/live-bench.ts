@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '15' },
     viewers: { type: 'string', default: '1,4' },
     preset: { type: 'string', default: 'auto' },
+    lanes: { type: 'string', default: '0' },
     'models-dir': { type: 'string' },
     'glass-only': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -31,7 +32,7 @@ const { values: args } = parseArgs({
 });
 
 if (args.help) {
-  process.stdout.write('usage: npm run bench:live -- [--style ID] [--preset auto|fast|quality] [--size 640x360] [--seconds 15] [--viewers 1,4] [--models-dir DIR] [--glass-only]\n');
+  process.stdout.write('usage: npm run bench:live -- [--style ID] [--preset auto|fast|quality] [--size 640x360] [--seconds 15] [--viewers 1,4] [--lanes N] [--models-dir DIR] [--glass-only]\n');
   process.exit(0);
 }
 
@@ -100,7 +101,7 @@ async function withServerAndBrowser(
   body: (url: string, context: import('playwright-core').BrowserContext, serverPid: number) => Promise<void>,
 ): Promise<void> {
   const { chromium } = await import('playwright-core');
-  const server = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--style', style, '--preset', args.preset!,
+  const server = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--style', style, '--preset', args.preset!, '--lanes', args.lanes!,
     '--size', args.size!, '--source', source, ...(args['models-dir'] ? ['--models-dir', args['models-dir']] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   server.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));

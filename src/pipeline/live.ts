@@ -4,6 +4,7 @@ import { StylecastError, describeError } from '../core/errors.js';
 import type { Conditioning } from '../models/contract.js';
 import { InferenceRunError, StyleEngine } from '../models/engine.js';
 import type { Device, ExecutionProvider } from '../models/providers.js';
+import type { StylizedFrame } from '../core/frame.js';
 import { FrameStylizer } from './frame-stylizer.js';
 import { latestMap } from './latest.js';
 import { LiveStats, type LiveStatsSnapshot } from './live-stats.js';
@@ -31,7 +32,10 @@ export interface LiveOutputFrame {
 export interface LiveStylizerOptions {
   readonly modelPath: string;
   readonly device: Device;
+  /** ONNX Runtime's whole thread budget (0: one per core). */
   readonly threads?: number;
+  /** Frames stylized side by side on the CPU, one session each (0: auto; see planLanes). */
+  readonly lanes?: number;
   readonly stabilize?: boolean;
   /** Consecutive failed frames after which the inference worker is restarted (default 30). */
   readonly restartAfterFailures?: number;
@@ -71,13 +75,16 @@ export class LiveStylizer {
   private restarts = 0;
   private runs = 0;
   private closed = false;
+  private restarting: Promise<void> | null = null;
 
   private constructor(private engine: StyleEngine, private readonly options: LiveStylizerOptions) {
     this.core = new FrameStylizer(engine, { stabilize: options.stabilize ?? false });
-    // stylize() never rejects (a failed frame becomes null), so nothing can error the stream.
+    // infer() and finish() never throw (a failed frame becomes null), so nothing can error the stream.
+    // Frames run side by side, one per lane; they come out of latestMap in arrival order for the coherence check.
     this.subscription = this.input
       .pipe(
-        latestMap((frame) => this.stylize(frame), () => this.stats.frameDropped()),
+        latestMap((frame) => this.infer(frame), () => this.stats.frameDropped(), engine.laneCount),
+        map((frame) => (frame === null ? null : this.finish(frame))),
         filter((frame): frame is LiveOutputFrame => frame !== null),
         map((frame) => {
           this.stats.frameOut(performance.now(), performance.now() - frame.receivedAt, frame.inferenceMs, frame.flicker);
@@ -92,8 +99,7 @@ export class LiveStylizer {
   }
 
   private static openEngine(options: LiveStylizerOptions, modelPath: string): Promise<StyleEngine> {
-    // One frame at a time (latest wins), so one session with every thread.
-    return StyleEngine.open({ modelPath, device: options.device, threads: options.threads ?? 0, lanes: 1 });
+    return StyleEngine.open({ modelPath, device: options.device, threads: options.threads ?? 0, lanes: options.lanes ?? 0 });
   }
 
   get frames$(): Observable<LiveOutputFrame> {
@@ -145,16 +151,17 @@ export class LiveStylizer {
     await this.engine.close();
   }
 
-  private async stylize(frame: LiveInputFrame): Promise<LiveOutputFrame | null> {
+  private async infer(frame: LiveInputFrame): Promise<StylizedFrame | null> {
+    const engine = this.engine;
     try {
       const tensor = this.core.toTensor({ ...frame, index: this.runs });
       const faulty = this.options.failEvery !== undefined && ++this.runs % this.options.failEvery === 0;
       const stylized = await this.core.infer(faulty ? { ...tensor, tensorHeight: tensor.tensorHeight + 4 } : tensor);
-      const out = this.core.finish(stylized, 4);
       this.consecutiveFailures = 0;
-      return { width: out.width, height: out.height, rgba: out.data, receivedAt: out.receivedAt, inferenceMs: out.inferenceMs, flicker: out.flicker };
+      return stylized;
     } catch (error) {
-      if (this.closed) return null;
+      // Frames still in flight on a worker that was replaced end with it: dropped, not a new fault.
+      if (this.closed || engine !== this.engine) return null;
       this.failed++;
       this.consecutiveFailures++;
       this.options.onFault?.(`frame dropped, inference failed: ${describeError(error)}`, 'frame');
@@ -165,7 +172,27 @@ export class LiveStylizer {
     }
   }
 
-  private async restart(): Promise<void> {
+  /** Coherence check and RGBA, in frame order. */
+  private finish(stylized: StylizedFrame): LiveOutputFrame | null {
+    try {
+      const out = this.core.finish(stylized, 4);
+      return { width: out.width, height: out.height, rgba: out.data, receivedAt: out.receivedAt, inferenceMs: out.inferenceMs, flicker: out.flicker };
+    } catch (error) {
+      this.failed++;
+      this.options.onFault?.(`frame dropped: ${describeError(error)}`, 'frame');
+      return null;
+    }
+  }
+
+  /** One restart at a time: frames failing together share it. */
+  private restart(): Promise<void> {
+    this.restarting ??= this.replaceEngine().finally(() => {
+      this.restarting = null;
+    });
+    return this.restarting;
+  }
+
+  private async replaceEngine(): Promise<void> {
     const modelPath = this.engine.modelPath || this.options.modelPath;
     const old = this.engine;
     try {

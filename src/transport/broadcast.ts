@@ -13,6 +13,8 @@ export interface BroadcastOptions {
   readonly modelPath: string;
   readonly device: Device;
   readonly threads: number;
+  /** Frames stylized side by side on the CPU (0: auto). */
+  readonly lanes?: number;
   readonly stabilize: boolean;
   readonly source: SourceSpec;
   /** The size the model runs at (server-side sources are decoded at it; WHIP frames are scaled to it). */

@@ -38,6 +38,8 @@ export interface ServerOptions {
   /** fast: the styles' fast variants at their model scale; quality (default): full models. */
   readonly preset?: Preset;
   readonly threads: number;
+  /** Frames each stylizer runs side by side on the CPU (0: auto; see planLanes). */
+  readonly lanes?: number;
   readonly stabilize: boolean;
   readonly size: FrameSize;
   readonly fps: number;
@@ -133,7 +135,7 @@ export class StylecastServer {
     const choice = styles.choose(styles.initial.id);
     if (choice.note) options.log.info(`note: ${choice.note}`);
     const broadcast = await Broadcast.open({
-      modelPath: choice.entry.onnxPath, device: options.device, threads: options.threads, stabilize: options.stabilize,
+      modelPath: choice.entry.onnxPath, device: options.device, threads: options.threads, lanes: options.lanes ?? 0, stabilize: options.stabilize,
       source: options.source, size: modelSizeFor(options.size, choice.modelScale), outputSize: options.size, fps: options.fps, log: options.log,
       ...(options.failEvery ? { failEvery: options.failEvery } : {}),
     });
@@ -270,7 +272,7 @@ export class StylecastServer {
       if (mode === 'camera') {
         const model = this.styles.choose(this.styleId).entry.onnxPath;
         ({ camera: session, answerSdp } = await Camera.open({
-          offerSdp, modelPath: model, device: this.options.device, threads: this.options.threads,
+          offerSdp, modelPath: model, device: this.options.device, threads: this.options.threads, lanes: this.options.lanes ?? 0,
           stabilize: this.options.stabilize, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs,
         }));
       } else {

@@ -43,6 +43,45 @@ describe('latestMap (drop stale frames before inference)', () => {
     expect(dropped).toEqual([2, 3]);
   });
 
+  it('with two lanes: two run at once, results leave in arrival order, and only then do frames wait and drop', async () => {
+    const source = new Subject<number>();
+    const gates = new Map<number, ReturnType<typeof deferred<void>>>();
+    const started: number[] = [];
+    const dropped: number[] = [];
+    const seen: number[] = [];
+    let completed = false;
+    source
+      .pipe(latestMap(async (n) => {
+        started.push(n);
+        const gate = deferred<void>();
+        gates.set(n, gate);
+        await gate.promise;
+        return n * 10;
+      }, (n) => dropped.push(n), 2))
+      .subscribe({ next: (v) => seen.push(v), complete: () => (completed = true) });
+    const tick = () => new Promise((r) => setTimeout(r, 0));
+    source.next(1);
+    source.next(2); // second lane
+    source.next(3); // waits
+    source.next(4); // replaces 3
+    expect(started).toEqual([1, 2]);
+    gates.get(2)!.resolve(); // 2 finishes first: held back behind 1, and its lane takes 4
+    await tick();
+    expect(seen).toEqual([]);
+    expect(started).toEqual([1, 2, 4]);
+    gates.get(1)!.resolve();
+    await tick();
+    expect(seen).toEqual([10, 20]);
+    source.complete();
+    expect(completed).toBe(false); // 4 still running
+    gates.get(4)!.resolve();
+    await tick();
+    expect(seen).toEqual([10, 20, 40]);
+    expect(dropped).toEqual([3]);
+    expect(completed).toBe(true);
+    expect(() => latestMap(async (n: number) => n, undefined, 0)).toThrow(/concurrency/);
+  });
+
   it('tears down: results arriving after unsubscribe are ignored and the pending value is released', async () => {
     const source = new Subject<number>();
     const gate = deferred<void>();

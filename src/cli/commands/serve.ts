@@ -11,6 +11,7 @@ import { checkLiveSource, describeSource, parseSourceSpec } from '../../pipeline
 import { parseOrigin } from '../../transport/http/access.js';
 import { StylecastServer } from '../../transport/server.js';
 import type { CliContext } from '../context.js';
+import { MAX_LANES, parseWholeNumber } from '../options.js';
 
 const WEB_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'web');
 
@@ -24,6 +25,7 @@ interface ServeFlags {
   fps: string;
   device: string;
   threads: string;
+  lanes: string;
   stabilize?: boolean;
   preset: string;
   modelsDir?: string[];
@@ -64,7 +66,8 @@ export function serveCommand(context: CliContext): Command {
     .option('--size <WxH>', 'size of server-side sources', '640x360')
     .option('--fps <N>', 'frame rate of server-side sources', '30')
     .option('--device <auto|cuda|cpu>', 'execution provider', 'auto')
-    .option('--threads <N>', 'ONNX Runtime threads per stylizer (0 = one per core)', '0')
+    .option('--threads <N>', 'ONNX Runtime threads per stylizer, in all (0 = one per core)', '0')
+    .option('--lanes <N>', 'CPU: frames each stylizer runs side by side, one session each (0 = auto: two on a multi-core CPU; 1 = lowest latency)', '0')
     .option('--stabilize', 'blend static regions with the previous output')
     .option('--preset <auto|fast|quality>', 'fast: pruned variants at half size; quality: full models (auto: fast on CPU, quality on CUDA)', 'auto')
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
@@ -107,6 +110,7 @@ Examples:
         device,
         preset,
         threads: Number(flags.threads) || 0,
+        lanes: parseWholeNumber(flags.lanes, '--lanes', MAX_LANES),
         stabilize: flags.stabilize ?? false,
         size: { width: size.width, height: size.height },
         fps,

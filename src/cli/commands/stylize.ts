@@ -9,6 +9,7 @@ import { parseDevice } from '../../models/providers.js';
 import { DEFAULT_MAX_INPUT_PIXELS, parseSizeRequest } from '../../pipeline/sizing.js';
 import { parseFraction } from '../../pipeline/painting.js';
 import { transcodeFile, type PaintingsRequest } from '../../pipeline/transcode.js';
+import { MAX_LANES, parseWholeNumber } from '../options.js';
 import { ProgressReporter } from '../progress.js';
 import type { CliContext } from '../context.js';
 
@@ -81,11 +82,6 @@ function parseMaxPixels(text: string): number {
   return Number(text);
 }
 
-function parseWholeNumber(text: string, flag: string, max = Infinity): number {
-  if (!/^\d+$/.test(text) || Number(text) > max) throw new StylecastError('USAGE', `${flag} must be a whole number${max < Infinity ? ` up to ${max}` : ''}, got "${text}"`);
-  return Number(text);
-}
-
 /** --style-image (once or twice), --blend, --strength -> what the transcoder needs; null without a painting. */
 function paintingsRequest(flags: StylizeFlags, paintingSize: number): PaintingsRequest | null {
   const paths = flags.styleImage;
@@ -129,7 +125,7 @@ export function stylizeCommand(context: CliContext): Command {
       const device = parseDevice(flags.device);
       const size = parseSizeRequest(flags.size, flags.height);
       const threads = parseWholeNumber(flags.threads, '--threads');
-      const lanes = parseWholeNumber(flags.lanes, '--lanes', 16);
+      const lanes = parseWholeNumber(flags.lanes, '--lanes', MAX_LANES);
       const preset = resolvePreset(parsePreset(flags.preset), device);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
       const base = flags.styleImage.length ? await registry.resolveArbitrary(flags.style) : await registry.resolve(flags.style);

@@ -11,6 +11,7 @@ export interface CameraOptions {
   readonly modelPath: string;
   readonly device: Device;
   readonly threads: number;
+  readonly lanes?: number;
   readonly stabilize: boolean;
   readonly candidateAddress: string | null;
   readonly connectTimeoutMs?: number;
