@@ -9,7 +9,7 @@ import type { FrameSize } from '../core/frame.js';
 import { VideoDecoder } from '../media/ffmpeg/decoder.js';
 import { VideoEncoder, removeStalePartials } from '../media/ffmpeg/encoder.js';
 import { containerFor } from '../media/ffmpeg/formats.js';
-import { probeMedia, type MediaInfo } from '../media/ffmpeg/probe.js';
+import { isStillImage, probeMedia, type MediaInfo } from '../media/ffmpeg/probe.js';
 import { StyleEngine } from '../models/engine.js';
 import type { Device, ExecutionProvider } from '../models/providers.js';
 import { CreditGate } from './flow-control.js';
@@ -143,7 +143,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
     device: options.device ?? 'auto',
     threads: options.threads ?? 0,
     // A still image is one frame: a second session would only cost its load.
-    lanes: options.lanes || ((source.estimatedFrames ?? 2) <= 1 ? 1 : 0),
+    lanes: options.lanes || (isStillImage(source) ? 1 : 0),
     ...(signal ? { signal } : {}),
   });
   let decoder: VideoDecoder | null = null;

@@ -77,6 +77,7 @@ describe('stylecast stylize (CLI end to end)', () => {
       const out = join(dir.path, `still-out.${ext}`);
       const r = await runCli(['stylize', still, '-o', out, ...tiny, '--preset', 'quality']);
       expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/lanes/); // one picture: one session, not two
       const v = (await probe(out)).streams.find((s) => s.codec_type === 'video')!;
       expect([v.codec_name, v.width, v.height]).toEqual([codec, 160, 120]);
     }

@@ -3,7 +3,7 @@ import { FrameChunker } from '../../dist/media/ffmpeg/chunker.js';
 import { audioArgs, containerFor } from '../../dist/media/ffmpeg/formats.js';
 import { decoderArgs } from '../../dist/media/ffmpeg/decoder.js';
 import { encoderArgs } from '../../dist/media/ffmpeg/encoder.js';
-import { parseRate } from '../../dist/media/ffmpeg/probe.js';
+import { isStillImage, parseRate } from '../../dist/media/ffmpeg/probe.js';
 
 describe('FrameChunker', () => {
   it('cuts arbitrary chunks into whole frames and keeps the remainder', () => {
@@ -54,5 +54,14 @@ describe('containers and audio', () => {
     expect(parseRate('0/0')).toBeNull();
     expect(parseRate(undefined)).toBeNull();
     expect(parseRate('25')).toEqual([25, 1]);
+  });
+});
+
+describe('isStillImage', () => {
+  it('a picture through an image demuxer, whether or not it states a frame count; not a video or an image sequence', () => {
+    expect(isStillImage({ formatName: 'png_pipe', estimatedFrames: null })).toBe(true);
+    expect(isStillImage({ formatName: 'image2', estimatedFrames: 1 })).toBe(true);
+    expect(isStillImage({ formatName: 'mov,mp4,m4a,3gp,3g2,mj2', estimatedFrames: 1 })).toBe(false);
+    expect(isStillImage({ formatName: 'image2', estimatedFrames: 30 })).toBe(false);
   });
 });

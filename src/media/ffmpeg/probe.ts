@@ -110,3 +110,8 @@ export async function probeMedia(path: string): Promise<MediaInfo> {
     fileBytes: size,
   };
 }
+
+/** One picture (a JPEG, PNG, WebP...): ffmpeg's image demuxers, whose frame count a PNG does not even state. */
+export function isStillImage(info: Pick<MediaInfo, 'formatName' | 'estimatedFrames'>): boolean {
+  return (info.estimatedFrames ?? 1) <= 1 && (info.formatName === 'image2' || info.formatName.endsWith('_pipe'));
+}
