@@ -74,7 +74,8 @@ export class CoherenceCheck {
     const { width, height, tensorWidth, tensorHeight } = this.options;
     const plane = tensorWidth * tensorHeight;
     const stabilizing = this.hasPrevious && this.strength > 0;
-    const { staticPixels, change } = stabilizing ? this.stabilizeAndScore(input, output, plane) : this.score(input, output, plane);
+    if (stabilizing) this.stabilize(input, output, plane);
+    const { staticPixels, change } = this.score(input, output, plane);
     if (this.strength > 0) this.previousOutput.set(output.subarray(0, plane * 3));
     const first = !this.hasPrevious;
     this.hasPrevious = true;
@@ -115,41 +116,26 @@ export class CoherenceCheck {
     return { staticPixels, change };
   }
 
-  private stabilizeAndScore(input: Float32Array, output: Float32Array, plane: number): { staticPixels: number; change: number } {
+  /** Blends still pixels with the previous output, before the score reads them (reads the input history, leaves it to score()). */
+  private stabilize(input: Float32Array, output: Float32Array, plane: number): void {
     const { width, height, tensorWidth } = this.options;
     const threshold = this.threshold;
     const strength = this.strength;
     const prevOut = this.previousOutput;
-    let staticPixels = 0;
-    let change = 0;
     for (let y = 0; y < height; y++) {
       const row = y * tensorWidth;
       const pixelRow = y * width;
       for (let x = 0; x < width; x++) {
         const t = row + x;
-        const p = pixelRow + x;
         const inY = KR * input[t]! + KG * input[t + plane]! + KB * input[t + 2 * plane]!;
-        const inDelta = Math.abs(inY - this.previousInputY[p]!);
-        this.previousInputY[p] = inY;
-        if (inDelta < threshold) {
-          const w = strength * (1 - inDelta / threshold);
-          for (let c = 0; c < 3; c++) {
-            const i = t + c * plane;
-            output[i] = w * prevOut[i]! + (1 - w) * output[i]!;
-          }
+        const inDelta = Math.abs(inY - this.previousInputY[pixelRow + x]!);
+        if (inDelta >= threshold) continue;
+        const w = strength * (1 - inDelta / threshold);
+        for (let c = 0; c < 3; c++) {
+          const i = t + c * plane;
+          output[i] = w * prevOut[i]! + (1 - w) * output[i]!;
         }
-        const outY = KR * clamp01(output[t]!) + KG * clamp01(output[t + plane]!) + KB * clamp01(output[t + 2 * plane]!);
-        if (inDelta < threshold) {
-          staticPixels++;
-          change += Math.abs(outY - this.previousOutputY[p]!);
-        }
-        this.previousOutputY[p] = outY;
       }
     }
-    return { staticPixels, change };
   }
-}
-
-function clamp01(v: number): number {
-  return v < 0 ? 0 : v > 1 ? 1 : v;
 }
