@@ -193,7 +193,12 @@ def run(args):
         extra["pruned"] = {k: (os.path.basename(os.path.dirname(str(v))) if k == "pruned_from" else v) for k, v in pruned.items()}
     for key in ("init", "teacher"):
         if key in train_config:
-            train_config[key] = os.path.basename(os.path.dirname(str(train_config[key])))
+            source = str(train_config[key])
+            # runs/<name>/checkpoint.pt -> <name>; models/<id>.onnx -> models/<id>.onnx
+            train_config[key] = (os.path.join(os.path.basename(os.path.dirname(source)), os.path.basename(source))
+                                 if source.endswith(".onnx") else os.path.basename(os.path.dirname(source)))
+    # A run started from --init keeps the init's shape whatever --width/--blocks said: record the network's.
+    train_config.update(width=net.width, blocks=net.blocks)
     path, manifest = export_model(net, args.out, args.id, extra, check=not args.no_check)
     if args.fp16:
         export_fp16(net, args.out, args.id, manifest, check=not args.no_check)

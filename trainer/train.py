@@ -192,6 +192,7 @@ def run(args):
         net, init = reconet.load(args.init, device)
         config["init"] = os.path.abspath(args.init)
         config["pruned"] = init.get("pruned")
+        config.update(width=net.width, blocks=net.blocks)  # the init's shape, not the --width/--blocks defaults
         if args.refine:
             if args.model_scale != 1.0:
                 raise ValueError("--refine runs the network at half size inside the model: leave --model-scale at 1")

@@ -270,6 +270,8 @@ def test_train_init_with_another_norm_converts_and_fine_tunes(tmp_path):
     state = torch.load(tmp_path / "ft" / "checkpoint.pt")
     assert state["net_config"]["norm"] == "hybrid" and state["train_config"]["converted_to"] == "hybrid"
     assert state["step"] == 2
+    # the recorded shape is the init's, not the --width/--blocks defaults
+    assert (state["train_config"]["width"], state["train_config"]["blocks"]) == (4, 1)
 
 
 @pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
