@@ -137,7 +137,10 @@ def clip_frames(data, clips, height):
 
 
 def add_arguments(p):
-    p.add_argument("--model", required=True, help="models/<id>.onnx, or an id from models/")
+    p.add_argument("--model", help="models/<id>.onnx, or an id from models/")
+    p.add_argument("--pair", nargs=2, metavar=("INPUT", "OUTPUT"),
+                   help="score one stylized image made elsewhere (another model's published output) against "
+                        "its input photo, in place of --model: both scaled to --height, the output to the input's size")
     p.add_argument("--data", default=os.path.join("..", "shared", "data"), help="shared data folder")
     p.add_argument("--photos", default=",".join(DEFAULT_PHOTOS), help="held-apart photos (in DATA/content/samples)")
     p.add_argument("--clips", default=CLIPS, help="real clips (in DATA/videos): one frame each")
@@ -148,7 +151,43 @@ def add_arguments(p):
                    help="store blobs_720p and blobs_flagged_images in the model's manifest")
 
 
+def score_pair(input_path, output_path, height):
+    """The detector on an (input photo, stylized output) pair made elsewhere."""
+    from .data import load_image
+    for path in (input_path, output_path):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"image not found: {path}")
+    (name, frame), = frames_720([input_path], height)
+    out = load_image(output_path).unsqueeze(0)
+    out = F.interpolate(out, size=frame.shape[-2:], mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+    a = frame[0].permute(1, 2, 0).numpy().astype(np.float32)
+    b = out[0].permute(1, 2, 0).numpy().astype(np.float32)
+    return score(a, b), b
+
+
+def run_pair(args):
+    (result, _, mask), out = score_pair(args.pair[0], args.pair[1], args.height)
+    if args.overlays:
+        from PIL import Image
+        os.makedirs(args.overlays, exist_ok=True)
+        name = os.path.splitext(os.path.basename(args.pair[1]))[0] + ".png"
+        Image.fromarray(overlay(out, mask)).save(os.path.join(args.overlays, name))
+    summary = {"input": args.pair[0], "output": args.pair[1], "height": args.height, **result}
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(json.dumps(summary, indent=2) + "\n")
+    print(f"{os.path.basename(args.pair[1])}: {result['blobs']} blobs at {args.height}p "
+          f"({result['blobs_per_megapixel']:.1f} per megapixel) -> {'FLAGGED' if result['flagged'] else 'clean'}")
+    return 0
+
+
 def run(args):
+    if args.pair:
+        if args.model or args.update_manifest:
+            raise ValueError("--pair scores an image pair: leave out --model and --update-manifest")
+        return run_pair(args)
+    if not args.model:
+        raise ValueError("give --model (a model to run) or --pair INPUT OUTPUT (an image pair to score)")
     from .evaluate import open_model, stylize
     model, manifest_path, manifest, scale = open_model(args.model)
     photos = [os.path.join(args.data, "content", "samples", n) for n in args.photos.split(",") if n]

@@ -97,6 +97,26 @@ def test_blob_detector_ignores_texture_strokes_and_input_structure():
     assert detect(frame, edge)[0] == []
 
 
+def test_blobs_scores_an_image_pair_made_elsewhere(tmp_path):
+    """`blobs --pair`: another model's published output against its photo, at any size."""
+    from PIL import Image
+    import json
+    frame = flat_frame()
+    out = (frame + spot(200, 320, 60, 80, 14, (1.0, 0.95, 0.1)) + spot(200, 320, 140, 240, 20, (0, 0, 0))).clip(0, 1)
+    Image.fromarray((frame * 255).round().astype(np.uint8)).save(tmp_path / "photo.png")
+    # Published outputs are often another size than the photo: the detector scales the output to the input.
+    Image.fromarray((out * 255).round().astype(np.uint8)).resize((640, 400)).save(tmp_path / "styled.png")
+    r = run_trainer("blobs", "--pair", str(tmp_path / "photo.png"), str(tmp_path / "styled.png"),
+                    "--height", "200", "--out", str(tmp_path / "report.json"))
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["blobs"] == 2 and report["flagged"]
+    clean = run_trainer("blobs", "--pair", str(tmp_path / "photo.png"), str(tmp_path / "photo.png"), "--height", "200")
+    assert clean.returncode == 0 and "0 blobs" in clean.stdout
+    missing = run_trainer("blobs", "--pair", str(tmp_path / "nope.png"), str(tmp_path / "styled.png"))
+    assert missing.returncode != 0 and "image not found" in missing.stderr and "Traceback" not in missing.stderr
+
+
 @pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
 def test_load_reads_an_exported_model_back(tmp_path):
     from trainer.export import export_model
