@@ -13,6 +13,6 @@ for (const m of manifests.filter((m) => m.listed !== false && m.contract !== 2).
   const fast = variants.find((v) => v.variant === 'fast');
   const credit = [m.style?.painting, m.style?.artist, m.style?.year].filter(Boolean).join(', ');
   const fps = `${fmt(m.metrics?.cpu_fps_640x360, 1)}${fast?.metrics?.cpu_fps_640x360 ? ` (fast: ${fmt(fast.metrics.cpu_fps_640x360, 1)})` : ''}`;
-  rows.push(`| \`${m.id}\` | ${credit} | ${m.style?.licence ?? ''} | ${variants.map((v) => v.variant).join(', ') || '-'} | ${fps} | ${pct(m.metrics?.style_gap_closed)}${fast?.metrics?.style_gap_closed !== undefined ? ` (fast: ${pct(fast.metrics.style_gap_closed)})` : ''} | ${fmt(m.metrics?.warping_error_clips, 5)} | ${m.metrics?.blobs_720p ?? ''} | ${m.preview ? `[preview](models/${m.preview})` : ''} |`);
+  rows.push(`| \`${m.id}\` | ${credit} | ${m.style?.licence ?? ''} | ${variants.map((v) => v.variant).join(', ') || '-'} | ${fps} | ${pct(m.metrics?.style_gap_closed)}${fast?.metrics?.style_gap_closed !== undefined ? ` (fast: ${pct(fast.metrics.style_gap_closed)})` : ''} | ${fmt(m.metrics?.warping_error_clips, 5)} | ${m.metrics?.blobs_720p ?? ''}${fast?.metrics?.blobs_720p !== undefined ? ` (fast: ${fast.metrics.blobs_720p})` : ''} | ${m.preview ? `[preview](models/${m.preview})` : ''} |`);
 }
 console.log(rows.join('\n'));
