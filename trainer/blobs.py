@@ -151,6 +151,18 @@ def add_arguments(p):
                    help="store blobs_720p and blobs_flagged_images in the model's manifest")
 
 
+def save_overlay(folder, name, output_image, mask):
+    """OUTPUT with its blobs outlined, as FOLDER/<name without extension>.png."""
+    from PIL import Image
+    os.makedirs(folder, exist_ok=True)
+    Image.fromarray(overlay(output_image, mask)).save(os.path.join(folder, os.path.splitext(name)[0] + ".png"))
+
+
+def write_json(path, report):
+    with open(path, "w") as f:
+        f.write(json.dumps(report, indent=2) + "\n")
+
+
 def score_pair(input_path, output_path, height):
     """The detector on an (input photo, stylized output) pair made elsewhere."""
     from .data import load_image
@@ -168,14 +180,9 @@ def score_pair(input_path, output_path, height):
 def run_pair(args):
     (result, _, mask), out = score_pair(args.pair[0], args.pair[1], args.height)
     if args.overlays:
-        from PIL import Image
-        os.makedirs(args.overlays, exist_ok=True)
-        name = os.path.splitext(os.path.basename(args.pair[1]))[0] + ".png"
-        Image.fromarray(overlay(out, mask)).save(os.path.join(args.overlays, name))
-    summary = {"input": args.pair[0], "output": args.pair[1], "height": args.height, **result}
+        save_overlay(args.overlays, os.path.basename(args.pair[1]), out, mask)
     if args.out:
-        with open(args.out, "w") as f:
-            f.write(json.dumps(summary, indent=2) + "\n")
+        write_json(args.out, {"input": args.pair[0], "output": args.pair[1], "height": args.height, **result})
     print(f"{os.path.basename(args.pair[1])}: {result['blobs']} blobs at {args.height}p "
           f"({result['blobs_per_megapixel']:.1f} per megapixel) -> {'FLAGGED' if result['flagged'] else 'clean'}")
     return 0
@@ -203,15 +210,11 @@ def run(args):
         total += result["blobs"]
         flagged += int(result["flagged"])
         if args.overlays:
-            from PIL import Image
-            os.makedirs(args.overlays, exist_ok=True)
-            Image.fromarray(overlay(b, mask)).save(os.path.join(args.overlays, os.path.splitext(name)[0] + ".png"))
+            save_overlay(args.overlays, name, b, mask)
     summary = {"model": model, "height": args.height, "images": len(images), "flagged_images": flagged,
                "blobs": total, "flagged": flagged > 0, "per_image": report}
-    text = json.dumps(summary, indent=2)
     if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+        write_json(args.out, summary)
     if args.update_manifest and manifest:
         from . import manifest as manifests
         manifest.setdefault("metrics", {}).update(blobs_720p=total, blobs_flagged_images=flagged)
