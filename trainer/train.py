@@ -65,6 +65,11 @@ def add_arguments(p):
     p.add_argument("--teacher", help="distil from this trained checkpoint (fine-tuning a pruned network)")
     p.add_argument("--distill-weight", type=float, default=1.0,
                    help="weight of the distillation loss: relu2_2 feature MSE + pixel MSE in the 0-255 scale")
+    p.add_argument("--distill-region", default="all", choices=["all", "outside-blobs"],
+                   help="where the distillation holds the student to its teacher: everywhere, or everywhere but "
+                        "the blobs the detector finds on either one's output (dilated by 8 px). With the teacher "
+                        "the network being fine-tuned and the blob penalty on, it keeps the painting as it was "
+                        "while the penalty removes the droplets")
     p.add_argument("--model-scale", type=float, default=1.0,
                    help="train as the runtime runs a fast variant: the net sees the crop scaled by this factor, "
                         "its output is scaled back up (bilinear) and every loss is computed at full size")
@@ -214,6 +219,7 @@ def run(args):
         teacher.eval().requires_grad_(False)
         config["teacher"] = os.path.abspath(args.teacher)
         config["distill_weight"] = args.distill_weight
+        config["distill_region"] = args.distill_region
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
     step, history = 0, []
     if resume is not None:
@@ -288,7 +294,11 @@ def run(args):
                 with torch.no_grad():
                     t_out = teacher(both)
                     t_vgg = vgg(t_out, (CONTENT_LAYER,))
-                losses["distill"] = w.get("distill_weight", 1.0) * distillation_loss(out, out_vgg, t_out, t_vgg)
+                keep = None
+                if w.get("distill_region", "all") == "outside-blobs":
+                    found = torch.maximum(blob_masks(both, out), blob_masks(both, t_out))
+                    keep = 1 - F.max_pool2d(found, 17, stride=1, padding=8)
+                losses["distill"] = w.get("distill_weight", 1.0) * distillation_loss(out, out_vgg, t_out, t_vgg, keep)
             if w["feature_temporal_weight"]:
                 # The loss derives its downscale factor from the feature map's size (any model scale).
                 losses["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(

@@ -576,3 +576,42 @@ def test_train_with_the_blob_penalty_on_detected_blobs_runs_and_logs_it(tmp_path
     assert " blob " in r.stdout
     bad = run_trainer(*common, "--run", str(tmp_path / "bad"), "--blob-target", "everywhere")
     assert bad.returncode != 0 and "--blob-target must be flat or detected" in bad.stderr
+
+
+def test_masked_distillation_ignores_only_the_pixels_it_frees():
+    from trainer.losses import CONTENT_LAYER, distillation_loss
+    torch.manual_seed(0)
+    out, teacher = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
+    f_out, f_teacher = {CONTENT_LAYER: torch.rand(2, 8, 8, 8)}, {CONTENT_LAYER: torch.rand(2, 8, 8, 8)}
+    whole = distillation_loss(out, f_out, teacher, f_teacher)
+    assert torch.allclose(distillation_loss(out, f_out, teacher, f_teacher, torch.ones(2, 1, 16, 16)), whole)
+    # The student differs from its teacher only inside a freed square: no loss.
+    same = teacher.clone()
+    same[:, :, 4:8, 4:8] += 0.5
+    keep = torch.ones(2, 1, 16, 16)
+    keep[:, :, 4:8, 4:8] = 0
+    f_same = {CONTENT_LAYER: f_teacher[CONTENT_LAYER].clone()}
+    assert float(distillation_loss(same, f_same, teacher, f_teacher, keep)) == 0.0
+    assert float(distillation_loss(same, f_same, teacher, f_teacher)) > 0.0
+
+
+def test_self_distillation_outside_blobs_starts_at_zero_and_runs(tmp_path):
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=4, blocks=1)
+    torch.save({"model": net.state_dict(), "net_config": net.config(), "step": 10, "train_config": {}}, tmp_path / "ckpt.pt")
+    write_photos(tmp_path / "photos")
+    Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
+    r = run_trainer("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
+                    "--random-vgg", "--run", str(tmp_path / "run"), "--size", "32", "--batch", "1", "--steps", "3",
+                    "--style-size", "32", "--threads", "1", "--log-every", "1", "--init", str(tmp_path / "ckpt.pt"),
+                    "--teacher", str(tmp_path / "ckpt.pt"), "--distill-region", "outside-blobs",
+                    "--blob-weight", "1e6", "--blob-target", "detected")
+    assert r.returncode == 0, r.stderr
+    state = torch.load(tmp_path / "run" / "checkpoint.pt")
+    assert state["train_config"]["distill_region"] == "outside-blobs"
+    history = state["history"]
+    assert history[0]["distill"] < 1e-6  # the student starts as its teacher
+    assert history[-1]["distill"] > 0.0
+    bad = run_trainer("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
+                      "--random-vgg", "--run", str(tmp_path / "bad"), "--distill-region", "inside")
+    assert bad.returncode != 0 and "--distill-region" in bad.stderr
