@@ -79,13 +79,15 @@ def distillation_loss(output, output_features, teacher_output, teacher_features,
     """Student against teacher: relu2_2 feature MSE + pixel MSE in the 0-255 scale.
     `keep` (N, 1, H, W) in [0, 1], if given, weights each pixel (0: free to differ);
     the feature term sees it averaged down to the feature map's size."""
-    if keep is None:
-        return (F.mse_loss(output_features[CONTENT_LAYER], teacher_features[CONTENT_LAYER])
-                + 255.0 ** 2 * F.mse_loss(output, teacher_output))
     features, teacher = output_features[CONTENT_LAYER], teacher_features[CONTENT_LAYER]
-    keep_features = F.adaptive_avg_pool2d(keep, features.shape[-2:])
-    return ((keep_features * (features - teacher).pow(2)).mean()
-            + 255.0 ** 2 * (keep * (output - teacher_output).pow(2)).mean())
+    keep_features = None if keep is None else F.adaptive_avg_pool2d(keep, features.shape[-2:])
+    return (_weighted_mse(features, teacher, keep_features)
+            + 255.0 ** 2 * _weighted_mse(output, teacher_output, keep))
+
+
+def _weighted_mse(a, b, weight=None):
+    squared = (a - b).pow(2)
+    return squared.mean() if weight is None else (weight * squared).mean()
 
 
 def teacher_style_loss(output_features, teacher_features):

@@ -281,10 +281,14 @@ def run(args):
                                                               w.get("style_norm", "sum")),
                 "tv": w["tv_weight"] * tv_loss(out),
             }
+            student_blobs = None  # the detector's masks on this step's output, found once for both users
+            if (w.get("blob_weight") and w.get("blob_target", "flat") == "detected") or (
+                    teacher is not None and w.get("distill_region", "all") == "outside-blobs"):
+                student_blobs = blob_masks(both, out)
             if w.get("blob_weight"):
                 region = None
                 if w.get("blob_target", "flat") == "detected":
-                    region = F.max_pool2d(blob_masks(both, out), 9, stride=1, padding=4)  # dilated by 4 px
+                    region = F.max_pool2d(student_blobs, 9, stride=1, padding=4)  # dilated by 4 px
                 losses["blob"] = w["blob_weight"] * blob_loss(out, both, w.get("blob_margin", DEFAULTS["blob_margin"]),
                                                               region)
             if w["temporal_weight"]:
@@ -296,7 +300,7 @@ def run(args):
                     t_vgg = vgg(t_out, (CONTENT_LAYER,))
                 keep = None
                 if w.get("distill_region", "all") == "outside-blobs":
-                    found = torch.maximum(blob_masks(both, out), blob_masks(both, t_out))
+                    found = torch.maximum(student_blobs, blob_masks(both, t_out))
                     keep = 1 - F.max_pool2d(found, 17, stride=1, padding=8)
                 losses["distill"] = w.get("distill_weight", 1.0) * distillation_loss(out, out_vgg, t_out, t_vgg, keep)
             if w["feature_temporal_weight"]:
