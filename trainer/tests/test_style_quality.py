@@ -221,3 +221,19 @@ def test_blob_penalty_on_detected_blobs_spares_a_long_stroke_on_flat_input():
     assert float(blob_loss(with_disc, frame, 0.06, disc_region)) > 1e-5
     assert float(blob_loss(with_stroke, frame, 0.06)) > 1e-5  # the flat-input penalty hits the stroke too
     assert float(blob_loss(with_stroke, frame, 0.06, stroke_region)) == 0
+
+
+def test_blob_masks_on_tensors_agree_with_the_numpy_detector():
+    from trainer.blobs import MIN_AREA, blob_masks
+    frame = flat_frame(h=360, w=480)
+    out = (frame + spot(360, 480, 100, 120, 18, (1.0, 0.95, 0.1)) + spot(360, 480, 250, 330, 24, (0, 0, 0))
+           + spot(360, 480, 200, 40, 12, (0.9, 0.1, 0.9))).clip(0, 1).astype(np.float32)
+    blobs, expected = detect(frame, out, max(8, int(MIN_AREA * (360 / 720) ** 2)))
+    assert len(blobs) >= 2
+    to_tensor = lambda a: torch.from_numpy(a).permute(2, 0, 1)[None]
+    found = blob_masks(torch.cat([to_tensor(frame)] * 2), torch.cat([to_tensor(out), to_tensor(frame)]))
+    assert found.shape == (2, 1, 360, 480)
+    mask = found[0, 0].numpy() > 0
+    iou = (mask & (expected > 0)).sum() / (mask | (expected > 0)).sum()
+    assert iou > 0.95
+    assert float(found[1].sum()) == 0  # the input itself as output: nothing unexplained
