@@ -154,7 +154,7 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
   });
 
   const gpu = providerInstalled('cuda') && process.env.STYLECAST_TEST_CUDA === '1';
-  it.skipIf(!gpu)('runs on the CUDA provider (skipped here: no GPU / CUDA provider on this machine)', async () => {
+  it.skipIf(!gpu)('runs on the CUDA provider (only with a GPU, the provider installed and STYLECAST_TEST_CUDA=1)', async () => {
     const engine = await StyleEngine.open({ modelPath: TINY, device: 'cuda' });
     try {
       expect(engine.provider).toBe('cuda');
