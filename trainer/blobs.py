@@ -88,23 +88,22 @@ def _components(magnitude, local_std, min_area):
     return blobs, mask
 
 
-def blob_masks(inputs, outputs, reference_height=720):
+def blob_masks(inputs, outputs, reference_height=720, magnitude=None, local_std=None):
     """The detector's blob mask for each image of a batch ((N, 3, H, W) tensors, any
     size), its minimum area scaled from 720p to the images' height: (N, 1, H, W) float.
-    The residual and the flatness are computed where the tensors are (the training
-    GPU: the numpy filters took about 0.5 s per 320 px image on one core) by the
-    blob penalty's own torch code; only the labelling of components runs here."""
-    from .flow import luminance
-    from .losses import box_mean, gaussian_blur, unexplained_colour
+    The residual and the flatness are the blob penalty's own torch code
+    (losses.blob_residual, losses.input_local_std), run where the tensors are (the
+    training GPU: the numpy filters took about 0.5 s per 320 px image on one core),
+    or given already computed; only the labelling of components runs here."""
+    from .losses import blob_residual, input_local_std
     h = inputs.shape[-2]
     min_area = max(8, int(MIN_AREA * (h / reference_height) ** 2))
     with torch.no_grad():
-        guide, output = inputs.detach().float(), outputs.detach().float()
-        residual = gaussian_blur(unexplained_colour(guide, output, WINDOW_RADIUS, EPSILON), TEXTURE_SIGMA)
-        magnitude = residual.pow(2).sum(1).sqrt().cpu().numpy()
-        luma = luminance(guide)
-        mean = box_mean(luma, FLAT_RADIUS)
-        local_std = (box_mean(luma * luma, FLAT_RADIUS) - mean * mean).clamp(min=0).sqrt()[:, 0].cpu().numpy()
+        if magnitude is None:
+            magnitude = blob_residual(outputs.detach().float(), inputs.detach().float())
+        if local_std is None:
+            local_std = input_local_std(inputs.detach().float())
+        magnitude, local_std = magnitude.detach()[:, 0].cpu().numpy(), local_std[:, 0].cpu().numpy()
     masks = [torch.from_numpy(_components(magnitude[i], local_std[i], min_area)[1].astype(np.float32))
              for i in range(inputs.shape[0])]
     return torch.stack(masks)[:, None].to(inputs.device)

@@ -162,18 +162,34 @@ def unexplained_colour(inputs, outputs, r, eps):
     return outputs - (torch.einsum("nihw,nijhw->njhw", inputs, a_mean) + box_mean(b, r))
 
 
-def blob_loss(outputs, inputs, margin, region=None):
+def blob_residual(outputs, inputs):
+    """The detector's residual magnitude (trainer/blobs.py), differentiable:
+    unexplained colour smoothed past brush texture, (N, 1, H, W)."""
+    residual = gaussian_blur(unexplained_colour(inputs, outputs, WINDOW_RADIUS, EPSILON), TEXTURE_SIGMA)
+    return residual.pow(2).sum(1, keepdim=True).add(1e-12).sqrt()
+
+
+def input_local_std(inputs):
+    """Local std of the input's luminance in the detector's flatness window, (N, 1, H, W)."""
+    with torch.no_grad():
+        luma = luminance(inputs)
+        mean = box_mean(luma, FLAT_RADIUS)
+        return (box_mean(luma * luma, FLAT_RADIUS) - mean * mean).clamp(min=0).sqrt()
+
+
+def blob_loss(outputs, inputs, margin, region=None, magnitude=None, local_std=None):
     """Penalty on the droplet artifact as docs/metrics.md defines it: output
     colour that no local colour mapping of the input explains (smoothed past
     brush texture), where the input is flat, beyond `margin`. Squared excess,
     averaged over all pixels. `region` (N, 1, H, W), if given, limits it to
-    those pixels (e.g. the detector's own blobs, `blobs.blob_masks`)."""
-    residual = gaussian_blur(unexplained_colour(inputs, outputs, WINDOW_RADIUS, EPSILON), TEXTURE_SIGMA)
-    magnitude = residual.pow(2).sum(1, keepdim=True).add(1e-12).sqrt()
+    those pixels (e.g. the detector's own blobs, `blobs.blob_masks`).
+    `magnitude` and `local_std` (blob_residual, input_local_std of this pair),
+    if given, are used instead of computing them again."""
+    if magnitude is None:
+        magnitude = blob_residual(outputs, inputs)
+    if local_std is None:
+        local_std = input_local_std(inputs)
     with torch.no_grad():
-        luma = luminance(inputs)
-        mean = box_mean(luma, FLAT_RADIUS)
-        local_std = (box_mean(luma * luma, FLAT_RADIUS) - mean * mean).clamp(min=0).sqrt()
         flat = (1 - local_std / FLAT_STD).clamp(min=0)  # 1 on a flat patch, 0 at the detector's limit
         if region is not None:
             flat = flat * region

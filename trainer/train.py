@@ -13,8 +13,8 @@ from . import THREADS_HELP, reconet, use_threads
 from .blobs import blob_masks
 from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair
-from .losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, content_loss, distillation_loss,
-                     feature_temporal_loss, output_temporal_loss, style_loss, style_targets, tv_loss)
+from .losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
+                     feature_temporal_loss, input_local_std, output_temporal_loss, style_loss, style_targets, tv_loss)
 from .vgg import load_tfjs, random_vgg
 
 DEFAULTS = dict(
@@ -281,16 +281,20 @@ def run(args):
                                                               w.get("style_norm", "sum")),
                 "tv": w["tv_weight"] * tv_loss(out),
             }
-            student_blobs = None  # the detector's masks on this step's output, found once for both users
+            # The detector's residual and masks on this step's output, computed once for the
+            # penalty and the distillation region.
+            residual = flatness = student_blobs = None
+            if w.get("blob_weight"):
+                residual, flatness = blob_residual(out, both), input_local_std(both)
             if (w.get("blob_weight") and w.get("blob_target", "flat") == "detected") or (
                     teacher is not None and w.get("distill_region", "all") == "outside-blobs"):
-                student_blobs = blob_masks(both, out)
+                student_blobs = blob_masks(both, out, magnitude=residual, local_std=flatness)
             if w.get("blob_weight"):
                 region = None
                 if w.get("blob_target", "flat") == "detected":
                     region = F.max_pool2d(student_blobs, 9, stride=1, padding=4)  # dilated by 4 px
                 losses["blob"] = w["blob_weight"] * blob_loss(out, both, w.get("blob_margin", DEFAULTS["blob_margin"]),
-                                                              region)
+                                                              region, residual, flatness)
             if w["temporal_weight"]:
                 losses["temporal"] = w["temporal_weight"] * output_temporal_loss(
                     out[:n], out[n:], in_t, in_t1, flow, mask)
