@@ -13,9 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-# id | arguments (the recipe; docs/training.md records each run). --style-size 384: with the painting
-# at 256 px the networks painted its shapes at half the size the style gap measure compares (15th session).
-RECONET_COMMON="--width 32 --blocks 4 --sizes 256,320 --style-size 384 --batch 8 --steps 100000 --style-norm balanced
+# id | arguments (the recipe; docs/training.md records each run). The painting at 384 px: at 256 px the
+# networks painted its shapes at half the size the style gap measure compares (15th session).
+# STYLE_SIZE=256 reproduces the runs of the 4th and 14th sessions.
+STYLE_SIZE=${STYLE_SIZE:-384}
+RECONET_COMMON="--width 32 --blocks 4 --sizes 256,320 --style-size $STYLE_SIZE --batch 8 --steps 100000 --style-norm balanced
   --temporal-weight 4e6 --feature-temporal-weight 2e3 --checkpoint-every 250 --log-every 50 --threads 2 --device cuda"
 RUNS=(
   "candy-g|--style STYLES/candy.jpg --style-weight 8e4"
@@ -30,7 +32,7 @@ RUNS=(
 # Blob penalty at the full recipe, from the shipped network (--init), alone ("pen") and with the
 # network held to itself outside the detected blobs ("held"). Six runs hold about 69 GB of an H100
 # and made 1.5 (pen) and 1.2 (held) steps/s each, side by side.
-BLOB_COMMON="--sizes 256,320 --style-size 384 --batch 8 --steps 100000 --style-norm balanced --lr 3e-4 --checkpoint-every 100
+BLOB_COMMON="--sizes 256,320 --style-size $STYLE_SIZE --batch 8 --steps 100000 --style-norm balanced --lr 3e-4 --checkpoint-every 100
   --log-every 25 --threads 2 --device cuda --blob-weight 3e9 --blob-target detected --blob-margin 0.06"
 BLOB_HELD="--distill-weight 1 --distill-region outside-blobs"
 BLOB_RUNS=(
