@@ -197,6 +197,9 @@ def run(args):
             # runs/<name>/checkpoint.pt -> <name>; models/<id>.onnx -> models/<id>.onnx
             train_config[key] = (os.path.join(os.path.basename(os.path.dirname(source)), os.path.basename(source))
                                  if source.endswith(".onnx") else os.path.basename(os.path.dirname(source)))
+    if "averaged_from" in train_config:  # runs/<name>/step<N>.pt -> <name>/step<N>.pt
+        train_config["averaged_from"] = [os.path.join(os.path.basename(os.path.dirname(str(p))), os.path.basename(str(p)))
+                                         for p in train_config["averaged_from"]]
     # A run started from --init keeps the init's shape whatever --width/--blocks said: record the network's.
     train_config.update(width=net.width, blocks=net.blocks)
     path, manifest = export_model(net, args.out, args.id, extra, check=not args.no_check)

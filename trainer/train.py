@@ -82,6 +82,9 @@ def add_arguments(p):
                         "demodulation in the decoder). With --init of an instance-norm network, demod or hybrid "
                         "converts it (its norms frozen into the convs, measured on content photos) to fine-tune; "
                         "a resumed run keeps its own")
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="also keep each periodic checkpoint as step<N>.pt, without the optimizer state "
+                        "(for `trainer average`)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
 
@@ -263,6 +266,10 @@ def run(args):
         save_atomic({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                      "step": step, "net_config": net.config(), "train_config": config,
                      "history": history}, ckpt_path)
+        if args.keep_checkpoints:
+            save_atomic({"model": net.state_dict(), "step": step, "net_config": net.config(),
+                         "train_config": config, "history": history},
+                        os.path.join(args.run, f"step{step}.pt"))
 
     w = config
     started, started_step = time.time(), step

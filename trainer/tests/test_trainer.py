@@ -615,3 +615,36 @@ def test_self_distillation_outside_blobs_starts_at_zero_and_runs(tmp_path):
     bad = run_trainer("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
                       "--random-vgg", "--run", str(tmp_path / "bad"), "--distill-region", "inside")
     assert bad.returncode != 0 and "--distill-region" in bad.stderr
+
+
+def test_kept_checkpoints_average_to_the_mean_of_their_weights_and_export(tmp_path):
+    write_photos(tmp_path / "photos")
+    Image.fromarray((np.random.default_rng(1).random((64, 64, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
+    run = tmp_path / "run"
+    trained = run_trainer("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
+                          "--random-vgg", "--run", str(run), "--size", "32", "--batch", "2", "--width", "4",
+                          "--blocks", "1", "--lr", "0.01", "--steps", "10", "--checkpoint-every", "5",
+                          "--style-size", "32", "--threads", "1", "--keep-checkpoints")
+    assert trained.returncode == 0, trained.stderr
+    five, ten = torch.load(run / "step5.pt"), torch.load(run / "step10.pt")
+    assert (five["step"], ten["step"]) == (5, 10) and "optimizer" not in five
+    name = next(k for k, v in five["model"].items() if v.is_floating_point() and v.numel() > 1)
+    assert not torch.equal(five["model"][name], ten["model"][name])
+
+    averaged = run_trainer("average", str(run / "step5.pt"), str(run / "step10.pt"), "--out", str(tmp_path / "avg.pt"))
+    assert averaged.returncode == 0, averaged.stderr
+    mean = torch.load(tmp_path / "avg.pt")
+    assert torch.allclose(mean["model"][name], (five["model"][name] + ten["model"][name]) / 2, atol=1e-7)
+    assert mean["train_config"]["averaged_steps"] == [5, 10] and mean["step"] == 10
+
+    exported = run_trainer("export", "--checkpoint", str(tmp_path / "avg.pt"), "--id", "avg", "--out",
+                           str(tmp_path / "models"), "--unlisted")
+    assert exported.returncode == 0, exported.stderr
+    manifest = json.loads((tmp_path / "models" / "avg.json").read_text())
+    assert manifest["training"]["averaged_from"] == ["run/step5.pt", "run/step10.pt"]
+
+    torch.save({"model": reconet.ReCoNet(width=8, blocks=1).state_dict(), "step": 3,
+                "net_config": reconet.ReCoNet(width=8, blocks=1).config()}, tmp_path / "other.pt")
+    mismatched = run_trainer("average", str(run / "step5.pt"), str(tmp_path / "other.pt"), "--out", str(tmp_path / "x.pt"))
+    assert mismatched.returncode == 1 and mismatched.stderr.startswith("error: ")
+    assert "not the same network" in mismatched.stderr and not (tmp_path / "x.pt").exists()
