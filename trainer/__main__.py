@@ -6,7 +6,7 @@ import sys
 COMMANDS = {  # name -> (module, help). Modules are imported only when their command runs,
     # so a missing optional package (onnx for quantize/fp16) breaks only that command.
     "train": ("train", "train a style: style image + content folder -> checkpoints"),
-    "average": ("average", "checkpoints of one run -> the mean of their weights (steadier than any one of them)"),
+    "average": ("average", "checkpoints of one run -> one checkpoint with the mean of their weights"),
     "export": ("export", "checkpoint -> models/<id>.onnx + manifest, checked against ONNX Runtime"),
     "fixtures": ("fixtures", "make the tiny random-weight test models (test/fixtures)"),
     "eval": ("evaluate", "model -> JSON report: style gap closed, warping error (Middlebury, real clips), "
