@@ -19,16 +19,9 @@ def add_arguments(p):
 
 
 def average_states(states):
-    """The mean of the floating-point tensors of `states` (state dicts with the same keys
-    and shapes); other tensors (counters) are taken from the first."""
+    """The mean of the floating-point tensors of `states` (state dicts of one network, as
+    `run` checks); other tensors (counters) are taken from the first."""
     first = states[0]
-    for i, state in enumerate(states[1:], 2):
-        if set(state) != set(first):
-            raise ValueError(f"checkpoint {i} has other weights than the first: not the same network")
-        for name, tensor in state.items():
-            if tensor.shape != first[name].shape:
-                raise ValueError(f"checkpoint {i}: {name} is {tuple(tensor.shape)}, "
-                                 f"the first's is {tuple(first[name].shape)}: not the same network")
     return {name: (sum(s[name].double() for s in states) / len(states)).to(tensor.dtype)
             if tensor.is_floating_point() else tensor.clone()
             for name, tensor in first.items()}

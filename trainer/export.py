@@ -191,15 +191,18 @@ def run(args):
     pruned = train_config.pop("pruned", None)
     if pruned:  # what it was pruned from, and how
         extra["pruned"] = {k: (os.path.basename(os.path.dirname(str(v))) if k == "pruned_from" else v) for k, v in pruned.items()}
+    def folder_and_name(path):  # /abs/runs/<name>/step20.pt -> <name>/step20.pt
+        path = str(path)
+        return os.path.join(os.path.basename(os.path.dirname(path)), os.path.basename(path))
+
     for key in ("init", "teacher"):
         if key in train_config:
             source = str(train_config[key])
             # runs/<name>/checkpoint.pt -> <name>; models/<id>.onnx -> models/<id>.onnx
-            train_config[key] = (os.path.join(os.path.basename(os.path.dirname(source)), os.path.basename(source))
-                                 if source.endswith(".onnx") else os.path.basename(os.path.dirname(source)))
-    if "averaged_from" in train_config:  # runs/<name>/step<N>.pt -> <name>/step<N>.pt
-        train_config["averaged_from"] = [os.path.join(os.path.basename(os.path.dirname(str(p))), os.path.basename(str(p)))
-                                         for p in train_config["averaged_from"]]
+            train_config[key] = (folder_and_name(source) if source.endswith(".onnx")
+                                 else os.path.basename(os.path.dirname(source)))
+    if "averaged_from" in train_config:
+        train_config["averaged_from"] = [folder_and_name(p) for p in train_config["averaged_from"]]
     # A run started from --init keeps the init's shape whatever --width/--blocks said: record the network's.
     train_config.update(width=net.width, blocks=net.blocks)
     path, manifest = export_model(net, args.out, args.id, extra, check=not args.no_check)
