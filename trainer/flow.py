@@ -106,6 +106,17 @@ def synthetic_pair(frames, generator=None, strength=1.0):
     return frames, next_frames, flow_bw, mask
 
 
+def with_noise(frames, sigma, generator=None):
+    """The frames as a camera or film would deliver them: Gaussian noise of
+    standard deviation `sigma` per pixel and channel, drawn anew for every
+    frame (so it does not follow the flow), clamped to [0, 1]. sigma 0 returns
+    the frames themselves."""
+    if not sigma:
+        return frames
+    noise = torch.randn(frames.shape, generator=generator).to(frames.device)
+    return (frames + sigma * noise).clamp(0, 1)
+
+
 def downscale_flow(flow, factor):
     small = F.avg_pool2d(flow, factor)
     return small / factor

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from . import THREADS_HELP, reconet, use_threads
 from .blobs import blob_masks
 from .data import PhotoCrops, list_images, load_image
-from .flow import synthetic_pair
+from .flow import synthetic_pair, with_noise
 from .losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, input_local_std, output_temporal_loss, style_loss, style_targets, tv_loss)
 from .vgg import load_tfjs, random_vgg
@@ -22,7 +22,7 @@ DEFAULTS = dict(
     content_weight=1.0, style_weight=0.01, tv_weight=10.0,
     temporal_weight=2e6, feature_temporal_weight=1e3,
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
-    blob_weight=0.0, blob_margin=0.06, blob_target="flat",
+    blob_weight=0.0, blob_margin=0.06, blob_target="flat", input_noise=0.0,
 )
 
 HELP = {
@@ -36,6 +36,10 @@ HELP = {
     "blob_target": "where the blob penalty acts: flat (all flat input) or detected (only inside the blobs "
                    "the detector finds on this step's output, dilated: strokes and swirls are left alone)",
     "blob_margin": "residual (RGB distance) the blob penalty tolerates; the detector marks 0.12",
+    "input_noise": "standard deviation (on [0, 1]) of Gaussian noise added to each frame the network sees, "
+                   "drawn anew for each frame of a pair (sensor noise, film grain); every loss compares "
+                   "against the clean frames, so the network learns not to paint the noise or let it "
+                   "flicker; 0: off",
     "sizes": "comma-separated crop sizes to cycle through, one per step (multi-scale training); "
              "default: --size only",
 }
@@ -280,7 +284,8 @@ def run(args):
             stills = photos.batch(config["batch"], generator, sizes[step % len(sizes)]).to(device)
             in_t, in_t1, flow, mask = synthetic_pair(stills, generator)
             both = torch.cat([in_t, in_t1])
-            out, feats = run_scaled(net, both, w.get("model_scale", 1.0))
+            seen = with_noise(both, w.get("input_noise", 0.0), generator)
+            out, feats = run_scaled(net, seen, w.get("model_scale", 1.0))
             n = in_t.shape[0]
             with torch.no_grad():
                 in_vgg = vgg(both, (CONTENT_LAYER,))

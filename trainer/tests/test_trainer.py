@@ -12,7 +12,7 @@ from PIL import Image
 
 from trainer import reconet
 from trainer.export import export_model, parity_check
-from trainer.flow import inside_mask, invert_flow, luminance, occlusion_mask, synthetic_pair, warp
+from trainer.flow import inside_mask, invert_flow, luminance, occlusion_mask, synthetic_pair, warp, with_noise
 from trainer.losses import feature_temporal_loss, gram, output_temporal_loss, style_loss, style_targets
 from trainer.vgg import WeightsMissing, load_tfjs, random_vgg
 
@@ -111,6 +111,18 @@ def test_synthetic_pair_is_exact_up_to_the_brightness_change():
     valid = mask.expand_as(ratio) > 0
     spread = [float(ratio[i][valid[i]].std()) for i in range(2)]
     assert max(spread) < 0.05
+
+
+def test_input_noise_is_drawn_anew_for_each_frame_and_stays_in_range():
+    still = torch.full((2, 3, 64, 64), 0.5)
+    assert with_noise(still, 0.0) is still
+    noisy = with_noise(still, 0.03, torch.Generator().manual_seed(0))
+    assert noisy.min() >= 0 and noisy.max() <= 1
+    assert abs(float((noisy - still).std()) - 0.03) < 0.003
+    # Two copies of one frame get different noise: it flickers, as a camera's does.
+    difference = (noisy[0] - noisy[1]).abs().mean()
+    assert abs(float(difference) - 0.03 * 2 / np.sqrt(np.pi)) < 0.003
+    assert with_noise(torch.zeros(1, 3, 8, 8), 0.5).min() == 0  # clamped, not wrapped
 
 
 def test_temporal_losses_zero_for_a_consistent_pair_and_positive_otherwise():
@@ -571,9 +583,10 @@ def test_train_with_the_blob_penalty_on_detected_blobs_runs_and_logs_it(tmp_path
     common = ["train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
               "--random-vgg", "--size", "32", "--batch", "1", "--steps", "2", "--width", "4", "--blocks", "1",
               "--style-size", "32", "--threads", "1", "--log-every", "1", "--blob-weight", "1e6"]
-    r = run_trainer(*common, "--run", str(tmp_path / "run"), "--blob-target", "detected")
+    r = run_trainer(*common, "--run", str(tmp_path / "run"), "--blob-target", "detected", "--input-noise", "0.02")
     assert r.returncode == 0, r.stderr
     assert " blob " in r.stdout
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["input_noise"] == 0.02
     bad = run_trainer(*common, "--run", str(tmp_path / "bad"), "--blob-target", "everywhere")
     assert bad.returncode != 0 and "--blob-target must be flat or detected" in bad.stderr
 
