@@ -42,6 +42,11 @@ export interface TranscodeOptions {
   readonly maxFrames?: number;
   /** Frames allowed between decoder and encoder (memory bound). */
   readonly framesInFlight?: number;
+  /**
+   * An engine already open on `modelPath` (a folder of images: one load for all). The transcode
+   * uses it and leaves it open: its owner closes it. Without one, the transcode opens its own.
+   */
+  readonly engine?: StyleEngine;
   readonly signal?: AbortSignal;
   readonly onStart?: (info: TranscodeStart) => void;
   readonly onProgress?: (progress: TranscodeProgress) => void;
@@ -138,20 +143,14 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
   const size = modelSizeFor(outputSize, options.modelScale ?? 1);
   const fps = { num: source.fpsNum, den: source.fpsDen };
 
-  const engine = await StyleEngine.open({
-    modelPath: options.modelPath,
-    device: options.device ?? 'auto',
-    threads: options.threads ?? 0,
-    // A still image is one frame: a second session would only cost its load.
-    lanes: options.lanes || (isStillImage(source) ? 1 : 0),
-    ...(signal ? { signal } : {}),
-  });
+  const ownEngine = options.engine === undefined;
+  const engine = options.engine ?? await openEngineFor(options, isStillImage(source));
   let decoder: VideoDecoder | null = null;
   let encoder: VideoEncoder | null = null;
   const onAbort = () => {
     void decoder?.close();
     void encoder?.abort();
-    void engine.close();
+    if (ownEngine) void engine.close();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -215,8 +214,20 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
     throw error;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    await Promise.all([decoder?.close(), encoder?.abort(), engine.close()]);
+    await Promise.all([decoder?.close(), encoder?.abort(), ownEngine ? engine.close() : undefined]);
   }
+}
+
+/** The engine a transcode of `options.modelPath` opens for itself (or a folder of images opens once for all). */
+export function openEngineFor(options: Pick<TranscodeOptions, 'modelPath' | 'device' | 'threads' | 'lanes' | 'signal'>, stillImages: boolean): Promise<StyleEngine> {
+  return StyleEngine.open({
+    modelPath: options.modelPath,
+    device: options.device ?? 'auto',
+    threads: options.threads ?? 0,
+    // A still image is one frame: a second session would only cost its load.
+    lanes: options.lanes || (stillImages ? 1 : 0),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }
 
 /** The style vectors of the requested paintings (contract 2), or null for a one-style model. */

@@ -100,10 +100,13 @@ describe('stylecast stylize (CLI end to end)', () => {
     const again = await runCli(['stylize', inDir, '-o', outDir, ...tiny]);
     expectCleanFailure(again, /2 of the outputs exist in .*stylized \(e\.g\. a\.png\): pass -y to overwrite/);
     await writeFile(join(inDir, 'c.png'), 'not a picture');
+    // After a failure, and at another size, the one model loaded for the folder still paints.
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x48', '-frames:v', '1', join(inDir, 'd.png')]);
     const partly = await runCli(['stylize', inDir, '-o', outDir, '-y', ...tiny]);
-    expect(partly.stderr).toMatch(/\[3\/3\] c\.png: failed: /);
-    expectCleanFailure(partly, /1 of 3 images failed \(c\.png\)/);
-    expect(await listDir(outDir)).toEqual(['a.png', 'b.jpg']); // no half-written c.png
+    expect(partly.stderr).toMatch(/\[3\/4\] c\.png: failed: /);
+    expect(partly.stderr).toMatch(/\[4\/4\] d\.png: 64x48 in \d+ ms/);
+    expectCleanFailure(partly, /1 of 4 images failed \(c\.png\)/);
+    expect(await listDir(outDir)).toEqual(['a.png', 'b.jpg', 'd.png']); // no half-written c.png
   });
 
   it('stylizes a stream URL (http), and a refused URL is one clear line', async () => {

@@ -8,7 +8,7 @@ import { resolvePreset } from '../../models/presets.js';
 import { parseDevice } from '../../models/providers.js';
 import { DEFAULT_MAX_INPUT_PIXELS, parseSizeRequest } from '../../pipeline/sizing.js';
 import { parseFraction } from '../../pipeline/painting.js';
-import { transcodeFile, type PaintingsRequest } from '../../pipeline/transcode.js';
+import { openEngineFor, transcodeFile, type PaintingsRequest } from '../../pipeline/transcode.js';
 import { MAX_LANES, parseWholeNumber } from '../options.js';
 import { ProgressReporter } from '../progress.js';
 import type { CliContext } from '../context.js';
@@ -61,16 +61,22 @@ async function stylizeFolder(context: CliContext, inputDir: string, outputDir: s
   context.log(`stylizing ${names.length} images from ${inputDir} -> ${outputDir}: style ${styleName}`);
   const started = performance.now();
   const failed: string[] = [];
-  for (const [i, name] of names.entries()) {
-    const t0 = performance.now();
-    try {
-      const summary = await transcodeFile({ ...options, input: join(inputDir, name), output: join(outputDir, name), overwrite: true });
-      context.log(`[${i + 1}/${names.length}] ${name}: ${summary.size.width}x${summary.size.height} in ${Math.round(performance.now() - t0)} ms`);
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      failed.push(name);
-      context.log(`[${i + 1}/${names.length}] ${name}: failed: ${describeError(error)}`);
+  // The model loads once for the whole folder (its sessions handle any image size).
+  const engine = await openEngineFor(options, true);
+  try {
+    for (const [i, name] of names.entries()) {
+      const t0 = performance.now();
+      try {
+        const summary = await transcodeFile({ ...options, engine, input: join(inputDir, name), output: join(outputDir, name), overwrite: true });
+        context.log(`[${i + 1}/${names.length}] ${name}: ${summary.size.width}x${summary.size.height} in ${Math.round(performance.now() - t0)} ms`);
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        failed.push(name);
+        context.log(`[${i + 1}/${names.length}] ${name}: failed: ${describeError(error)}`);
+      }
     }
+  } finally {
+    await engine.close();
   }
   const seconds = (performance.now() - started) / 1000;
   if (failed.length) throw new StylecastError('INPUT_INVALID', `${failed.length} of ${names.length} images failed (${failed.join(', ')})`);
