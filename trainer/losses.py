@@ -177,20 +177,22 @@ def input_local_std(inputs):
         return (box_mean(luma * luma, FLAT_RADIUS) - mean * mean).clamp(min=0).sqrt()
 
 
-def blob_loss(outputs, inputs, margin, region=None, magnitude=None, local_std=None):
+def blob_loss(outputs, inputs, margin, region=None, magnitude=None, local_std=None, flat_limit=FLAT_STD):
     """Penalty on the droplet artifact as docs/metrics.md defines it: output
     colour that no local colour mapping of the input explains (smoothed past
     brush texture), where the input is flat, beyond `margin`. Squared excess,
     averaged over all pixels. `region` (N, 1, H, W), if given, limits it to
     those pixels (e.g. the detector's own blobs, `blobs.blob_masks`).
     `magnitude` and `local_std` (blob_residual, input_local_std of this pair),
-    if given, are used instead of computing them again."""
+    if given, are used instead of computing them again. The penalty is full on
+    flat input and fades linearly to 0 where the input's local std reaches
+    `flat_limit` (the detector's own limit by default)."""
     if magnitude is None:
         magnitude = blob_residual(outputs, inputs)
     if local_std is None:
         local_std = input_local_std(inputs)
     with torch.no_grad():
-        flat = (1 - local_std / FLAT_STD).clamp(min=0)  # 1 on a flat patch, 0 at the detector's limit
+        flat = (1 - local_std / flat_limit).clamp(min=0)
         if region is not None:
             flat = flat * region
     return (flat * F.relu(magnitude - margin).pow(2)).mean()

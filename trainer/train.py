@@ -22,7 +22,7 @@ DEFAULTS = dict(
     content_weight=1.0, style_weight=0.01, tv_weight=10.0,
     temporal_weight=2e6, feature_temporal_weight=1e3,
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
-    blob_weight=0.0, blob_margin=0.06, blob_target="flat", input_noise=0.0,
+    blob_weight=0.0, blob_margin=0.06, blob_target="flat", blob_flat_limit=0.05, input_noise=0.0,
 )
 
 HELP = {
@@ -35,6 +35,10 @@ HELP = {
                    "explains, on flat input, beyond --blob-margin; the droplet detector's residual); 0: off",
     "blob_target": "where the blob penalty acts: flat (all flat input) or detected (only inside the blobs "
                    "the detector finds on this step's output, dilated: strokes and swirls are left alone)",
+    "blob_flat_limit": "input local std (luminance, 31 px window) at which the blob penalty fades to 0, "
+                       "linearly from full on flat input. The detector counts a blob whose input std "
+                       "averages under 0.05, so at 0.05 the penalty is weak on the half-flat input (std "
+                       "0.03-0.05: dark panels, shaded walls) where the detector still counts; 0.1 covers it",
     "blob_margin": "residual (RGB distance) the blob penalty tolerates; the detector marks 0.12",
     "input_noise": "standard deviation (on [0, 1]) of Gaussian noise added to each frame the network sees, "
                    "drawn anew for each frame of a pair (sensor noise, film grain); every loss compares "
@@ -309,7 +313,8 @@ def run(args):
                 if w.get("blob_target", "flat") == "detected":
                     region = F.max_pool2d(student_blobs, 9, stride=1, padding=4)  # dilated by 4 px
                 losses["blob"] = w["blob_weight"] * blob_loss(out, both, w.get("blob_margin", DEFAULTS["blob_margin"]),
-                                                              region, residual, flatness)
+                                                              region, residual, flatness,
+                                                              w.get("blob_flat_limit", DEFAULTS["blob_flat_limit"]))
             if w["temporal_weight"]:
                 losses["temporal"] = w["temporal_weight"] * output_temporal_loss(
                     out[:n], out[n:], in_t, in_t1, flow, mask)

@@ -237,3 +237,24 @@ def test_blob_masks_on_tensors_agree_with_the_numpy_detector():
     iou = (mask & (expected > 0)).sum() / (mask | (expected > 0)).sum()
     assert iou > 0.95
     assert float(found[1].sum()) == 0  # the input itself as output: nothing unexplained
+
+
+def test_blob_penalty_reaches_half_flat_input_only_with_a_wider_flat_limit():
+    from trainer.losses import blob_loss, input_local_std
+    # A dark panel with faint texture (local std about 0.04, under the detector's 0.05) and a grey fill on it.
+    g = torch.Generator().manual_seed(0)
+    panel = (0.15 + 0.08 * (torch.rand(1, 1, 96, 112, generator=g) - 0.5)).expand(1, 3, 96, 112).contiguous()
+    panel = torch.nn.functional.avg_pool2d(panel, 3, stride=1, padding=1, count_include_pad=False)
+    texture = float(input_local_std(panel)[..., 20:-20, 20:-20].mean())
+    assert 0.005 < texture < 0.05
+    yy, xx = torch.meshgrid(torch.arange(96.0), torch.arange(112.0), indexing="ij")
+    fill = (((yy - 48) ** 2 + (xx - 56) ** 2) < 14 ** 2).float()
+    filled = panel * (1 - fill) + 0.5 * fill
+    at_detector_limit = float(blob_loss(filled, panel, 0.06))
+    wider = float(blob_loss(filled, panel, 0.06, flat_limit=0.1))
+    assert wider > at_detector_limit > 0
+    # On perfectly flat input the limit changes nothing: the penalty is full either way.
+    flat = torch.full((1, 3, 96, 112), 0.15)
+    on_flat = flat * (1 - fill) + 0.5 * fill
+    full, at_limit = float(blob_loss(on_flat, flat, 0.06, flat_limit=0.1)), float(blob_loss(on_flat, flat, 0.06))
+    assert at_limit > 0 and abs(full - at_limit) < 0.01 * at_limit  # (float rounding leaves a std of about 1e-4)
