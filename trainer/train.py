@@ -227,13 +227,24 @@ def run(args):
         raise ValueError("--refine needs --init (the half-size network it refines)")
     else:
         net = reconet.ReCoNet(width=args.width, blocks=args.blocks, norm=args.norm or "instance").to(device)
+    teacher_path, distill_weight, distill_region = args.teacher, args.distill_weight, args.distill_region
+    teacher_note = None
+    if resume is not None:
+        # A resumed run distils from the teacher it started with (none if it had none).
+        saved = resume["train_config"]
+        if args.teacher and os.path.abspath(args.teacher) != saved.get("teacher"):
+            teacher_note = f"--teacher {args.teacher} (saved {saved.get('teacher') or 'none'})"
+        teacher_path = saved.get("teacher")
+        distill_weight, distill_region = saved.get("distill_weight", 1.0), saved.get("distill_region", "all")
+        if teacher_path and not os.path.exists(teacher_path):
+            raise ValueError(f"this run distils from {teacher_path}, which is gone: put it back to resume the run")
     teacher = None
-    if args.teacher:
-        teacher, _ = reconet.load(args.teacher, device)
+    if teacher_path:
+        teacher, _ = reconet.load(teacher_path, device)
         teacher.eval().requires_grad_(False)
-        config["teacher"] = os.path.abspath(args.teacher)
-        config["distill_weight"] = args.distill_weight
-        config["distill_region"] = args.distill_region
+        config["teacher"] = os.path.abspath(teacher_path)
+        config["distill_weight"] = distill_weight
+        config["distill_region"] = distill_region
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
     step, history = 0, []
     if resume is not None:
@@ -249,10 +260,13 @@ def run(args):
         config = saved
         config["steps"] = args.steps
         print(f"resuming {ckpt_path} at step {step}/{config['steps']} with its saved settings", flush=True)
-        if ignored:
-            print("  ignored on the command line (saved value kept): "
-                  + ", ".join(f"--{k.replace('_', '-')} {getattr(args, k)} (saved {saved[k]})" for k in ignored),
-                  flush=True)
+        notes = [f"--{k.replace('_', '-')} {getattr(args, k)} (saved {saved[k]})" for k in ignored]
+        if teacher_note:
+            notes.append(teacher_note)
+        if notes:
+            print("  ignored on the command line (saved value kept): " + ", ".join(notes), flush=True)
+        if teacher is not None:
+            print(f"  distilling from {config['teacher']} (weight {config['distill_weight']})", flush=True)
     if net.upscale != 1 and config.get("model_scale", 1.0) != 1.0:
         raise ValueError("this network halves the frame itself (upscale): its run needs --model-scale 1")
     with open(os.path.join(args.run, "config.json"), "w") as f:

@@ -195,6 +195,30 @@ def test_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
     assert len((tmp_path / "run" / "command.txt").read_text().splitlines()) == 2
 
 
+def test_a_resumed_run_keeps_distilling_from_its_teacher(tmp_path):
+    write_photos(tmp_path / "photos")
+    Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
+    common = ["train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
+              "--random-vgg", "--size", "32", "--batch", "1", "--width", "4", "--blocks", "1",
+              "--style-size", "32", "--threads", "1", "--log-every", "1"]
+    assert run_trainer(*common, "--run", str(tmp_path / "teacher"), "--steps", "1").returncode == 0
+    teacher = tmp_path / "teacher" / "checkpoint.pt"
+    student = ["--run", str(tmp_path / "student")]
+    first = run_trainer(*common, *student, "--teacher", str(teacher), "--distill-weight", "2", "--steps", "1")
+    assert first.returncode == 0, first.stderr
+    assert " distill " in first.stdout
+    resumed = run_trainer(*common, *student, "--steps", "2")  # no --teacher: the run's own is kept
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"distilling from {teacher} (weight 2.0)" in resumed.stdout
+    assert " distill " in resumed.stdout.split("distilling from")[1]
+    other = run_trainer(*common, *student, "--teacher", str(tmp_path / "student" / "checkpoint.pt"), "--steps", "3")
+    assert other.returncode == 0 and "ignored on the command line (saved value kept): --teacher" in other.stdout
+    teacher.unlink()
+    gone = run_trainer(*common, *student, "--steps", "4")
+    assert gone.returncode != 0 and "which is gone: put it back to resume the run" in gone.stderr
+    assert len(gone.stderr.strip().splitlines()) == 1
+
+
 def test_train_reports_a_missing_content_folder(tmp_path):
     r = run_trainer("train", "--style", "x.png", "--content", str(tmp_path / "none"), "--run", str(tmp_path / "r"),
                     "--random-vgg")
