@@ -47,6 +47,8 @@ export interface TranscodeOptions {
    * uses it and leaves it open: its owner closes it. Without one, the transcode opens its own.
    */
   readonly engine?: StyleEngine;
+  /** With `engine`: the style vectors `paintingsFor` already took from `paintings` on it (taken once for a folder). */
+  readonly conditioning?: Conditioning | null;
   readonly signal?: AbortSignal;
   readonly onStart?: (info: TranscodeStart) => void;
   readonly onProgress?: (progress: TranscodeProgress) => void;
@@ -165,7 +167,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
       ...(options.stabilizeStrength !== undefined ? { stabilizeStrength: options.stabilizeStrength } : {}),
       poolSize: 16,
     });
-    stylizer.setConditioning(await paintingsFor(engine, options));
+    stylizer.setConditioning(options.engine && options.conditioning !== undefined ? options.conditioning : await paintingsFor(engine, options));
     const started = performance.now();
     let frames = 0;
     let inferenceTotal = 0;
@@ -231,7 +233,7 @@ export function openEngineFor(options: Pick<TranscodeOptions, 'modelPath' | 'dev
 }
 
 /** The style vectors of the requested paintings (contract 2), or null for a one-style model. */
-async function paintingsFor(engine: StyleEngine, options: TranscodeOptions): Promise<Conditioning | null> {
+export async function paintingsFor(engine: StyleEngine, options: Pick<TranscodeOptions, 'paintings' | 'modelPath' | 'maxInputPixels' | 'signal'>): Promise<Conditioning | null> {
   const request = options.paintings;
   if (engine.styleLength === null) {
     if (request?.paths.length) throw new StylecastError('USAGE', `${basename(options.modelPath)} has one style built in: a painting needs an any-painting model (contract 2)`);

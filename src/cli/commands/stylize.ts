@@ -8,7 +8,7 @@ import { resolvePreset } from '../../models/presets.js';
 import { parseDevice } from '../../models/providers.js';
 import { DEFAULT_MAX_INPUT_PIXELS, parseSizeRequest } from '../../pipeline/sizing.js';
 import { parseFraction } from '../../pipeline/painting.js';
-import { openEngineFor, transcodeFile, type PaintingsRequest } from '../../pipeline/transcode.js';
+import { openEngineFor, paintingsFor, transcodeFile, type PaintingsRequest } from '../../pipeline/transcode.js';
 import { MAX_LANES, parseWholeNumber } from '../options.js';
 import { ProgressReporter } from '../progress.js';
 import type { CliContext } from '../context.js';
@@ -64,10 +64,11 @@ async function stylizeFolder(context: CliContext, inputDir: string, outputDir: s
   // The model loads once for the whole folder (its sessions handle any image size).
   const engine = await openEngineFor(options, true);
   try {
+    const conditioning = await paintingsFor(engine, options); // a painting is read and encoded once, not per image
     for (const [i, name] of names.entries()) {
       const t0 = performance.now();
       try {
-        const summary = await transcodeFile({ ...options, engine, input: join(inputDir, name), output: join(outputDir, name), overwrite: true });
+        const summary = await transcodeFile({ ...options, engine, conditioning, input: join(inputDir, name), output: join(outputDir, name), overwrite: true });
         context.log(`[${i + 1}/${names.length}] ${name}: ${summary.size.width}x${summary.size.height} in ${Math.round(performance.now() - t0)} ms`);
       } catch (error) {
         if (options.signal?.aborted) throw error;
