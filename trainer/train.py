@@ -22,7 +22,7 @@ DEFAULTS = dict(
     content_weight=1.0, style_weight=0.01, tv_weight=10.0,
     temporal_weight=2e6, feature_temporal_weight=1e3,
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
-    blob_weight=0.0, blob_margin=0.06, blob_target="flat", blob_flat_limit=0.05, input_noise=0.0,
+    blob_weight=0.0, blob_margin=0.06, blob_target="flat", blob_flat_limit=0.05, input_noise=0.0, photo_size=0,
 )
 
 HELP = {
@@ -44,6 +44,9 @@ HELP = {
                    "drawn anew for each frame of a pair (sensor noise, film grain); every loss compares "
                    "against the clean frames, so the network learns not to paint the noise or let it "
                    "flicker; 0: off",
+    "photo_size": "short side (px) the content photos are scaled to before cropping; 0: 1.15 x the "
+                  "largest crop, so a crop shows most of the scene. 720 shows scenes at 720p video's pixel "
+                  "scale: flat walls and skies as wide as the runtime meets them (where blobs appear)",
     "sizes": "comma-separated crop sizes to cycle through, one per step (multi-scale training); "
              "default: --size only",
 }
@@ -279,7 +282,7 @@ def run(args):
     style_image = load_image(args.style, config["style_size"]).unsqueeze(0).to(device)
     targets = style_targets(vgg, style_image, scales)
     sizes = [int(x) for x in str(config.get("sizes") or config["size"]).split(",")]
-    photos = PhotoCrops(list_images(args.content), max(sizes), args.content_limit)
+    photos = PhotoCrops(list_images(args.content), max(sizes), args.content_limit, config.get("photo_size") or None)
 
 
     def checkpoint():

@@ -685,3 +685,31 @@ def test_kept_checkpoints_average_to_the_mean_of_their_weights_and_export(tmp_pa
     mismatched = run_trainer("average", str(run / "step5.pt"), str(tmp_path / "other.pt"), "--out", str(tmp_path / "x.pt"))
     assert mismatched.returncode == 1 and mismatched.stderr.startswith("error: ")
     assert "not the same network" in mismatched.stderr and not (tmp_path / "x.pt").exists()
+
+
+def test_a_larger_photo_size_shows_the_scene_at_a_larger_pixel_scale(tmp_path):
+    from trainer.data import PhotoCrops
+    # A photo of two flat halves: at the default photo size a 32 px crop nearly always holds the
+    # edge between them; scaled to 128 on its short side, most crops fall inside one flat half.
+    image = np.zeros((40, 60, 3), dtype=np.uint8)
+    image[:, 30:] = 200
+    Image.fromarray(image).save(tmp_path / "halves.png")
+    paths = [str(tmp_path / "halves.png")]
+    default = PhotoCrops(paths, 32)
+    large = PhotoCrops(paths, 32, photo_size=128)
+    assert min(default.images[0].shape[1:]) == round(32 * 1.15) and min(large.images[0].shape[1:]) == 128
+    assert default.images[0].dtype == torch.uint8
+
+    def flat_fraction(crops):
+        g = torch.Generator().manual_seed(0)
+        batch = crops.batch(64, g)
+        assert batch.dtype == torch.float32 and batch.shape == (64, 3, 32, 32)
+        assert float(batch.min()) >= 0 and float(batch.max()) <= 1
+        return float((batch.flatten(1).std(1) < 0.01).float().mean())
+
+    assert flat_fraction(default) < 0.1
+    assert flat_fraction(large) > 0.5
+    # Bytes held, the same values as the float photo: 200 reads back as 200 / 255.
+    assert torch.isclose(large.batch(1, torch.Generator().manual_seed(3)).max(), torch.tensor(200 / 255))
+    with pytest.raises(ValueError, match="smaller than the crop size"):
+        PhotoCrops(paths, 32, photo_size=16)
