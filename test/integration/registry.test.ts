@@ -69,7 +69,7 @@ describe('presets and variants', () => {
       await copyFile(join(FIXTURES, 'tiny.onnx'), join(dir.path, 'halving.onnx'));
       await writeFile(join(dir.path, 'halving.json'), JSON.stringify({ id: 'halving', title: 'Halving', contract: 1, file: 'halving.onnx', network: { upscale: 2 } }));
       const own = await Registry.load([dir.path]);
-      const halving = registry.choose(own.get('halving')!, 'fast');
+      const halving = own.choose(own.get('halving')!, 'fast');
       expect(halving).toMatchObject({ entry: { id: 'halving' }, modelScale: 1 });
       expect(halving.note).toMatch(/already runs at 1\/2 size inside its network/);
     } finally {
