@@ -274,6 +274,33 @@ def build_pair(args):
     return stylizer, StyleEncoder(enc).eval(), description, network, fine_tune
 
 
+MAGENTA_CREDITS = [
+    {"part": "style encoder", "work": "Magenta arbitrary image stylization: style predictor (TensorFlow Lite release, "
+     "style_predict_quantized_256.tflite), run in float", "authors": "Ghiasi, Lee, Kudlur, Dumoulin, Shlens (Google), 2017",
+     "licence": "Apache-2.0", "licenceFile": "LICENSES/Apache-2.0.txt",
+     "source": "tensorflow.org/lite/models/style_transfer, through github.com/terryky/tflite_gles_app (MIT)",
+     "changes": "rebuilt in PyTorch from the TFLite graph and exported to ONNX (fp32); otherwise unchanged"},
+    {"part": "stylizer", "work": "Magenta arbitrary image stylization: style transfer network (style_transfer_f16_384.tflite)",
+     "authors": "Ghiasi, Lee, Kudlur, Dumoulin, Shlens (Google), 2017", "licence": "Apache-2.0",
+     "licenceFile": "LICENSES/Apache-2.0.txt",
+     "source": "tensorflow.org/lite/models/style_transfer, through github.com/terryky/tflite_gles_app (MIT)",
+     "changes": "rebuilt in PyTorch and exported to ONNX (fp32); strength blends with a fixed mean vector"},
+]
+ADAIN_CREDITS = [
+    {"part": "style encoder and stylizer", "work": "Collaborative distillation, compact VGG19 encoder/decoder to relu4_1 (4SE, 4SD)",
+     "authors": "Wang, Li, Wang, Wang (CVPR 2020)", "licence": "MIT", "licenceFile": "LICENSES/MIT-collaborative-distillation.txt",
+     "source": "github.com/MingSun-Tse/Collaborative-Distillation", "changes": "exported to ONNX with AdaIN between them"},
+]
+
+
+def credits_for(network, fine_tune):
+    """The manifest's credits for an exported pair: whose weights, their licence, what was changed."""
+    credits = [dict(c) for c in (MAGENTA_CREDITS if network == "magenta" else ADAIN_CREDITS)]
+    if fine_tune:
+        credits[-1]["changes"] += f"; fine-tuned by stylecast with the coherent-video loss ({fine_tune['step']} steps)"
+    return credits
+
+
 PROOF_WARPING_DROP = 0.30  # warping error at least 30% lower (Middlebury and clips)
 PROOF_STYLE_SLACK = 0.10  # style distance at most 10% higher
 
@@ -332,7 +359,8 @@ def run(args):
     if args.export:
         extra = {"title": args.title or args.export, "network": network,
                  # fast preset without a fast variant: keeps 640x360 at >= 30 fps end to end on 2 cores (docs/arbitrary-style.md)
-                 "runtime": {"fastModelScale": 0.375 if args.network == "adain" else 0.5}}
+                 "runtime": {"fastModelScale": 0.375 if args.network == "adain" else 0.5},
+                 "credits": credits_for(args.network, fine_tune)}
         if fine_tune:
             extra["training"] = {**fine_tune["config"], "steps_done": fine_tune["step"], "paintings": fine_tune.get("paintings")}
         painting_size = args.style_size if args.network == "adain" else magenta.PREDICTOR_SIZE

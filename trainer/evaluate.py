@@ -34,6 +34,9 @@ def add_arguments(p):
     p.add_argument("--clip-height", type=int, default=240)
     p.add_argument("--photo-size", type=int, default=256)
     p.add_argument("--gap-size", type=int, default=512, help="square size for the style gap measure (docs/metrics.md)")
+    p.add_argument("--frames", default="720p,1080p",
+                   help="also measure the style gap on whole frames of these sizes (720p, 1080p; 'none' to skip), "
+                        "the model run as the runtime runs it (docs/metrics.md)")
     p.add_argument("--skip-warping", action="store_true", help="photos only (style gap, content, style loss)")
     p.add_argument("--out", help="write the JSON report here (default: stdout)")
     p.add_argument("--update-manifest", action="store_true", help="store the metrics in models/<id>.json")
@@ -162,6 +165,63 @@ def style_gap(run_model, photos, style_path, vgg, size):
     }
 
 
+FRAME_SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}  # what users watch (docs/metrics.md)
+
+
+def frame_of(path, width, height):
+    """A photo as a width x height video frame of the same scene: enlarged (bicubic) to cover
+    the frame, centre-cropped. Sizes are even, as the runtime's frames are."""
+    image = load_image(path)
+    _, h, w = image.shape
+    scale = max(width / w, height / h)
+    size = (max(height, round(h * scale)), max(width, round(w * scale)))
+    image = F.interpolate(image.unsqueeze(0), size=size, mode="bicubic", align_corners=False).clamp(0, 1)[0]
+    y, x = (size[0] - height) // 2, (size[1] - width) // 2
+    return image[:, y:y + height, x:x + width]
+
+
+def to_short_side(image, size):
+    """(N, 3, H, W) scaled by area averaging so that its short side is `size`."""
+    h, w = image.shape[-2:]
+    scale = size / min(h, w)
+    return F.interpolate(image, size=(round(h * scale), round(w * scale)), mode="area")
+
+
+def _distance_to(grams, target):
+    """d(x, s) of docs/metrics.md from x's Gram matrices (one image)."""
+    return float(np.mean([float((grams[k] - target[k]).norm() / target[k].norm().clamp(min=1e-12)) for k in STYLE_LAYERS]))
+
+
+_frame_grams = {}
+
+
+def _measured_grams(vgg, image, measure_size):
+    with torch.no_grad():
+        return {k: gram(v)[0] for k, v in vgg(to_short_side(image, measure_size), STYLE_LAYERS).items()}
+
+
+def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=512):
+    """Style gap closed with the model run on whole frames of `frame` = (width, height),
+    one frame at a time, as the runtime runs it; the output, the frame and the painting
+    are then scaled to `measure_size` on their short side for the balanced distance, so
+    strokes too fine to show at the size users watch do not count (docs/metrics.md)."""
+    width, height = frame
+    painting = load_image(style_path, measure_size).unsqueeze(0)
+    target = _measured_grams(vgg, painting, measure_size)
+    closed = []
+    with torch.no_grad():
+        for path in photos:
+            image = frame_of(path, width, height).unsqueeze(0)
+            key = (path, width, height, measure_size, id(vgg))
+            if key not in _frame_grams:  # the same frames for every model and painting measured in one process
+                _frame_grams[key] = _measured_grams(vgg, image, measure_size)
+            d_in = _distance_to(_frame_grams[key], target)
+            d_out = _distance_to(_measured_grams(vgg, run_model(image), measure_size), target)
+            closed.append(1 - d_out / d_in)
+    return {"style_gap_closed": float(np.mean(closed)), "frame": f"{width}x{height}", "measure_size": measure_size,
+            "per_photo": {os.path.basename(p): c for p, c in zip(photos, closed)}}
+
+
 def photo_losses(run_model, photos, style_path, vgg, size):
     batch = torch.stack([centre_square(p, size) for p in photos])
     out = run_model(batch)
@@ -173,6 +233,15 @@ def photo_losses(run_model, photos, style_path, vgg, size):
         content = float(F.mse_loss(fo[CONTENT_LAYER], fi[CONTENT_LAYER]))
         style_loss = float(sum(F.mse_loss(gram(fo[k]), target[k].expand(len(batch), -1, -1)) for k in STYLE_LAYERS))
     return {"content_loss": content, "style_loss": style_loss, "photos": len(batch)}
+
+
+def frame_names(text):
+    """--frames: 'none' or comma-separated names from FRAME_SIZES."""
+    names = [] if text in ("", "none") else text.split(",")
+    for name in names:
+        if name not in FRAME_SIZES:
+            raise ValueError(f"unknown frame size {name!r}: use {', '.join(FRAME_SIZES)} or none")
+    return names
 
 
 def write_report(report, out=None):
@@ -213,6 +282,8 @@ def run(args):
     samples = list_images(os.path.join(args.data, "content", "samples"))
     photos = photo_losses(run_model, samples, style, vgg, args.photo_size)
     gap = style_gap(run_model, samples, style, vgg, args.gap_size)
+    at_frames = {name: style_gap_at_frames(run_model, samples, style, vgg, FRAME_SIZES[name])
+                 for name in frame_names(args.frames)}
     mean = lambda d, k: float(np.mean([v[k] for v in d.values()])) if d else None
     metrics = {
         "warping_error_middlebury": mean(mb, "warping_error"),
@@ -223,10 +294,11 @@ def run(args):
         "style_loss": photos["style_loss"],
         "style_gap_closed": gap["style_gap_closed"],
         "style_distance": gap["style_distance"],
+        **{f"style_gap_closed_{name}": g["style_gap_closed"] for name, g in at_frames.items()},
     }
     report = {"model": model, "style_image": os.path.basename(style), "metrics": metrics,
               "middlebury": mb, "clips": clips, "photos": photos,
-              "style_gap": gap,
+              "style_gap": gap, "style_gap_frames": at_frames,
               "settings": {"model_scale": scale, "clip_height": args.clip_height, "pairs": args.pairs, "photo_size": args.photo_size,
                            "gap_size": args.gap_size,
                            "flow": "OpenCV DIS medium", "photometric_threshold": PHOTOMETRIC_THRESHOLD}}

@@ -97,6 +97,21 @@ function setupPainting(welcome) {
   if (!panel || !welcome.paintings) return;
   panel.hidden = false;
   if (welcome.painting) showMix(welcome.painting);
+  const gallery = $('gallery');
+  if (gallery) {
+    gallery.replaceChildren(...(welcome.paintings.gallery ?? []).map((item) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.id = item.id;
+      button.title = `${item.title}, ${item.artist}, ${item.year}: paint with it (slot A; shift-click: slot B)`;
+      const img = document.createElement('img');
+      img.src = withToken(`/gallery/${item.id}.jpg`);
+      img.alt = item.title;
+      button.append(img);
+      button.onclick = (event) => pickGalleryPainting(item.id, event.shiftKey ? 'b' : 'a').catch(() => undefined);
+      return button;
+    }));
+  }
   for (const slot of ['a', 'b']) {
     $(`painting-${slot}`).onchange = (event) => {
       const file = event.target.files?.[0];
@@ -154,14 +169,36 @@ async function uploadPainting(file, slot = 'a') {
     throw new Error(`upload failed: ${response.status}`);
   }
   const { id } = await response.json();
+  usePainting(id, slot, URL.createObjectURL(file));
+  setStatus(`painting ${slot.toUpperCase()} in use`);
+  return id;
+}
+
+/** Paints with a shipped painting from the gallery (read once on the server) in slot a or b. */
+async function pickGalleryPainting(galleryId, slot = 'a') {
+  const item = state.welcome?.paintings?.gallery?.find((g) => g.id === galleryId);
+  if (!item) throw new Error(`no gallery painting ${galleryId}`);
+  setStatus(`reading ${item.title}…`);
+  const response = await fetch(withToken(`/api/gallery/${galleryId}`), { method: 'POST' });
+  if (!response.ok) {
+    setStatus(`painting refused: ${(await response.text()).trim()}`, true);
+    throw new Error(`gallery pick failed: ${response.status}`);
+  }
+  const { id } = await response.json();
+  usePainting(id, slot, withToken(`/gallery/${galleryId}.jpg`));
+  setStatus(`painting ${slot.toUpperCase()}: ${item.title} (${item.artist})`);
+  return id;
+}
+
+/** Puts a painting the server has read into a slot and paints with the new mix. */
+function usePainting(id, slot, thumbSrc) {
   state.painting[slot] = id;
   if (slot === 'b' && !state.painting.a) { state.painting.a = id; state.painting.b = null; }
   const thumb = $(`thumb-${slot}`);
-  if (thumb) thumb.src = URL.createObjectURL(file);
+  if (thumb) thumb.src = thumbSrc;
   if ($('blend')) $('blend').disabled = !state.painting.b;
+  for (const button of document.querySelectorAll('#gallery button')) button.classList.toggle('chosen', [state.painting.a, state.painting.b].includes(`g-${button.dataset.id}`));
   sendMix();
-  setStatus(`painting ${slot.toUpperCase()} in use`);
-  return id;
 }
 
 /** Sets the mix from code (tests, OBS scripting): any of strength, blend. */
@@ -335,7 +372,7 @@ async function decodedFrames() {
 }
 
 const ready = connect();
-window.stylecast = { state, ready, start, stop, setStyle, meanColor, samples, decodedFrames, uploadPainting, setMix };
+window.stylecast = { state, ready, start, stop, setStyle, meanColor, samples, decodedFrames, uploadPainting, pickGalleryPainting, setMix };
 
 if ($('start')) {
   $('start').onclick = () => start($('mode').value).catch(() => undefined);

@@ -39,9 +39,14 @@ export class PaintingLibrary {
     return this.paintings.size;
   }
 
-  /** Reads an uploaded painting; the caller has capped its size. Throws BUSY while another is being read. */
-  async add(bytes: Uint8Array): Promise<StoredPainting> {
+  /**
+   * Reads an uploaded painting; the caller has capped its size. Throws BUSY while another is being read.
+   * With `id` (a gallery painting) a painting already read under that id is given back without reading it again.
+   */
+  async add(bytes: Uint8Array, id?: string): Promise<StoredPainting> {
     if (this.closed) throw StylecastError.closed('painting library');
+    const known = id === undefined ? undefined : this.paintings.get(id);
+    if (known) return this.get(known.id);
     if (this.busy) throw new StylecastError('BUSY', 'another painting is being read: try again in a moment');
     this.busy = true;
     const signal = AbortSignal.timeout(this.options.timeoutMs ?? 10_000);
@@ -51,7 +56,7 @@ export class PaintingLibrary {
         shortSide: this.options.paintingSize, signal, ...(this.options.maxPixels ? { maxPixels: this.options.maxPixels } : {}),
       });
       if (signal.aborted) throw new StylecastError('TIMEOUT', 'reading the painting took too long');
-      const painting = { id: `p-${randomUUID().slice(0, 8)}`, style };
+      const painting = { id: id ?? `p-${randomUUID().slice(0, 8)}`, style };
       this.paintings.set(painting.id, painting);
       while (this.paintings.size > (this.options.capacity ?? 16)) this.paintings.delete(this.paintings.keys().next().value!);
       return painting;

@@ -30,6 +30,15 @@ export interface PaintingMixMessage {
 export interface PaintingSupport {
   readonly model: string;
   readonly maxBytes: number;
+  /** Shipped public-domain paintings: `POST /api/gallery/<id>` reads one, `GET /gallery/<id>.jpg` shows it. */
+  readonly gallery: readonly GalleryItem[];
+}
+
+export interface GalleryItem {
+  readonly id: string;
+  readonly title: string;
+  readonly artist: string;
+  readonly year: string;
 }
 
 export interface Size {
@@ -120,7 +129,10 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
       if (!Array.isArray(m.styles) || !m.styles.every((s) => isRecord(s) && typeof s.id === 'string' && typeof s.title === 'string')) return fail('welcome.styles must list {id, title}');
       if (typeof m.style !== 'string' || typeof m.source !== 'string') return fail('welcome.style and welcome.source must be strings');
       if (!isSize(m.size) || !isSize(m.captureSize)) return fail('welcome.size and welcome.captureSize must be {width, height}');
-      if (!(m.paintings === null || (isRecord(m.paintings) && typeof m.paintings.model === 'string' && typeof m.paintings.maxBytes === 'number'))) return fail('welcome.paintings must be {model, maxBytes} or null');
+      if (!(m.paintings === null || (isRecord(m.paintings) && typeof m.paintings.model === 'string' && typeof m.paintings.maxBytes === 'number'
+        && Array.isArray(m.paintings.gallery) && m.paintings.gallery.every((g) => isRecord(g) && typeof g.id === 'string' && typeof g.title === 'string')))) {
+        return fail('welcome.paintings must be {model, maxBytes, gallery} or null');
+      }
       if (!(m.painting === null || (isRecord(m.painting) && parseMix(m.painting, 'welcome.painting').ok))) return fail('welcome.painting must be a painting mix or null');
       return { ok: true, value: m as ServerMessage };
     case 'answer':

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -9,6 +10,7 @@ import type { Logger } from '../core/log.js';
 import type { Conditioning } from '../models/contract.js';
 import type { Device } from '../models/providers.js';
 import type { ModelRegistry, Preset } from '../models/registry.js';
+import { loadGallery, type GalleryPainting } from '../models/gallery.js';
 import { ServedStyles } from '../models/served-styles.js';
 import { PaintingLibrary } from '../pipeline/painting-library.js';
 import { MAX_PAINTING_BYTES, conditioningFor, sniffPainting } from '../pipeline/painting.js';
@@ -50,6 +52,8 @@ export interface ServerOptions {
   readonly allowOrigins?: readonly string[];
   /** Publish the broadcast into a Janus VideoRoom (`--janus`, `--janus-room`). */
   readonly janus?: { readonly url: string; readonly room: number };
+  /** Public-domain paintings offered beside the upload (default: the shipped gallery, models/gallery). */
+  readonly gallery?: readonly GalleryPainting[];
   /** TESTS ONLY (fault injection): every Nth broadcast frame fails in ONNX Runtime. */
   readonly failEvery?: number;
 }
@@ -103,6 +107,7 @@ export class StylecastServer {
   /** The broadcast's painting mix while it runs the any-painting model. */
   private broadcastMix: PaintingMixMessage | null = null;
   private janus: JanusPublisher | null = null;
+  private gallery: readonly GalleryPainting[] = [];
 
   private constructor(private readonly options: ServerOptions, private readonly styles: ServedStyles, private readonly broadcast: Broadcast) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -134,12 +139,17 @@ export class StylecastServer {
     const styles = new ServedStyles(options.registry, options.preset ?? 'quality', await options.registry.resolve(options.styleId));
     const choice = styles.choose(styles.initial.id);
     if (choice.note) options.log.info(`note: ${choice.note}`);
+    const gallery = options.gallery ?? (styles.painter() ? await loadGallery().catch((error: unknown) => {
+      options.log.warn(`warning: the painting gallery is not offered: ${describeError(error)}`);
+      return [];
+    }) : []);
     const broadcast = await Broadcast.open({
       modelPath: choice.entry.onnxPath, device: options.device, threads: options.threads, lanes: options.lanes ?? 0, stabilize: options.stabilize,
       source: options.source, size: modelSizeFor(options.size, choice.modelScale), outputSize: options.size, fps: options.fps, log: options.log,
       ...(options.failEvery ? { failEvery: options.failEvery } : {}),
     });
     const server = new StylecastServer(options, styles, broadcast);
+    server.gallery = gallery;
     try {
       await new Promise<void>((resolve, reject) => {
         server.http.once('error', reject);
@@ -244,7 +254,9 @@ export class StylecastServer {
       size: this.options.size,
       // The camera is captured at the size the model runs at (the page scales the result up).
       captureSize: modelSizeFor(this.options.size, this.styles.choose(this.styleId).modelScale),
-      paintings: this.paintings ? { model: this.styles.painter()!.id, maxBytes: MAX_PAINTING_BYTES } : null,
+      paintings: this.paintings
+        ? { model: this.styles.painter()!.id, maxBytes: MAX_PAINTING_BYTES, gallery: this.gallery.map(({ id, title, artist, year }) => ({ id, title, artist, year })) }
+        : null,
       painting: this.broadcastMix,
     };
   }
@@ -342,6 +354,21 @@ export class StylecastServer {
     }
   }
 
+  private galleryPainting(id: string): GalleryPainting {
+    const painting = this.gallery.find((p) => p.id === id);
+    if (!painting) throw new StylecastError('NOT_FOUND', `no gallery painting "${id}"`);
+    return painting;
+  }
+
+  /** `POST /api/gallery/<id>`: a shipped painting, read once and kept under a fixed id -> {id}, as an upload gives. */
+  private async pickGalleryPainting({ req, res, url, params }: RouteContext): Promise<void> {
+    this.access.authorize(req, url);
+    if (!this.paintings) throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
+    const painting = this.galleryPainting(params[0]!);
+    const stored = await this.paintings.add(await readFile(painting.path), `g-${painting.id}`);
+    sendJson(res, 201, { id: stored.id, styleLength: stored.style.length });
+  }
+
   private sendStats(): void {
     if (this.control.size === 0) return;
     const broadcast = { ...this.broadcast.stats() };
@@ -377,6 +404,13 @@ export class StylecastServer {
         this.broadcast.fmp4.addClient(httpSink(res));
       })
       .on('POST', '/api/painting', (context) => this.uploadPainting(context))
+      .on('POST', /^\/api\/gallery\/([a-z0-9-]{1,64})$/, (context) => this.pickGalleryPainting(context))
+      .on('GET', /^\/gallery\/([a-z0-9-]{1,64})\.jpg$/, async ({ req, res, url, params }) => {
+        this.access.authorize(req, url);
+        const body = await readFile(this.galleryPainting(params[0]!).path);
+        res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': body.length, 'Cache-Control': 'max-age=3600', 'X-Content-Type-Options': 'nosniff' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      })
       .on('POST', '/whep', (context) => this.createResource('whep', context))
       .on('POST', '/whip', (context) => this.createResource('whip', context))
       .on('DELETE', /^\/(whip|whep)\/([\w-]{1,64})$/, ({ req, res, url, params }) => {

@@ -3,11 +3,12 @@
 // The fixture tiny-colour is AdaIN on the pixels themselves (colour-statistics
 // transfer), so where the colours must go is known exactly.
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../dist/core/log.js';
+import { loadGallery } from '../../dist/models/gallery.js';
 import { StylecastServer } from '../../dist/transport/server.js';
 import { launchChromium } from '../browser.js';
 import { FIXTURES, ROOT, decodeRgb, makeClip, runCli, tempDir, waitFor } from '../helpers.js';
@@ -148,6 +149,45 @@ describe('live: paintings uploaded from the page (real Chromium)', () => {
     expect(await page.evaluate(() => window.stylecast.decodedFrames())).toBeGreaterThan(decodedAtStart + 30);
     expect(await page.evaluate(() => window.stylecast.state.errors)).toEqual([]);
     console.log(`painting upload to a changed stream: ${tookMs} ms`);
+  });
+
+  it('picks a gallery painting with one click and blends it with an uploaded one: the stream follows both', async () => {
+    // A gallery of one green painting (the shipped gallery's format), beside an upload of red.
+    const galleryDir = join(dir.path, 'gallery');
+    execFileSync('mkdir', ['-p', galleryDir]);
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=0x30c040:size=96x64,noise=alls=25:allf=u', '-frames:v', '1', join(galleryDir, 'green.jpg')]);
+    await writeFile(join(galleryDir, 'gallery.json'), JSON.stringify({ paintings: [{ id: 'green', file: 'green.jpg', title: 'Green', artist: 'ffmpeg', year: '2026', licence: 'test fixture' }] }));
+    server = await startTestServer({ log, gallery: await loadGallery(galleryDir) });
+    browser = await launchChromium();
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/`);
+    await page.evaluate(() => window.stylecast.ready);
+    await page.evaluate(() => window.stylecast.start('view'));
+    await waitFor(async () => (await page.evaluate(() => window.stylecast.state.frames.output)) > 10, 20_000);
+    const greenMean = meanOf(await decodeRgb(join(galleryDir, 'green.jpg'), 96, 64));
+    const redMean = meanOf(await decodeRgb(red, 96, 64));
+
+    // The thumbnail is served and shown; one click paints with it.
+    await page.waitForSelector('#gallery button[data-id="green"] img');
+    expect(await page.evaluate(() => (document.querySelector('#gallery img') as HTMLImageElement).naturalWidth)).toBe(96);
+    await page.click('#gallery button[data-id="green"]');
+    await waitFor(() => page.evaluate(() => window.stylecast.state.painting.a === 'g-green'), 10_000);
+    await outputNear(page, greenMean, 25);
+    expect(await page.isVisible('#gallery button.chosen[data-id="green"]')).toBe(true);
+
+    await page.setInputFiles('#painting-b', red);
+    await waitFor(() => page.evaluate(() => window.stylecast.state.painting.b !== null), 10_000);
+    await page.evaluate(() => window.stylecast.setMix({ blend: 1 }));
+    await outputNear(page, redMean, 25);
+    await page.evaluate(() => window.stylecast.setMix({ blend: 0 }));
+    await outputNear(page, greenMean, 25);
+    expect(await page.evaluate(() => window.stylecast.state.errors)).toEqual([]);
+
+    // Only the gallery's own ids exist: anything else is 404, never a path.
+    for (const bad of ['nope', '..%2Fgallery', 'green.jpg']) {
+      expect((await fetch(`${server.url}/api/gallery/${bad}`, { method: 'POST' })).status).toBe(404);
+    }
+    expect((await fetch(`${server.url}/gallery/nope.jpg`)).status).toBe(404);
   });
 
   it('a bad painting gets a clear answer and the stream goes on untouched', async () => {

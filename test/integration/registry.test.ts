@@ -1,7 +1,8 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelRegistry } from '../../dist/models/registry.js';
+import { loadGallery } from '../../dist/models/gallery.js';
+import { BUNDLED_MODELS_DIR, ModelRegistry } from '../../dist/models/registry.js';
 import { FIXTURES, tempDir } from '../helpers.js';
 
 describe('ModelRegistry', () => {
@@ -78,5 +79,42 @@ describe('presets and variants', () => {
     expect(resolvePreset('auto', 'cpu')).toBe('fast');
     expect(resolvePreset('auto', 'cuda')).toBe('quality');
     expect(resolvePreset('quality', 'cpu')).toBe('quality');
+  });
+});
+
+describe('the shipped any-painting model and its gallery', () => {
+  it('a fresh clone has an any-painting model, with its credits and their licence texts beside it', async () => {
+    const registry = await ModelRegistry.load([BUNDLED_MODELS_DIR]);
+    const painter = await registry.resolveArbitrary(undefined);
+    expect(painter.manifest?.arbitrary).toBeDefined();
+    const credits = painter.manifest?.credits as Array<{ licence: string; licenceFile: string }> | undefined;
+    expect(credits?.length).toBeGreaterThan(0);
+    for (const credit of credits!) {
+      expect(['Apache-2.0', 'MIT', 'BSD-2-Clause', 'BSD-3-Clause']).toContain(credit.licence);
+      expect((await readFile(join(BUNDLED_MODELS_DIR, credit.licenceFile), 'utf8')).length).toBeGreaterThan(500);
+    }
+    if (credits!.some((c) => c.licence === 'Apache-2.0')) expect(await readFile(join(BUNDLED_MODELS_DIR, 'NOTICE'), 'utf8')).toMatch(/Apache License/);
+  });
+
+  it('loads the shipped gallery (every file present) and refuses entries that could name another path', async () => {
+    const shipped = await loadGallery();
+    expect(shipped.length).toBeGreaterThanOrEqual(4);
+    for (const painting of shipped) expect((await stat(painting.path)).size).toBeGreaterThan(1000);
+    expect(await loadGallery(join(BUNDLED_MODELS_DIR, 'no-such-folder'))).toEqual([]);
+    const dir = await tempDir();
+    try {
+      const write = (paintings: unknown) => writeFile(join(dir.path, 'gallery.json'), JSON.stringify({ paintings }));
+      const entry = { id: 'a', file: 'a.jpg', title: 'A', artist: 'B', year: '1900', licence: 'public domain' };
+      await write([{ ...entry, file: '../../etc/passwd' }]);
+      await expect(loadGallery(dir.path)).rejects.toThrow(/must be a plain \.jpg name/);
+      await write([{ ...entry, id: 'A/B' }]);
+      await expect(loadGallery(dir.path)).rejects.toThrow(/must be unique, lower case/);
+      await write([entry, entry]);
+      await expect(loadGallery(dir.path)).rejects.toThrow(/must be unique/);
+      await write([{ ...entry, title: '' }]);
+      await expect(loadGallery(dir.path)).rejects.toThrow(/"title" must be a non-empty string/);
+    } finally {
+      await dir.cleanup();
+    }
   });
 });
