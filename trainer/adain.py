@@ -232,6 +232,9 @@ def add_arguments(p):
     p.add_argument("--decoder", help="a fine-tuned painter (adain-train's checkpoint.pt: AdaIN decoder or Magenta transfer "
                    "network, matching --network) instead of the pretrained one")
     p.add_argument("--warping", action="store_true", help="also measure warping error (Middlebury, real clips) per painting")
+    p.add_argument("--frames", default="720p,1080p",
+                   help="also measure the style gap with the network run on whole frames of these sizes (720p, 1080p; 'none' "
+                        "to skip), as `eval` does (docs/metrics.md)")
     p.add_argument("--clips", default="mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4",
                    help="clips in DATA/videos for --warping (the same as `eval`'s)")
     p.add_argument("--title", help="display name of the exported model")
@@ -351,7 +354,7 @@ def run(args):
         print_proof_pair(after, before)
         return 0
     from .data import list_images, load_image
-    from .evaluate import photo_losses, style_gap, write_report
+    from .evaluate import FRAME_SIZES, frame_names, photo_losses, style_gap, style_gap_at_frames, write_report
     from .vgg import load_tfjs
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -383,6 +386,8 @@ def run(args):
         losses = photo_losses(run_model, photos, painting, vgg, args.photo_size)
         entry = {"style_gap_closed": gap["style_gap_closed"], "content_loss": losses["content_loss"],
                  "style_distance_per_layer": gap["style_distance_per_layer"]}
+        for frame in frame_names(args.frames):
+            entry[f"style_gap_closed_{frame}"] = style_gap_at_frames(run_model, photos, painting, vgg, FRAME_SIZES[frame])["style_gap_closed"]
         if args.warping:
             from .evaluate import middlebury, real_clips
             with torch.no_grad():
@@ -393,7 +398,8 @@ def run(args):
         report["styles"][name] = entry
         warping = (f", warping error {entry['warping_error_middlebury']:.5f} (Middlebury) / {entry['warping_error_clips']:.5f} (clips)"
                    if args.warping else "")
-        print(f"{name}: style gap closed {gap['style_gap_closed']:.1%}, content loss {losses['content_loss']:.3g}{warping}", flush=True)
+        frames = "".join(f", at {f} {entry[f'style_gap_closed_{f}']:.1%}" for f in frame_names(args.frames))
+        print(f"{name}: style gap closed {gap['style_gap_closed']:.1%}{frames}, content loss {losses['content_loss']:.3g}{warping}", flush=True)
     write_report(report, args.out)
     if args.baseline:
         print_proof_pair(report["styles"], json.load(open(args.baseline))["styles"])
@@ -401,7 +407,8 @@ def run(args):
         from . import manifest as manifests
         measured = report["styles"].values()
         means = {key: sum(m[key] for m in measured) / len(measured)
-                 for key in ("style_gap_closed", "content_loss", "warping_error_middlebury", "warping_error_clips")
+                 for key in ("style_gap_closed", "style_gap_closed_720p", "style_gap_closed_1080p", "content_loss",
+                             "warping_error_middlebury", "warping_error_clips")
                  if all(key in m for m in measured)}
         with open(args.update_manifest) as f:
             metrics = dict(json.load(f).get("metrics", {}), **means,

@@ -32,6 +32,8 @@ export interface BroadcastStats extends LiveStylizerStats {
   readonly webrtcViewers: number;
   readonly fmp4Viewers: number;
   readonly fmp4DroppedFragments: number;
+  /** The size the model runs at now (it follows the style: each style's model scale). */
+  readonly modelSize: string;
 }
 
 /**
@@ -50,8 +52,11 @@ export class Broadcast {
   private sourceStopping: Promise<void> = Promise.resolve();
   private readonly subscription: Subscription;
   private closed = false;
+  /** The size frames reach the model at: the current style's model size. */
+  private size: FrameSize;
 
   private constructor(private readonly stylizer: LiveStylizer, private readonly options: BroadcastOptions) {
+    this.size = options.size;
     this.fmp4 = new Fmp4Broadcaster(options.log);
     this.subscription = stylizer.frames$.subscribe((frame) => {
       const { width, height } = options.outputSize;
@@ -99,16 +104,27 @@ export class Broadcast {
   pushIngest(id: string, frame: LiveInputFrame, i420: Uint8Array): void {
     if (this.ingestId !== id) return;
     this.preview.pushI420(frame.width, frame.height, i420);
-    const { width, height } = this.options.size;
-    if (frame.width * frame.height <= width * height) return this.stylizer.push(frame);
-    // A publisher may send 1080p: the model runs at its own size, like a server-side source.
+    const { width, height } = this.size;
+    if (frame.width === width && frame.height === height) return this.stylizer.push(frame);
+    // A publisher may send 1080p, or a size made for another style: the model runs at its own size, like a server-side source.
     const data = new Uint8Array(width * height * 4);
     resizeBilinear(frame.data, frame.width, frame.height, data, width, height, 4);
     this.stylizer.push({ width, height, channels: 4, data, receivedAt: frame.receivedAt });
   }
 
-  setModel(modelPath: string, conditioning: Conditioning | null = null): Promise<void> {
-    return this.stylizer.setModel(modelPath, conditioning);
+  /**
+   * Switches the model; `size` is the new model's size for this stream (styles differ in
+   * model scale), and a server-side source is restarted to decode at it.
+   */
+  async setModel(modelPath: string, conditioning: Conditioning | null = null, size: FrameSize = this.size): Promise<void> {
+    await this.stylizer.setModel(modelPath, conditioning);
+    if (this.closed || (size.width === this.size.width && size.height === this.size.height)) return;
+    this.size = size;
+    const previous = this.source;
+    if (!previous) return; // WHIP frames are scaled to this.size as they come
+    this.source = null;
+    this.sourceStopping = this.sourceStopping.then(() => previous.close());
+    this.startServerSource();
   }
 
   stats(): BroadcastStats {
@@ -118,6 +134,7 @@ export class Broadcast {
       webrtcViewers: this.output.trackCount,
       fmp4Viewers: this.fmp4.viewers,
       fmp4DroppedFragments: this.fmp4.droppedFragments,
+      modelSize: `${this.size.width}x${this.size.height}`,
     };
   }
 
@@ -135,7 +152,7 @@ export class Broadcast {
   private startServerSource(): void {
     const spec = this.options.source;
     if (this.closed || spec.kind === 'browser') return;
-    this.source = new FfmpegLiveSource(spec, this.options.size, this.options.fps, (frame) => {
+    this.source = new FfmpegLiveSource(spec, this.size, this.options.fps, (frame) => {
       this.preview.pushRgba(frame.width, frame.height, frame.data);
       this.stylizer.push(frame);
     }, this.options.log);

@@ -282,9 +282,9 @@ export class StylecastServer {
     let answerSdp: string;
     try {
       if (mode === 'camera') {
-        const model = this.styles.choose(this.styleId).entry.onnxPath;
+        const choice = this.styles.choose(this.styleId);
         ({ camera: session, answerSdp } = await Camera.open({
-          offerSdp, modelPath: model, device: this.options.device, threads: this.options.threads, lanes: this.options.lanes ?? 0,
+          offerSdp, modelPath: choice.entry.onnxPath, modelSize: modelSizeFor(this.options.size, choice.modelScale), device: this.options.device, threads: this.options.threads, lanes: this.options.lanes ?? 0,
           stabilize: this.options.stabilize, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs,
         }));
       } else {
@@ -316,15 +316,18 @@ export class StylecastServer {
 
   /** Applies a style (and its painting mix) to the client's camera when it has one, else to the broadcast (everyone sees it). */
   private async applyStyle(client: ControlClient, id: string, mix: PaintingMixMessage | null): Promise<void> {
-    const model = this.styles.choose(id).entry.onnxPath;
+    const choice = this.styles.choose(id);
+    const model = choice.entry.onnxPath;
+    // Styles differ in model scale (a fast variant at half size, a sub-pixel one at full): the frames follow.
+    const modelSize = modelSizeFor(this.options.size, choice.modelScale);
     const conditioning = mix ? this.conditioningFor(mix) : null;
     const cameras = this.sessions.ownedBy(client.id).filter((s): s is Camera => s instanceof Camera);
     if (cameras.length > 0) {
-      for (const camera of cameras) await camera.setModel(model, conditioning);
+      for (const camera of cameras) await camera.setModel(model, conditioning, modelSize);
       this.control.send(client, { type: 'style', id, target: 'camera', painting: mix });
       return;
     }
-    await this.broadcast.setModel(model, conditioning);
+    await this.broadcast.setModel(model, conditioning, modelSize);
     this.styleId = id;
     this.broadcastMix = mix;
     this.control.broadcast({ type: 'style', id, target: 'broadcast', painting: mix });

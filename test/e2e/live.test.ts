@@ -216,6 +216,43 @@ describe('live serving in real Chromium', () => {
   });
 });
 
+describe('a style switch follows the new style\'s model scale', () => {
+  // Preset fast: tiny runs its fast variant at half size (160x90 of 320x180), tiny-colour at 0.375 (120x68).
+  it('the broadcast decodes at the new model size and keeps streaming, both ways', async () => {
+    await startServer({ preset: 'fast' });
+    const stats = async () => ((await (await fetch(`${server!.url}/api/stats`)).json()) as { broadcast: { modelSize: string; framesOut: number; failed: number } }).broadcast;
+    expect((await stats()).modelSize).toBe('160x90');
+    const c = await connect(`${server!.url.replace('http', 'ws')}/ws`);
+    try {
+      await c.next('welcome');
+      for (const [style, size] of [['tiny-colour', '120x68'], ['tiny', '160x90']] as const) {
+        c.ws.send(JSON.stringify({ type: 'style', id: style }));
+        expect(await c.next('style')).toMatchObject({ id: style, target: 'broadcast' });
+        expect((await stats()).modelSize).toBe(size);
+        const out = (await stats()).framesOut;
+        await waitFor(async () => (await stats()).framesOut > out + 15, 15_000);
+      }
+      expect((await stats()).failed).toBe(0);
+    } finally {
+      c.ws.close();
+    }
+  });
+
+  it('a camera session scales its frames to the new model size (real Chromium)', async () => {
+    await startServer({ preset: 'fast' });
+    const page = await openPage('/');
+    await page.evaluate(() => window.stylecast.start('camera'));
+    await waitFor(async () => (await frames(page)).output > 10, 20_000);
+    const cameraSize = () => page.evaluate(() => (window.stylecast.state.stats as any)?.camera?.modelSize);
+    await waitFor(async () => (await cameraSize()) === '160x90', 5000);
+    await page.evaluate(() => window.stylecast.setStyle('tiny-colour'));
+    await waitFor(async () => (await cameraSize()) === '120x68', 10_000);
+    const at = (await frames(page)).output;
+    await waitFor(async () => (await frames(page)).output > at + 10, 10_000);
+    expect(await page.evaluate(() => window.stylecast.state.errors)).toEqual([]);
+  });
+});
+
 // ---- robustness: plain sockets against the server ---------------------------
 
 describe('server robustness (real sockets on 127.0.0.1)', () => {

@@ -1,6 +1,8 @@
+import type { FrameSize } from '../../core/frame.js';
 import type { Conditioning } from '../../models/contract.js';
 import type { Device } from '../../models/providers.js';
-import { LiveStylizer, type LiveStylizerStats } from '../../pipeline/live.js';
+import { LiveStylizer, type LiveInputFrame, type LiveStylizerStats } from '../../pipeline/live.js';
+import { resizeBilinear } from '../../pipeline/resize.js';
 import { checkOffer, type PeerSession } from '../webrtc/peer.js';
 import { RtcVideoOutput } from '../webrtc/video.js';
 import { answerReceiving } from './receiving-peer.js';
@@ -9,6 +11,8 @@ import { PeerBackedSession } from './peer-backed.js';
 export interface CameraOptions {
   readonly offerSdp: string;
   readonly modelPath: string;
+  /** The size the model runs at: camera frames of any other size are scaled to it before inference. */
+  readonly modelSize: FrameSize;
   readonly device: Device;
   readonly threads: number;
   readonly lanes?: number;
@@ -28,7 +32,7 @@ export class Camera extends PeerBackedSession {
   /** Resolves when the peer has closed and the stylizer (its worker thread) has ended. */
   private readonly released: Promise<void>;
 
-  private constructor(peer: PeerSession, private readonly stylizer: LiveStylizer, released: Promise<void>) {
+  private constructor(peer: PeerSession, private readonly stylizer: LiveStylizer, private readonly input: CameraInput, released: Promise<void>) {
     super(peer);
     this.released = released;
   }
@@ -40,6 +44,7 @@ export class Camera extends PeerBackedSession {
   static async open(options: CameraOptions): Promise<{ camera: Camera; answerSdp: string }> {
     checkOffer(options.offerSdp); // before the model loads: a bad offer costs nothing
     const stylizer = await LiveStylizer.open(options);
+    const input = new CameraInput(options.modelSize, (frame) => stylizer.push(frame));
     const output = new RtcVideoOutput();
     const track = output.createTrack();
     const frames = stylizer.frames$.subscribe((frame) => output.pushRgba(frame.width, frame.height, frame.rgba));
@@ -56,21 +61,40 @@ export class Camera extends PeerBackedSession {
         sendTracks: [track],
         candidateAddress: options.candidateAddress,
         ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-        onFrame: (frame) => stylizer.push(frame),
+        onFrame: (frame) => input.handle(frame),
       });
       const released = new Promise<void>((resolve) => peer.onClose(() => void release().then(resolve, resolve)));
-      return { camera: new Camera(peer, stylizer, released), answerSdp };
+      return { camera: new Camera(peer, stylizer, input, released), answerSdp };
     } catch (error) {
       await release();
       throw error;
     }
   }
 
-  setModel(modelPath: string, conditioning: Conditioning | null = null): Promise<void> {
-    return this.stylizer.setModel(modelPath, conditioning);
+  /** Switches the model; `modelSize` is the new model's size (styles differ in model scale). */
+  async setModel(modelPath: string, conditioning: Conditioning | null = null, modelSize: FrameSize = this.input.size): Promise<void> {
+    await this.stylizer.setModel(modelPath, conditioning);
+    this.input.size = modelSize;
   }
 
-  stats(): LiveStylizerStats {
-    return this.stylizer.snapshot();
+  stats(): LiveStylizerStats & { modelSize: string } {
+    return { ...this.stylizer.snapshot(), modelSize: `${this.input.size.width}x${this.input.size.height}` };
+  }
+}
+
+/**
+ * Camera frames on their way to the model: whatever size the browser sends
+ * (a page may ignore the capture size it was given, or send 4K), the model
+ * gets the size its style runs at, so one peer cannot make inference cost more.
+ */
+class CameraInput {
+  constructor(public size: FrameSize, private readonly push: (frame: LiveInputFrame) => void) {}
+
+  handle(frame: LiveInputFrame): void {
+    const { width, height } = this.size;
+    if (frame.width === width && frame.height === height) return this.push(frame);
+    const data = new Uint8Array(width * height * frame.channels);
+    resizeBilinear(frame.data, frame.width, frame.height, data, width, height, frame.channels);
+    this.push({ width, height, channels: frame.channels, data, receivedAt: frame.receivedAt });
   }
 }
