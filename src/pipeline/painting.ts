@@ -1,10 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StylecastError, throwIfAborted } from '../core/errors.js';
 import type { FrameSize } from '../core/frame.js';
 import { VideoDecoder } from '../media/ffmpeg/decoder.js';
 import { probeMedia } from '../media/ffmpeg/probe.js';
+import { IMAGE_DEMUXERS, IMAGE_HEADER_BYTES, imageHeader } from '../media/image-header.js';
 import type { Conditioning } from '../models/contract.js';
 import type { StyleEngine } from '../models/engine.js';
 import { checkSourceSize } from './sizing.js';
@@ -63,26 +64,17 @@ export function parseFraction(value: unknown, what: string): number {
   return number;
 }
 
-const SIGNATURES: ReadonlyArray<{ type: string; test: (b: Uint8Array) => boolean }> = [
-  { type: 'jpeg', test: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
-  { type: 'png', test: (b) => [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((v, i) => b[i] === v) },
-  { type: 'webp', test: (b) => ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP' },
-  { type: 'bmp', test: (b) => ascii(b, 0, 2) === 'BM' },
-];
-
-function ascii(bytes: Uint8Array, start: number, end: number): string {
-  return String.fromCharCode(...bytes.subarray(start, end));
-}
-
 /** The image type of uploaded bytes (JPEG, PNG, WebP, BMP), or a clear error; checks the size cap first. */
 export function sniffPainting(bytes: Uint8Array, maxBytes = MAX_PAINTING_BYTES): string {
   if (bytes.length === 0) throw new StylecastError('INPUT_INVALID', 'the painting is empty');
   if (bytes.length > maxBytes) {
     throw new StylecastError('TOO_LARGE', `the painting is ${(bytes.length / 1048576).toFixed(1)} MB; the limit is ${(maxBytes / 1048576).toFixed(0)} MB`);
   }
-  const match = SIGNATURES.find((s) => s.test(bytes));
-  if (!match) throw new StylecastError('INPUT_INVALID', 'the painting is not a JPEG, PNG, WebP or BMP image');
-  return match.type;
+  const header = imageHeader(bytes);
+  if (!header) throw new StylecastError('INPUT_INVALID', 'the painting is not a JPEG, PNG, WebP or BMP image');
+  // Refused by its header alone: a few MB can declare a picture of gigabytes.
+  if (header.width !== null && header.height !== null) checkSourceSize({ path: 'the painting', width: header.width, height: header.height });
+  return header.type;
 }
 
 export interface PaintingOptions {
@@ -92,9 +84,32 @@ export interface PaintingOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Decodes a painting file at its reading size into a [0, 1] NCHW tensor. */
+/** The first bytes of a file (the image header); the file's own errors in the probe's words. */
+async function headOf(path: string): Promise<Uint8Array> {
+  const file = await open(path, 'r').catch(() => {
+    throw new StylecastError('INPUT_NOT_FOUND', `input file not found: ${path}`);
+  });
+  try {
+    if (!(await file.stat()).isFile()) throw new StylecastError('INPUT_INVALID', `${path} is not a file`);
+    const buffer = new Uint8Array(IMAGE_HEADER_BYTES);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Decodes a painting file at its reading size into a [0, 1] NCHW tensor: its type and
+ * size come from its header first (too large is refused undecoded), then it is decoded
+ * only as that type.
+ */
 async function readPainting(path: string, options: PaintingOptions): Promise<{ tensor: Float32Array } & FrameSize> {
-  const source = await probeMedia(path).catch((error: unknown) => {
+  const header = imageHeader(await headOf(path));
+  if (!header) throw new StylecastError('INPUT_INVALID', `${path} is not an image ffmpeg can read (a painting must be a JPEG, PNG, WebP or BMP)`);
+  if (header.width !== null && header.height !== null) checkSourceSize({ path, width: header.width, height: header.height }, options.maxPixels);
+  const format = IMAGE_DEMUXERS[header.type];
+  const source = await probeMedia(path, { format }).catch((error: unknown) => {
     if (error instanceof StylecastError && (error.code === 'INPUT_INVALID' || error.code === 'NO_VIDEO_STREAM')) {
       throw new StylecastError('INPUT_INVALID', `${path} is not an image ffmpeg can read (a painting must be a JPEG, PNG, WebP or BMP)`);
     }
@@ -103,7 +118,7 @@ async function readPainting(path: string, options: PaintingOptions): Promise<{ t
   if ((source.estimatedFrames ?? 1) > 1) throw new StylecastError('INPUT_INVALID', `${path} is a video, not a painting: give a still image`);
   checkSourceSize(source, options.maxPixels);
   const size = paintingSizeFor(source, options.shortSide);
-  const decoder = new VideoDecoder({ input: path, size, maxFrames: 1 });
+  const decoder = new VideoDecoder({ input: path, format, size, maxFrames: 1 });
   const onAbort = () => void decoder.close();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {

@@ -83,9 +83,9 @@ export function decoderOptionsFor(spec: Exclude<SourceSpec, { kind: 'browser' }>
     case 'file':
       return { ...common, input: spec.path, inputArgs: ['-stream_loop', '-1'], realtime: true };
     case 'v4l2':
-      return { ...common, input: spec.device, inputArgs: ['-f', 'v4l2'] };
+      return { ...common, input: spec.device, inputArgs: ['-f', 'v4l2'], device: true };
     case 'lavfi':
-      return { ...common, input: spec.graph, inputArgs: ['-f', 'lavfi'], realtime: true };
+      return { ...common, input: spec.graph, inputArgs: ['-f', 'lavfi'], realtime: true, device: true };
     case 'url':
       return { ...common, input: spec.url, inputArgs: networkInputArgs(spec.url, spec.listen) };
   }

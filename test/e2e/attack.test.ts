@@ -4,6 +4,8 @@
  * half-open peers and bodies, failing inference. `npm run test:attack` runs
  * this file alone.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
@@ -13,7 +15,7 @@ import { createLogger } from '../../dist/core/log.js';
 import { ModelRegistry } from '../../dist/models/registry.js';
 import { StylecastServer, type ServerOptions } from '../../dist/transport/server.js';
 import { launchChromium } from '../browser.js';
-import { FIXTURES, ROOT, waitFor } from '../helpers.js';
+import { FIXTURES, ROOT, listDir, makeClip, runCli, tempDir, waitFor, type CliResult } from '../helpers.js';
 import { connect, viewerOffer } from '../live-client.js';
 
 const logLines: string[] = [];
@@ -288,3 +290,78 @@ describe('a failing frame does not stop the stream', () => {
 });
 
 afterAll(() => undefined);
+
+describe('untrusted files: ffmpeg opens only what it was given', () => {
+  let files: { path: string; cleanup: () => Promise<void> };
+  let listener: Server;
+  let connections = 0;
+  let port = 0;
+  beforeAll(async () => {
+    files = await tempDir('stylecast-untrusted-');
+    listener = createServer((_req, res) => { res.writeHead(404); res.end(); });
+    listener.on('connection', () => { connections++; });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    port = (listener.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => listener.close(resolve));
+    await files.cleanup();
+  });
+
+  const one = (r: CliResult) => r.stderr.trim().split('\n').filter((l) => l.startsWith('error:'));
+
+  it('an .mp4 that is an HLS playlist, a concat script or a playlist of URLs is refused with one line, reading nothing', async () => {
+    const secret = await makeClip(join(files.path, 'secret.mp4'), { width: 64, height: 48, seconds: 0.5, audio: false });
+    const disguised: Array<[string, string]> = [
+      ['hls.mp4', `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1,\nfile://${secret}\n#EXT-X-ENDLIST\n`],
+      ['urls.mp4', `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1,\nhttp://127.0.0.1:${port}/a.ts\n#EXT-X-ENDLIST\n`],
+      ['concat.mp4', `ffconcat version 1.0\nfile '${secret}'\n`],
+    ];
+    for (const [name, text] of disguised) {
+      const input = join(files.path, name);
+      await writeFile(input, text);
+      const out = join(files.path, `${name}.out.mp4`);
+      const r = await runCli(['stylize', input, '-o', out, '--models-dir', FIXTURES, '--style', 'tiny']);
+      expect(r.code, `${name}: ${r.stderr}`).not.toBe(0);
+      expect(one(r), r.stderr).toHaveLength(1);
+      expect(one(r)[0]).toMatch(/stylecast does not open .*: it is a playlist, script or other container that names further files or URLs/);
+      expect(await listDir(files.path)).not.toContain(`${name}.out.mp4`);
+    }
+    expect(connections).toBe(0);
+  });
+
+  it('file names that look like protocols are only file names (a folder holding http:HOST:PORT.png, concat:a.png|b.png)', async () => {
+    const folder = join(files.path, 'folder');
+    await mkdir(folder);
+    const png = (name: string) => execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x48', '-frames:v', '1', '-f', 'image2', '-c:v', 'png', join(folder, name)]);
+    png('a.png');
+    png(`http:127.0.0.1:${port}.png`);
+    png('concat:a.png|a.png.png');
+    png('subfile:,,start,0,end,10,,:a.png.png');
+    const out = join(files.path, 'folder-out');
+    const before = connections;
+    const r = await runCli(['stylize', folder, '-o', out, '--models-dir', FIXTURES, '--style', 'tiny']);
+    expect(connections - before).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await listDir(out)).sort()).toEqual(['a.png', `http:127.0.0.1:${port}.png`, 'concat:a.png|a.png.png', 'subfile:,,start,0,end,10,,:a.png.png'].sort());
+  });
+
+  it('a painting is read by its header: 16000x16000 is refused undecoded, in well under a second; a named pipe is named', async () => {
+    const clip = await makeClip(join(files.path, 'c.mp4'), { width: 64, height: 48, seconds: 0.2, audio: false });
+    // A valid PNG signature and IHDR declaring 16000x16000, 16-bit RGBA, then nothing: a decoder would want 2 GB.
+    const ihdr = Buffer.alloc(25);
+    ihdr.writeUInt32BE(13, 0); ihdr.write('IHDR', 4); ihdr.writeUInt32BE(16000, 8); ihdr.writeUInt32BE(16000, 12); ihdr[16] = 16; ihdr[17] = 6;
+    const huge = join(files.path, 'huge.png');
+    await writeFile(huge, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ihdr]));
+    const started = performance.now();
+    const r = await runCli(['stylize', clip, '-o', join(files.path, 'h.mp4'), '--models-dir', FIXTURES, '--style', 'tiny-colour', '--style-image', huge]);
+    expect(r.code).not.toBe(0);
+    expect(one(r)[0]).toMatch(/huge\.png is 16000x16000 .*larger than 8192 px a side/);
+    expect(performance.now() - started).toBeLessThan(5000); // the CLI's own start-up included; a decode took 50 s
+    const fifo = join(files.path, 'pipe.mp4');
+    execFileSync('mkfifo', [fifo]);
+    const f = await runCli(['stylize', fifo, '-o', join(files.path, 'f.mp4'), '--models-dir', FIXTURES, '--style', 'tiny']);
+    expect(f.code).not.toBe(0);
+    expect(one(f)[0]).toMatch(/is a named pipe \(FIFO\), not a file/);
+  });
+});

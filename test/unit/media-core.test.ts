@@ -1,3 +1,6 @@
+import { resolve } from 'node:path';
+import { imageHeader } from '../../dist/media/image-header.js';
+import { openInputArgs } from '../../dist/media/ffmpeg/inputs.js';
 import { describe, expect, it } from 'vitest';
 import { FrameChunker } from '../../dist/media/ffmpeg/chunker.js';
 import { audioArgs, containerFor } from '../../dist/media/ffmpeg/formats.js';
@@ -63,5 +66,47 @@ describe('isStillImage', () => {
     expect(isStillImage({ formatName: 'image2', estimatedFrames: 1 })).toBe(true);
     expect(isStillImage({ formatName: 'mov,mp4,m4a,3gp,3g2,mj2', estimatedFrames: 1 })).toBe(false);
     expect(isStillImage({ formatName: 'image2', estimatedFrames: 30 })).toBe(false);
+  });
+});
+
+describe('imageHeader (type and size from the first bytes)', () => {
+  const png = (w: number, h: number) => {
+    const b = Buffer.alloc(33);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(b);
+    b.writeUInt32BE(13, 8); b.write('IHDR', 12); b.writeUInt32BE(w, 16); b.writeUInt32BE(h, 20);
+    return new Uint8Array(b);
+  };
+  it('reads PNG, JPEG (after an APP segment), WebP (VP8, VP8L, VP8X) and BMP sizes', () => {
+    expect(imageHeader(png(16000, 12))).toEqual({ type: 'png', width: 16000, height: 12 });
+    const app = [0xff, 0xe0, 0x00, 0x06, 1, 2, 3, 4];
+    const sof = [0xff, 0xc0, 0x00, 0x11, 8, 0x01, 0x2c, 0x02, 0x58, 3];
+    expect(imageHeader(new Uint8Array([0xff, 0xd8, ...app, ...sof, 0, 0, 0]))).toEqual({ type: 'jpeg', width: 600, height: 300 });
+    const riff = (chunk: string, body: number[]) => new Uint8Array([...Buffer.from('RIFF'), 0, 0, 0, 0, ...Buffer.from('WEBP'), ...Buffer.from(chunk), 0, 0, 0, 0, ...body]);
+    expect(imageHeader(riff('VP8 ', [0, 0, 0, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01, 0, 0]))).toEqual({ type: 'webp', width: 640, height: 480 });
+    const vp8l = (w: number, h: number) => { const bits = (w - 1) | ((h - 1) << 14); return [0x2f, bits & 255, (bits >> 8) & 255, (bits >> 16) & 255, (bits >>> 24) & 255, 0, 0, 0, 0]; };
+    expect(imageHeader(riff('VP8L', vp8l(100, 50)))).toEqual({ type: 'webp', width: 100, height: 50 });
+    expect(imageHeader(riff('VP8X', [0, 0, 0, 0, 0x3f, 0x1f, 0, 0x3f, 0x1f, 0, 0]))).toEqual({ type: 'webp', width: 8000, height: 8000 });
+    const bmp = Buffer.alloc(30); bmp.write('BM'); bmp.writeInt32LE(320, 18); bmp.writeInt32LE(-200, 22);
+    expect(imageHeader(new Uint8Array(bmp))).toEqual({ type: 'bmp', width: 320, height: 200 });
+  });
+  it('says null for anything else, and an unknown size when the header stops short', () => {
+    expect(imageHeader(new Uint8Array(Buffer.from('#EXTM3U\n')))).toBeNull();
+    expect(imageHeader(new Uint8Array(0))).toBeNull();
+    expect(imageHeader(png(1, 1).subarray(0, 10))).toEqual({ type: 'png', width: null, height: null });
+    expect(imageHeader(new Uint8Array([0xff, 0xd8, 0xff, 0xda, 0, 2]))).toEqual({ type: 'jpeg', width: null, height: null });
+  });
+});
+
+describe('the ffmpeg input policy', () => {
+  it('local names open as absolute file: paths with media demuxers only; URLs with their own protocols; other schemes refused', () => {
+    const local = openInputArgs('concat:a.png|b.png');
+    expect(local.slice(0, 2)).toEqual(['-protocol_whitelist', 'file']);
+    expect(local[2]).toBe('-format_whitelist');
+    expect(local[3]).not.toMatch(/hls|concat|dash|image2pipe/);
+    expect(local.at(-1)).toBe(`file:${resolve('concat:a.png|b.png')}`);
+    expect(openInputArgs('x.png', { format: 'png_pipe' }).slice(2, 4)).toEqual(['-f', 'png_pipe']);
+    expect(openInputArgs('https://example.com/a.m3u8')).toEqual(['-protocol_whitelist', 'http,https,tcp,tls,crypto', '-i', 'https://example.com/a.m3u8']);
+    expect(() => openInputArgs('file:///etc/passwd')).toThrow(/does not open file:\/\/ URLs/);
+    expect(() => openInputArgs('gopher://x')).toThrow(/does not open gopher:\/\/ URLs/);
   });
 });

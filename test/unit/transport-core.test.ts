@@ -39,7 +39,9 @@ describe('control protocol', () => {
     const welcome = { type: 'welcome', styles: [{ id: 'candy', title: 'Candy' }], style: 'candy', source: 'lavfi', size: { width: 640, height: 360 }, captureSize: { width: 320, height: 180 }, paintings: null, painting: null };
     expect(parseServerMessage(JSON.stringify(welcome))).toEqual({ ok: true, value: welcome });
     const painting = { a: 'p-1', b: null, blend: 0.5, strength: 1 };
-    expect(parseServerMessage(JSON.stringify({ ...welcome, paintings: { model: 'adain', maxBytes: 10 }, painting }))).toMatchObject({ ok: true });
+    const gallery = [{ id: 'starry-night', title: 'The Starry Night', artist: 'Vincent van Gogh', year: '1889' }];
+    expect(parseServerMessage(JSON.stringify({ ...welcome, paintings: { model: 'adain', maxBytes: 10, gallery }, painting }))).toMatchObject({ ok: true });
+    expect(parseServerMessage(JSON.stringify({ ...welcome, paintings: { model: 'adain', maxBytes: 10, gallery: [{ id: 1 }] }, painting }))).toMatchObject({ ok: false });
     expect(parseServerMessage(JSON.stringify({ ...welcome, painting: { ...painting, strength: 3 } }))).toMatchObject({ ok: false });
     expect(parseServerMessage(JSON.stringify({ type: 'style', id: 'adain', target: 'broadcast', painting }))).toMatchObject({ ok: true });
     expect(parseServerMessage(JSON.stringify({ ...welcome, size: { width: '640' } }))).toMatchObject({ ok: false });

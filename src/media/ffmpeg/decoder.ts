@@ -2,13 +2,18 @@ import { performance } from 'node:perf_hooks';
 import { StylecastError } from '../../core/errors.js';
 import type { FrameSize, RgbFrame } from '../../core/frame.js';
 import { FrameChunker } from './chunker.js';
+import { openInputArgs } from './inputs.js';
 import { FfmpegProcess, ffmpegBinary } from './process.js';
 
 export interface DecoderOptions {
-  /** Anything ffmpeg opens: a path, or `-f lavfi` style input given in `inputArgs`. */
+  /** A media file or network URL, opened under the input policy (inputs.ts); or, with `device`, an operator's device or filter graph. */
   readonly input: string;
   /** Extra arguments placed before `-i` (e.g. ['-f', 'lavfi'] or ['-stream_loop', '-1']). */
   readonly inputArgs?: readonly string[];
+  /** The input is the operator's device or lavfi graph (`inputArgs` says which), opened as given. */
+  readonly device?: boolean;
+  /** Pin a media file to one demuxer (a painting: the format its bytes say). */
+  readonly format?: string;
   /** Output frame size; ffmpeg scales when it differs from the source. */
   readonly size: FrameSize;
   /** Constant output frame rate (frames are duplicated/dropped to hold it), as num/den. */
@@ -31,7 +36,7 @@ export function decoderArgs(options: DecoderOptions): string[] {
     '-nostdin', '-hide_banner', '-v', 'error',
     ...(options.realtime ? ['-re'] : []),
     ...(options.inputArgs ?? []),
-    '-i', options.input,
+    ...(options.device ? ['-i', options.input] : openInputArgs(options.input, options.format ? { format: options.format } : {})),
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', filters.join(','),
     ...(options.maxFrames ? ['-frames:v', String(options.maxFrames)] : []),

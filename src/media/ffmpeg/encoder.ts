@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { StylecastError } from '../../core/errors.js';
 import type { FrameSize } from '../../core/frame.js';
 import { audioArgs, containerFor } from './formats.js';
+import { openInputArgs } from './inputs.js';
 import { FfmpegProcess, ffmpegBinary } from './process.js';
 
 export interface EncoderOptions {
@@ -60,7 +61,7 @@ export function encoderArgs(options: EncoderOptions, tempPath: string): string[]
     '-framerate', `${options.fps.num}/${options.fps.den}`, '-i', 'pipe:0',
   ];
   const withAudio = !spec.still && options.audioSource !== null && options.audioCodec !== null;
-  if (withAudio) args.push('-i', options.audioSource!);
+  if (withAudio) args.push(...openInputArgs(options.audioSource!));
   args.push('-map', '0:v:0');
   if (withAudio) args.push('-map', '1:a:0?', '-map_metadata', '1', ...audioArgs(spec, options.audioCodec));
   const filters: string[] = [];

@@ -1,5 +1,7 @@
 import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { StylecastError } from '../../core/errors.js';
+import { isNetworkUrl, openInputArgs, policyRefusal, type InputOptions } from './inputs.js';
 import { FfmpegProcess, ffprobeBinary } from './process.js';
 
 export interface MediaInfo {
@@ -49,6 +51,8 @@ async function fileSize(path: string): Promise<number> {
   try {
     const info = await stat(path);
     if (info.isDirectory()) throw new StylecastError('INPUT_INVALID', `input is a directory, not a video: ${path}`);
+    if (info.isFIFO()) throw new StylecastError('INPUT_INVALID', `input is a named pipe (FIFO), not a file: ${path} (stylecast reads a file twice: once to probe it, once to decode it)`);
+    if (!info.isFile()) throw new StylecastError('INPUT_INVALID', `input is not a regular file: ${path}`);
     return info.size;
   } catch (error) {
     if (error instanceof StylecastError) throw error;
@@ -57,14 +61,15 @@ async function fileSize(path: string): Promise<number> {
 }
 
 /** Reads what the pipeline needs from a media file or stream URL; clear errors for bad input. */
-export async function probeMedia(path: string): Promise<MediaInfo> {
-  const network = /^[a-z]+:\/\//i.test(path); // a stream URL: ffprobe opens it
+export async function probeMedia(path: string, options: InputOptions = {}): Promise<MediaInfo> {
+  const network = isNetworkUrl(path); // a stream URL: ffprobe opens it
   const size = network ? Number.MAX_SAFE_INTEGER : await fileSize(path);
   if (size === 0) throw new StylecastError('INPUT_INVALID', `input file is empty: ${path}`);
-
+  const open = openInputArgs(path, options);
   const probe = new FfmpegProcess(
     ffprobeBinary(),
-    ['-v', 'error', ...(network ? ['-rw_timeout', '10000000'] : []), '-print_format', 'json', '-show_format', '-show_streams', path],
+    // ffprobe takes the input without -i; the policy's options go before it.
+    ['-v', 'error', ...(network ? ['-rw_timeout', '10000000'] : []), '-print_format', 'json', '-show_format', '-show_streams', ...open.slice(0, -2), open.at(-1)!],
     { stdout: true },
   );
   const chunks: Buffer[] = [];
@@ -78,7 +83,9 @@ export async function probeMedia(path: string): Promise<MediaInfo> {
     parsed = {};
   }
   if (status.code !== 0 || !parsed.format) {
-    const reason = probe.lastError().replace(`${path}: `, '');
+    const refused = policyRefusal(probe.errorTail());
+    if (refused) throw new StylecastError('INPUT_INVALID', `stylecast does not open ${path}: ${refused}`);
+    const reason = probe.lastError().replace(`file:${resolve(path)}: `, '').replace(`${path}: `, '');
     throw new StylecastError('INPUT_INVALID', `${network ? 'cannot open the stream' : 'not a video ffmpeg can read'}: ${path}${reason ? ` (${reason})` : ''}`);
   }
   const streams = parsed.streams ?? [];

@@ -80,6 +80,11 @@ export class FfmpegProcess {
   }
 
   /** The most telling stderr line (ffmpeg prints its reason last). */
+  /** The last lines the child wrote to stderr, joined. */
+  errorTail(): string {
+    return [...this.stderrTail, this.partialLine].map((l) => l.trim()).filter(Boolean).join('\n');
+  }
+
   lastError(): string {
     const lines = [...this.stderrTail, this.partialLine].map((l) => l.trim()).filter(Boolean);
     return lines.at(-1) ?? '';
