@@ -122,10 +122,16 @@ async function readPainting(path: string, options: PaintingOptions): Promise<{ t
   const onAbort = () => void decoder.close();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    for await (const frame of decoder.frames()) {
-      const tensor = new Float32Array(size.width * size.height * 3);
-      rgbToTensor(frame.data, size.width, size.height, tensor, size.width, size.height);
-      return { tensor, ...size };
+    try {
+      for await (const frame of decoder.frames()) {
+        const tensor = new Float32Array(size.width * size.height * 3);
+        rgbToTensor(frame.data, size.width, size.height, tensor, size.width, size.height);
+        return { tensor, ...size };
+      }
+    } catch (error) {
+      // A header without a picture behind it (truncated, corrupt) is a bad painting, not a server fault.
+      if (error instanceof StylecastError && error.code === 'FFMPEG_FAILED') throw new StylecastError('INPUT_INVALID', `no picture could be decoded from ${path}`);
+      throw error;
     }
     throw new StylecastError('INPUT_INVALID', `no picture could be decoded from ${path}`);
   } finally {

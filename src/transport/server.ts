@@ -391,7 +391,10 @@ export class StylecastServer {
     });
     addStaticRoutes(router, this.options.webRoot);
     router
-      .on('GET', '/api/styles', ({ res }) => sendJson(res, 200, { style: this.styleId, styles: this.styles.list() }))
+      .on('GET', '/api/styles', ({ req, res, url }) => {
+        this.access.authorize(req, url);
+        sendJson(res, 200, { style: this.styleId, styles: this.styles.list() });
+      })
       .on('GET', '/api/stats', ({ req, res, url }) => {
         this.access.authorize(req, url);
         sendJson(res, 200, { style: this.styleId, broadcast: this.broadcast.stats(), server: this.counts(), janus: this.janus?.status() ?? null });

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -262,6 +263,27 @@ describe('caps and half-open peers', () => {
     expect(statusOf(await raw(server!.port, head(11 * 1024 * 1024), 1500))).toBe(413);
     await stillServing();
   });
+
+  it('a painting that is a header without a picture, or declares 16000x16000, is a 400 with one reason, never a 500', async () => {
+    await startServer({ registry: await ModelRegistry.load([FIXTURES]), styleId: 'tiny' });
+    const post = (body: Uint8Array, type: string) => fetch(`${server!.url}/api/painting`, { method: 'POST', headers: { 'Content-Type': type }, body: Buffer.from(body) });
+    // A real JPEG cut just before its scan data: every header, no picture (ffmpeg's decoder exits 69).
+    const jpeg = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48', '-frames:v', '1', '-f', 'image2', '-c:v', 'mjpeg', '-']);
+    let at = 2;
+    while (jpeg[at + 1] !== 0xda) at += 2 + jpeg.readUInt16BE(at + 2);
+    const headerOnly = await post(new Uint8Array(jpeg.subarray(0, at)), 'image/jpeg');
+    expect(headerOnly.status).toBe(400);
+    expect(await headerOnly.text()).toMatch(/no picture could be decoded from the painting|not an image ffmpeg can read/);
+    const ihdr = Buffer.alloc(25);
+    ihdr.writeUInt32BE(13, 0); ihdr.write('IHDR', 4); ihdr.writeUInt32BE(16000, 8); ihdr.writeUInt32BE(16000, 12); ihdr[16] = 16; ihdr[17] = 6;
+    const started = performance.now();
+    const huge = await post(new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ihdr, Buffer.alloc(2 << 20)])), 'image/png');
+    expect(huge.status).toBe(400);
+    expect(await huge.text()).toMatch(/16000x16000 .*larger than 8192 px a side/);
+    expect(performance.now() - started).toBeLessThan(2000); // refused by its header: the decode it replaces took 41 s
+    expect(logLines.filter((l) => /http POST \/api\/painting/.test(l) && /500/.test(l))).toEqual([]);
+    await stillServing();
+  });
 });
 
 describe('a failing frame does not stop the stream', () => {
@@ -358,6 +380,10 @@ describe('untrusted files: ffmpeg opens only what it was given', () => {
     expect(r.code).not.toBe(0);
     expect(one(r)[0]).toMatch(/huge\.png is 16000x16000 .*larger than 8192 px a side/);
     expect(performance.now() - started).toBeLessThan(5000); // the CLI's own start-up included; a decode took 50 s
+    // A typo in --threads does not start 100000 threads: capped at the core count, with a notice.
+    const t = await runCli(['stylize', clip, '-o', join(files.path, 't.mp4'), '--models-dir', FIXTURES, '--style', 'tiny', '--threads', '100000']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stderr).toMatch(new RegExp(`--threads 100000 is more than this machine's ${availableParallelism()} cores: using ${availableParallelism()}`));
     const fifo = join(files.path, 'pipe.mp4');
     execFileSync('mkfifo', [fifo]);
     const f = await runCli(['stylize', fifo, '-o', join(files.path, 'f.mp4'), '--models-dir', FIXTURES, '--style', 'tiny']);

@@ -370,6 +370,9 @@ describe('server robustness (real sockets on 127.0.0.1)', () => {
     expect(allowed.status).toBe(201);
     offer.close();
     expect((await fetch(`${server!.url}${allowed.headers.get('Location')}`, { method: 'DELETE', headers: { Authorization: 'Bearer sekret-123' } })).status).toBe(200);
+    // The style list and the gallery are the server's business too.
+    expect((await fetch(`${server!.url}/api/styles`)).status).toBe(401);
+    expect((await fetch(`${server!.url}/api/styles?token=sekret-123`)).status).toBe(200);
   });
 });
 

@@ -11,7 +11,7 @@ import { checkLiveSource, describeSource, parseSourceSpec } from '../../pipeline
 import { parseOrigin } from '../../transport/http/access.js';
 import { StylecastServer } from '../../transport/server.js';
 import type { CliContext } from '../context.js';
-import { MAX_LANES, parseWholeNumber } from '../options.js';
+import { MAX_LANES, parseThreads, parseWholeNumber } from '../options.js';
 
 const WEB_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'web');
 
@@ -109,7 +109,7 @@ Examples:
         registry,
         device,
         preset,
-        threads: Number(flags.threads) || 0,
+        threads: parseThreads(flags.threads, (message) => log.info(message)),
         lanes: parseWholeNumber(flags.lanes, '--lanes', MAX_LANES),
         stabilize: flags.stabilize ?? false,
         size: { width: size.width, height: size.height },

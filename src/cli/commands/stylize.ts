@@ -9,7 +9,7 @@ import { parseDevice } from '../../models/providers.js';
 import { DEFAULT_MAX_INPUT_PIXELS, parseSizeRequest } from '../../pipeline/sizing.js';
 import { parseFraction } from '../../pipeline/painting.js';
 import { openEngineFor, paintingsFor, transcodeFile, type PaintingsRequest } from '../../pipeline/transcode.js';
-import { MAX_LANES, parseWholeNumber } from '../options.js';
+import { MAX_LANES, parseThreads, parseWholeNumber } from '../options.js';
 import { ProgressReporter } from '../progress.js';
 import type { CliContext } from '../context.js';
 
@@ -131,7 +131,7 @@ export function stylizeCommand(context: CliContext): Command {
     .action(async (input: string, flags: StylizeFlags) => {
       const device = parseDevice(flags.device);
       const size = parseSizeRequest(flags.size, flags.height);
-      const threads = parseWholeNumber(flags.threads, '--threads');
+      const threads = parseThreads(flags.threads, context.log);
       const lanes = parseWholeNumber(flags.lanes, '--lanes', MAX_LANES);
       const preset = resolvePreset(parsePreset(flags.preset), device);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
