@@ -38,6 +38,8 @@ def add_arguments(p):
                    help="also measure the style gap on whole frames of these sizes (720p, 1080p; 'none' to skip), "
                         "the model run as the runtime runs it (docs/metrics.md)")
     p.add_argument("--skip-warping", action="store_true", help="photos only (style gap, content, style loss)")
+    p.add_argument("--frames-only", action="store_true", help="only the style gap on whole frames (--frames); "
+                   "with --update-manifest only those figures change")
     p.add_argument("--out", help="write the JSON report here (default: stdout)")
     p.add_argument("--update-manifest", action="store_true", help="store the metrics in models/<id>.json")
     p.add_argument("--vgg", default=os.path.join(DATA, "weights", "vgg19-tfjs"))
@@ -275,13 +277,17 @@ def run(args):
     vgg = random_vgg() if args.random_vgg else load_tfjs(args.vgg)
     torch.set_grad_enabled(False)
     mb = clips = {}
-    if not args.skip_warping:
+    if not (args.skip_warping or args.frames_only):
         mb = middlebury(run_model, os.path.join(args.data, "flow", "middlebury"))
         clips = real_clips(run_model, os.path.join(args.data, "videos"), args.clips.split(","), args.pairs,
                            args.clip_height)
     samples = list_images(os.path.join(args.data, "content", "samples"))
-    photos = photo_losses(run_model, samples, style, vgg, args.photo_size)
-    gap = style_gap(run_model, samples, style, vgg, args.gap_size)
+    if args.frames_only:
+        photos = {"content_loss": None, "style_loss": None}
+        gap = {"style_gap_closed": None, "style_distance": None}
+    else:
+        photos = photo_losses(run_model, samples, style, vgg, args.photo_size)
+        gap = style_gap(run_model, samples, style, vgg, args.gap_size)
     at_frames = {name: style_gap_at_frames(run_model, samples, style, vgg, FRAME_SIZES[name])
                  for name in frame_names(args.frames)}
     mean = lambda d, k: float(np.mean([v[k] for v in d.values()])) if d else None
@@ -305,6 +311,11 @@ def run(args):
     write_report(report, args.out)
     if args.update_manifest and manifest:
         manifest.setdefault("metrics", {}).update({k: v for k, v in metrics.items() if v is not None})
-        manifest["metrics"]["eval_settings"] = report["settings"]
+        if args.frames_only:
+            manifest["metrics"]["frames_settings"] = {"frames": frame_names(args.frames), "measure_size": 512,
+                                                      "photos": "content/samples enlarged to cover the frame, centre-cropped",
+                                                      "model_scale": scale}
+        else:
+            manifest["metrics"]["eval_settings"] = report["settings"]
         manifests.write(manifest, manifest_path)
     return 0

@@ -45,7 +45,10 @@ function connect() {
     ws = new WebSocket(url);
     ws.onopen = () => { state.connected = true; };
     ws.onclose = () => { state.connected = false; setStatus('disconnected', true); };
-    ws.onerror = () => reject(new Error('WebSocket failed'));
+    ws.onerror = () => {
+      reject(new Error('WebSocket failed'));
+      if (!state.welcome) void explainRefusal();
+    };
     ws.onmessage = (event) => {
       const parsed = parseServerMessage(String(event.data));
       if (!parsed.ok) { setStatus(`bad message from the server: ${parsed.reason}`, true); return; }
@@ -73,6 +76,20 @@ function connect() {
       }
     };
   });
+}
+
+/** Why the control socket was refused, in words: a browser only reports that it failed. */
+async function explainRefusal() {
+  const response = await fetch(withToken('/api/styles')).catch(() => null);
+  if (response?.status === 401) {
+    setStatus(token
+      ? 'the token in this page\'s URL is wrong: open the URL that `stylecast serve` printed'
+      : 'this server needs its token: open the URL that `stylecast serve` printed (it ends in ?token=...)', true);
+  } else if (response?.status === 403) {
+    setStatus('this server refuses pages from this address (see --allow-origin)', true);
+  } else if (!response) {
+    setStatus('cannot reach the server', true);
+  }
 }
 
 function fillStyles(styles, current) {
@@ -230,6 +247,12 @@ async function negotiate(peer, mode, preview) {
 
 async function startCamera() {
   const size = state.welcome?.captureSize ?? { width: 640, height: 360 };
+  if (!navigator.mediaDevices?.getUserMedia) {
+    // Browsers give cameras only to secure pages: https, or http on this machine's own loopback.
+    const message = 'the camera needs a secure page: open this page over https, or as http://127.0.0.1 on the machine running stylecast';
+    setStatus(message, true);
+    throw new Error(message);
+  }
   const camera = await navigator.mediaDevices.getUserMedia({ video: { width: size.width, height: size.height }, audio: false });
   input.srcObject = camera;
   pc = new RTCPeerConnection({ iceServers: [] });

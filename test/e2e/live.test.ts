@@ -196,6 +196,21 @@ describe('live serving in real Chromium', () => {
     expect((await (await fetch(`${server!.url}/api/styles`)).json()).style).toBe('tiny');
   });
 
+  it('a page opened without its token, or with a wrong one, says so', async () => {
+    await startServer({ token: 'sekret-123' });
+    browser ??= await launchChromium(camera);
+    for (const [query, message] of [['', /this server needs its token: open the URL that `stylecast serve` printed/], ['?token=nope', /the token in this page's URL is wrong/]] as const) {
+      const page = await browser.context.newPage();
+      await page.goto(`${server!.url}/${query}`);
+      await waitFor(async () => message.test((await page.textContent('#status')) ?? ''), 10_000);
+      await page.close();
+    }
+    const page = await browser.context.newPage();
+    await page.goto(`${server!.url}/?token=sekret-123`);
+    await page.evaluate(() => window.stylecast.ready);
+    expect(await page.textContent('#status')).toMatch(/^connected/);
+  });
+
   it('switches style mid-stream without reconnecting', async () => {
     await startServer();
     const page = await openPage('/');

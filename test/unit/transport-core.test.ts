@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { pageUrls } from '../../dist/cli/commands/serve.js';
 import { parseClientMessage, parseServerMessage } from '../../dist/transport/protocol.js';
 import { SessionTable, type Session, type SessionKind } from '../../dist/transport/sessions/session-table.js';
 import { parseRequestTarget, httpStatus } from '../../dist/transport/http/router.js';
@@ -125,5 +126,14 @@ describe('HTTP request targets and offers', () => {
     expect(filterCandidates(sdp, '127.0.0.1')).toBe(['v=0', 'a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host', 'a=end'].join('\r\n'));
     expect(isLoopback('127.0.0.1')).toBe(true);
     expect(isLoopback('0.0.0.0')).toBe(false);
+  });
+});
+
+describe('serve: the page URLs it prints', () => {
+  const lan = { eth0: [{ address: '192.168.1.20', family: 'IPv4', internal: false }, { address: 'fe80::1', family: 'IPv6', internal: false }], lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }] } as any;
+  it('a wildcard bind lists loopback and the LAN addresses, each with the token; a named host only itself', () => {
+    expect(pageUrls('0.0.0.0', 8080, 'a b', lan)).toEqual(['http://127.0.0.1:8080/?token=a%20b', 'http://192.168.1.20:8080/?token=a%20b']);
+    expect(pageUrls('127.0.0.1', 8080, null, lan)).toEqual(['http://127.0.0.1:8080/']);
+    expect(pageUrls('::', 9, 't', lan)).toEqual(['http://127.0.0.1:9/?token=t', 'http://192.168.1.20:9/?token=t', 'http://[fe80::1]:9/?token=t']);
   });
 });

@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -120,6 +121,7 @@ Examples:
         ...(janus ? { janus } : {}),
       });
       context.log(`stylecast serving ${server.url}/ (source ${describeSource(source)}, style ${style.id}, preset ${preset}, device ${server.provider})${janus ? `; publishing to Janus ${janus.url} room ${janus.room}` : ''}`);
+      for (const url of pageUrls(flags.host, server.port, flags.token ?? null)) context.log(`  open ${url}`);
       await new Promise<void>((resolvePromise) => {
         if (context.signal.aborted) return resolvePromise();
         context.signal.addEventListener('abort', () => resolvePromise(), { once: true });
@@ -127,4 +129,18 @@ Examples:
       context.log('stopping');
       await server.close();
     });
+}
+
+/**
+ * The addresses a browser can open the page at: the bound host itself, or, for a
+ * wildcard bind (0.0.0.0, ::), this machine's loopback and LAN addresses; each
+ * with the token, so a copied URL works as it is.
+ */
+export function pageUrls(host: string, port: number, token: string | null, interfaces = networkInterfaces()): string[] {
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  const hosts = host === '0.0.0.0' || host === '::'
+    ? ['127.0.0.1', ...Object.values(interfaces).flat().filter((i) => i && !i.internal && (i.family === 'IPv4' || host === '::')).map((i) => i!.address)]
+    : [host];
+  return [...new Set(hosts)].map((h) => `http://${bracket(h)}:${port}/${query}`);
 }
