@@ -5,6 +5,7 @@ import { modelsCommand } from './commands/models.js';
 import { serveCommand } from './commands/serve.js';
 import { stylizeCommand } from './commands/stylize.js';
 import type { CliContext } from './context.js';
+import { workersLetGo } from '../models/engine.js';
 
 async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
@@ -47,6 +48,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2).filter((a) => a !== '--debug'));
+const inFlight = workersLetGo();
+if (inFlight.count > 0) {
+  // Exiting now would terminate a worker inside ONNX Runtime's run, which aborts the process.
+  process.stderr.write('finishing the frame in flight...\n');
+  await inFlight.ended;
+}
 // Exit explicitly: @roamhq/wrtc 0.10 crashes in its native cleanup when Node
 // tears the environment down (node-webrtc issue 636). Everything of ours is
 // closed by now, and stdout/stderr are synchronous for files and pipes.

@@ -13,6 +13,11 @@ export interface EngineOptions {
   /** Sessions run side by side on the CPU (0: auto, see planLanes; 1: one session). */
   readonly lanes?: number;
   readonly signal?: AbortSignal;
+  /**
+   * How long close() waits for a frame in flight before it lets the worker go (default 2 s).
+   * The worker is never terminated inside a run: it finishes the frame and ends itself.
+   */
+  readonly closeDeadlineMs?: number;
 }
 
 export interface InferenceResult {
@@ -53,6 +58,17 @@ export function planLanes(request: { lanes: number; threads: number; cores: numb
   return { lanes, threadsPerLane: Math.max(1, Math.floor(budget / lanes)) };
 }
 
+/** Workers let go inside a run (see Lane.close), until they have ended themselves. */
+const lettingGo = new Set<Promise<void>>();
+
+/**
+ * Resolves when every worker let go inside a run has finished its frame and ended. A process
+ * must not exit before (exiting terminates them inside the run, which aborts it): the CLI waits here.
+ */
+export function workersLetGo(): { count: number; ended: Promise<void> } {
+  return { count: lettingGo.size, ended: Promise.all([...lettingGo]).then(() => undefined) };
+}
+
 /** One inference worker thread and the requests it has not answered yet (served in order). */
 class Lane {
   readonly pending = new Map<number, Pending>();
@@ -79,17 +95,31 @@ class Lane {
     });
   }
 
-  /** Asks the worker to release its sessions, then ends it (forcibly after 2 s). */
-  close(id: number, workerAlive: boolean): Promise<void> {
+  /**
+   * Asks the worker to release its sessions, then ends it. A worker still inside a run
+   * when the deadline passes is let go, not terminated: terminating a thread inside
+   * ONNX Runtime's run aborts the whole process (the binding throws across threads),
+   * so it finishes its frame, reads the close queued behind it and ends itself.
+   */
+  close(id: number, workerAlive: boolean, deadlineMs: number): Promise<void> {
     this.closing ??= (async () => {
       if (workerAlive) {
-        const done = new Promise<void>((resolve) => {
-          this.pending.set(id, { resolve: () => resolve(), reject: () => resolve() });
+        const replied = new Promise<boolean>((resolve) => {
+          this.pending.set(id, { resolve: () => resolve(true), reject: () => resolve(true) });
         });
         this.worker.postMessage({ type: 'close', id } satisfies WorkerRequest);
-        const timer = setTimeout(() => void this.worker.terminate(), 2000);
-        await done;
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), deadlineMs); });
+        const inTime = await Promise.race([replied, late]);
         clearTimeout(timer);
+        if (!inTime && this.runsInFlight > 0) {
+          const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+          lettingGo.add(exited);
+          void exited.then(() => lettingGo.delete(exited));
+          this.worker.unref();
+          this.rejectAll(StylecastError.closed('inference engine'));
+          return;
+        }
       }
       await this.worker.terminate();
       this.rejectAll(StylecastError.closed('inference engine'));
@@ -130,12 +160,12 @@ export class StyleEngine {
   private currentStyleLength: number | null = null;
   private skippedProviders: ReadonlyArray<{ provider: string; reason: string }> = [];
 
-  private constructor(private readonly device: Device, private readonly plan: LanePlan) {}
+  private constructor(private readonly device: Device, private readonly plan: LanePlan, private readonly closeDeadlineMs: number) {}
 
   static async open(options: EngineOptions): Promise<StyleEngine> {
     throwIfAborted(options.signal);
     const plan = planLanes({ lanes: options.lanes ?? 0, threads: options.threads ?? 0, cores: availableParallelism() });
-    const engine = new StyleEngine(options.device, plan);
+    const engine = new StyleEngine(options.device, plan, options.closeDeadlineMs ?? 2000);
     engine.addLane();
     const onAbort = () => void engine.close();
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -238,7 +268,7 @@ export class StyleEngine {
 
   /** Releases every session and stops every worker. Safe to call many times. */
   close(): Promise<void> {
-    this.closing ??= Promise.all(this.lanes.map((lane) => lane.close(this.nextId++, !this.deathError))).then(() => undefined);
+    this.closing ??= Promise.all(this.lanes.map((lane) => lane.close(this.nextId++, !this.deathError, this.closeDeadlineMs))).then(() => undefined);
     return this.closing;
   }
 

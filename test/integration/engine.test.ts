@@ -210,3 +210,28 @@ describe('StyleEngine with an any-painting model (contract 2, real ONNX Runtime)
     }
   });
 });
+
+describe('closing while a frame is in flight', () => {
+  it('never terminates a worker inside a run: close returns at its deadline, the process lives, again and again', async () => {
+    const [h, w] = [1080, 1920];
+    for (let round = 0; round < 6; round++) {
+      const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1, lanes: 1, closeDeadlineMs: 1 });
+      const input = new Float32Array(3 * h * w).fill(0.5);
+      const running = engine.run(input, new Float32Array(input.length), h, w).catch((error: Error) => error);
+      await new Promise((resolve) => setTimeout(resolve, 5 * round)); // close at different points of the run
+      const started = performance.now();
+      await engine.close();
+      expect(performance.now() - started).toBeLessThan(1500);
+      const outcome = await running;
+      expect(outcome instanceof Error ? outcome.message : 'ran').toMatch(/closed|ran/);
+    }
+    // Still alive and able to infer (a terminated run would have aborted this process).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1, lanes: 1 });
+    try {
+      expect((await engine.run(frame(), new Float32Array(3 * H * W), H, W)).output.length).toBe(3 * H * W);
+    } finally {
+      await engine.close();
+    }
+  });
+});
