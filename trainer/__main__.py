@@ -19,6 +19,7 @@ COMMANDS = {  # name -> (module, help). Modules are imported only when their com
     "speed": ("speed", "PyTorch eager inference speed (the benchmark's baseline)"),
     "adain": ("adain", "arbitrary style (AdaIN, compact VGG19 pair): style gap, content loss and warping error; "
                        "or --export the contract-2 pair"),
+    "recipe": ("recipe", "print the commands that rebuild a shipped model (trainer/recipes/<id>.json)"),
     "adain-train": ("adain_train", "fine-tune the AdaIN decoder over many paintings with the coherent-video loss"),
 }
 

@@ -238,6 +238,8 @@ def add_arguments(p):
     p.add_argument("--clips", default="mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4",
                    help="clips in DATA/videos for --warping (the same as `eval`'s)")
     p.add_argument("--title", help="display name of the exported model")
+    p.add_argument("--recipe", help="with --export: the recipe (trainer/recipes/ID.json) this model was built by, "
+                   "recorded in its manifest as its lineage")
     p.add_argument("--baseline", metavar="JSON", help="a report of the released network (e.g. bench/results/magenta.json): "
                    "print issue 10's proof pair against it, per painting")
     p.add_argument("--compare", metavar="JSON[,JSON]", help="with --baseline: judge these saved reports instead of measuring")
@@ -366,6 +368,9 @@ def run(args):
                  "credits": credits_for(args.network, fine_tune)}
         if fine_tune:
             extra["training"] = {**fine_tune["config"], "steps_done": fine_tune["step"], "paintings": fine_tune.get("paintings")}
+        if args.recipe:
+            from . import recipe
+            extra["lineage"] = recipe.lineage(recipe.load(args.recipe))
         painting_size = args.style_size if args.network == "adain" else magenta.PREDICTOR_SIZE
         path, _ = export_arbitrary(stylizer, style_encoder, args.out_dir, args.export, extra, painting_size=painting_size)
         print(f"exported {path} and its style encoder (contract 2)")

@@ -56,3 +56,24 @@ MODEL_SIZE_TABLE = [(90, 0.5, 46), (641, 0.5, 320), (20, 0.25, 16), (1080, 0.5, 
 def test_model_size_rule_matches_the_runtime(dim, scale, expected):
     from trainer.train import model_size
     assert model_size(dim, scale) == expected
+
+
+def test_every_shipped_manifest_with_a_lineage_matches_its_recipe_and_the_recipe_prints_its_commands():
+    from trainer import recipe
+    lineages = 0
+    for path in glob.glob(os.path.join(manifest.ROOT, "models", "*.json")):
+        manifest = json.load(open(path))
+        if "lineage" not in manifest:
+            continue
+        lineages += 1
+        built_by = recipe.load(manifest["lineage"]["recipe"])
+        assert manifest["lineage"] == recipe.lineage(built_by), f"{path}: its lineage differs from trainer/recipes/{built_by['id']}.json"
+        last = recipe.commands(built_by)[-1]
+        assert manifest["id"] in last, "the recipe's last command must make this model"
+    assert lineages >= 1
+
+
+def test_recipe_refuses_an_unknown_model_with_the_known_ones():
+    from trainer import recipe
+    with pytest.raises(FileNotFoundError, match="recipes exist for .*magenta-steady"):
+        recipe.load("no-such-model")
