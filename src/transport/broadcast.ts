@@ -32,6 +32,8 @@ export interface BroadcastStats extends LiveStylizerStats {
   readonly webrtcViewers: number;
   readonly fmp4Viewers: number;
   readonly fmp4DroppedFragments: number;
+  /** Frames /live.mp4 sent again to hold its declared rate while the stylizer was slower. */
+  readonly fmp4RepeatedFrames: number;
   /** The size the model runs at now (it follows the style: each style's model scale). */
   readonly modelSize: string;
 }
@@ -57,7 +59,7 @@ export class Broadcast {
 
   private constructor(private readonly stylizer: LiveStylizer, private readonly options: BroadcastOptions) {
     this.size = options.size;
-    this.fmp4 = new Fmp4Broadcaster(options.log);
+    this.fmp4 = new Fmp4Broadcaster(options.log, options.fps);
     this.subscription = stylizer.frames$.subscribe((frame) => {
       const { width, height } = options.outputSize;
       let rgba = frame.rgba;
@@ -134,6 +136,7 @@ export class Broadcast {
       webrtcViewers: this.output.trackCount,
       fmp4Viewers: this.fmp4.viewers,
       fmp4DroppedFragments: this.fmp4.droppedFragments,
+      fmp4RepeatedFrames: this.fmp4.repeatedFrames,
       modelSize: `${this.size.width}x${this.size.height}`,
     };
   }

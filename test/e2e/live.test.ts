@@ -177,6 +177,12 @@ describe('live serving in real Chromium', () => {
     for (let i = 0; i < first.length; i++) if (Math.abs(first[i]! - last[i]!) > 8) differs++;
     expect(differs).toBeGreaterThan(first.length * 0.01); // moving, not a frozen picture
     await waitFor(async () => server!.counts().fmp4Viewers === 0, 5000); // ffmpeg hung up: its viewer is gone
+    // A constant declared rate with evenly spaced timestamps (players that count frames, like OBS, never wait).
+    const probed = JSON.parse((await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-read_intervals', '%+#45', '-show_entries', 'stream=r_frame_rate:packet=pts_time', '-of', 'json', url])).toString()) as { streams: Array<{ r_frame_rate: string }>; packets: Array<{ pts_time: string }> };
+    expect(probed.streams[0]!.r_frame_rate).toBe('30/1');
+    const times = probed.packets.map((p) => Number(p.pts_time)).sort((a, b) => a - b);
+    expect(times.length).toBeGreaterThanOrEqual(40);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeCloseTo(1 / 30, 3);
   });
 
   it('UI: Stop says stopped, WebSocket mode says why there is no input, a viewer URL cannot switch the broadcast', async () => {

@@ -55,13 +55,13 @@ interface Client {
   dropped: number;
 }
 
-export function fmp4EncoderArgs(width: number, height: number): string[] {
+export function fmp4EncoderArgs(width: number, height: number, fps: number): string[] {
   return [
     '-nostdin', '-hide_banner', '-v', 'error',
-    // Wall-clock timestamps: live frames arrive at the stylizer's pace, not a fixed rate.
-    '-use_wallclock_as_timestamps', '1',
-    '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${width}x${height}`, '-i', 'pipe:0',
-    '-fps_mode', 'passthrough',
+    // A constant, declared rate: the broadcaster paces frames by the wall clock (repeating the
+    // newest when the stylizer is slower), so a player that counts frames (OBS) never waits on one.
+    '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0',
+    '-fps_mode', 'cfr', '-r', String(fps),
     // A keyframe every second of wall time (not every 30 frames: at 10 fps that would be 3 s), so a new
     // viewer (OBS, ffmpeg, a page) starts within a second.
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '600', '-force_key_frames', 'expr:gte(t,n_forced*1)', '-pix_fmt', 'yuv420p',
@@ -89,8 +89,20 @@ export class Fmp4Broadcaster {
   private closed = false;
   /** Encoders told to stop and not yet exited (close() waits for them). */
   private readonly stopping = new Set<Promise<unknown>>();
+  /** The newest stylized frame, sent at the declared rate until a newer one comes. */
+  private latest: { width: number; height: number; rgba: Uint8Array } | null = null;
+  private pacer: NodeJS.Timeout | null = null;
+  private pacedSince = 0;
+  private framesPaced = 0;
+  private repeated = 0;
 
-  constructor(private readonly log: Logger) {}
+  /** `fps`: the stream's declared, constant frame rate (the source's). */
+  constructor(private readonly log: Logger, private readonly fps = 30) {}
+
+  /** Frames sent again because no newer one was ready at their time (the stylizer is slower than the stream's rate). */
+  get repeatedFrames(): number {
+    return this.repeated;
+  }
 
   get viewers(): number {
     return this.clients.size;
@@ -115,8 +127,51 @@ export class Fmp4Broadcaster {
     sink.onGone(() => this.removeClient(client));
   }
 
+  /** The newest stylized frame; it leaves at the stream's rate (see pace()). */
   pushFrame(width: number, height: number, rgba: Uint8Array): void {
     if (this.closed || this.clients.size === 0) return;
+    const first = this.latest === null;
+    this.latest = { width, height, rgba };
+    this.fresh = true;
+    if (!this.pacer) {
+      this.pacedSince = performance.now();
+      this.framesPaced = 0;
+      this.pacer = setInterval(() => this.pace(), Math.max(5, Math.floor(1000 / this.fps / 2)));
+    }
+    if (first) this.pace();
+  }
+
+  private fresh = false;
+
+  /**
+   * Sends as many frames as the wall clock says are due since pacing began: the newest
+   * frame, repeated when nothing newer came. A late timer catches up (a few frames at most),
+   * so the stream's timestamps stay on the wall clock.
+   */
+  private pace(): void {
+    if (!this.latest || this.clients.size === 0) return;
+    const due = Math.floor(((performance.now() - this.pacedSince) * this.fps) / 1000) + 1;
+    let missing = due - this.framesPaced;
+    if (missing > 5) {
+      // Far behind (the event loop stalled): skip ahead rather than burst.
+      this.framesPaced = due - 1;
+      missing = 1;
+    }
+    for (; missing > 0; missing--) {
+      if (!this.fresh) this.repeated++;
+      this.fresh = false;
+      this.framesPaced++;
+      this.encodeFrame(this.latest.width, this.latest.height, this.latest.rgba);
+    }
+  }
+
+  private stopPacing(): void {
+    if (this.pacer) clearInterval(this.pacer);
+    this.pacer = null;
+    this.latest = null;
+  }
+
+  private encodeFrame(width: number, height: number, rgba: Uint8Array): void {
     const size = `${width}x${height}`;
     if (this.encoder && size !== this.encoderSize) this.stopEncoder();
     if (!this.encoder) this.startEncoder(width, height);
@@ -134,6 +189,7 @@ export class Fmp4Broadcaster {
     if (!this.closed) {
       this.closed = true;
       if (this.idleTimer) clearTimeout(this.idleTimer);
+      this.stopPacing();
       this.stopEncoder();
       for (const client of this.clients) client.sink.close();
       this.clients.clear();
@@ -144,6 +200,7 @@ export class Fmp4Broadcaster {
   private removeClient(client: Client): void {
     if (!this.clients.delete(client)) return;
     if (this.clients.size === 0 && !this.closed) {
+      this.stopPacing();
       this.idleTimer = setTimeout(() => this.stopEncoder(), IDLE_STOP_MS);
     }
   }
@@ -152,7 +209,7 @@ export class Fmp4Broadcaster {
     this.encoderSize = `${width}x${height}`;
     this.segmenter = new Mp4Segmenter();
     this.init = null;
-    const encoder = new FfmpegProcess(ffmpegBinary(), fmp4EncoderArgs(width, height), { stdin: true, stdout: true });
+    const encoder = new FfmpegProcess(ffmpegBinary(), fmp4EncoderArgs(width, height, this.fps), { stdin: true, stdout: true });
     this.encoder = encoder;
     for (const client of this.clients) {
       client.sentInit = false;
