@@ -35,6 +35,33 @@ export function parseNetworkUrl(text: string): { url: string; listen: boolean } 
   return { url: listen ? url.toString().replace(/\?$/, '') : text, listen };
 }
 
+/**
+ * A source that listens for a sender, on a server with a token, must make the
+ * sender prove it knows something: an SRT listener requires the token as its
+ * passphrase (added when the URL names none; a sender without it fails the
+ * handshake). Listeners that cannot check a sender (RTMP, whose ffmpeg
+ * listener takes any stream key; TCP, HTTP and UDP) are refused with a token.
+ * Returns the spec to use and, for SRT, the line to tell the operator.
+ */
+export function guardListener(spec: SourceSpec, token: string | null): { spec: SourceSpec; note: string | null } {
+  if (spec.kind !== 'url' || token === null) return { spec, note: null };
+  const scheme = spec.url.slice(0, spec.url.indexOf(':')).toLowerCase();
+  if (scheme === 'srt') {
+    const url = new URL(spec.url);
+    if (url.searchParams.get('mode') !== 'listener') return { spec, note: null };
+    if (url.searchParams.has('passphrase')) return { spec, note: 'SRT senders must give the passphrase of the source URL' };
+    if (token.length < 10 || token.length > 79) {
+      throw new StylecastError('USAGE', 'an SRT listener on a server with a token uses the token as its passphrase, which SRT wants 10-79 characters long: use such a token, or put passphrase=... in the source URL');
+    }
+    url.searchParams.set('passphrase', token);
+    return { spec: { ...spec, url: url.toString() }, note: 'SRT senders must add passphrase=<the token> to their URL (OBS: srt://HOST:PORT?passphrase=...)' };
+  }
+  if (spec.listen || scheme === 'udp') {
+    throw new StylecastError('USAGE', `a ${scheme}:// ${scheme === 'udp' ? 'source' : 'listener'} takes a stream from any sender, and this server has a token: use an SRT listener (srt://0.0.0.0:PORT?mode=listener; the token becomes its passphrase) or WHIP`);
+  }
+  return { spec, note: null };
+}
+
 /** Input options per network protocol: reconnect for HTTP, TCP for RTSP, listening where asked. */
 export function networkInputArgs(url: string, listen: boolean): string[] {
   const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
@@ -67,7 +94,8 @@ export function describeSource(spec: SourceSpec): string {
     case 'file': return `file:${spec.path}`;
     case 'v4l2': return `v4l2:${spec.device}`;
     case 'lavfi': return `lavfi:${spec.graph}`;
-    case 'url': return `${spec.url.replace(/\/\/[^/@]*@/, '//***@')}${spec.listen ? ' (listening)' : ''}`;
+    // Credentials never reach logs, stats or the page: user:password@ and an SRT passphrase.
+    case 'url': return `${spec.url.replace(/\/\/[^/@]*@/, '//***@').replace(/([?&](?:passphrase|streamid)=)[^&]*/gi, '$1***')}${spec.listen ? ' (listening)' : ''}`;
   }
 }
 

@@ -15,7 +15,7 @@ import { ServedStyles } from '../models/served-styles.js';
 import { PaintingLibrary } from '../pipeline/painting-library.js';
 import { MAX_PAINTING_BYTES, conditioningFor, sniffPainting } from '../pipeline/painting.js';
 import { modelSizeFor } from '../pipeline/sizing.js';
-import type { SourceSpec } from '../pipeline/sources.js';
+import { guardListener, type SourceSpec } from '../pipeline/sources.js';
 import { Broadcast } from './broadcast.js';
 import { httpSink, webSocketSink } from './fmp4/broadcaster.js';
 import { JanusPublisher } from './janus/janus-publisher.js';
@@ -136,6 +136,9 @@ export class StylecastServer {
     if (!isLoopback(options.host) && !options.token) {
       throw new StylecastError('USAGE', `binding ${options.host} exposes the server beyond this machine: give --token`);
     }
+    const guarded = guardListener(options.source, options.token);
+    if (guarded.note) options.log.info(`note: ${guarded.note}`);
+    options = { ...options, source: guarded.spec };
     const styles = new ServedStyles(options.registry, options.preset ?? 'quality', await options.registry.resolve(options.styleId));
     const choice = styles.choose(styles.initial.id);
     if (choice.note) options.log.info(`note: ${choice.note}`);

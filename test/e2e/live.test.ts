@@ -425,6 +425,34 @@ describe('network sources (ffmpeg as the sender)', () => {
     }, 40_000);
   }
 
+  it('with a token, an SRT listener takes only senders that give the token as passphrase; RTMP/UDP listeners are refused', async () => {
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as any).port; s.close(() => resolve(p)); }); });
+    const token = 'sekret-token-123';
+    logLines.length = 0;
+    await startServer({ token, source: parseSource(`srt://127.0.0.1:${port}?mode=listener`) });
+    expect(logLines.some((l) => /SRT senders must add passphrase=<the token>/.test(l))).toBe(true);
+    const stats = async () => (await (await fetch(`${server!.url}/api/stats?token=${token}`)).json()).broadcast as { framesIn: number; source: string };
+    expect((await stats()).source).not.toContain(token); // masked: passphrase=***
+    await new Promise((r) => setTimeout(r, 500));
+    const stranger = await send(`srt://127.0.0.1:${port}`, 'mpegts');
+    await new Promise((r) => setTimeout(r, 4000));
+    stranger.kill('SIGKILL');
+    expect((await stats()).framesIn).toBe(0);
+    await new Promise((r) => setTimeout(r, 1500)); // the listener is reopened after the failed handshake
+    const sender = await send(`srt://127.0.0.1:${port}?passphrase=${token}`, 'mpegts');
+    try {
+      await waitFor(async () => (await stats()).framesIn > 20, 25_000);
+    } finally {
+      sender.kill('SIGKILL');
+    }
+    await server!.close();
+    server = null;
+    for (const url of [`rtmp://127.0.0.1:${port}/live/key?listen`, `udp://127.0.0.1:${port}`]) {
+      await expect(startServer({ token, source: parseSource(url) })).rejects.toThrow(/takes a stream from any sender, and this server has a token/);
+    }
+  }, 60_000);
+
   it('a refused URL is one clear log line, and the server keeps serving', async () => {
     logLines.length = 0;
     await startServer({ source: parseSource('rtsp://127.0.0.1:1/nothing-here') });
