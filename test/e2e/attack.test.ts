@@ -196,6 +196,31 @@ describe('model choice', () => {
 });
 
 describe('caps and half-open peers', () => {
+  it('offers must fit their role: WHEP recvonly, WHIP sendonly, at most 4 media sections; others are 400 before any peer is made', async () => {
+    await startServer();
+    const threadsBefore = Number((await import('node:fs')).readFileSync('/proc/self/status', 'utf8').match(/^Threads:\s+(\d+)/m)![1]);
+    const good = await viewerOffer();
+    const video = good.sdp.slice(good.sdp.indexOf('m=video'));
+    const session = good.sdp.slice(0, good.sdp.indexOf('m=video'));
+    const post = (path: string, sdp: string) => fetch(`${server!.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: sdp });
+    const many = session + video + Array.from({ length: 199 }, (_, i) => `m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:x${i}\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n`).join('');
+    const cases: Array<[string, string, RegExp]> = [
+      ['/whep', many, /the offer has 200 media sections; at most 4 are taken/],
+      ['/whep', good.sdp.replace('a=recvonly', 'a=sendonly'), /video must be recvonly, not sendonly/],
+      ['/whip', good.sdp, /video must be sendonly, not recvonly/],
+    ];
+    for (const [path, sdp, message] of cases) {
+      const res = await post(path, sdp);
+      expect(res.status, path).toBe(400);
+      expect(await res.text()).toMatch(message);
+    }
+    good.close();
+    expect(server!.counts().peers).toBe(0);
+    const threadsAfter = Number((await import('node:fs')).readFileSync('/proc/self/status', 'utf8').match(/^Threads:\s+(\d+)/m)![1]);
+    expect(threadsAfter - threadsBefore).toBeLessThan(20); // 200 sections once made thousands
+    await stillServing();
+  });
+
   it('40 parallel WHEP offers get at most the peer cap; offers without video are refused', async () => {
     await startServer({ limits: { maxPeers: 4 } });
     const noMedia = await viewerOffer(false);

@@ -8,6 +8,9 @@ import { RtcVideoOutput } from '../webrtc/video.js';
 import { answerReceiving } from './receiving-peer.js';
 import { PeerBackedSession } from './peer-backed.js';
 
+/** The page's camera sends its picture and receives it back on the same section. */
+const CAMERA_DIRECTIONS = ['sendrecv'] as const;
+
 export interface CameraOptions {
   readonly offerSdp: string;
   readonly modelPath: string;
@@ -42,7 +45,7 @@ export class Camera extends PeerBackedSession {
   }
 
   static async open(options: CameraOptions): Promise<{ camera: Camera; answerSdp: string }> {
-    checkOffer(options.offerSdp); // before the model loads: a bad offer costs nothing
+    checkOffer(options.offerSdp, CAMERA_DIRECTIONS); // before the model loads: a bad offer costs nothing
     const stylizer = await LiveStylizer.open(options);
     const input = new CameraInput(options.modelSize, (frame) => stylizer.push(frame));
     const output = new RtcVideoOutput();
@@ -62,6 +65,7 @@ export class Camera extends PeerBackedSession {
         candidateAddress: options.candidateAddress,
         ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
         onFrame: (frame) => input.handle(frame),
+        videoDirections: CAMERA_DIRECTIONS,
       });
       const released = new Promise<void>((resolve) => peer.onClose(() => void release().then(resolve, resolve)));
       return { camera: new Camera(peer, stylizer, input, released), answerSdp };

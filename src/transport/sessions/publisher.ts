@@ -28,6 +28,7 @@ export class Publisher extends PeerBackedSession {
       const { peer, answerSdp } = await answerReceiving({
         offerSdp: options.offerSdp,
         candidateAddress: options.candidateAddress,
+        videoDirections: ['sendonly'], // WHIP: the publisher only sends
         ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
         onFrame: (frame, i420) => broadcast.pushIngest(ingestId, frame, i420),
       });

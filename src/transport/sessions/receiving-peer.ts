@@ -1,5 +1,5 @@
 import type { LiveInputFrame } from '../../pipeline/live.js';
-import { PeerSession } from '../webrtc/peer.js';
+import { PeerSession, type OfferDirection } from '../webrtc/peer.js';
 import { receiveVideo } from '../webrtc/video.js';
 import type { VideoTrack } from '../webrtc/wrtc.js';
 
@@ -8,6 +8,7 @@ export interface ReceivingPeerOptions {
   readonly candidateAddress: string | null;
   readonly connectTimeoutMs?: number;
   readonly sendTracks?: readonly VideoTrack[];
+  readonly videoDirections: readonly OfferDirection[];
   /** Each decoded frame of the first remote video track (RGBA, and the I420 it came as). */
   readonly onFrame: (frame: LiveInputFrame, i420: Uint8Array) => void;
 }
@@ -22,6 +23,7 @@ export async function answerReceiving(options: ReceivingPeerOptions): Promise<{ 
     offerSdp: options.offerSdp,
     sendTracks: options.sendTracks,
     candidateAddress: options.candidateAddress,
+    videoDirections: options.videoDirections,
         ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     onRemoteTrack: (track) => {
       if (track.kind === 'video' && !stop) stop = receiveVideo(track, options.onFrame);

@@ -1,5 +1,5 @@
 import type { Broadcast } from '../broadcast.js';
-import { PeerSession } from '../webrtc/peer.js';
+import { PeerSession, checkOffer } from '../webrtc/peer.js';
 import { PeerBackedSession } from './peer-backed.js';
 
 export interface ViewerOptions {
@@ -11,6 +11,9 @@ export interface ViewerOptions {
   readonly connectTimeoutMs?: number;
 }
 
+/** A viewer (WHEP, the page's view mode) only receives. */
+const VIEWER_DIRECTIONS = ['recvonly'] as const;
+
 /** One WebRTC viewer of the broadcast, whether it came by WHEP or by the page's `/ws` offer. */
 export class Viewer extends PeerBackedSession {
   readonly kind = 'viewer';
@@ -21,6 +24,7 @@ export class Viewer extends PeerBackedSession {
 
   static async open(options: ViewerOptions): Promise<{ viewer: Viewer; answerSdp: string }> {
     const { broadcast } = options;
+    checkOffer(options.offerSdp, VIEWER_DIRECTIONS); // before any track is made: a bad offer costs nothing
     const output = broadcast.output.createTrack();
     const preview = options.preview ? broadcast.preview.createTrack() : null;
     const release = () => {
@@ -31,6 +35,7 @@ export class Viewer extends PeerBackedSession {
       const { session, answerSdp } = await PeerSession.answer({
         offerSdp: options.offerSdp,
         sendTracks: preview ? [output, preview] : [output],
+        videoDirections: VIEWER_DIRECTIONS,
         candidateAddress: options.candidateAddress,
         ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       });

@@ -12,7 +12,14 @@ export interface AnswerOptions {
   readonly gatherTimeoutMs?: number;
   /** A connection that is not up this long after the answer is closed (a peer can leave it half-open). */
   readonly connectTimeoutMs?: number;
+  /** The directions the offer's video sections may have (the offerer's view: a viewer's are recvonly). */
+  readonly videoDirections?: readonly OfferDirection[];
 }
+
+export type OfferDirection = 'sendrecv' | 'sendonly' | 'recvonly';
+
+/** Media sections an offer may carry: the page's view mode has two, WHIP from OBS video and audio. */
+export const MAX_MEDIA_SECTIONS = 4;
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
@@ -23,11 +30,23 @@ const MAX_SDP_BYTES = 32 * 1024;
  * bounded size with at least one video section (an offer without media would
  * make a connection that never carries anything).
  */
-export function checkOffer(sdp: unknown): asserts sdp is string {
+export function checkOffer(sdp: unknown, videoDirections?: readonly OfferDirection[]): asserts sdp is string {
   if (typeof sdp !== 'string' || !sdp.startsWith('v=0') || sdp.length > MAX_SDP_BYTES) {
     throw new StylecastError('BAD_REQUEST', 'the offer is not an SDP description');
   }
   if (!/^m=video /m.test(sdp)) throw new StylecastError('BAD_REQUEST', 'the offer has no video section');
+  // Each media section costs threads and memory in the peer connection: a few are all any client needs.
+  const sections = sdp.split(/\r?\n(?=m=)/).slice(1);
+  if (sections.length > MAX_MEDIA_SECTIONS) {
+    throw new StylecastError('BAD_REQUEST', `the offer has ${sections.length} media sections; at most ${MAX_MEDIA_SECTIONS} are taken`);
+  }
+  if (!videoDirections) return;
+  for (const section of sections.filter((s) => s.startsWith('m=video '))) {
+    const direction = /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m.exec(section)?.[1] ?? 'sendrecv';
+    if (direction !== 'inactive' && !videoDirections.includes(direction as OfferDirection)) {
+      throw new StylecastError('BAD_REQUEST', `this offer's video must be ${videoDirections.join(' or ')}, not ${direction}`);
+    }
+  }
 }
 
 /** Drops a=candidate lines whose address is not `address`. */
@@ -72,7 +91,7 @@ export class PeerSession {
 
   static async answer(options: AnswerOptions): Promise<{ session: PeerSession; answerSdp: string }> {
     const sdp = options.offerSdp;
-    checkOffer(sdp);
+    checkOffer(sdp, options.videoDirections);
     const session = new PeerSession(createPeerConnection());
     const pc = session.pc;
     try {
