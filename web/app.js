@@ -11,7 +11,7 @@ const input = $('input');
 const output = $('output');
 
 const state = {
-  welcome: null, stats: null, errors: [], notes: [], style: null, mode: null, connected: false,
+  welcome: null, stats: null, errors: [], notes: [], style: null, broadcastStyle: null, cameraStyle: null, mode: null, connected: false,
   frames: { input: 0, output: 0 },
   // Paintings uploaded to this server (ids) in slots a and b, with the mix the sliders set.
   painting: { a: null, b: null, blend: 0.5, strength: 1 },
@@ -56,6 +56,7 @@ function connect() {
       if (msg.type === 'welcome') {
         state.welcome = msg;
         state.style = msg.style;
+        state.broadcastStyle = msg.style;
         fillStyles(msg.styles, msg.style);
         setupPainting(msg);
         setStatus(`connected (server source: ${msg.source})`);
@@ -66,6 +67,10 @@ function connect() {
         state.stats = msg;
         renderStats(msg);
       } else if (msg.type === 'style') {
+        if (msg.target === 'broadcast') state.broadcastStyle = msg.id;
+        else state.cameraStyle = msg.id;
+        // The list shows what this page watches: its camera's style in camera mode, else the broadcast's.
+        if (msg.target === 'broadcast' && state.mode === 'camera') return;
         state.style = msg.id;
         const select = $('style');
         if (select) select.value = msg.id;
@@ -332,6 +337,12 @@ function stop() {
   }
   if ($('start')) { $('start').disabled = false; $('stop').disabled = true; }
   if (state.mode) { state.mode = null; setStatus('stopped'); }
+  // The camera's own style ends with it: the list shows the broadcast's again.
+  state.cameraStyle = null;
+  if (state.broadcastStyle) {
+    state.style = state.broadcastStyle;
+    if ($('style')) $('style').value = state.broadcastStyle;
+  }
 }
 
 const fmt = (v, digits = 1) => (v === null || v === undefined ? '–' : typeof v === 'number' ? v.toFixed(digits) : String(v));
@@ -341,12 +352,12 @@ function renderStats(msg) {
   const s = msg.camera ?? msg.broadcast;
   const rows = [
     ['stream', msg.camera ? 'your camera' : `server (${msg.broadcast.source})`],
-    ['style', msg.style],
+    ['style', msg.camera ? (state.cameraStyle ?? msg.style) : msg.style],
     ['fps in / out', `${fmt(s.fpsIn)} / ${fmt(s.fpsOut)}`],
     ['inference', `${fmt(s.inferenceMs)} ms`],
-    ['added latency p50 / p95', `${fmt(s.latencyP50Ms, 0)} / ${fmt(s.latencyP95Ms, 0)} ms`],
-    ['dropped frames (stale / failed)', `${fmt(s.dropped, 0)} / ${fmt(s.failed, 0)}${s.restarts ? `, ${s.restarts} restart(s)` : ''}`],
-    ['flicker', fmt(s.flicker, 2)],
+    ['server-side latency p50 / p95 (frame in to stylized out; glass to glass adds capture, network and display)', `${fmt(s.latencyP50Ms, 0)} / ${fmt(s.latencyP95Ms, 0)} ms`],
+    ['dropped frames since start (stale / failed)', `${fmt(s.dropped, 0)} / ${fmt(s.failed, 0)}${s.restarts ? `, ${s.restarts} restart(s)` : ''}`],
+    ['flicker (8-bit levels of change where the input is still)', fmt(s.flicker, 2)],
     ['execution provider', s.provider],
     ['viewers (WebRTC / fMP4: WebSocket + HTTP)', `${msg.broadcast.webrtcViewers} / ${msg.broadcast.fmp4Viewers}`],
   ];

@@ -217,6 +217,23 @@ describe('live serving in real Chromium', () => {
     expect(await page.textContent('#status')).toMatch(/^connected/);
   });
 
+  it('the page tells the truth in camera mode: the stats name the camera\'s style, Stop shows the broadcast\'s again, latency and flicker say what they measure', async () => {
+    await startServer();
+    const page = await openPage('/');
+    await page.evaluate(() => window.stylecast.start('camera'));
+    await waitFor(async () => (await frames(page)).output > 10, 20_000);
+    await page.evaluate(() => window.stylecast.setStyle('tiny-b'));
+    const styleRow = () => page.evaluate(() => [...document.querySelectorAll('#stats tr')].find((tr) => tr.firstElementChild?.textContent === 'style')?.lastElementChild?.textContent);
+    await waitFor(async () => (await styleRow()) === 'tiny-b', 10_000);
+    const labels = await page.evaluate(() => [...document.querySelectorAll('#stats tr')].map((tr) => tr.firstElementChild?.textContent ?? ''));
+    expect(labels.some((l) => /^server-side latency p50 \/ p95 .*glass to glass/.test(l))).toBe(true);
+    expect(labels.some((l) => /^flicker \(8-bit levels/.test(l))).toBe(true);
+    expect(labels.some((l) => /^dropped frames since start/.test(l))).toBe(true);
+    await page.click('#stop');
+    expect(await page.inputValue('#style')).toBe('tiny'); // the broadcast never left tiny
+    expect((await (await fetch(`${server!.url}/api/styles`)).json()).style).toBe('tiny');
+  });
+
   it('switches style mid-stream without reconnecting', async () => {
     await startServer();
     const page = await openPage('/');
