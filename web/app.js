@@ -11,7 +11,7 @@ const input = $('input');
 const output = $('output');
 
 const state = {
-  welcome: null, stats: null, errors: [], notes: [], style: null, broadcastStyle: null, cameraStyle: null, mode: null, connected: false,
+  welcome: null, stats: null, errors: [], notes: [], style: null, broadcastStyle: null, cameraStyle: null, mode: null, wantMode: null, connected: false, reconnecting: false, reconnects: 0,
   frames: { input: 0, output: 0 },
   // Paintings uploaded to this server (ids) in slots a and b, with the mix the sliders set.
   painting: { a: null, b: null, blend: 0.5, strength: 1 },
@@ -25,7 +25,17 @@ function setStatus(text, isError = false) {
   const el = $('status');
   if (el) { el.textContent = text; el.classList.toggle('error', isError); }
   if (isError) state.errors.push(text);
+  showOverlay();
 }
+
+/** /obs: the status shows only while the picture is not playing, so OBS captures a clean frame. */
+function showOverlay() {
+  const el = isObs ? $('status') : null;
+  if (!el) return;
+  const playing = state.connected && state.mode !== null && !output.paused && output.readyState >= 2 && state.frames.output > 0;
+  el.hidden = playing;
+}
+for (const event of ['playing', 'waiting', 'pause', 'emptied']) output.addEventListener(event, () => showOverlay());
 
 function withToken(path) {
   return token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path;
@@ -44,7 +54,12 @@ function connect() {
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${withToken('/ws')}`;
     ws = new WebSocket(url);
     ws.onopen = () => { state.connected = true; };
-    ws.onclose = () => { state.connected = false; setStatus('disconnected', true); };
+    ws.onclose = () => {
+      const wasUp = state.connected;
+      state.connected = false;
+      if (wasUp || state.reconnecting) reconnectLater();
+      else setStatus('disconnected', true);
+    };
     ws.onerror = () => {
       reject(new Error('WebSocket failed'));
       if (!state.welcome) void explainRefusal();
@@ -54,6 +69,9 @@ function connect() {
       if (!parsed.ok) { setStatus(`bad message from the server: ${parsed.reason}`, true); return; }
       const msg = parsed.value;
       if (msg.type === 'welcome') {
+        const healed = state.reconnecting;
+        state.reconnecting = false;
+        reconnectDelayMs = 500;
         state.welcome = msg;
         state.style = msg.style;
         state.broadcastStyle = msg.style;
@@ -61,6 +79,11 @@ function connect() {
         setupPainting(msg);
         setStatus(`connected (server source: ${msg.source})`);
         resolve();
+        if (healed) {
+          state.reconnects++;
+          // The server restarted or the network came back: resume what this page was doing.
+          if (state.wantMode) start(state.wantMode).catch(() => undefined);
+        }
       } else if (msg.type === 'answer') {
         pendingAnswer?.resolve(msg);
       } else if (msg.type === 'stats') {
@@ -95,6 +118,23 @@ async function explainRefusal() {
   } else if (!response) {
     setStatus('cannot reach the server', true);
   }
+}
+
+let reconnectDelayMs = 500;
+let reconnectTimer = null;
+
+/** After a lost connection: try again with backoff (0.5 s doubling to 8 s), saying so, until the server answers. */
+function reconnectLater() {
+  if (reconnectTimer) return;
+  state.reconnecting = true;
+  if (pc) { pc.close(); pc = null; }
+  if (mse) { mse.socket.onclose = null; mse.socket.close(); mse = null; }
+  setStatus(`disconnected: reconnecting in ${(reconnectDelayMs / 1000).toFixed(1)} s…`, true);
+  reconnectTimer = setTimeout(() => {
+    reconnectTimer = null;
+    reconnectDelayMs = Math.min(8000, reconnectDelayMs * 2);
+    connect().catch(() => undefined);
+  }, reconnectDelayMs);
 }
 
 function fillStyles(styles, current) {
@@ -313,6 +353,7 @@ function startWebSocketVideo() {
 async function start(mode) {
   stop();
   state.mode = mode;
+  state.wantMode = mode;
   setStatus(`starting ${mode}…`);
   try {
     if (mode === 'camera') await startCamera();
@@ -336,6 +377,7 @@ function stop() {
     if (v.srcObject) { for (const t of v.srcObject.getTracks()) t.stop(); v.srcObject = null; }
   }
   if ($('start')) { $('start').disabled = false; $('stop').disabled = true; }
+  state.wantMode = null;
   if (state.mode) { state.mode = null; setStatus('stopped'); }
   // The camera's own style ends with it: the list shows the broadcast's again.
   state.cameraStyle = null;

@@ -234,6 +234,28 @@ describe('live serving in real Chromium', () => {
     expect((await (await fetch(`${server!.url}/api/styles`)).json()).style).toBe('tiny');
   });
 
+  it('pages heal: after a server restart / and /obs reconnect by themselves and play again, without a reload', async () => {
+    await startServer();
+    const port = server!.port;
+    const page = await openPage('/');
+    await page.evaluate(() => window.stylecast.start('view'));
+    const obs = await openPage('/obs');
+    for (const p of [page, obs]) await waitFor(async () => (await frames(p)).output > 10, 20_000);
+    expect(await obs.isVisible('#status')).toBe(false); // playing: a clean picture for OBS
+    await server!.close();
+    server = null;
+    for (const p of [page, obs]) await waitFor(async () => /reconnecting/.test((await p.textContent('#status')) ?? ''), 10_000);
+    expect(await obs.isVisible('#status')).toBe(true); // not playing: /obs says why
+    const restarted = performance.now();
+    await startServer({ port });
+    const before = await Promise.all([page, obs].map(async (p) => (await frames(p)).output));
+    await waitFor(async () => (await frames(page)).output > before[0]! + 10 && (await frames(obs)).output > before[1]! + 10, 30_000);
+    console.log(`pages playing again ${Math.round(performance.now() - restarted)} ms after the server restarted`);
+    expect(await page.evaluate(() => window.stylecast.state.reconnects)).toBe(1);
+    expect(await page.textContent('#status')).toBe('running: view');
+    await waitFor(async () => !(await obs.isVisible('#status')), 5000);
+  });
+
   it('switches style mid-stream without reconnecting', async () => {
     await startServer();
     const page = await openPage('/');
