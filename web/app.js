@@ -89,6 +89,7 @@ function connect() {
       } else if (msg.type === 'stats') {
         state.stats = msg;
         renderStats(msg);
+        explainSilence(msg);
       } else if (msg.type === 'style') {
         if (msg.target === 'broadcast') state.broadcastStyle = msg.id;
         else state.cameraStyle = msg.id;
@@ -117,6 +118,23 @@ async function explainRefusal() {
     setStatus('this server refuses pages from this address (see --allow-origin)', true);
   } else if (!response) {
     setStatus('cannot reach the server', true);
+  }
+}
+
+let silentSeconds = 0;
+
+/** A server stream with no frames coming in: say why, rather than "running" over a black picture. */
+function explainSilence(msg) {
+  if (state.mode !== 'view' && state.mode !== 'ws') { silentSeconds = 0; return; }
+  const b = msg.broadcast;
+  silentSeconds = b.fpsIn > 0 ? 0 : silentSeconds + 1;
+  const running = `running: ${state.mode}`;
+  if (silentSeconds >= 3) {
+    setStatus(b.source === 'browser'
+      ? `${running}: nothing to show yet: this server takes its picture from a publisher; choose "My camera", or publish to /whip (OBS 30+: Settings, Stream, WHIP)`
+      : `${running}: the server's source (${b.source}) sends no frames; it is retried`);
+  } else if (silentSeconds === 0 && ($('status')?.textContent ?? '').startsWith(`${running}: `)) {
+    setStatus(running);
   }
 }
 

@@ -256,6 +256,21 @@ describe('live serving in real Chromium', () => {
     await waitFor(async () => !(await obs.isVisible('#status')), 5000);
   });
 
+  it('a server stream with nothing coming in says why; with no any-painting model the painting panel is hidden', async () => {
+    const only = await tempDir('stylecast-only-tiny-');
+    try {
+      const { copyFile } = await import('node:fs/promises');
+      for (const f of ['tiny.onnx', 'tiny.json']) await copyFile(`${FIXTURES}/${f}`, `${only.path}/${f}`);
+      await startServer({ source: { kind: 'browser' }, registry: await ModelRegistry.load([only.path]) });
+      const page = await openPage('/');
+      expect(await page.isVisible('#painting')).toBe(false);
+      await page.evaluate(() => window.stylecast.start('view'));
+      await waitFor(async () => /nothing to show yet: this server takes its picture from a publisher; .*\/whip/.test((await page.textContent('#status')) ?? ''), 10_000);
+    } finally {
+      await only.cleanup();
+    }
+  });
+
   it('switches style mid-stream without reconnecting', async () => {
     await startServer();
     const page = await openPage('/');
