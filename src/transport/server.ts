@@ -9,7 +9,7 @@ import type { FrameSize } from '../core/frame.js';
 import type { Logger } from '../core/log.js';
 import type { Conditioning } from '../models/contract.js';
 import type { Device } from '../models/providers.js';
-import type { ModelRegistry, Preset } from '../models/registry.js';
+import type { ModelChoice, ModelRegistry, Preset } from '../models/registry.js';
 import { loadGallery, type GalleryPainting } from '../models/gallery.js';
 import { ServedStyles } from '../models/served-styles.js';
 import { PaintingLibrary } from '../pipeline/painting-library.js';
@@ -17,6 +17,7 @@ import { MAX_PAINTING_BYTES, conditioningFor, sniffPainting } from '../pipeline/
 import { modelSizeFor } from '../pipeline/sizing.js';
 import { guardListener, type SourceSpec } from '../pipeline/sources.js';
 import { Broadcast } from './broadcast.js';
+import { NewestWins } from './newest-wins.js';
 import { httpSink, webSocketSink } from './fmp4/broadcaster.js';
 import { JanusPublisher } from './janus/janus-publisher.js';
 import { AccessPolicy } from './http/access.js';
@@ -77,6 +78,18 @@ export interface ServerLimits {
 const DEFAULT_LIMITS: ServerLimits = {
   maxMessageBytes: 64 * 1024, maxMessagesPerSecond: 50, maxPeers: 16, maxCameraSessions: 2, maxClients: 64, maxVideoSockets: 32, connectTimeoutMs: 15_000, bodyTimeoutMs: 10_000, maxPaintingUploads: 2,
 };
+/** After a model load, the next switch on the same target waits this long (frames flow meanwhile). */
+const MODEL_LOAD_INTERVAL_MS = 500;
+
+interface StyleJob {
+  readonly client: ControlClient;
+  readonly id: string;
+  readonly mix: PaintingMixMessage | null;
+  readonly choice: ModelChoice;
+  readonly conditioning: Conditioning | null;
+  readonly cameras: readonly Camera[];
+}
+
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function isLoopback(host: string): boolean {
@@ -108,6 +121,8 @@ export class StylecastServer {
   private broadcastMix: PaintingMixMessage | null = null;
   private janus: JanusPublisher | null = null;
   private gallery: readonly GalleryPainting[] = [];
+  /** Style switches waiting per target ('broadcast', 'camera:<client>'): only the newest is applied. */
+  private readonly styleQueues = new Map<string, NewestWins<StyleJob>>();
 
   private constructor(private readonly options: ServerOptions, private readonly styles: ServedStyles, private readonly broadcast: Broadcast) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -122,7 +137,10 @@ export class StylecastServer {
     this.control = new ControlChannel(this.limits, {
       welcome: () => this.welcome(),
       handle: (client, message) => this.handleControl(client, message),
-      left: (client) => this.sessions.closeOwnedBy(client.id),
+      left: (client) => {
+        this.styleQueues.delete(`camera:${client.id}`);
+        return this.sessions.closeOwnedBy(client.id);
+      },
     }, options.log);
     this.videoWss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
     // A peer can hold a request half-sent: headers and whole requests have deadlines.
@@ -317,23 +335,41 @@ export class StylecastServer {
     return this.applyStyle(client, painter.id, mix);
   }
 
-  /** Applies a style (and its painting mix) to the client's camera when it has one, else to the broadcast (everyone sees it). */
-  private async applyStyle(client: ControlClient, id: string, mix: PaintingMixMessage | null): Promise<void> {
+  /**
+   * Applies a style (and its painting mix) to the client's camera when it has one, else to
+   * the broadcast (everyone sees it). Checked at once (a bad id or painting is the sender's
+   * error); applied newest-wins per target, so a burst of switches loads one model, not a queue.
+   */
+  private applyStyle(client: ControlClient, id: string, mix: PaintingMixMessage | null): Promise<void> {
     const choice = this.styles.choose(id);
+    const conditioning = mix ? this.conditioningFor(mix) : null;
+    const cameras = this.sessions.ownedBy(client.id).filter((s): s is Camera => s instanceof Camera);
+    const key = cameras.length > 0 ? `camera:${client.id}` : 'broadcast';
+    let target = this.styleQueues.get(key);
+    if (!target) {
+      target = new NewestWins((job: StyleJob) => this.switchTo(job), MODEL_LOAD_INTERVAL_MS);
+      this.styleQueues.set(key, target);
+    }
+    return target.submit({ client, id, mix, choice, conditioning, cameras });
+  }
+
+  /** Returns whether a model was loaded (the next switch then waits a moment: frames flow between loads). */
+  private async switchTo({ client, id, mix, choice, conditioning, cameras }: StyleJob): Promise<boolean> {
     const model = choice.entry.onnxPath;
     // Styles differ in model scale (a fast variant at half size, a sub-pixel one at full): the frames follow.
     const modelSize = modelSizeFor(this.options.size, choice.modelScale);
-    const conditioning = mix ? this.conditioningFor(mix) : null;
-    const cameras = this.sessions.ownedBy(client.id).filter((s): s is Camera => s instanceof Camera);
     if (cameras.length > 0) {
+      const loads = cameras.some((camera) => camera.modelPath !== model);
       for (const camera of cameras) await camera.setModel(model, conditioning, modelSize);
       this.control.send(client, { type: 'style', id, target: 'camera', painting: mix });
-      return;
+      return loads;
     }
+    const loads = this.broadcast.modelPath !== model;
     await this.broadcast.setModel(model, conditioning, modelSize);
     this.styleId = id;
     this.broadcastMix = mix;
     this.control.broadcast({ type: 'style', id, target: 'broadcast', painting: mix });
+    return loads;
   }
 
   private conditioningFor(mix: PaintingMixMessage): Conditioning {

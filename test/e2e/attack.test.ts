@@ -195,6 +195,33 @@ describe('model choice', () => {
   });
 });
 
+describe('message floods within the limits', () => {
+  it('40 style switches a second, alternating, for 4 s: a few model loads, frames keep flowing, the newest style wins at once', async () => {
+    await startServer();
+    const stats = async () => ((await (await fetch(`${server!.url}/api/stats`)).json()) as { style: string; broadcast: { framesOut: number } });
+    const c = await connect(`${server!.url.replace('http', 'ws')}/ws`);
+    try {
+      await c.next('welcome');
+      const before = (await stats()).broadcast.framesOut;
+      let last = '';
+      for (let i = 0; i < 160; i++) {
+        last = i % 2 ? 'tiny-b' : 'tiny';
+        c.ws.send(JSON.stringify({ type: 'style', id: last }));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const during = (await stats()).broadcast.framesOut - before;
+      expect(during).toBeGreaterThan(20); // 15 fps source: frames flowed through the flood
+      const loadsAnnounced = c.messages.filter((m) => m.type === 'style').length;
+      expect(loadsAnnounced).toBeLessThan(20); // at most ~2 loads a second, not 160
+      await waitFor(async () => (await stats()).style === last, 2000);
+      const after = (await stats()).broadcast.framesOut;
+      await waitFor(async () => (await stats()).broadcast.framesOut > after + 10, 3000); // not frozen after the flood
+    } finally {
+      c.ws.close();
+    }
+  });
+});
+
 describe('caps and half-open peers', () => {
   it('offers must fit their role: WHEP recvonly, WHIP sendonly, at most 4 media sections; others are 400 before any peer is made', async () => {
     await startServer();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pageUrls } from '../../dist/cli/commands/serve.js';
+import { NewestWins } from '../../dist/transport/newest-wins.js';
 import { parseClientMessage, parseServerMessage } from '../../dist/transport/protocol.js';
 import { SessionTable, type Session, type SessionKind } from '../../dist/transport/sessions/session-table.js';
 import { parseRequestTarget, httpStatus } from '../../dist/transport/http/router.js';
@@ -135,5 +136,24 @@ describe('serve: the page URLs it prints', () => {
     expect(pageUrls('0.0.0.0', 8080, 'a b', lan)).toEqual(['http://127.0.0.1:8080/?token=a%20b', 'http://192.168.1.20:8080/?token=a%20b']);
     expect(pageUrls('127.0.0.1', 8080, null, lan)).toEqual(['http://127.0.0.1:8080/']);
     expect(pageUrls('::', 9, 't', lan)).toEqual(['http://127.0.0.1:9/?token=t', 'http://192.168.1.20:9/?token=t', 'http://[fe80::1]:9/?token=t']);
+  });
+});
+
+describe('NewestWins (style switches)', () => {
+  it('applies the first and the newest of a burst, never the ones in between, and waits after a heavy one', async () => {
+    const applied: Array<[number, number]> = [];
+    const started = performance.now();
+    const q = new NewestWins(async (v: number) => {
+      applied.push([v, performance.now() - started]);
+      await new Promise((r) => setTimeout(r, 20));
+      return v % 2 === 0; // even values "load a model"
+    }, 100);
+    const all = Array.from({ length: 10 }, (_, i) => q.submit(i));
+    await Promise.all(all);
+    expect(applied.map(([v]) => v)).toEqual([0, 9]);
+    expect(applied[1]![1] - applied[0]![1]).toBeGreaterThanOrEqual(115); // 20 ms of work + 100 ms after a heavy one (timer slack)
+    expect(q.appliedCount).toBe(2);
+    await q.submit(11); // light after light: no wait
+    await expect(new NewestWins(async () => { throw new Error('bad'); }, 0).submit(1)).rejects.toThrow('bad');
   });
 });

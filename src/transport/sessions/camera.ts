@@ -75,6 +75,10 @@ export class Camera extends PeerBackedSession {
     }
   }
 
+  get modelPath(): string {
+    return this.stylizer.modelPath;
+  }
+
   /** Switches the model; `modelSize` is the new model's size (styles differ in model scale). */
   async setModel(modelPath: string, conditioning: Conditioning | null = null, modelSize: FrameSize = this.input.size): Promise<void> {
     await this.stylizer.setModel(modelPath, conditioning);
