@@ -16,6 +16,9 @@ declare global {
         errors: string[];
         stats: any;
         style: string | null;
+        broadcastStyle: string | null;
+        cameraStyle: string | null;
+        reconnects: number;
         painting: { a: string | null; b: string | null; blend: number; strength: number };
       };
       start(mode: string): Promise<void>;
@@ -25,6 +28,7 @@ declare global {
       samples(): { input: number[] | null; output: number[] | null };
       decodedFrames(): Promise<number>;
       uploadPainting(file: Blob, slot?: 'a' | 'b'): Promise<string>;
+      pickGalleryPainting(id: string, slot?: 'a' | 'b'): Promise<string>;
       setMix(change: { strength?: number; blend?: number }): void;
     };
   }

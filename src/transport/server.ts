@@ -73,10 +73,12 @@ export interface ServerLimits {
   readonly bodyTimeoutMs: number;
   /** Paintings uploaded at once (their bodies are read in parallel, encoded one at a time). */
   readonly maxPaintingUploads: number;
+  /** Open TCP connections at once; more are closed as they arrive (idle sockets cannot exhaust file descriptors). */
+  readonly maxConnections: number;
 }
 
 const DEFAULT_LIMITS: ServerLimits = {
-  maxMessageBytes: 64 * 1024, maxMessagesPerSecond: 50, maxPeers: 16, maxCameraSessions: 2, maxClients: 64, maxVideoSockets: 32, connectTimeoutMs: 15_000, bodyTimeoutMs: 10_000, maxPaintingUploads: 2,
+  maxMessageBytes: 64 * 1024, maxMessagesPerSecond: 50, maxPeers: 16, maxCameraSessions: 2, maxClients: 64, maxVideoSockets: 32, connectTimeoutMs: 15_000, bodyTimeoutMs: 10_000, maxPaintingUploads: 2, maxConnections: 512,
 };
 /** After a model load, the next switch on the same target waits this long (frames flow meanwhile). */
 const MODEL_LOAD_INTERVAL_MS = 500;
@@ -147,6 +149,7 @@ export class StylecastServer {
     this.http = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => void this.router.handle(req, res));
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.http.on('clientError', (_error, socket) => socket.destroy());
+    this.http.maxConnections = this.limits.maxConnections;
     this.statsTimer = setInterval(() => this.sendStats(), 1000);
   }
 

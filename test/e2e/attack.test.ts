@@ -195,6 +195,17 @@ describe('model choice', () => {
   });
 });
 
+describe('connection floods', () => {
+  it('idle sockets beyond the connection cap are closed as they arrive', async () => {
+    await startServer({ limits: { maxConnections: 10 } });
+    const sockets = Array.from({ length: 30 }, () => tcpConnect(server!.port, '127.0.0.1'));
+    const closed = sockets.map((s) => new Promise<boolean>((resolve) => { s.once('close', () => resolve(true)); s.once('error', () => resolve(true)); setTimeout(() => resolve(false), 2000); }));
+    expect((await Promise.all(closed)).filter(Boolean).length).toBeGreaterThanOrEqual(20);
+    for (const s of sockets) s.destroy();
+    await waitFor(async () => (await fetch(`${server!.url}/api/styles`).catch(() => null))?.status === 200, 5000);
+  });
+});
+
 describe('message floods within the limits', () => {
   it('40 style switches a second, alternating, for 4 s: a few model loads, frames keep flowing, the newest style wins at once', async () => {
     await startServer();

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transcodeFile } from '../../dist/pipeline/transcode.js';
 import { probeMedia } from '../../dist/media/ffmpeg/probe.js';
-import { TINY, decodeRgb, listDir, makeClip, meanAbsDiff, probe, tempDir } from '../helpers.js';
+import { ROOT, TINY, decodeRgb, listDir, makeClip, meanAbsDiff, probe, tempDir } from '../helpers.js';
 
 describe('transcodeFile (real ffmpeg + real ONNX Runtime)', () => {
   let dir: { path: string; cleanup: () => Promise<void> };
@@ -113,5 +113,24 @@ describe('internal model scale', () => {
     } finally {
       await dir.cleanup();
     }
+  });
+});
+
+describe('ffmpeg children never outlive stylecast', () => {
+  it('a process that exits (here with process.exit, as the CLI does) takes its running ffmpeg children with it', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const script = `import('${ROOT}/dist/media/ffmpeg/process.js').then(({ FfmpegProcess }) => {
+      const p = new FfmpegProcess('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2', '-f', 'null', '-']);
+      console.log(p.pid);
+      setTimeout(() => process.exit(0), 500);
+    });`;
+    const pid = Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
+    expect(pid).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 300));
+    // Gone, or killed and waiting to be reaped by init (a zombie runs nothing).
+    const { readFileSync } = await import('node:fs');
+    let state = 'gone';
+    try { state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 'gone'; } catch { /* gone */ }
+    expect(['gone', 'Z']).toContain(state);
   });
 });

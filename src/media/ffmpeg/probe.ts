@@ -60,6 +60,8 @@ async function fileSize(path: string): Promise<number> {
   }
 }
 
+const PROBE_TIMEOUT_MS = 15_000;
+
 /** Reads what the pipeline needs from a media file or stream URL; clear errors for bad input. */
 export async function probeMedia(path: string, options: InputOptions = {}): Promise<MediaInfo> {
   const network = isNetworkUrl(path); // a stream URL: ffprobe opens it
@@ -70,7 +72,8 @@ export async function probeMedia(path: string, options: InputOptions = {}): Prom
     ffprobeBinary(),
     // ffprobe takes the input without -i; the policy's options go before it.
     ['-v', 'error', ...(network ? ['-rw_timeout', '10000000'] : []), '-print_format', 'json', '-show_format', '-show_streams', ...open.slice(0, -2), open.at(-1)!],
-    { stdout: true },
+    // A probe reads headers; one that takes longer is reading something it should not (a huge or hostile file).
+    { stdout: true, timeoutMs: network ? 20_000 : PROBE_TIMEOUT_MS },
   );
   const chunks: Buffer[] = [];
   probe.stdout.on('data', (c: Buffer) => chunks.push(c));
@@ -82,6 +85,7 @@ export async function probeMedia(path: string, options: InputOptions = {}): Prom
   } catch {
     parsed = {};
   }
+  if (probe.timedOut) throw new StylecastError('INPUT_INVALID', `reading ${path} took longer than ${PROBE_TIMEOUT_MS / 1000} s: not a file stylecast reads`);
   if (status.code !== 0 || !parsed.format) {
     const refused = policyRefusal(probe.errorTail());
     if (refused) throw new StylecastError('INPUT_INVALID', `stylecast does not open ${path}: ${refused}`);

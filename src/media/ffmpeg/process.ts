@@ -18,6 +18,26 @@ export function ffprobeBinary(): string {
 }
 
 /**
+ * Every child still running. However this process ends (a signal handled by the
+ * CLI, an uncaught error, process.exit), none outlives it: a probe of a huge file
+ * must not go on growing, re-parented to init, after its parent is gone.
+ */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function killOnExit(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const c of running) c.kill('SIGKILL');
+    });
+  }
+  running.add(child);
+  child.once('close', () => running.delete(child));
+  child.once('error', () => running.delete(child));
+}
+
+/**
  * One supervised ffmpeg/ffprobe child. Keeps the tail of stderr for error
  * messages, separates "failed to start" from "exited with an error", and
  * kills the child on close() (SIGTERM, then SIGKILL after a grace period).
@@ -32,16 +52,19 @@ export class FfmpegProcess {
   private spawnError: Error | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Stopped by its timeoutMs. */
+  timedOut = false;
 
   constructor(
     readonly binary: string,
     readonly args: readonly string[],
-    options: { stdin?: boolean; stdout?: boolean } = {},
+    options: { stdin?: boolean; stdout?: boolean; timeoutMs?: number } = {},
   ) {
     this.child = spawn(binary, args, {
       stdio: [options.stdin ? 'pipe' : 'ignore', options.stdout ? 'pipe' : 'ignore', 'pipe'],
     });
     this.pid = this.child.pid;
+    killOnExit(this.child);
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (chunk: string) => this.collectStderr(chunk));
     // A reader or writer going away must never crash the process (EPIPE).
@@ -59,6 +82,15 @@ export class FfmpegProcess {
         resolve(this.exitStatus);
       });
     });
+    if (options.timeoutMs !== undefined) {
+      // A child given a deadline (a probe of untrusted input) is stopped when it passes.
+      const deadline = setTimeout(() => {
+        this.timedOut = true;
+        void this.close(500);
+      }, options.timeoutMs);
+      deadline.unref();
+      void this.exited.then(() => clearTimeout(deadline));
+    }
   }
 
   get stdin(): Writable {
