@@ -1,4 +1,4 @@
-import { providerInstalled } from './ort/runtime.js';
+import { providerInstalled } from './ort/install.js';
 import type { Device } from './providers.js';
 import type { Preset } from './registry.js';
 

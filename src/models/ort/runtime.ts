@@ -3,13 +3,12 @@
  * Runtime through these functions (and, for inference, through the worker).
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { StylecastError, describeError } from '../../core/errors.js';
 import { PAINTING_NAME, STYLE_NAME, contractProblems, styleLengthOf, encoderProblems, type Conditioning, type ModelSignature } from '../contract.js';
 import type { Device, ExecutionProvider, Selected } from '../providers.js';
 import { selectProvider } from '../providers.js';
+import { providerInstalled } from './install.js';
 
 export type Session = ort.InferenceSession;
 
@@ -22,17 +21,7 @@ export interface SessionSettings {
 export type GraphRole = { readonly kind: 'stylizer' } | { readonly kind: 'encoder'; readonly styleLength: number | null };
 const STYLIZER: GraphRole = { kind: 'stylizer' };
 
-function bindingDirectory(): string {
-  const require = createRequire(import.meta.url);
-  const entry = require.resolve('onnxruntime-node');
-  return join(dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
-}
-
-/** Whether the provider's shared libraries sit beside the binding (cuda is opt-in). */
-export function providerInstalled(provider: ExecutionProvider): boolean {
-  if (provider === 'cpu') return true;
-  return existsSync(join(bindingDirectory(), 'libonnxruntime_providers_cuda.so'));
-}
+export { providerInstalled } from './install.js';
 
 export function ortVersion(): string {
   return ort.env.versions.node ?? 'unknown';
