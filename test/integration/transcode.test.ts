@@ -134,3 +134,26 @@ describe('ffmpeg children never outlive stylecast', () => {
     expect(['gone', 'Z']).toContain(state);
   });
 });
+
+describe('uploaded paintings never stay on disk', () => {
+  it('a painting being read when the process exits has its private folder removed', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtemp, readdir, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const tmp = await mkdtemp(join(tmpdir(), 'stylecast-exit-'));
+    const png = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48', '-frames:v', '1', '-f', 'image2', '-c:v', 'png', '-']);
+    // An encoder that never answers: the exit comes while the painting is being read.
+    const script = `import('${ROOT}/dist/pipeline/painting.js').then(async ({ paintingStyleFromBytes }) => {
+      const engine = { styleLength: 4, encodeStyle: () => new Promise(() => {}) };
+      void paintingStyleFromBytes(engine, new Uint8Array(Buffer.from('${png.toString('base64')}', 'base64')), { shortSide: 32 });
+      setTimeout(() => { console.log(require('node:fs').readdirSync('${tmp}').length); process.exit(0); }, 1500);
+    });`;
+    try {
+      const during = Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } }).trim());
+      expect(during).toBe(1); // it was there while reading
+      expect(await readdir(tmp)).toEqual([]); // and gone with the process
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+});
