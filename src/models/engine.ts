@@ -116,7 +116,7 @@ class Lane {
           const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
           lettingGo.add(exited);
           void exited.then(() => lettingGo.delete(exited));
-          this.worker.unref();
+
           this.rejectAll(StylecastError.closed('inference engine'));
           return;
         }

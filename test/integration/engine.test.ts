@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InferenceRunError, StyleEngine } from '../../dist/models/engine.js';
 import { inspectModel, providerInstalled } from '../../dist/models/ort/runtime.js';
-import { FIXTURES, TINY, TINY_B, WRONG_INPUT, tempDir } from '../helpers.js';
+import { FIXTURES, ROOT, TINY, TINY_B, WRONG_INPUT, tempDir } from '../helpers.js';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -212,6 +212,34 @@ describe('StyleEngine with an any-painting model (contract 2, real ONNX Runtime)
 });
 
 describe('closing while a frame is in flight', () => {
+  it('a process that closes its engine mid-run and exits as the CLI does ends with its own exit code, not an abort', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = `
+      const { StyleEngine, workersLetGo } = await import('${join(ROOT, 'dist', 'models', 'engine.js')}');
+      const engine = await StyleEngine.open({ modelPath: '${TINY}', device: 'cpu', threads: 1, lanes: 1, closeDeadlineMs: 1 });
+      const [h, w] = [2160, 3840];
+      const input = new Float32Array(3 * h * w).fill(0.5);
+      const running = engine.run(input, new Float32Array(input.length), h, w).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 20));
+      await engine.close();
+      await running;
+      console.log('let go:', workersLetGo().count);
+      await workersLetGo().ended;
+      process.exit(130);`;
+    const dir = await tempDir();
+    try {
+      const file = join(dir.path, 'close-mid-run.mjs'); // a file, not -e: workers inherit the flags of -e
+      await writeFile(file, script);
+      for (let round = 0; round < 3; round++) {
+        const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 });
+        expect(r.stderr).not.toMatch(/terminate called|Napi::Error/);
+        expect(r.status, r.stderr).toBe(130);
+      }
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
   it('never terminates a worker inside a run: close returns at its deadline, the process lives, again and again', async () => {
     const [h, w] = [1080, 1920];
     for (let round = 0; round < 6; round++) {

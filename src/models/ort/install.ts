@@ -4,12 +4,12 @@
  * (that costs every CLI start about 0.4 s and 13 MB on the main thread).
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ExecutionProvider } from '../providers.js';
 
 function bindingDirectory(): string {
-  const entry = fileURLToPath(import.meta.resolve('onnxruntime-node'));
+  const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
   return join(dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
 }
 
