@@ -51,9 +51,9 @@ export function makeCameraClip(dir: string): string {
 }
 
 /** Debian's Chromium, headless, with a fresh profile that is removed on close. */
-export async function launchChromium(cameraFile?: string): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+export async function launchChromium(cameraFile?: string, extraArgs: readonly string[] = []): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'stylecast-chromium-'));
-  const args = [...FLAGS, ...(cameraFile ? [`--use-file-for-fake-video-capture=${cameraFile}`] : [])];
+  const args = [...FLAGS, ...(cameraFile ? [`--use-file-for-fake-video-capture=${cameraFile}`] : []), ...extraArgs];
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args });
   return {
     context,

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -53,6 +54,8 @@ export interface ServerOptions {
   readonly allowOrigins?: readonly string[];
   /** Publish the broadcast into a Janus VideoRoom (`--janus`, `--janus-room`). */
   readonly janus?: { readonly url: string; readonly room: number };
+  /** Serve https (and wss): browsers give a page on another machine the camera only in a secure context. PEM text. */
+  readonly tls?: { readonly cert: string; readonly key: string };
   /** Public-domain paintings offered beside the upload (default: the shipped gallery, models/gallery). */
   readonly gallery?: readonly GalleryPainting[];
   /** TESTS ONLY (fault injection): every Nth broadcast frame fails in ONNX Runtime. */
@@ -146,7 +149,10 @@ export class StylecastServer {
     }, options.log);
     this.videoWss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
     // A peer can hold a request half-sent: headers and whole requests have deadlines.
-    this.http = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => void this.router.handle(req, res));
+    const timeouts = { headersTimeout: 10_000, requestTimeout: 30_000 };
+    const handle = (req: IncomingMessage, res: import('node:http').ServerResponse) => void this.router.handle(req, res);
+    // https.Server has every http.Server method this class uses (listen, close, upgrade, connection caps).
+    this.http = options.tls ? (createTlsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key }, handle) as unknown as Server) : createServer(timeouts, handle);
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.http.on('clientError', (_error, socket) => socket.destroy());
     this.http.maxConnections = this.limits.maxConnections;
@@ -204,7 +210,7 @@ export class StylecastServer {
 
   get url(): string {
     const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
-    return `http://${host}:${this.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://${host}:${this.port}`;
   }
 
   get provider(): string {

@@ -271,6 +271,24 @@ describe('live serving in real Chromium', () => {
     }
   });
 
+  it('--tls: the page, /ws and the camera round trip work over https (a self-signed certificate)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const key = `${dir.path}/key.pem`;
+    const cert = `${dir.path}/cert.pem`;
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=stylecast', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    await startServer({ tls: { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') } });
+    expect(server!.url).toMatch(/^https:\/\//);
+    browser = await launchChromium(camera, ['--ignore-certificate-errors']);
+    const page = await browser.context.newPage();
+    await page.goto(`${server!.url}/`);
+    await page.evaluate(() => window.stylecast.ready);
+    expect(await page.evaluate(() => window.isSecureContext)).toBe(true);
+    await page.evaluate(() => window.stylecast.start('camera'));
+    await waitFor(async () => (await frames(page)).output > 10, 20_000);
+    expect(await page.evaluate(() => window.stylecast.state.errors)).toEqual([]);
+  });
+
   it('switches style mid-stream without reconnecting', async () => {
     await startServer();
     const page = await openPage('/');
@@ -516,6 +534,14 @@ describe('network sources (ffmpeg as the sender)', () => {
 });
 
 describe('stylecast serve (CLI)', () => {
+  it('--tls-cert and --tls-key: both or neither, each a PEM file, one line when not', async () => {
+    const common = ['serve', '--port', '0', '--models-dir', FIXTURES, '--style', 'tiny'];
+    const alone = await runCli([...common, '--tls-cert', `${dir.path}/nothing.pem`]);
+    expect([alone.code, alone.stderr.trim()]).toEqual([2, 'error: --tls-cert and --tls-key go together']);
+    const notPem = await runCli([...common, '--tls-cert', `${FIXTURES}/tiny.json`, '--tls-key', `${FIXTURES}/tiny.json`]);
+    expect(notPem.stderr.trim()).toMatch(/^error: --tls-cert: .*tiny\.json is not a PEM file$/);
+  });
+
   it('refuses a non-loopback address without --token', async () => {
     const r = await runCli(['serve', '--host', '0.0.0.0', '--port', '0', '--models-dir', FIXTURES, '--style', 'tiny']);
     expect(r.code).toBe(2);

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,8 @@ interface ServeFlags {
   source: string;
   style?: string;
   token?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   size: string;
   fps: string;
   device: string;
@@ -74,6 +77,8 @@ export function serveCommand(context: CliContext): Command {
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
     .option('--janus <ws-url>', "also publish the stylized stream into a Janus VideoRoom (Janus's WebSocket API, e.g. ws://127.0.0.1:8188); viewers then connect to Janus")
     .option('--janus-room <N>', 'the VideoRoom room (made if missing)', '1234')
+    .option('--tls-cert <file>', 'serve https/wss with this PEM certificate (with --tls-key): a camera on another machine needs a secure page')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--allow-origin <origin...>', "pages from these origins (e.g. http://localhost:3000) may also use the API, /ws and WHIP/WHEP; by default only the server's own pages may")
     .addHelpText('after', `
 Pages: /  (controls, input and output side by side, stats)   /obs  (video only, for an OBS Browser Source)
@@ -85,6 +90,7 @@ Examples:
   stylecast serve --source file:samples/sample.mp4
   stylecast serve --source 'srt://0.0.0.0:9000?mode=listener'     # OBS 29: Stream -> Custom, srt://HOST:9000
   stylecast serve --host 0.0.0.0 --token "$(openssl rand -hex 16)"
+  stylecast serve --host 0.0.0.0 --token T --tls-cert cert.pem --tls-key key.pem   # cameras on other machines (docs/live.md)
   stylecast serve --source lavfi:testsrc2=size=640x360:rate=30 --janus ws://127.0.0.1:8188 --janus-room 1234
 `)
     .action(async (flags: ServeFlags) => {
@@ -96,6 +102,7 @@ Examples:
       if (!Number.isInteger(fps) || fps < 1 || fps > 120) throw new StylecastError('USAGE', `--fps must be 1-120, got "${flags.fps}"`);
       const allowOrigins = (flags.allowOrigin ?? []).map(parseOrigin);
       const janus = parseJanus(flags.janus, flags.janusRoom);
+      const tls = await readTls(flags.tlsCert, flags.tlsKey);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
       const style = await registry.resolve(flags.style);
       const device = parseDevice(flags.device);
@@ -119,9 +126,10 @@ Examples:
         webRoot: WEB_ROOT,
         allowOrigins,
         ...(janus ? { janus } : {}),
+        ...(tls ? { tls } : {}),
       });
       context.log(`stylecast serving ${server.url}/ (source ${describeSource(source)}, style ${style.id}, preset ${preset}, device ${server.provider})${janus ? `; publishing to Janus ${janus.url} room ${janus.room}` : ''}`);
-      for (const url of pageUrls(flags.host, server.port, flags.token ?? null)) context.log(`  open ${url}`);
+      for (const url of pageUrls(flags.host, server.port, flags.token ?? null, undefined, tls ? 'https' : 'http')) context.log(`  open ${url}`);
       await new Promise<void>((resolvePromise) => {
         if (context.signal.aborted) return resolvePromise();
         context.signal.addEventListener('abort', () => resolvePromise(), { once: true });
@@ -136,11 +144,25 @@ Examples:
  * wildcard bind (0.0.0.0, ::), this machine's loopback and LAN addresses; each
  * with the token, so a copied URL works as it is.
  */
-export function pageUrls(host: string, port: number, token: string | null, interfaces = networkInterfaces()): string[] {
+export function pageUrls(host: string, port: number, token: string | null, interfaces = networkInterfaces(), scheme: 'http' | 'https' = 'http'): string[] {
   const query = token ? `?token=${encodeURIComponent(token)}` : '';
   const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
   const hosts = host === '0.0.0.0' || host === '::'
     ? ['127.0.0.1', ...Object.values(interfaces).flat().filter((i) => i && !i.internal && (i.family === 'IPv4' || host === '::')).map((i) => i!.address)]
     : [host];
-  return [...new Set(hosts)].map((h) => `http://${bracket(h)}:${port}/${query}`);
+  return [...new Set(hosts)].map((h) => `${scheme}://${bracket(h)}:${port}/${query}`);
+}
+
+/** --tls-cert and --tls-key: both or neither, each a readable PEM file. */
+async function readTls(certPath: string | undefined, keyPath: string | undefined): Promise<{ cert: string; key: string } | null> {
+  if (!certPath && !keyPath) return null;
+  if (!certPath || !keyPath) throw new StylecastError('USAGE', '--tls-cert and --tls-key go together');
+  const read = async (path: string, flag: string, marker: RegExp) => {
+    const text = await readFile(path, 'utf8').catch(() => {
+      throw new StylecastError('USAGE', `${flag}: cannot read ${path}`);
+    });
+    if (!marker.test(text)) throw new StylecastError('USAGE', `${flag}: ${path} is not a PEM file`);
+    return text;
+  };
+  return { cert: await read(certPath, '--tls-cert', /-----BEGIN CERTIFICATE-----/), key: await read(keyPath, '--tls-key', /-----BEGIN [A-Z ]*PRIVATE KEY-----/) };
 }
