@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { atExit } from '../core/at-exit.js';
 import { StylecastError, throwIfAborted } from '../core/errors.js';
 import type { FrameSize } from '../core/frame.js';
 import { VideoDecoder } from '../media/ffmpeg/decoder.js';
@@ -149,25 +150,12 @@ export async function paintingStyle(engine: StyleEngine, path: string, options: 
   return engine.encodeStyle(painting.tensor, painting.height, painting.width);
 }
 
-/** Private folders of paintings being read: removed on every path, also when the process exits mid-read (SIGTERM). */
-const readingDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function removedAtExit(dir: string): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const d of readingDirs) rmSync(d, { recursive: true, force: true });
-    });
-  }
-  readingDirs.add(dir);
-}
-
 /** Uploaded bytes -> a style vector: sniffed and capped first, decoded from a private temporary file. */
 export async function paintingStyleFromBytes(engine: StyleEngine, bytes: Uint8Array, options: PaintingOptions): Promise<Float32Array> {
   const type = sniffPainting(bytes);
   const dir = await mkdtemp(join(tmpdir(), 'stylecast-painting-'));
-  removedAtExit(dir);
+  // Removed on every path, also when the process exits mid-read (SIGTERM).
+  const forget = atExit(() => rmSync(dir, { recursive: true, force: true }));
   try {
     const path = join(dir, `painting.${type}`);
     await writeFile(path, bytes, { mode: 0o600 });
@@ -178,6 +166,6 @@ export async function paintingStyleFromBytes(engine: StyleEngine, bytes: Uint8Ar
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
-    readingDirs.delete(dir);
+    forget();
   }
 }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { atExit } from '../../core/at-exit.js';
 import { StylecastError } from '../../core/errors.js';
 
 export interface ExitStatus {
@@ -18,23 +19,14 @@ export function ffprobeBinary(): string {
 }
 
 /**
- * Every child still running. However this process ends (a signal handled by the
- * CLI, an uncaught error, process.exit), none outlives it: a probe of a huge file
- * must not go on growing, re-parented to init, after its parent is gone.
+ * However this process ends (a signal handled by the CLI, an uncaught error,
+ * process.exit), no child outlives it: a probe of a huge file must not go on
+ * growing, re-parented to init, after its parent is gone.
  */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
 function killOnExit(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of running) c.kill('SIGKILL');
-    });
-  }
-  running.add(child);
-  child.once('close', () => running.delete(child));
-  child.once('error', () => running.delete(child));
+  const forget = atExit(() => child.kill('SIGKILL'));
+  child.once('close', forget);
+  child.once('error', forget);
 }
 
 /**
