@@ -26,7 +26,7 @@ const { values: args } = parseArgs({
 });
 
 if (args.help) {
-  process.stdout.write(`usage: npm run bench:model -- [--style ID|FILE] [--device auto|cuda|cpu] [--sizes 640x360,1920x1080] [--frames N] [--threads N] [--no-fp16]
+  process.stdout.write(`usage: npm run bench:model -- [--style ID|FILE] [--device auto|cuda|webgpu|cpu] [--sizes 640x360,1920x1080] [--frames N] [--threads N] [--no-fp16]
 The style's fp16 variant is measured beside it unless --no-fp16 or the device is the CPU.\n`);
   process.exit(0);
 }

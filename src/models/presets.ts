@@ -5,7 +5,7 @@ import type { Preset } from './registry.js';
 /** `auto`: fast on the CPU, quality where CUDA runs. */
 export function resolvePreset(preset: Preset | 'auto', device: Device): Preset {
   if (preset !== 'auto') return preset;
-  if (device === 'cuda') return 'quality';
-  if (device === 'auto' && providerInstalled('cuda')) return 'quality';
+  if (device === 'cuda' || device === 'webgpu') return 'quality';
+  if (device === 'auto' && (providerInstalled('cuda') || providerInstalled('webgpu'))) return 'quality';
   return 'fast';
 }

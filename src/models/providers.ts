@@ -1,13 +1,18 @@
 import { StylecastError, describeError } from '../core/errors.js';
 
-export type Device = 'auto' | 'cuda' | 'cpu';
-export type ExecutionProvider = 'cuda' | 'cpu';
-export const DEVICES: readonly Device[] = ['auto', 'cuda', 'cpu'];
+export type Device = 'auto' | 'cuda' | 'webgpu' | 'cpu';
+export type ExecutionProvider = 'cuda' | 'webgpu' | 'cpu';
+export const DEVICES: readonly Device[] = ['auto', 'cuda', 'webgpu', 'cpu'];
 
-/** Which execution providers each --device tries, in order. */
+/**
+ * Which execution providers each --device tries, in order: CUDA (NVIDIA, opt-in
+ * libraries), then WebGPU (bundled in onnxruntime-node: Vulkan, D3D12 or Metal
+ * underneath, any vendor's GPU), then the CPU.
+ */
 export const PROVIDER_ORDER: Readonly<Record<Device, readonly ExecutionProvider[]>> = {
-  auto: ['cuda', 'cpu'],
+  auto: ['cuda', 'webgpu', 'cpu'],
   cuda: ['cuda'],
+  webgpu: ['webgpu'],
   cpu: ['cpu'],
 };
 
@@ -41,6 +46,12 @@ export async function selectProvider<T>(
     }
   }
   const reasons = skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ');
+  if (device === 'webgpu') {
+    throw new StylecastError(
+      'DEVICE_UNAVAILABLE',
+      `--device webgpu: no WebGPU adapter could be used (${reasons}). It needs a GPU with a Vulkan (Linux), D3D12 (Windows) or Metal (macOS) driver; use --device cpu otherwise.`,
+    );
+  }
   if (device === 'cuda') {
     throw new StylecastError(
       'DEVICE_UNAVAILABLE',

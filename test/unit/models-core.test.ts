@@ -1,3 +1,4 @@
+import { gpuVulkanDriver } from '../../dist/models/ort/install.js';
 import { describe, expect, it } from 'vitest';
 import { contractProblems, encoderPathFor, encoderProblems, styleLengthOf } from '../../dist/models/contract.js';
 import { parseManifest } from '../../dist/models/manifest.js';
@@ -92,9 +93,11 @@ describe('manifest', () => {
 
 describe('execution providers', () => {
   it('orders providers per device', () => {
-    expect(PROVIDER_ORDER.auto).toEqual(['cuda', 'cpu']);
+    expect(PROVIDER_ORDER.auto).toEqual(['cuda', 'webgpu', 'cpu']);
+    expect(PROVIDER_ORDER.webgpu).toEqual(['webgpu']);
     expect(parseDevice('cpu')).toBe('cpu');
-    expect(() => parseDevice('gpu')).toThrow(/unknown device "gpu": use auto, cuda, cpu/);
+    expect(parseDevice('webgpu')).toBe('webgpu');
+    expect(() => parseDevice('gpu')).toThrow(/unknown device "gpu": use auto, cuda, webgpu, cpu/);
   });
 
   // A fake loader stands in for a CUDA device, which this machine does not have.
@@ -106,10 +109,37 @@ describe('execution providers', () => {
   it('auto falls back to CPU and says why', async () => {
     const picked = await selectProvider('auto', async (p) => {
       if (p === 'cuda') throw new Error('libcudart.so.13: cannot open shared object file');
+      if (p === 'webgpu') throw new Error('no GPU Vulkan driver is installed');
       return 'cpu-session';
     });
     expect(picked.provider).toBe('cpu');
-    expect(picked.skipped[0]).toEqual({ provider: 'cuda', reason: 'libcudart.so.13: cannot open shared object file' });
+    expect(picked.skipped).toEqual([
+      { provider: 'cuda', reason: 'libcudart.so.13: cannot open shared object file' },
+      { provider: 'webgpu', reason: 'no GPU Vulkan driver is installed' },
+    ]);
+  });
+
+  it('auto takes WebGPU (any vendor\'s GPU) when CUDA is missing; an explicit webgpu never falls back', async () => {
+    const picked = await selectProvider('auto', async (p) => {
+      if (p === 'cuda') throw new Error('no CUDA');
+      return `session-on-${p}`;
+    });
+    expect(picked).toMatchObject({ provider: 'webgpu', value: 'session-on-webgpu' });
+    await expect(selectProvider('webgpu', async () => { throw new Error('No supported adapters'); })).rejects.toThrow(/--device webgpu: no WebGPU adapter could be used \(webgpu: No supported adapters\)/);
+  });
+
+  it('a GPU Vulkan driver counts for WebGPU; Mesa\'s software one does not', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(`${tmpdir()}/icd-`);
+    try {
+      await writeFile(`${dir}/lvp_icd.x86_64.json`, '{}');
+      expect(gpuVulkanDriver([dir, `${dir}/missing`])).toBe(false);
+      await writeFile(`${dir}/nvidia_icd.json`, '{}');
+      expect(gpuVulkanDriver([dir])).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('an explicit cuda that cannot load is an error, not a fallback', async () => {

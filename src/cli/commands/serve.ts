@@ -69,7 +69,7 @@ export function serveCommand(context: CliContext): Command {
     .option('--token <T>', 'required for control messages, WHIP and WHEP (and to bind a non-loopback address)')
     .option('--size <WxH>', 'size of server-side sources', '640x360')
     .option('--fps <N>', 'frame rate of server-side sources', '30')
-    .option('--device <auto|cuda|cpu>', 'execution provider', 'auto')
+    .option('--device <auto|cuda|webgpu|cpu>', 'execution provider: auto = CUDA, else WebGPU, else the CPU', 'auto')
     .option('--threads <N>', 'ONNX Runtime threads per stylizer, in all (0 = one per core)', '0')
     .option('--lanes <N>', 'CPU: frames each stylizer runs side by side, one session each (0 = auto: two on a multi-core CPU; 1 = lowest latency)', '0')
     .option('--stabilize', 'blend static regions with the previous output')

@@ -117,7 +117,7 @@ export function stylizeCommand(context: CliContext): Command {
     .option('--strength <f>', 'with a painting: 0 = the frame as it is, 1 = the painting\'s full statistics', '1')
     .option('--size <WxH>', 'output size, e.g. 640x360')
     .option('--height <N>', 'output height; width follows the aspect ratio')
-    .option('--device <auto|cuda|cpu>', 'execution provider: auto = CUDA if it loads, else CPU', 'auto')
+    .option('--device <auto|cuda|webgpu|cpu>', 'execution provider: auto = CUDA if it loads, else WebGPU (a GPU of any vendor), else the CPU; each choice is logged', 'auto')
     .option('--threads <N>', 'ONNX Runtime threads in all (0 = one per core)', '0')
     .option('--lanes <N>', 'CPU: frames stylized side by side, each by its own session (0 = auto: two on a multi-core CPU; 1 = one frame at a time)', '0')
     .option('--stabilize', 'blend static regions with the previous output (less flicker)')
@@ -159,7 +159,7 @@ export function stylizeCommand(context: CliContext): Command {
           output: flags.output,
           ...common,
           onStart: (start) => {
-            const skipped = start.skippedProviders.length && device === 'auto' ? ` (cuda unavailable: ${start.skippedProviders[0]!.reason})` : '';
+            const skipped = start.skippedProviders.length && device === 'auto' ? ` (${start.skippedProviders.map((s) => `${s.provider} unavailable: ${s.reason}`).join('; ')})` : '';
             context.log(
               `stylizing ${input} -> ${flags.output}: style ${styleName} (${preset}), ${start.size.width}x${start.size.height}` +
                 `${start.modelSize.width !== start.size.width ? ` (model at ${start.modelSize.width}x${start.modelSize.height})` : ''}, ` +

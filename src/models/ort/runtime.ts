@@ -29,7 +29,7 @@ export function ortVersion(): string {
 
 function sessionOptions(provider: ExecutionProvider, settings: SessionSettings): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: [provider === 'cuda' ? { name: 'cuda', deviceId: 0 } : 'cpu'],
+    executionProviders: [provider === 'cuda' ? { name: 'cuda', deviceId: 0 } : provider],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     interOpNumThreads: 1,
@@ -47,7 +47,9 @@ export function signatureOf(session: Session): ModelSignature {
 
 async function openSession(modelPath: string, provider: ExecutionProvider, settings: SessionSettings, role: GraphRole): Promise<Session> {
   if (!providerInstalled(provider)) {
-    throw new StylecastError('DEVICE_UNAVAILABLE', `${provider} provider libraries are not installed`);
+    throw new StylecastError('DEVICE_UNAVAILABLE', provider === 'webgpu'
+      ? 'no GPU Vulkan driver is installed (WebGPU runs on Vulkan here; Mesa\'s software one is not enough)'
+      : `${provider} provider libraries are not installed`);
   }
   let session: Session;
   try {
