@@ -27,6 +27,12 @@ export interface BroadcastOptions {
   readonly failEvery?: number;
 }
 
+/** An output that takes every stylized frame at the stream's size (a push to an ingest server). */
+export interface BroadcastSink {
+  pushFrame(width: number, height: number, rgba: Uint8Array): void;
+  close(): Promise<void>;
+}
+
 export interface BroadcastStats extends LiveStylizerStats {
   readonly source: string;
   readonly webrtcViewers: number;
@@ -54,6 +60,7 @@ export class Broadcast {
   private sourceStopping: Promise<void> = Promise.resolve();
   private readonly subscription: Subscription;
   private closed = false;
+  private readonly sinks = new Set<BroadcastSink>();
   /** The size frames reach the model at: the current style's model size. */
   private size: FrameSize;
 
@@ -70,6 +77,7 @@ export class Broadcast {
       }
       this.output.pushRgba(width, height, rgba);
       this.fmp4.pushFrame(width, height, rgba);
+      for (const sink of this.sinks) sink.pushFrame(width, height, rgba);
     });
     this.startServerSource();
   }
@@ -85,6 +93,16 @@ export class Broadcast {
 
   get modelPath(): string {
     return this.stylizer.modelPath;
+  }
+
+  /** Outputs fed every frame until removed; closed with the broadcast. */
+  addSink(sink: BroadcastSink): void {
+    if (this.closed) void sink.close();
+    else this.sinks.add(sink);
+  }
+
+  removeSink(sink: BroadcastSink): void {
+    this.sinks.delete(sink);
   }
 
   /** A WHIP publisher takes over as the source until it leaves. Returns false if one already publishes. */
@@ -146,7 +164,8 @@ export class Broadcast {
     this.closed = true;
     await Promise.all([this.source?.close(), this.sourceStopping]);
     this.subscription.unsubscribe();
-    await this.fmp4.close();
+    await Promise.all([this.fmp4.close(), ...[...this.sinks].map((sink) => sink.close())]);
+    this.sinks.clear();
     this.output.close();
     this.preview.close();
     await this.stylizer.close();

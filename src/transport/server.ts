@@ -19,6 +19,7 @@ import { modelSizeFor } from '../pipeline/sizing.js';
 import { guardListener, type SourceSpec } from '../pipeline/sources.js';
 import { Broadcast } from './broadcast.js';
 import { NewestWins } from './newest-wins.js';
+import { PushOutput, parsePushUrl } from './push/push-output.js';
 import { httpSink, webSocketSink } from './fmp4/broadcaster.js';
 import { JanusPublisher } from './janus/janus-publisher.js';
 import { AccessPolicy } from './http/access.js';
@@ -54,6 +55,8 @@ export interface ServerOptions {
   readonly allowOrigins?: readonly string[];
   /** Publish the broadcast into a Janus VideoRoom (`--janus`, `--janus-room`). */
   readonly janus?: { readonly url: string; readonly room: number };
+  /** Push the stylized stream to these rtmp(s):// or srt:// (caller) URLs (`--push`). */
+  readonly push?: readonly string[];
   /** Serve https (and wss): browsers give a page on another machine the camera only in a secure context. PEM text. */
   readonly tls?: { readonly cert: string; readonly key: string };
   /** Public-domain paintings offered beside the upload (default: the shipped gallery, models/gallery). */
@@ -126,6 +129,7 @@ export class StylecastServer {
   private broadcastMix: PaintingMixMessage | null = null;
   private janus: JanusPublisher | null = null;
   private gallery: readonly GalleryPainting[] = [];
+  private readonly pushes: PushOutput[] = [];
   /** Style switches waiting per target ('broadcast', 'camera:<client>'): only the newest is applied. */
   private readonly styleQueues = new Map<string, NewestWins<StyleJob>>();
 
@@ -163,6 +167,7 @@ export class StylecastServer {
     if (!isLoopback(options.host) && !options.token) {
       throw new StylecastError('USAGE', `binding ${options.host} exposes the server beyond this machine: give --token`);
     }
+    for (const url of options.push ?? []) parsePushUrl(url); // a bad URL is a usage error before anything starts
     const guarded = guardListener(options.source, options.token);
     if (guarded.note) options.log.info(`note: ${guarded.note}`);
     options = { ...options, source: guarded.spec };
@@ -192,6 +197,11 @@ export class StylecastServer {
       await server.close();
       const code = (error as NodeJS.ErrnoException).code;
       throw new StylecastError('USAGE', code === 'EADDRINUSE' ? `port ${options.port} on ${options.host} is already in use` : `cannot listen on ${options.host}:${options.port}: ${describeError(error)}`);
+    }
+    for (const url of options.push ?? []) {
+      const output = new PushOutput(url, options.fps, options.log);
+      server.pushes.push(output);
+      broadcast.addSink(output); // closed with the broadcast
     }
     if (options.janus) {
       try {
@@ -424,7 +434,7 @@ export class StylecastServer {
     if (this.control.size === 0) return;
     const broadcast = { ...this.broadcast.stats() };
     const janus = this.janus?.status() ?? null;
-    const server = { ...this.counts(), rssMb: Math.round(process.memoryUsage().rss / 1e6), uptimeS: Math.round(performance.now() / 1000), janus };
+    const server = { ...this.counts(), rssMb: Math.round(process.memoryUsage().rss / 1e6), uptimeS: Math.round(performance.now() / 1000), janus, pushes: this.pushes.map((p) => p.status()) };
     for (const client of this.control.all) {
       const camera = this.sessions.ownedBy(client.id).find((s): s is Camera => s instanceof Camera);
       this.control.send(client, { type: 'stats', style: this.styleId, broadcast, camera: camera ? { ...camera.stats() } : null, server });
@@ -445,7 +455,7 @@ export class StylecastServer {
       })
       .on('GET', '/api/stats', ({ req, res, url }) => {
         this.access.authorize(req, url);
-        sendJson(res, 200, { style: this.styleId, broadcast: this.broadcast.stats(), server: this.counts(), janus: this.janus?.status() ?? null });
+        sendJson(res, 200, { style: this.styleId, broadcast: this.broadcast.stats(), server: this.counts(), janus: this.janus?.status() ?? null, pushes: this.pushes.map((p) => p.status()) });
       })
       .on('GET', '/live.mp4', ({ req, res, url }) => {
         this.access.authorize(req, url);

@@ -525,6 +525,34 @@ describe('network sources (ffmpeg as the sender)', () => {
     }
   }, 60_000);
 
+  for (const [name, listen, push] of [
+    ['RTMP', ['-listen', '1', '-i', 'rtmp://127.0.0.1:PORT/live/key'], 'rtmp://127.0.0.1:PORT/live/key'],
+    ['SRT', ['-i', 'srt://127.0.0.1:PORT?mode=listener'], 'srt://127.0.0.1:PORT'],
+  ] as const) {
+    it(`--push ${name}: ffmpeg as the receiver gets the stylized stream at --size; a receiver that leaves is retried, the server goes on`, async () => {
+      const { createServer } = await import('node:net');
+      const { spawn } = await import('node:child_process');
+      const port = await new Promise<number>((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as any).port; s.close(() => resolve(p)); }); });
+      const receiver = spawn('ffmpeg', ['-v', 'error', ...listen.map((a) => a.replace('PORT', String(port))), '-frames:v', '30', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let bytes = 0;
+      receiver.stdout.on('data', (chunk: Buffer) => { bytes += chunk.length; });
+      const received = new Promise<number | null>((resolve) => receiver.once('close', resolve));
+      try {
+        await new Promise((r) => setTimeout(r, 500)); // listening
+        await startServer({ push: [push.replace('PORT', String(port))] });
+        expect(await Promise.race([received, new Promise((r) => setTimeout(() => r('timeout'), 25_000))])).toBe(0);
+        expect(bytes).toBe(30 * 320 * 180 * 3); // 30 whole frames at the server's --size
+        const status = async () => ((await (await fetch(`${server!.url}/api/stats`)).json()).pushes as Array<{ state: string; framesSent: number; url: string }>)[0]!;
+        expect((await status()).framesSent).toBeGreaterThanOrEqual(30);
+        if (name === 'RTMP') expect((await status()).url).toBe(`rtmp://127.0.0.1:${port}/live/***`); // the stream key is not shown
+        await waitFor(async () => (await status()).state === 'retrying', 15_000);
+        expect((await fetch(`${server!.url}/api/styles`)).status).toBe(200);
+      } finally {
+        receiver.kill('SIGKILL');
+      }
+    }, 60_000);
+  }
+
   it('a refused URL is one clear log line, and the server keeps serving', async () => {
     logLines.length = 0;
     await startServer({ source: parseSource('rtsp://127.0.0.1:1/nothing-here') });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pageUrls } from '../../dist/cli/commands/serve.js';
+import { maskPushUrl, parsePushUrl } from '../../dist/transport/push/push-output.js';
 import { NewestWins } from '../../dist/transport/newest-wins.js';
 import { parseClientMessage, parseServerMessage } from '../../dist/transport/protocol.js';
 import { SessionTable, type Session, type SessionKind } from '../../dist/transport/sessions/session-table.js';
@@ -155,5 +156,16 @@ describe('NewestWins (style switches)', () => {
     expect(q.appliedCount).toBe(2);
     await q.submit(11); // light after light: no wait
     await expect(new NewestWins(async () => { throw new Error('bad'); }, 0).submit(1)).rejects.toThrow('bad');
+  });
+});
+
+describe('--push URLs', () => {
+  it('takes rtmp(s) and srt callers, masks keys and passphrases, refuses the rest with one line', () => {
+    expect(parsePushUrl('rtmp://live.example/app/secret-key')).toEqual({ url: 'rtmp://live.example/app/secret-key', format: 'flv' });
+    expect(parsePushUrl('srt://host:9000?passphrase=abcdefghijk').format).toBe('mpegts');
+    expect(maskPushUrl('rtmp://live.example/app/secret-key')).toBe('rtmp://live.example/app/***');
+    expect(maskPushUrl('srt://host:9000?passphrase=abcdefghijk&latency=200')).toBe('srt://host:9000?passphrase=***&latency=200');
+    expect(() => parsePushUrl('srt://0.0.0.0:9000?mode=listener')).toThrow(/use mode=caller/);
+    expect(() => parsePushUrl('file:///tmp/x.flv')).toThrow(/--push takes an rtmp:\/\/, rtmps:\/\/ or srt:\/\/ URL/);
   });
 });

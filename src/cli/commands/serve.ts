@@ -24,6 +24,7 @@ interface ServeFlags {
   style?: string;
   token?: string;
   tlsCert?: string;
+  push?: string[];
   tlsKey?: string;
   size: string;
   fps: string;
@@ -77,6 +78,7 @@ export function serveCommand(context: CliContext): Command {
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
     .option('--janus <ws-url>', "also publish the stylized stream into a Janus VideoRoom (Janus's WebSocket API, e.g. ws://127.0.0.1:8188); viewers then connect to Janus")
     .option('--janus-room <N>', 'the VideoRoom room (made if missing)', '1234')
+    .option('--push <url...>', 'also send the stylized stream to these ingest URLs: rtmp://host/app/key, rtmps://..., srt://host:port (caller); retried when they drop')
     .option('--tls-cert <file>', 'serve https/wss with this PEM certificate (with --tls-key): a camera on another machine needs a secure page')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--allow-origin <origin...>', "pages from these origins (e.g. http://localhost:3000) may also use the API, /ws and WHIP/WHEP; by default only the server's own pages may")
@@ -127,6 +129,7 @@ Examples:
         allowOrigins,
         ...(janus ? { janus } : {}),
         ...(tls ? { tls } : {}),
+        ...(flags.push?.length ? { push: flags.push } : {}),
       });
       context.log(`stylecast serving ${server.url}/ (source ${describeSource(source)}, style ${style.id}, preset ${preset}, device ${server.provider})${janus ? `; publishing to Janus ${janus.url} room ${janus.room}` : ''}`);
       for (const url of pageUrls(flags.host, server.port, flags.token ?? null, undefined, tls ? 'https' : 'http')) context.log(`  open ${url}`);

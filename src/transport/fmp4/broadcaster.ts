@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/log.js';
 import { FfmpegProcess, ffmpegBinary } from '../../media/ffmpeg/process.js';
+import { FramePacer } from '../frame-pacer.js';
 import { Mp4Segmenter } from './mp4.js';
 
 /** Per-socket watermarks: above HIGH a client's fragments are dropped until it drains below LOW and a keyframe comes. */
@@ -89,19 +90,15 @@ export class Fmp4Broadcaster {
   private closed = false;
   /** Encoders told to stop and not yet exited (close() waits for them). */
   private readonly stopping = new Set<Promise<unknown>>();
-  /** The newest stylized frame, sent at the declared rate until a newer one comes. */
-  private latest: { width: number; height: number; rgba: Uint8Array } | null = null;
-  private pacer: NodeJS.Timeout | null = null;
-  private pacedSince = 0;
-  private framesPaced = 0;
-  private repeated = 0;
-
+  private readonly pacer: FramePacer;
   /** `fps`: the stream's declared, constant frame rate (the source's). */
-  constructor(private readonly log: Logger, private readonly fps = 30) {}
+  constructor(private readonly log: Logger, private readonly fps = 30) {
+    this.pacer = new FramePacer(fps, (frame) => this.encodeFrame(frame.width, frame.height, frame.rgba));
+  }
 
   /** Frames sent again because no newer one was ready at their time (the stylizer is slower than the stream's rate). */
   get repeatedFrames(): number {
-    return this.repeated;
+    return this.pacer.repeated;
   }
 
   get viewers(): number {
@@ -127,48 +124,10 @@ export class Fmp4Broadcaster {
     sink.onGone(() => this.removeClient(client));
   }
 
-  /** The newest stylized frame; it leaves at the stream's rate (see pace()). */
+  /** The newest stylized frame; it leaves at the stream's declared rate (FramePacer). */
   pushFrame(width: number, height: number, rgba: Uint8Array): void {
     if (this.closed || this.clients.size === 0) return;
-    const first = this.latest === null;
-    this.latest = { width, height, rgba };
-    this.fresh = true;
-    if (!this.pacer) {
-      this.pacedSince = performance.now();
-      this.framesPaced = 0;
-      this.pacer = setInterval(() => this.pace(), Math.max(5, Math.floor(1000 / this.fps / 2)));
-    }
-    if (first) this.pace();
-  }
-
-  private fresh = false;
-
-  /**
-   * Sends as many frames as the wall clock says are due since pacing began: the newest
-   * frame, repeated when nothing newer came. A late timer catches up (a few frames at most),
-   * so the stream's timestamps stay on the wall clock.
-   */
-  private pace(): void {
-    if (!this.latest || this.clients.size === 0) return;
-    const due = Math.floor(((performance.now() - this.pacedSince) * this.fps) / 1000) + 1;
-    let missing = due - this.framesPaced;
-    if (missing > 5) {
-      // Far behind (the event loop stalled): skip ahead rather than burst.
-      this.framesPaced = due - 1;
-      missing = 1;
-    }
-    for (; missing > 0; missing--) {
-      if (!this.fresh) this.repeated++;
-      this.fresh = false;
-      this.framesPaced++;
-      this.encodeFrame(this.latest.width, this.latest.height, this.latest.rgba);
-    }
-  }
-
-  private stopPacing(): void {
-    if (this.pacer) clearInterval(this.pacer);
-    this.pacer = null;
-    this.latest = null;
+    this.pacer.push({ width, height, rgba });
   }
 
   private encodeFrame(width: number, height: number, rgba: Uint8Array): void {
@@ -189,7 +148,7 @@ export class Fmp4Broadcaster {
     if (!this.closed) {
       this.closed = true;
       if (this.idleTimer) clearTimeout(this.idleTimer);
-      this.stopPacing();
+      this.pacer.stop();
       this.stopEncoder();
       for (const client of this.clients) client.sink.close();
       this.clients.clear();
@@ -200,7 +159,7 @@ export class Fmp4Broadcaster {
   private removeClient(client: Client): void {
     if (!this.clients.delete(client)) return;
     if (this.clients.size === 0 && !this.closed) {
-      this.stopPacing();
+      this.pacer.stop();
       this.idleTimer = setTimeout(() => this.stopEncoder(), IDLE_STOP_MS);
     }
   }
