@@ -44,10 +44,10 @@ export function connect(url: string): Promise<{ ws: WebSocket; messages: any[]; 
 }
 
 /** A real WebRTC offer (recvonly video, or none with `media: false`). */
-export async function viewerOffer(media = true): Promise<{ sdp: string; close: () => void }> {
+export async function viewerOffer(media = true, direction: 'recvonly' | 'sendrecv' = 'recvonly'): Promise<{ sdp: string; close: () => void }> {
   const wrtc = createRequire(import.meta.url)('@roamhq/wrtc');
   const pc = new wrtc.RTCPeerConnection({ iceServers: [] });
-  if (media) pc.addTransceiver('video', { direction: 'recvonly' });
+  if (media) pc.addTransceiver('video', { direction });
   else pc.createDataChannel('x');
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);

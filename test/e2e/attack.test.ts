@@ -289,7 +289,7 @@ describe('caps and half-open peers', () => {
     await startServer({ limits: { maxCameraSessions: 2 } });
     const c = await connect(server!.url.replace('http', 'ws') + '/ws');
     await c.next('welcome');
-    const offers = await Promise.all(Array.from({ length: 45 }, () => viewerOffer()));
+    const offers = await Promise.all(Array.from({ length: 45 }, () => viewerOffer(true, 'sendrecv')));
     for (const o of offers) c.ws.send(JSON.stringify({ type: 'offer', mode: 'camera', sdp: o.sdp }));
     await waitFor(async () => c.messages.filter((m) => m.type === 'answer' || m.type === 'error').length >= 45, 30_000);
     expect(c.messages.filter((m) => m.type === 'answer')).toHaveLength(2);
@@ -329,6 +329,7 @@ describe('caps and half-open peers', () => {
 
   it('a painting that is a header without a picture, or declares 16000x16000, is a 400 with one reason, never a 500', async () => {
     await startServer({ registry: await ModelRegistry.load([FIXTURES]), styleId: 'tiny' });
+    logLines.length = 0;
     const post = (body: Uint8Array, type: string) => fetch(`${server!.url}/api/painting`, { method: 'POST', headers: { 'Content-Type': type }, body: Buffer.from(body) });
     // A real JPEG cut just before its scan data: every header, no picture (ffmpeg's decoder exits 69).
     const jpeg = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48', '-frames:v', '1', '-f', 'image2', '-c:v', 'mjpeg', '-']);
