@@ -157,3 +157,14 @@ describe('uploaded paintings never stay on disk', () => {
     }
   });
 });
+
+describe('a memory cap for children reading untrusted input', () => {
+  it('a child over its cap fails instead of growing (the same work passes without it)', async () => {
+    const { FfmpegProcess } = await import('../../dist/media/ffmpeg/process.js');
+    const args = ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=7680x4320', '-frames:v', '2', '-f', 'null', '-'];
+    const capped = new FfmpegProcess('ffmpeg', args, { memoryLimitMb: 64 });
+    expect((await capped.exited).code).not.toBe(0);
+    const free = new FfmpegProcess('ffmpeg', args);
+    expect((await free.exited).code).toBe(0);
+  });
+});

@@ -61,6 +61,8 @@ async function fileSize(path: string): Promise<number> {
 }
 
 const PROBE_TIMEOUT_MS = 15_000;
+/** A probe reads headers and a frame or two: 2 GB of address space is far more than an 8K video needs. */
+const PROBE_MEMORY_MB = 2048;
 
 /** Reads what the pipeline needs from a media file or stream URL; clear errors for bad input. */
 export async function probeMedia(path: string, options: InputOptions = {}): Promise<MediaInfo> {
@@ -73,7 +75,7 @@ export async function probeMedia(path: string, options: InputOptions = {}): Prom
     // ffprobe takes the input without -i; the policy's options go before it.
     ['-v', 'error', ...(network ? ['-rw_timeout', '10000000'] : []), '-print_format', 'json', '-show_format', '-show_streams', ...open.slice(0, -2), open.at(-1)!],
     // A probe reads headers; one that takes longer is reading something it should not (a huge or hostile file).
-    { stdout: true, timeoutMs: network ? 20_000 : PROBE_TIMEOUT_MS },
+    { stdout: true, timeoutMs: network ? 20_000 : PROBE_TIMEOUT_MS, memoryLimitMb: PROBE_MEMORY_MB },
   );
   const chunks: Buffer[] = [];
   probe.stdout.on('data', (c: Buffer) => chunks.push(c));

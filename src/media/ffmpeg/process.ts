@@ -50,11 +50,13 @@ export class FfmpegProcess {
   constructor(
     readonly binary: string,
     readonly args: readonly string[],
-    options: { stdin?: boolean; stdout?: boolean; timeoutMs?: number } = {},
+    options: { stdin?: boolean; stdout?: boolean; timeoutMs?: number; memoryLimitMb?: number } = {},
   ) {
-    this.child = spawn(binary, args, {
-      stdio: [options.stdin ? 'pipe' : 'ignore', options.stdout ? 'pipe' : 'ignore', 'pipe'],
-    });
+    const stdio: ['pipe' | 'ignore', 'pipe' | 'ignore', 'pipe'] = [options.stdin ? 'pipe' : 'ignore', options.stdout ? 'pipe' : 'ignore', 'pipe'];
+    // A memory cap (address space, through the shell's ulimit; POSIX only) for children reading untrusted input.
+    this.child = options.memoryLimitMb !== undefined && process.platform !== 'win32'
+      ? spawn('/bin/sh', ['-c', `ulimit -v ${Math.round(options.memoryLimitMb * 1024)} && exec "$0" "$@"`, binary, ...args], { stdio })
+      : spawn(binary, args, { stdio });
     this.pid = this.child.pid;
     killOnExit(this.child);
     this.child.stderr!.setEncoding('utf8');
