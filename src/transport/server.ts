@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -13,17 +12,16 @@ import type { Device } from '../models/providers.js';
 import type { ModelChoice, ModelRegistry, Preset } from '../models/registry.js';
 import { loadGallery, type GalleryPainting } from '../models/gallery.js';
 import { ServedStyles } from '../models/served-styles.js';
-import { PaintingLibrary } from '../pipeline/painting-library.js';
-import { MAX_PAINTING_BYTES, conditioningFor, sniffPainting } from '../pipeline/painting.js';
 import { modelSizeFor } from '../pipeline/sizing.js';
 import { guardListener, type SourceSpec } from '../pipeline/sources.js';
 import { Broadcast } from './broadcast.js';
 import { NewestWins } from './newest-wins.js';
+import { PaintingApi } from './painting-api.js';
 import { PushOutput, parsePushUrl } from './push/push-output.js';
 import { httpSink, webSocketSink } from './fmp4/broadcaster.js';
 import { JanusPublisher } from './janus/janus-publisher.js';
 import { AccessPolicy } from './http/access.js';
-import { Router, parseRequestTarget, readBody, readBodyBytes, sendJson, type RouteContext } from './http/router.js';
+import { Router, parseRequestTarget, readBody, sendJson, type RouteContext } from './http/router.js';
 import { addStaticRoutes } from './http/static.js';
 import type { ClientMessage, OfferMode, PaintingMixMessage, ServerMessage } from './protocol.js';
 import { Camera } from './sessions/camera.js';
@@ -123,25 +121,23 @@ export class StylecastServer {
   private closing: Promise<void> | null = null;
   private styleId: string;
   /** The any-painting model's paintings; null when the server offers no such model. */
-  private readonly paintings: PaintingLibrary | null;
-  private paintingUploads = 0;
+  private readonly paintings: PaintingApi | null;
   /** The broadcast's painting mix while it runs the any-painting model. */
   private broadcastMix: PaintingMixMessage | null = null;
   private janus: JanusPublisher | null = null;
-  private gallery: readonly GalleryPainting[] = [];
   private readonly pushes: PushOutput[] = [];
   /** Style switches waiting per target ('broadcast', 'camera:<client>'): only the newest is applied. */
   private readonly styleQueues = new Map<string, NewestWins<StyleJob>>();
 
-  private constructor(private readonly options: ServerOptions, private readonly styles: ServedStyles, private readonly broadcast: Broadcast) {
+  private constructor(private readonly options: ServerOptions, private readonly styles: ServedStyles, private readonly broadcast: Broadcast, gallery: readonly GalleryPainting[]) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.styleId = styles.initial.id;
-    const painter = styles.painter();
-    this.paintings = painter
-      ? new PaintingLibrary({ modelPath: painter.onnxPath, paintingSize: painter.manifest?.arbitrary?.paintingSize ?? 512, device: options.device })
-      : null;
     this.sessions = new SessionTable(this.limits);
     this.access = new AccessPolicy({ host: options.host, token: options.token, allowOrigins: options.allowOrigins ?? [] }, () => this.port);
+    const painter = styles.painter();
+    this.paintings = painter
+      ? new PaintingApi({ painter, device: options.device, gallery, access: this.access, maxUploads: this.limits.maxPaintingUploads, bodyTimeoutMs: this.limits.bodyTimeoutMs })
+      : null;
     this.router = this.routes();
     this.control = new ControlChannel(this.limits, {
       welcome: () => this.welcome(),
@@ -183,8 +179,8 @@ export class StylecastServer {
       source: options.source, size: modelSizeFor(options.size, choice.modelScale), outputSize: options.size, fps: options.fps, log: options.log,
       ...(options.failEvery ? { failEvery: options.failEvery } : {}),
     });
-    const server = new StylecastServer(options, styles, broadcast);
-    server.gallery = gallery;
+    const server = new StylecastServer(options, styles, broadcast, gallery);
+
     try {
       await new Promise<void>((resolve, reject) => {
         server.http.once('error', reject);
@@ -294,9 +290,7 @@ export class StylecastServer {
       size: this.options.size,
       // The camera is captured at the size the model runs at (the page scales the result up).
       captureSize: modelSizeFor(this.options.size, this.styles.choose(this.styleId).modelScale),
-      paintings: this.paintings
-        ? { model: this.styles.painter()!.id, maxBytes: MAX_PAINTING_BYTES, gallery: this.gallery.map(({ id, title, artist, year }) => ({ id, title, artist, year })) }
-        : null,
+      paintings: this.paintings?.support() ?? null,
       painting: this.broadcastMix,
     };
   }
@@ -393,41 +387,7 @@ export class StylecastServer {
 
   private conditioningFor(mix: PaintingMixMessage): Conditioning {
     if (!this.paintings) throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
-    const styles = [this.paintings.get(mix.a).style, ...(mix.b ? [this.paintings.get(mix.b).style] : [])];
-    return conditioningFor({ styles, blend: mix.blend, strength: mix.strength });
-  }
-
-  /** `POST /api/painting`: an image body (at most 10 MB) -> {id}; the stream is untouched until a `paint` message uses it. */
-  private async uploadPainting({ req, res, url }: RouteContext): Promise<void> {
-    this.access.authorize(req, url);
-    if (!this.paintings) throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
-    const type = req.headers['content-type'] ?? '';
-    if (!/^(image\/[\w.+-]+|application\/octet-stream)\s*(;|$)/i.test(type)) throw new StylecastError('BAD_REQUEST', 'Content-Type must be an image type');
-    if (this.paintingUploads >= this.limits.maxPaintingUploads) throw new StylecastError('BUSY', 'other paintings are being uploaded: try again in a moment');
-    this.paintingUploads++;
-    try {
-      const bytes = await readBodyBytes(req, MAX_PAINTING_BYTES, this.limits.bodyTimeoutMs);
-      sniffPainting(bytes); // a clear answer before the encoder starts
-      const painting = await this.paintings.add(bytes);
-      sendJson(res, 201, { id: painting.id, styleLength: painting.style.length });
-    } finally {
-      this.paintingUploads--;
-    }
-  }
-
-  private galleryPainting(id: string): GalleryPainting {
-    const painting = this.gallery.find((p) => p.id === id);
-    if (!painting) throw new StylecastError('NOT_FOUND', `no gallery painting "${id}"`);
-    return painting;
-  }
-
-  /** `POST /api/gallery/<id>`: a shipped painting, read once and kept under a fixed id -> {id}, as an upload gives. */
-  private async pickGalleryPainting({ req, res, url, params }: RouteContext): Promise<void> {
-    this.access.authorize(req, url);
-    if (!this.paintings) throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
-    const painting = this.galleryPainting(params[0]!);
-    const stored = await this.paintings.add(await readFile(painting.path), `g-${painting.id}`);
-    sendJson(res, 201, { id: stored.id, styleLength: stored.style.length });
+    return this.paintings.conditioningFor(mix);
   }
 
   private sendStats(): void {
@@ -448,6 +408,13 @@ export class StylecastServer {
       for (const [name, value] of Object.entries(this.access.check(req))) res.setHeader(name, value);
     });
     addStaticRoutes(router, this.options.webRoot);
+    if (this.paintings) this.paintings.addRoutes(router);
+    else {
+      router.on('POST', /^\/api\/(painting|gallery\/[a-z0-9-]{1,64})$/, ({ req, url }) => {
+        this.access.authorize(req, url);
+        throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
+      });
+    }
     router
       .on('GET', '/api/styles', ({ req, res, url }) => {
         this.access.authorize(req, url);
@@ -466,14 +433,6 @@ export class StylecastServer {
         if (this.broadcast.fmp4.viewers >= this.limits.maxVideoSockets) throw new StylecastError('BUSY', `at most ${this.limits.maxVideoSockets} fMP4 viewers at once`);
         req.socket.setTimeout(0); // a live stream: no request timeout once it flows
         this.broadcast.fmp4.addClient(httpSink(res));
-      })
-      .on('POST', '/api/painting', (context) => this.uploadPainting(context))
-      .on('POST', /^\/api\/gallery\/([a-z0-9-]{1,64})$/, (context) => this.pickGalleryPainting(context))
-      .on('GET', /^\/gallery\/([a-z0-9-]{1,64})\.jpg$/, async ({ req, res, url, params }) => {
-        this.access.authorize(req, url);
-        const body = await readFile(this.galleryPainting(params[0]!).path);
-        res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': body.length, 'Cache-Control': 'max-age=3600', 'X-Content-Type-Options': 'nosniff' });
-        res.end(req.method === 'HEAD' ? undefined : body);
       })
       .on('POST', '/whep', (context) => this.createResource('whep', context))
       .on('POST', '/whip', (context) => this.createResource('whip', context))
