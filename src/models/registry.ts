@@ -114,7 +114,7 @@ export class ModelRegistry {
     }
     const entry = this.arbitrary()[0];
     if (!entry) {
-      throw new StylecastError('MODEL_NOT_FOUND', 'no any-painting model is installed: build one with `/usr/bin/python3 -m trainer adain --export adain` (docs/arbitrary-style.md)');
+      throw new StylecastError('MODEL_NOT_FOUND', 'no any-painting model is installed: models/ ships magenta-steady (restore it with `git checkout -- models/`), or build one as docs/arbitrary-style.md says');
     }
     return entry;
   }
