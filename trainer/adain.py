@@ -298,10 +298,14 @@ ADAIN_CREDITS = [
 ]
 
 
-def credits_for(network, fine_tune):
+def credits_for(network, fine_tune, recipe=None):
     """The manifest's credits for an exported pair: whose weights, their licence, what was changed."""
     credits = [dict(c) for c in (MAGENTA_CREDITS if network == "magenta" else ADAIN_CREDITS)]
-    if fine_tune:
+    if recipe:
+        steps = sum(s["args"].get("steps", 0) for s in recipe["stages"] if s["command"].endswith("train"))
+        credits[-1]["changes"] += (f"; fine-tuned by stylecast with the coherent-video loss ({steps} steps in "
+                                   f"{len(recipe['stages']) - 1} stages: trainer/recipes/{recipe['id']}.json)")
+    elif fine_tune:
         credits[-1]["changes"] += f"; fine-tuned by stylecast with the coherent-video loss ({fine_tune['step']} steps)"
     return credits
 
@@ -370,7 +374,9 @@ def run(args):
             extra["training"] = {**fine_tune["config"], "steps_done": fine_tune["step"], "paintings": fine_tune.get("paintings")}
         if args.recipe:
             from . import recipe
-            extra["lineage"] = recipe.lineage(recipe.load(args.recipe))
+            built_by = recipe.load(args.recipe)
+            extra["lineage"] = recipe.lineage(built_by)
+            extra["credits"] = credits_for(args.network, fine_tune, built_by)
         painting_size = args.style_size if args.network == "adain" else magenta.PREDICTOR_SIZE
         path, _ = export_arbitrary(stylizer, style_encoder, args.out_dir, args.export, extra, painting_size=painting_size)
         print(f"exported {path} and its style encoder (contract 2)")
