@@ -62,14 +62,15 @@ def test_every_shipped_manifest_with_a_lineage_matches_its_recipe_and_the_recipe
     from trainer import recipe
     lineages = 0
     for path in glob.glob(os.path.join(manifest.ROOT, "models", "*.json")):
-        manifest = json.load(open(path))
-        if "lineage" not in manifest:
+        with open(path) as f:
+            shipped = json.load(f)
+        if "lineage" not in shipped:
             continue
         lineages += 1
-        built_by = recipe.load(manifest["lineage"]["recipe"])
-        assert manifest["lineage"] == recipe.lineage(built_by), f"{path}: its lineage differs from trainer/recipes/{built_by['id']}.json"
+        built_by = recipe.load(shipped["lineage"]["recipe"])
+        assert shipped["lineage"] == recipe.lineage(built_by), f"{path}: its lineage differs from trainer/recipes/{built_by['id']}.json"
         last = recipe.commands(built_by)[-1]
-        assert manifest["id"] in last, "the recipe's last command must make this model"
+        assert shipped["id"] in last, "the recipe's last command must make this model"
     assert lineages >= 1
 
 
