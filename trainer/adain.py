@@ -235,6 +235,10 @@ def add_arguments(p):
     p.add_argument("--frames", default="720p,1080p",
                    help="also measure the style gap with the network run on whole frames of these sizes (720p, 1080p; 'none' "
                         "to skip), as `eval` does (docs/metrics.md)")
+    p.add_argument("--native-short-side", type=int, default=None,
+                   help="with --frames: run the network on whole frames at this short side (the runtime's working size, "
+                        "runtime.nativeShortSide), enlarged to the frame as the runtime does; default: at the frame's size")
+    p.add_argument("--stroke-scale", type=float, default=1.0, help="with --frames: the runtime's --stroke-scale")
     p.add_argument("--clips", default="mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4",
                    help="clips in DATA/videos for --warping (the same as `eval`'s)")
     p.add_argument("--title", help="display name of the exported model")
@@ -361,6 +365,7 @@ def run(args):
         return 0
     from .data import list_images, load_image
     from .evaluate import FRAME_SIZES, frame_names, photo_losses, style_gap, style_gap_at_frames, write_report
+    from .sizing import run_scaled, working_scale
     from .vgg import load_tfjs
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -383,7 +388,8 @@ def run(args):
         return 0
     vgg = load_tfjs(args.vgg or os.path.join(args.data, "weights", "vgg19-tfjs"))
     photos = list_images(os.path.join(args.data, "content", "samples"))
-    report = {"network": description, "strength": args.strength, "styles": {}}
+    report = {"network": description, "strength": args.strength, "styles": {},
+              "frames_settings": {"native_short_side": args.native_short_side, "stroke_scale": args.stroke_scale}}
     for name in args.styles.split(","):
         painting = os.path.join(args.data, "styles", name)
         with torch.no_grad():
@@ -397,8 +403,13 @@ def run(args):
         losses = photo_losses(run_model, photos, painting, vgg, args.photo_size)
         entry = {"style_gap_closed": gap["style_gap_closed"], "content_loss": losses["content_loss"],
                  "style_distance_per_layer": gap["style_distance_per_layer"]}
+        def run_at_working_size(frames):
+            h, w = frames.shape[-2:]
+            return run_scaled(run_model, frames, working_scale(h, w, 1.0, args.native_short_side, args.stroke_scale))
+
         for frame in frame_names(args.frames):
-            entry[f"style_gap_closed_{frame}"] = style_gap_at_frames(run_model, photos, painting, vgg, FRAME_SIZES[frame])["style_gap_closed"]
+            entry[f"style_gap_closed_{frame}"] = style_gap_at_frames(run_at_working_size, photos, painting, vgg,
+                                                                      FRAME_SIZES[frame])["style_gap_closed"]
         if args.warping:
             from .evaluate import middlebury, real_clips
             with torch.no_grad():

@@ -210,14 +210,15 @@ def run(args):
         return run_pair(args)
     if not args.model:
         raise ValueError("give --model (a model to run) or --pair INPUT OUTPUT (an image pair to score)")
-    from .evaluate import open_model, stylize
-    model, manifest_path, manifest, scale = open_model(args.model)
+    from .evaluate import open_model, runtime_runner
+    model, manifest_path, manifest, _ = open_model(args.model)
+    run_model = runtime_runner(model, manifest.get("runtime", {}))
     photos = [os.path.join(args.data, "content", "samples", n) for n in args.photos.split(",") if n]
     images = frames_720(photos, args.height) + clip_frames(args.data, args.clips, args.height)
     report, total, flagged = {}, 0, 0
     torch.set_grad_enabled(False)
     for name, frame in images:
-        out = stylize(model, frame, scale)
+        out = run_model(frame)
         a = frame[0].permute(1, 2, 0).numpy().astype(np.float32)
         b = out[0].permute(1, 2, 0).numpy().astype(np.float32)
         result, _, mask = score(a, b)

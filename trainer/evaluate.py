@@ -18,6 +18,7 @@ from .data import centre_square, list_images, load_image
 from . import manifest as manifests
 from .export import ort_run
 from .flow import luminance, occlusion_mask, warp, inside_mask
+from .sizing import run_scaled, working_scale
 from .losses import CONTENT_LAYER, STYLE_LAYERS, balanced_style_distance, gram
 from .vgg import load_tfjs, random_vgg
 
@@ -37,6 +38,9 @@ def add_arguments(p):
     p.add_argument("--frames", default="720p,1080p",
                    help="also measure the style gap on whole frames of these sizes (720p, 1080p; 'none' to skip), "
                         "the model run as the runtime runs it (docs/metrics.md)")
+    p.add_argument("--native-short-side", type=int, default=None,
+                   help="run as if the manifest's runtime.nativeShortSide were this (0: none); default: the manifest's")
+    p.add_argument("--stroke-scale", type=float, default=1.0, help="the runtime's --stroke-scale (default 1)")
     p.add_argument("--skip-warping", action="store_true", help="photos only (style gap, content, style loss)")
     p.add_argument("--frames-only", action="store_true", help="only the style gap on whole frames (--frames); "
                    "with --update-manifest only those figures change")
@@ -56,20 +60,23 @@ def read_flo(path):
 
 
 def stylize(model, frames, scale=1.0):
-    """frames: (N, 3, H, W) in [0, 1] with H, W multiples of 4. A model with a
-    runtime.modelScale < 1 runs as the runtime runs it (docs/model-contract.md,
+    """frames: (N, 3, H, W) in [0, 1] with H, W multiples of 4 at scale 1. Below
+    scale 1 the model runs as the runtime runs it (docs/model-contract.md,
     "Model scale"): shrunk by area averaging to even sizes, padded to multiples
     of 4 by edge repetition, its output enlarged bilinearly."""
-    if scale >= 1:
-        return torch.from_numpy(ort_run(model, frames.numpy())).clamp(0, 1)
-    from .train import model_size
-    h, w = frames.shape[-2:]
-    sh, sw = model_size(h, scale), model_size(w, scale)
-    small = F.interpolate(frames, size=(sh, sw), mode="area").clamp(0, 1)
-    ph, pw = (-sh) % 4, (-sw) % 4
-    padded = F.pad(small, (0, pw, 0, ph), mode="replicate")
-    out = torch.from_numpy(ort_run(model, padded.numpy()))[..., :sh, :sw]
-    return F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
+    return run_scaled(lambda x: torch.from_numpy(ort_run(model, x.numpy())), frames, scale)
+
+
+def runtime_runner(model, runtime, native_short_side=None, stroke_scale=1.0):
+    """frames -> output, the model run at the size the runtime picks for those frames:
+    its manifest's `runtime` (modelScale, nativeShortSide) unless overridden."""
+    scale = float(runtime.get("modelScale", 1.0))
+    native = native_short_side if native_short_side is not None else runtime.get("nativeShortSide")
+
+    def run_model(frames):
+        h, w = frames.shape[-2:]
+        return stylize(model, frames, working_scale(h, w, scale, native, stroke_scale))
+    return run_model
 
 
 def crop4(t):
@@ -256,6 +263,11 @@ def write_report(report, out=None):
         print(text)
 
 
+def working_settings(runtime, args):
+    native = args.native_short_side if args.native_short_side is not None else runtime.get("nativeShortSide")
+    return {"native_short_side": native or None, "stroke_scale": args.stroke_scale}
+
+
 def open_model(arg):
     """models/<id>.onnx or an id -> (onnx path, manifest path, manifest or {}, runtime model scale)."""
     if arg.endswith(".onnx"):
@@ -270,7 +282,8 @@ def open_model(arg):
 
 def run(args):
     model, manifest_path, manifest, scale = open_model(args.model)
-    run_model = lambda frames: stylize(model, frames, scale)
+    runtime = manifest.get("runtime", {})
+    run_model = runtime_runner(model, runtime, args.native_short_side, args.stroke_scale)
     style = args.style or os.path.join(args.data, "styles", manifest.get("training", {}).get("style", ""))
     if not os.path.isfile(style):
         raise FileNotFoundError(f"style image not found: {style} (give --style)")
@@ -305,7 +318,7 @@ def run(args):
     report = {"model": model, "style_image": os.path.basename(style), "metrics": metrics,
               "middlebury": mb, "clips": clips, "photos": photos,
               "style_gap": gap, "style_gap_frames": at_frames,
-              "settings": {"model_scale": scale, "clip_height": args.clip_height, "pairs": args.pairs, "photo_size": args.photo_size,
+              "settings": {"model_scale": scale, **working_settings(runtime, args), "clip_height": args.clip_height, "pairs": args.pairs, "photo_size": args.photo_size,
                            "gap_size": args.gap_size,
                            "flow": "OpenCV DIS medium", "photometric_threshold": PHOTOMETRIC_THRESHOLD}}
     write_report(report, args.out)
@@ -314,7 +327,8 @@ def run(args):
         if args.frames_only:
             manifest["metrics"]["frames_settings"] = {"frames": frame_names(args.frames), "measure_size": 512,
                                                       "photos": "content/samples enlarged to cover the frame, centre-cropped",
-                                                      "model_scale": scale}
+                                                      "model_scale": scale,
+                                                      **working_settings(runtime, args)}
         else:
             manifest["metrics"]["eval_settings"] = report["settings"]
         manifests.write(manifest, manifest_path)

@@ -26,17 +26,18 @@ def to_image(t):
 
 
 def run(args):
-    from .evaluate import open_model, stylize
+    from .evaluate import open_model, runtime_runner
     images = frames_720([os.path.join(args.data, "content", "samples", n) for n in args.photos.split(",") if n],
                         args.height)
     images += clip_frames(args.data, args.clips, args.height)
     os.makedirs(args.out_dir, exist_ok=True)
     torch.set_grad_enabled(False)
     for name in args.models.split(","):
-        model, _, _, scale = open_model(name)
+        model, _, manifest, _ = open_model(name)
+        run_model = runtime_runner(model, manifest.get("runtime", {}))
         cells = []
         for label, frame in images:
-            out = stylize(model, frame, scale)
+            out = run_model(frame)
             found = score(frame[0].permute(1, 2, 0).numpy(), out[0].permute(1, 2, 0).numpy())[0]["blobs"]
             img = to_image(out)
             img = img.resize((args.cell_width, round(img.height * args.cell_width / img.width)), Image.LANCZOS)

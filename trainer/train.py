@@ -1,6 +1,5 @@
 """`train`: style image + content folder -> resumable checkpoints."""
 import json
-import math
 import os
 import signal
 import sys
@@ -13,6 +12,7 @@ from . import THREADS_HELP, reconet, use_threads
 from .blobs import blob_masks
 from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair, with_noise
+from .sizing import model_size
 from .losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, input_local_std, output_temporal_loss, style_loss, style_targets, tv_loss)
 from .vgg import load_tfjs, random_vgg
@@ -98,12 +98,6 @@ def add_arguments(p):
                         "(for `trainer average`)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
-
-
-def model_size(dim, scale):
-    """One side of the model size: even, at least 16 (src/pipeline/sizing.ts modelSizeFor;
-    halves round up there, as here, not to even as Python's round does)."""
-    return max(16, math.floor(dim * scale / 2 + 0.5) * 2)
 
 
 def run_scaled(net, frames, scale):

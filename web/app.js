@@ -76,6 +76,7 @@ function connect() {
         state.style = msg.style;
         state.broadcastStyle = msg.style;
         fillStyles(msg.styles, msg.style);
+        showStrokes(msg.strokeScale ?? 1);
         setupPainting(msg);
         setStatus(`connected (server source: ${msg.source})`);
         resolve();
@@ -99,6 +100,7 @@ function connect() {
         const select = $('style');
         if (select) select.value = msg.id;
         if (msg.painting) showMix(msg.painting);
+        if (msg.strokeScale !== undefined) showStrokes(msg.strokeScale);
       } else if (msg.type === 'error') {
         setStatus(`${msg.code}: ${msg.message}`, true);
         pendingAnswer?.reject(new Error(msg.message));
@@ -160,6 +162,21 @@ function fillStyles(styles, current) {
   if (!select) return;
   select.replaceChildren(...styles.map((s) => new Option(s.title, s.id, false, s.id === current)));
   select.onchange = () => setStyle(select.value);
+}
+
+/** The stroke-size slider: the server re-runs the model at the matching working size (the next frames show it). */
+function showStrokes(scale) {
+  const input = $('strokes');
+  if (!input) return;
+  input.value = String(scale);
+  $('strokes-value').textContent = `${scale}×`;
+  let timer = null;
+  input.oninput = () => {
+    $('strokes-value').textContent = `${input.value}×`;
+    // A new working size restarts the decoder: only the position where the drag rests is sent.
+    clearTimeout(timer);
+    timer = setTimeout(() => { if (ws?.readyState === 1) send({ type: 'strokes', scale: Number(input.value) }); }, 250);
+  };
 }
 
 function send(message) {

@@ -38,7 +38,7 @@ export interface ModelManifest {
   readonly network?: Record<string, unknown>;
   readonly training?: Record<string, unknown>;
   readonly metrics?: Record<string, unknown>;
-  readonly runtime?: { readonly modelScale?: number; readonly fastModelScale?: number };
+  readonly runtime?: { readonly modelScale?: number; readonly fastModelScale?: number; readonly nativeShortSide?: number };
   /** A variant of another model: 'fast' (pruned, run at a lower model scale) or 'fp16'. */
   readonly variant?: 'quality' | 'fast' | 'fp16';
   readonly variantOf?: string;

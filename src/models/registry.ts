@@ -39,6 +39,8 @@ export interface ModelChoice {
   readonly entry: ModelEntry;
   readonly preset: Preset;
   readonly modelScale: number;
+  /** `runtime.nativeShortSide` of the model that runs (or of its full model): the short side its strokes were made for. */
+  readonly nativeShortSide: number | null;
   /** Set when the preset asked for a variant that this style does not have. */
   readonly note: string | null;
 }
@@ -143,6 +145,12 @@ export class ModelRegistry {
    * model at full scale.
    */
   choose(entry: ModelEntry, preset: Preset): ModelChoice {
+    const choice = this.chooseFile(entry, preset);
+    const native = choice.entry.manifest?.runtime?.nativeShortSide ?? entry.manifest?.runtime?.nativeShortSide ?? null;
+    return { ...choice, nativeShortSide: native };
+  }
+
+  private chooseFile(entry: ModelEntry, preset: Preset): Omit<ModelChoice, 'nativeShortSide'> {
     if (preset === 'quality' || entry.manifest?.variant === 'fast') {
       return { entry, preset, modelScale: entry.manifest?.runtime?.modelScale ?? 1, note: null };
     }

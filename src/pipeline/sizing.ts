@@ -55,6 +55,50 @@ export function modelSizeFor(output: FrameSize, scale: number): FrameSize {
   return { width: even(output.width), height: even(output.height) };
 }
 
+export const MIN_STROKE_SCALE = 0.25;
+export const MAX_STROKE_SCALE = 4;
+
+/** Parses `--stroke-scale K`: how many times larger than the model's own strokes they look on screen. */
+export function parseStrokeScale(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const value = Number(text);
+  checkStrokeScale(value, `--stroke-scale must be a number from ${MIN_STROKE_SCALE} to ${MAX_STROKE_SCALE}, got "${text}"`);
+  return value;
+}
+
+export function checkStrokeScale(value: number, message = `stroke scale must be from ${MIN_STROKE_SCALE} to ${MAX_STROKE_SCALE}, got ${value}`): void {
+  if (!(Number.isFinite(value) && value >= MIN_STROKE_SCALE && value <= MAX_STROKE_SCALE)) throw new StylecastError('USAGE', message);
+}
+
+/** How a model's size follows the output: its manifest's scale and working size, and the user's stroke scale. */
+export interface WorkingSize {
+  /** `runtime.modelScale` (fast variants: 0.5), or the fast preset's scale. */
+  readonly modelScale: number;
+  /** `runtime.nativeShortSide`: the short side its strokes were made for; null: the output's own. */
+  readonly nativeShortSide: number | null;
+  /** > 1: larger strokes (the model runs smaller); < 1: finer ones, up to the output size. */
+  readonly strokeScale: number;
+}
+
+/**
+ * The fraction of the output size a model runs at (docs/model-contract.md,
+ * "Working size"): a model trained to paint strokes for a 512 px short side
+ * runs at 512 px on a 1080p output and is enlarged, so its strokes stay as
+ * large on screen as in the painting instead of shrinking to a few pixels.
+ * `trainer/sizing.py working_scale` is the same rule.
+ */
+export function workingScale(output: FrameSize, size: WorkingSize): number {
+  checkStrokeScale(size.strokeScale);
+  const short = Math.min(output.width, output.height);
+  const native = size.nativeShortSide ?? short;
+  return size.modelScale * Math.min(1, native / (size.strokeScale * short));
+}
+
+/** The model size for an output: modelSizeFor at workingScale. */
+export function workingModelSize(output: FrameSize, size: WorkingSize): FrameSize {
+  return modelSizeFor(output, workingScale(output, size));
+}
+
 /** The largest source accepted by default: 8192 px a side and about 36 MP (8192x4320 fits). */
 export const DEFAULT_MAX_INPUT_PIXELS = 36_000_000;
 

@@ -13,7 +13,7 @@ import { isStillImage, probeMedia, type MediaInfo } from '../media/ffmpeg/probe.
 import { StyleEngine } from '../models/engine.js';
 import type { Device, ExecutionProvider } from '../models/providers.js';
 import { CreditGate } from './flow-control.js';
-import { checkFramePlan, checkSourceSize, modelSizeFor, resolveSize, type SizeRequest } from './sizing.js';
+import { checkFramePlan, checkSourceSize, modelSizeFor, resolveSize, workingModelSize, type SizeRequest, type WorkingSize } from './sizing.js';
 import { decodeStage, encodeStage, stylizeStages } from './stages.js';
 import { FrameStylizer } from './frame-stylizer.js';
 import { conditioningFor, paintingStyle } from './painting.js';
@@ -34,8 +34,10 @@ export interface TranscodeOptions {
   /** Sources above this many pixels are refused before decoding (default DEFAULT_MAX_INPUT_PIXELS). */
   readonly maxInputPixels?: number;
   readonly overwrite?: boolean;
-  /** Run the model at this fraction of the output size and scale up (1 = full size). */
+  /** Run the model at this fraction of the output size and scale up (1 = full size); `workingSize` replaces it. */
   readonly modelScale?: number;
+  /** The model's size from the output's (its scale, its working size, the stroke scale): the runtime's rule. */
+  readonly workingSize?: WorkingSize;
   /** For an arbitrary-style model (contract 2): the painting files, their blend, the strength. */
   readonly paintings?: PaintingsRequest;
   /** Stop after this many frames (benchmarks, previews). */
@@ -142,7 +144,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
     );
   }
   const outputSize = resolveSize(source, options.size ?? { kind: 'source' });
-  const size = modelSizeFor(outputSize, options.modelScale ?? 1);
+  const size = options.workingSize ? workingModelSize(outputSize, options.workingSize) : modelSizeFor(outputSize, options.modelScale ?? 1);
   const fps = { num: source.fpsNum, den: source.fpsDen };
 
   const ownEngine = options.engine === undefined;

@@ -10,6 +10,7 @@ export type ClientMessage =
   | { readonly type: 'offer'; readonly mode: OfferMode; readonly sdp: string; readonly preview: boolean }
   | { readonly type: 'style'; readonly id: string }
   | ({ readonly type: 'paint' } & PaintingMixMessage)
+  | { readonly type: 'strokes'; readonly scale: number }
   | { readonly type: 'stop' }
   | { readonly type: 'ping' };
 
@@ -55,12 +56,14 @@ export type ServerMessage =
       readonly source: string;
       readonly size: Size;
       readonly captureSize: Size;
+      /** How many times larger than the model's own strokes they show (the broadcast's). */
+      readonly strokeScale?: number;
       readonly paintings: PaintingSupport | null;
       /** The broadcast's painting mix when it runs the any-painting model. */
       readonly painting: PaintingMixMessage | null;
     }
   | { readonly type: 'answer'; readonly sdp: string; readonly session: string; readonly mode: OfferMode }
-  | { readonly type: 'style'; readonly id: string; readonly target: 'camera' | 'broadcast'; readonly painting?: PaintingMixMessage | null }
+  | { readonly type: 'style'; readonly id: string; readonly target: 'camera' | 'broadcast'; readonly painting?: PaintingMixMessage | null; readonly strokeScale?: number }
   | { readonly type: 'stats'; readonly style: string; readonly broadcast: Record<string, unknown>; readonly camera: Record<string, unknown> | null; readonly server: Record<string, unknown> }
   | { readonly type: 'error'; readonly code: string; readonly message: string }
   | { readonly type: 'pong' };
@@ -68,6 +71,8 @@ export type ServerMessage =
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
 export const MAX_STYLE_ID_LENGTH = 200;
+/** The stroke scale's range (src/pipeline/sizing.ts MIN_STROKE_SCALE, MAX_STROKE_SCALE: this module imports nothing). */
+export const STROKE_SCALE_RANGE = [0.25, 4] as const;
 const PAINTING_ID = /^[\w-]{1,64}$/;
 
 const isFraction = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
@@ -108,6 +113,11 @@ export function parseClientMessage(text: string): Parsed<ClientMessage> {
       const mix = parseMix(m, 'paint');
       return mix.ok ? { ok: true, value: { type: 'paint', ...mix.value } } : mix;
     }
+    case 'strokes':
+      if (typeof m.scale !== 'number' || !Number.isFinite(m.scale) || m.scale < STROKE_SCALE_RANGE[0] || m.scale > STROKE_SCALE_RANGE[1]) {
+        return fail(`strokes.scale must be a number from ${STROKE_SCALE_RANGE[0]} to ${STROKE_SCALE_RANGE[1]}`);
+      }
+      return { ok: true, value: { type: 'strokes', scale: m.scale } };
     case 'stop':
     case 'ping':
       return { ok: true, value: { type: m.type } };

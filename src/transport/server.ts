@@ -12,7 +12,7 @@ import type { Device } from '../models/providers.js';
 import type { ModelChoice, ModelRegistry, Preset } from '../models/registry.js';
 import { loadGallery, type GalleryPainting } from '../models/gallery.js';
 import { ServedStyles } from '../models/served-styles.js';
-import { modelSizeFor } from '../pipeline/sizing.js';
+import { workingModelSize, type WorkingSize } from '../pipeline/sizing.js';
 import { guardListener, type SourceSpec } from '../pipeline/sources.js';
 import { Broadcast } from './broadcast.js';
 import { NewestWins } from './newest-wins.js';
@@ -44,6 +44,8 @@ export interface ServerOptions {
   /** Frames each stylizer runs side by side on the CPU (0: auto; see planLanes). */
   readonly lanes?: number;
   readonly stabilize: boolean;
+  /** The broadcast's stroke scale at start (default 1: the model's own strokes at its working size). */
+  readonly strokeScale?: number;
   readonly size: FrameSize;
   readonly fps: number;
   readonly log: Logger;
@@ -93,10 +95,15 @@ interface StyleJob {
   readonly mix: PaintingMixMessage | null;
   readonly choice: ModelChoice;
   readonly conditioning: Conditioning | null;
+  readonly strokeScale: number;
   readonly cameras: readonly Camera[];
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function workingSizeOf(choice: ModelChoice, strokeScale: number): WorkingSize {
+  return { modelScale: choice.modelScale, nativeShortSide: choice.nativeShortSide, strokeScale };
+}
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host);
@@ -128,10 +135,15 @@ export class StylecastServer {
   private readonly pushes: PushOutput[] = [];
   /** Style switches waiting per target ('broadcast', 'camera:<client>'): only the newest is applied. */
   private readonly styleQueues = new Map<string, NewestWins<StyleJob>>();
+  /** The last style asked for per target, so a new stroke scale re-applies it. */
+  private readonly lastStyles = new Map<string, { id: string; mix: PaintingMixMessage | null; strokeScale: number }>();
+  /** The broadcast's stroke scale. */
+  private strokeScale: number;
 
   private constructor(private readonly options: ServerOptions, private readonly styles: ServedStyles, private readonly broadcast: Broadcast, gallery: readonly GalleryPainting[]) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.styleId = styles.initial.id;
+    this.strokeScale = options.strokeScale ?? 1;
     this.sessions = new SessionTable(this.limits);
     this.access = new AccessPolicy({ host: options.host, token: options.token, allowOrigins: options.allowOrigins ?? [] }, () => this.port);
     const painter = styles.painter();
@@ -144,6 +156,7 @@ export class StylecastServer {
       handle: (client, message) => this.handleControl(client, message),
       left: (client) => {
         this.styleQueues.delete(`camera:${client.id}`);
+        this.lastStyles.delete(`camera:${client.id}`);
         return this.sessions.closeOwnedBy(client.id);
       },
     }, options.log);
@@ -176,7 +189,7 @@ export class StylecastServer {
     }) : []);
     const broadcast = await Broadcast.open({
       modelPath: choice.entry.onnxPath, device: options.device, threads: options.threads, lanes: options.lanes ?? 0, stabilize: options.stabilize,
-      source: options.source, size: modelSizeFor(options.size, choice.modelScale), outputSize: options.size, fps: options.fps, log: options.log,
+      source: options.source, size: workingModelSize(options.size, workingSizeOf(choice, options.strokeScale ?? 1)), outputSize: options.size, fps: options.fps, log: options.log,
       ...(options.failEvery ? { failEvery: options.failEvery } : {}),
     });
     const server = new StylecastServer(options, styles, broadcast, gallery);
@@ -289,7 +302,8 @@ export class StylecastServer {
       source: this.broadcast.sourceName,
       size: this.options.size,
       // The camera is captured at the size the model runs at (the page scales the result up).
-      captureSize: modelSizeFor(this.options.size, this.styles.choose(this.styleId).modelScale),
+      captureSize: workingModelSize(this.options.size, workingSizeOf(this.styles.choose(this.styleId), this.strokeScale)),
+      strokeScale: this.strokeScale,
       paintings: this.paintings?.support() ?? null,
       painting: this.broadcastMix,
     };
@@ -305,6 +319,8 @@ export class StylecastServer {
         return this.switchStyle(client, message.id);
       case 'paint':
         return this.paint(client, message);
+      case 'strokes':
+        return this.setStrokes(client, message.scale);
       case 'offer':
         return this.answerOffer(client, message.mode, message.sdp, message.preview);
     }
@@ -318,7 +334,7 @@ export class StylecastServer {
       if (mode === 'camera') {
         const choice = this.styles.choose(this.styleId);
         ({ camera: session, answerSdp } = await Camera.open({
-          offerSdp, modelPath: choice.entry.onnxPath, modelSize: modelSizeFor(this.options.size, choice.modelScale), device: this.options.device, threads: this.options.threads, lanes: this.options.lanes ?? 0,
+          offerSdp, modelPath: choice.entry.onnxPath, modelSize: workingModelSize(this.options.size, workingSizeOf(choice, this.strokeScale)), device: this.options.device, threads: this.options.threads, lanes: this.options.lanes ?? 0,
           stabilize: this.options.stabilize, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs,
         }));
       } else {
@@ -353,35 +369,46 @@ export class StylecastServer {
    * the broadcast (everyone sees it). Checked at once (a bad id or painting is the sender's
    * error); applied newest-wins per target, so a burst of switches loads one model, not a queue.
    */
-  private applyStyle(client: ControlClient, id: string, mix: PaintingMixMessage | null): Promise<void> {
+  private applyStyle(client: ControlClient, id: string, mix: PaintingMixMessage | null, strokeScale?: number): Promise<void> {
     const choice = this.styles.choose(id);
     const conditioning = mix ? this.conditioningFor(mix) : null;
     const cameras = this.sessions.ownedBy(client.id).filter((s): s is Camera => s instanceof Camera);
     const key = cameras.length > 0 ? `camera:${client.id}` : 'broadcast';
+    const strokes = strokeScale ?? this.lastStyles.get(key)?.strokeScale ?? this.strokeScale;
+    this.lastStyles.set(key, { id, mix, strokeScale: strokes });
     let target = this.styleQueues.get(key);
     if (!target) {
       target = new NewestWins((job: StyleJob) => this.switchTo(job), MODEL_LOAD_INTERVAL_MS);
       this.styleQueues.set(key, target);
     }
-    return target.submit({ client, id, mix, choice, conditioning, cameras });
+    return target.submit({ client, id, mix, choice, conditioning, cameras, strokeScale: strokes });
+  }
+
+  /** A new stroke scale for the client's camera when it has one, else the broadcast: its current style again at the new working size. */
+  private setStrokes(client: ControlClient, scale: number): Promise<void> {
+    const hasCamera = this.sessions.ownedBy(client.id).some((s) => s instanceof Camera);
+    const current = this.lastStyles.get(hasCamera ? `camera:${client.id}` : 'broadcast')
+      ?? { id: this.styleId, mix: hasCamera ? null : this.broadcastMix };
+    return this.applyStyle(client, current.id, current.mix, scale);
   }
 
   /** Returns whether a model was loaded (the next switch then waits a moment: frames flow between loads). */
-  private async switchTo({ client, id, mix, choice, conditioning, cameras }: StyleJob): Promise<boolean> {
+  private async switchTo({ client, id, mix, choice, conditioning, cameras, strokeScale }: StyleJob): Promise<boolean> {
     const model = choice.entry.onnxPath;
-    // Styles differ in model scale (a fast variant at half size, a sub-pixel one at full): the frames follow.
-    const modelSize = modelSizeFor(this.options.size, choice.modelScale);
+    // Styles differ in model scale (a fast variant at half size, a sub-pixel one at full) and working size: the frames follow.
+    const modelSize = workingModelSize(this.options.size, workingSizeOf(choice, strokeScale));
     if (cameras.length > 0) {
       const loads = cameras.some((camera) => camera.modelPath !== model);
       for (const camera of cameras) await camera.setModel(model, conditioning, modelSize);
-      this.control.send(client, { type: 'style', id, target: 'camera', painting: mix });
+      this.control.send(client, { type: 'style', id, target: 'camera', painting: mix, strokeScale });
       return loads;
     }
     const loads = this.broadcast.modelPath !== model;
     await this.broadcast.setModel(model, conditioning, modelSize);
     this.styleId = id;
     this.broadcastMix = mix;
-    this.control.broadcast({ type: 'style', id, target: 'broadcast', painting: mix });
+    this.strokeScale = strokeScale;
+    this.control.broadcast({ type: 'style', id, target: 'broadcast', painting: mix, strokeScale });
     return loads;
   }
 

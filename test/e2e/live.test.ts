@@ -331,6 +331,29 @@ describe('a style switch follows the new style\'s model scale', () => {
     }
   });
 
+  it('a stroke scale from the page re-runs the broadcast at the matching working size; a bad one is refused', async () => {
+    await startServer({ preset: 'fast' });
+    const stats = async () => ((await (await fetch(`${server!.url}/api/stats`)).json()) as { broadcast: { modelSize: string; framesOut: number; failed: number } }).broadcast;
+    const c = await connect(`${server!.url.replace('http', 'ws')}/ws`);
+    try {
+      expect((await c.next('welcome')).strokeScale).toBe(1);
+      c.ws.send(JSON.stringify({ type: 'strokes', scale: 2 }));
+      expect(await c.next('style')).toMatchObject({ id: 'tiny', target: 'broadcast', strokeScale: 2 });
+      // tiny has no working size: the output's short side (180) is its own, so strokes 2x = 90 px, and its fast half scale on top.
+      expect((await stats()).modelSize).toBe('80x46');
+      const out = (await stats()).framesOut;
+      await waitFor(async () => (await stats()).framesOut > out + 10, 15_000);
+      c.ws.send(JSON.stringify({ type: 'strokes', scale: 9 }));
+      expect((await c.next('error')).message).toMatch(/strokes.scale must be a number from 0.25 to 4/);
+      // A style switch keeps the stroke scale.
+      c.ws.send(JSON.stringify({ type: 'style', id: 'tiny-colour' }));
+      expect(await c.next('style')).toMatchObject({ id: 'tiny-colour', strokeScale: 2 });
+      expect((await stats()).failed).toBe(0);
+    } finally {
+      c.ws.close();
+    }
+  });
+
   it('a camera session scales its frames to the new model size (real Chromium)', async () => {
     await startServer({ preset: 'fast' });
     const page = await openPage('/');
@@ -340,6 +363,10 @@ describe('a style switch follows the new style\'s model scale', () => {
     await waitFor(async () => (await cameraSize()) === '160x90', 5000);
     await page.evaluate(() => window.stylecast.setStyle('tiny-colour'));
     await waitFor(async () => (await cameraSize()) === '120x68', 10_000);
+    // The page's stroke slider: strokes twice as large, the camera's model at half its size again.
+    await page.locator('#strokes').fill('2');
+    await waitFor(async () => (await cameraSize()) === '60x34', 10_000);
+    expect(await page.locator('#strokes-value').textContent()).toBe('2×');
     const at = (await frames(page)).output;
     await waitFor(async () => (await frames(page)).output > at + 10, 10_000);
     expect(await page.evaluate(() => window.stylecast.state.errors)).toEqual([]);

@@ -116,6 +116,28 @@ describe('internal model scale', () => {
   });
 });
 
+describe('working size', () => {
+  it('a model with a working size runs there on a larger output, and a stroke scale moves it', async () => {
+    const dir = await tempDir();
+    try {
+      const clip = await makeClip(join(dir.path, 'c.mp4'), { width: 160, height: 120, seconds: 0.3, audio: false });
+      const out = join(dir.path, 'o.mp4');
+      const run = (strokeScale: number) => transcodeFile({
+        input: clip, output: out, modelPath: TINY, device: 'cpu', overwrite: true,
+        workingSize: { modelScale: 1, nativeShortSide: 60, strokeScale },
+      });
+      expect((await run(1)).modelSize).toEqual({ width: 80, height: 60 });
+      expect((await run(2)).modelSize).toEqual({ width: 40, height: 30 });
+      const s = await run(0.25);
+      expect(s.modelSize).toEqual({ width: 160, height: 120 });
+      const v = (await probe(out)).streams[0]!;
+      expect([v.width, v.height]).toEqual([160, 120]);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});
+
 describe('ffmpeg children never outlive stylecast', () => {
   it('a process that exits (here with process.exit, as the CLI does) takes its running ffmpeg children with it', async () => {
     const { execFileSync } = await import('node:child_process');

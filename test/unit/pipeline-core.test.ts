@@ -89,6 +89,34 @@ describe('internal size', () => {
   });
 });
 
+describe('working size (a model paints strokes for its own short side)', () => {
+  // The same table as trainer/tests/test_manifest.py WORKING_SIZE_TABLE.
+  const table: Array<[[number, number, number, number | null, number], [number, number]]> = [
+    [[1280, 720, 1, 512, 1], [910, 512]],
+    [[1920, 1080, 1, 512, 1], [910, 512]],
+    [[640, 360, 1, 512, 1], [640, 360]],
+    [[640, 360, 0.5, 512, 1], [320, 180]],
+    [[1920, 1080, 0.5, 512, 1], [456, 256]],
+    [[1920, 1080, 1, 512, 2], [456, 256]],
+    [[1280, 720, 1, 512, 0.5], [1280, 720]],
+    [[1080, 1920, 1, 512, 1], [512, 910]],
+    [[1280, 720, 1, null, 2], [640, 360]],
+  ];
+  it('runs at the working size divided by the stroke scale, never above the output size', async () => {
+    const { workingModelSize } = await import('../../dist/pipeline/sizing.js');
+    for (const [[width, height, modelScale, nativeShortSide, strokeScale], [w, h]] of table) {
+      expect(workingModelSize({ width, height }, { modelScale, nativeShortSide, strokeScale })).toEqual({ width: w, height: h });
+    }
+  });
+  it('refuses a stroke scale out of range, in one line', async () => {
+    const { parseStrokeScale, workingModelSize } = await import('../../dist/pipeline/sizing.js');
+    expect(parseStrokeScale(undefined)).toBe(1);
+    expect(parseStrokeScale('2')).toBe(2);
+    for (const bad of ['0', '5', 'big', 'NaN', '-1']) expect(() => parseStrokeScale(bad)).toThrow(/--stroke-scale must be a number from 0.25 to 4/);
+    expect(() => workingModelSize({ width: 64, height: 64 }, { modelScale: 1, nativeShortSide: 32, strokeScale: 0.1 })).toThrow(/stroke scale/);
+  });
+});
+
 describe('bilinear resize (half-pixel centres, as the trainer upsamples)', () => {
   it('matches torch interpolate(bilinear, align_corners=False) on a 2x1 -> 4x1 ramp', async () => {
     const { resizeBilinear } = await import('../../dist/pipeline/resize.js');

@@ -54,8 +54,37 @@ MODEL_SIZE_TABLE = [(90, 0.5, 46), (641, 0.5, 320), (20, 0.25, 16), (1080, 0.5, 
 
 @pytest.mark.parametrize("dim, scale, expected", MODEL_SIZE_TABLE)
 def test_model_size_rule_matches_the_runtime(dim, scale, expected):
-    from trainer.train import model_size
+    from trainer.sizing import model_size
     assert model_size(dim, scale) == expected
+
+
+# The working-size rule, one table for both languages (test/unit/pipeline-core.test.ts has the same):
+# (output width, height, manifest model scale, native short side, stroke scale) -> model size.
+WORKING_SIZE_TABLE = [
+    ((1280, 720, 1.0, 512, 1.0), (910, 512)),
+    ((1920, 1080, 1.0, 512, 1.0), (910, 512)),
+    ((640, 360, 1.0, 512, 1.0), (640, 360)),     # smaller than its working size: runs at the output size
+    ((640, 360, 0.5, 512, 1.0), (320, 180)),     # a fast variant keeps its own scale
+    ((1920, 1080, 0.5, 512, 1.0), (456, 256)),
+    ((1920, 1080, 1.0, 512, 2.0), (456, 256)),   # strokes twice as large
+    ((1280, 720, 1.0, 512, 0.5), (1280, 720)),   # smaller strokes, capped at the output size
+    ((1080, 1920, 1.0, 512, 1.0), (512, 910)),   # portrait: the short side is the width
+    ((1280, 720, 1.0, None, 2.0), (640, 360)),   # no working size: the output's short side is the native one
+]
+
+
+@pytest.mark.parametrize("args, expected", WORKING_SIZE_TABLE)
+def test_working_size_rule_matches_the_runtime(args, expected):
+    from trainer.sizing import model_size, working_scale
+    width, height, model_scale, native, stroke = args
+    scale = working_scale(height, width, model_scale, native, stroke)
+    assert (model_size(width, scale) if scale < 1 else width, model_size(height, scale) if scale < 1 else height) == expected
+
+
+def test_a_stroke_scale_out_of_range_is_refused():
+    from trainer.sizing import working_scale
+    with pytest.raises(ValueError, match="stroke scale"):
+        working_scale(720, 1280, 1.0, 512, 8.0)
 
 
 def test_every_shipped_manifest_with_a_lineage_matches_its_recipe_and_the_recipe_prints_its_commands():

@@ -8,7 +8,7 @@ import { createLogger } from '../../core/log.js';
 import { ModelRegistry, defaultModelDirs, parsePreset } from '../../models/registry.js';
 import { resolvePreset } from '../../models/presets.js';
 import { parseDevice } from '../../models/providers.js';
-import { parseSizeRequest } from '../../pipeline/sizing.js';
+import { parseSizeRequest, parseStrokeScale } from '../../pipeline/sizing.js';
 import { checkLiveSource, describeSource, parseSourceSpec } from '../../pipeline/sources.js';
 import { parseOrigin } from '../../transport/http/access.js';
 import { StylecastServer } from '../../transport/server.js';
@@ -32,6 +32,7 @@ interface ServeFlags {
   threads: string;
   lanes: string;
   stabilize?: boolean;
+  strokeScale?: string;
   preset: string;
   modelsDir?: string[];
   allowOrigin?: string[];
@@ -74,6 +75,7 @@ export function serveCommand(context: CliContext): Command {
     .option('--threads <N>', 'ONNX Runtime threads per stylizer, in all (0 = one per core)', '0')
     .option('--lanes <N>', 'CPU: frames each stylizer runs side by side, one session each (0 = auto: two on a multi-core CPU; 1 = lowest latency)', '0')
     .option('--stabilize', 'blend static regions with the previous output')
+    .option('--stroke-scale <k>', 'brush strokes k times larger on screen (0.25-4; default 1: strokes as the model paints them at its working size); the page can change it')
     .option('--preset <auto|fast|quality>', 'fast: pruned variants at half size; quality: full models (auto: fast on CPU, quality on CUDA)', 'auto')
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
     .option('--janus <ws-url>', "also publish the stylized stream into a Janus VideoRoom (Janus's WebSocket API, e.g. ws://127.0.0.1:8188); viewers then connect to Janus")
@@ -122,6 +124,7 @@ Examples:
         threads: parseThreads(flags.threads, (message) => log.info(message)),
         lanes: parseWholeNumber(flags.lanes, '--lanes', MAX_LANES),
         stabilize: flags.stabilize ?? false,
+        strokeScale: parseStrokeScale(flags.strokeScale),
         size: { width: size.width, height: size.height },
         fps,
         log,

@@ -6,7 +6,7 @@ import { StylecastError, describeError } from '../../core/errors.js';
 import { ModelRegistry, defaultModelDirs, parsePreset } from '../../models/registry.js';
 import { resolvePreset } from '../../models/presets.js';
 import { parseDevice } from '../../models/providers.js';
-import { DEFAULT_MAX_INPUT_PIXELS, parseSizeRequest } from '../../pipeline/sizing.js';
+import { DEFAULT_MAX_INPUT_PIXELS, parseSizeRequest, parseStrokeScale } from '../../pipeline/sizing.js';
 import { parseFraction } from '../../pipeline/painting.js';
 import { openEngineFor, paintingsFor, transcodeFile, type PaintingsRequest } from '../../pipeline/transcode.js';
 import { MAX_LANES, parseThreads, parseWholeNumber } from '../options.js';
@@ -23,6 +23,7 @@ interface StylizeFlags {
   lanes: string;
   stabilize?: boolean;
   modelScale?: string;
+  strokeScale?: string;
   preset: string;
   yes?: boolean;
   quiet?: boolean;
@@ -122,7 +123,8 @@ export function stylizeCommand(context: CliContext): Command {
     .option('--lanes <N>', 'CPU: frames stylized side by side, each by its own session (0 = auto: two on a multi-core CPU; 1 = one frame at a time)', '0')
     .option('--stabilize', 'blend static regions with the previous output (less flicker)')
     .option('--preset <auto|fast|quality>', 'fast: the pruned variant at half size; quality: the full model (auto: fast on CPU, quality on CUDA)', 'auto')
-    .option('--model-scale <f>', 'run the model at this fraction of the output size, then scale up (overrides the preset)')
+    .option('--stroke-scale <k>', 'brush strokes k times larger on screen (0.25-4; default 1: as large as the model paints them at its working size, e.g. 512 px short side, whatever the output size)')
+    .option('--model-scale <f>', 'run the model at this fraction of the output size, then scale up (overrides the preset and the working size)')
     .option('--max-input-pixels <N>', 'refuse sources larger than this (pixels per frame)', String(DEFAULT_MAX_INPUT_PIXELS))
     .option('-y, --yes', 'overwrite the output if it exists')
     .option('-q, --quiet', 'no progress, only the summary')
@@ -140,12 +142,15 @@ export function stylizeCommand(context: CliContext): Command {
       if (!paintings && base.manifest?.arbitrary) throw new StylecastError('USAGE', `style ${base.id} paints any painting: give one with --style-image`);
       const choice = registry.choose(base, preset);
       const style = choice.entry;
+      const strokeScale = parseStrokeScale(flags.strokeScale);
+      if (flags.modelScale !== undefined && flags.strokeScale !== undefined) throw new StylecastError('USAGE', 'give --stroke-scale or --model-scale, not both');
       const modelScale = flags.modelScale !== undefined ? Number(flags.modelScale) : choice.modelScale;
       if (!(modelScale > 0 && modelScale <= 1)) throw new StylecastError('USAGE', `--model-scale must be in (0, 1], got "${flags.modelScale}"`);
+      const sizing = flags.modelScale !== undefined ? { modelScale } : { workingSize: { modelScale, nativeShortSide: choice.nativeShortSide, strokeScale } };
       if (choice.note) context.log(`note: ${choice.note}`);
       const common = {
         modelPath: style.onnxPath, size, device, threads, lanes, stabilize: flags.stabilize ?? false,
-        maxInputPixels: parseMaxPixels(flags.maxInputPixels), modelScale, overwrite: flags.yes ?? false, signal: context.signal,
+        maxInputPixels: parseMaxPixels(flags.maxInputPixels), ...sizing, overwrite: flags.yes ?? false, signal: context.signal,
         ...(paintings ? { paintings } : {}),
       };
       const styleName = paintings
