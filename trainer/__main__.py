@@ -4,7 +4,7 @@ import importlib
 import sys
 
 COMMANDS = {  # name -> (module, help). Modules are imported only when their command runs,
-    # so a missing optional package (onnx for quantize/fp16) breaks only that command.
+    # so a missing optional package (onnx for fp16) breaks only that command.
     "train": ("train", "train a style: style image + content folder -> checkpoints"),
     "average": ("average", "checkpoints of one run -> one checkpoint with the mean of their weights"),
     "export": ("export", "checkpoint -> models/<id>.onnx + manifest, checked against ONNX Runtime"),
@@ -12,10 +12,9 @@ COMMANDS = {  # name -> (module, help). Modules are imported only when their com
     "eval": ("evaluate", "model -> JSON report: style gap closed, warping error (Middlebury, real clips), "
                          "content and style loss"),
     "blobs": ("blobs", "model -> blob (droplet artifact) count at 720p on held-apart photos and clip frames"),
-    "sheet": ("sheet", "models -> contact sheets: outputs at 720p on held-apart photos and real clip frames"),
+    "sheet": ("sheet", "models -> contact sheets: outputs at --height (720p, 1080p) on held-apart photos and real clip frames, 1:1 crops beside the painting"),
     "gatys": ("gatys", "optimization-based style transfer for one image pair (quality reference)"),
     "prune": ("prune", "evolutionary channel pruning of a trained model -> a smaller checkpoint to fine-tune"),
-    "quantize": ("quantize", "int8 (QDQ) variant of an exported model, calibrated on photos"),
     "speed": ("speed", "PyTorch eager inference speed (the benchmark's baseline)"),
     "adain": ("adain", "arbitrary style (AdaIN, compact VGG19 pair): style gap, content loss and warping error; "
                        "or --export the contract-2 pair"),

@@ -57,7 +57,7 @@ def export_onnx(net, path, opset=OPSET):
 
 
 def pin_rgb_channels(path):
-    """A cropped output (reconet's refined networks) leaves ONNX's shape inference
+    """A cropped output (reconet's sub-pixel networks) leaves ONNX's shape inference
     with a symbolic channel count; the contract says 3, and the runtime checks it."""
     import onnx
     model = onnx.load(path)

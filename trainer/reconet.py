@@ -112,45 +112,24 @@ class UpsampleConv(nn.Module):
         return self.conv(self.up(x))
 
 
-class Refine(nn.Module):
-    """A full-size stage after a half-size network: two 3x3 convs see the enlarged
-    output and the full-size frame and add a correction to the enlarged output.
-    The last conv starts at zero, so an untrained stage changes nothing."""
-
-    def __init__(self, channels):
-        super().__init__()
-        self.conv1 = nn.Conv2d(6, channels, 3, padding=1)
-        self.conv2 = nn.Conv2d(channels, 3, 3, padding=1)
-        nn.init.zeros_(self.conv2.weight)
-        nn.init.zeros_(self.conv2.bias)
-
-    def forward(self, enlarged, frame):
-        return self.conv2(torch.relu(self.conv1(torch.cat([enlarged, frame], 1))))
-
-
 class ReCoNet(nn.Module):
     """`channels` (optional) gives every layer's width explicitly, for pruned
     networks: {"encoder": [c1, c2, c3], "residual": [inner per block], "decoder": [d1, d2]}.
 
-    `refine` > 0 makes a network meant to paint full size for little more than
-    the cost of a half-size one (the fast preset; docs/speed.md measured it too
-    slow on a 2-core CPU): the frame is halved (2x2 average), the
-    network runs on it, its output is enlarged bilinearly and a `Refine` stage of
-    that many channels adds full-size detail. It keeps the model contract (same
-    size in and out, any multiple of 4: the frame is padded to a multiple of 8 by
-    edge repetition and the output cropped).
-
-    `upscale` 2 is the other way to that end (shipped for five fast variants):
-    the network runs on the halved frame as `refine` does, and its last conv
-    paints 4 sub-pixel phases (PixelShuffle) instead of one, so the output is
-    full size with no full-size convolution at all.
+    `upscale` 2 makes a network meant to paint full size for the cost of a
+    half-size one (shipped for five fast variants): the frame is halved (2x2
+    average, after padding to a multiple of 8 by edge repetition), the network
+    runs on it, and its last conv paints 4 sub-pixel phases (PixelShuffle)
+    instead of one, so the output is full size with no full-size convolution
+    at all. It keeps the model contract (same size in and out, any multiple of
+    4: the output is cropped).
 
     `norm` "demod" puts weight demodulation (`DemodConv2d`) in place of every
     instance norm (a trainer option, issue 9's lever against blob artifacts);
     "hybrid" keeps instance norm in the encoder (where the style's statistics
     are set) and demodulates the decoder (where the droplets are painted)."""
 
-    def __init__(self, width=48, blocks=4, channels=None, padding="reflect", refine=0, upscale=1, norm="instance"):
+    def __init__(self, width=48, blocks=4, channels=None, padding="reflect", upscale=1, norm="instance"):
         super().__init__()
         if padding not in ("reflect", "zeros"):
             raise ValueError(f"padding must be reflect or zeros, not {padding!r}")
@@ -159,9 +138,7 @@ class ReCoNet(nn.Module):
         self.norm_kind = norm
         if upscale not in (1, 2):
             raise ValueError(f"upscale must be 1 or 2, not {upscale!r}")
-        if upscale != 1 and refine:
-            raise ValueError("a network either refines at full size or paints it sub-pixel (upscale), not both")
-        self.width, self.blocks, self.padding, self.refine_channels = width, blocks, padding, int(refine)
+        self.width, self.blocks, self.padding = width, blocks, padding
         self.upscale = int(upscale)
         if channels is None:
             channels = {"encoder": [width, width * 2, width * 4], "residual": [width * 4] * blocks,
@@ -186,11 +163,8 @@ class ReCoNet(nn.Module):
             ConvLayer(d2, 3 * self.upscale ** 2, 9, norm_relu=False, padding=pad, norm=dec_norm),
         )
         self.shuffle = nn.PixelShuffle(self.upscale) if self.upscale > 1 else None
-        self.refine = Refine(self.refine_channels) if self.refine_channels else None
 
     def forward_with_features(self, x):
-        if self.refine is not None:
-            return self._forward_refined(x)
         if self.shuffle is not None:
             return self._forward_upscaled(x)
         features = self.encoder(x)
@@ -204,15 +178,6 @@ class ReCoNet(nn.Module):
         h, w = x.shape[-2:]
         padded = nn.functional.pad(x, (0, (8 - w % 8) % 8, 0, (8 - h % 8) % 8), mode="replicate")
         return nn.functional.avg_pool2d(padded, 2), padded
-
-    def _forward_refined(self, x):
-        h, w = x.shape[-2:]
-        half_frame, padded = self._halved(x)
-        features = self.encoder(half_frame)
-        half = (torch.tanh(self.decoder(features)) + 1) / 2
-        enlarged = nn.functional.interpolate(half, scale_factor=2.0, mode="bilinear", align_corners=False)
-        out = (enlarged + self.refine(enlarged, padded)).clamp(0, 1)
-        return out[..., :h, :w], features
 
     def _forward_upscaled(self, x):
         h, w = x.shape[-2:]
@@ -229,8 +194,6 @@ class ReCoNet(nn.Module):
             config["channels"] = self.explicit_channels
         if self.padding != "reflect":
             config["padding"] = self.padding
-        if self.refine_channels:
-            config["refine"] = self.refine_channels
         if self.upscale != 1:
             config["upscale"] = self.upscale
         if self.norm_kind != "instance":
@@ -242,7 +205,7 @@ def build(config):
     if config.get("arch", "reconet") != "reconet":
         raise ValueError(f"unknown architecture {config.get('arch')!r}")
     return ReCoNet(width=int(config["width"]), blocks=int(config["blocks"]), channels=config.get("channels"),
-                   padding=config.get("padding", "reflect"), refine=int(config.get("refine", 0)),
+                   padding=config.get("padding", "reflect"),
                    upscale=int(config.get("upscale", 1)), norm=config.get("norm", "instance"))
 
 
@@ -268,15 +231,6 @@ def _unfold_demod_state(net, weights):
         if isinstance(module, DemodConv2d) and name + ".gain" not in state and name + ".weight" in state:
             state[name + ".gain"] = state[name + ".weight"].flatten(1).norm(dim=1)
     return state
-
-
-def with_refine(net, channels):
-    """`net` with a full-size `Refine` stage added (untrained: it paints as `net` does at half size)."""
-    refined = build({**net.config(), "refine": channels}).to(next(net.parameters()).device)
-    missing, unexpected = refined.load_state_dict(net.state_dict(), strict=False)
-    if unexpected or any(not k.startswith("refine.") for k in missing):
-        raise ValueError("these weights do not fit a refined network")
-    return refined
 
 
 def _bilinear_phase_kernels(weight, bias):
@@ -310,7 +264,7 @@ def with_upscale(net):
     (PixelShuffle) head: full-size detail for the cost of 12 output channels
     instead of 3 in its last conv. It starts where the runtime's half-size run of
     `net` (area shrink, bilinear enlargement) is."""
-    if net.refine is not None or net.upscale != 1:
+    if net.upscale != 1:
         raise ValueError("with_upscale takes a plain network")
     if net.norm_kind != "instance":
         raise ValueError("with_upscale rewrites an instance-norm network's last conv; a demodulated one's is normalised")

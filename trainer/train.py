@@ -69,9 +69,6 @@ def add_arguments(p):
     p.add_argument("--no-temporal", action="store_true", help="set both temporal weights to 0")
     p.add_argument("--content-limit", type=int, default=None, help="use only the first N photos")
     p.add_argument("--init", help="start from this checkpoint's network and weights (e.g. prune's pruned.pt)")
-    p.add_argument("--refine", type=int, default=0,
-                   help="with --init: add a full-size refining stage of this many channels and run the init's network "
-                        "at half size inside the model (reconet.Refine; the fast preset without a runtime model scale)")
     p.add_argument("--upscale", action="store_true",
                    help="with --init: run the init's network at half size inside the model and give it a sub-pixel "
                         "head that paints the full size (reconet.with_upscale; it starts as the runtime's bilinear "
@@ -209,10 +206,6 @@ def run(args):
         config["init"] = os.path.abspath(args.init)
         config["pruned"] = init.get("pruned")
         config.update(width=net.width, blocks=net.blocks)  # the init's shape, not the --width/--blocks defaults
-        if args.refine:
-            if args.model_scale != 1.0:
-                raise ValueError("--refine runs the network at half size inside the model: leave --model-scale at 1")
-            net = reconet.with_refine(net, args.refine)
         if args.upscale:
             net = reconet.with_upscale(net)  # its model scale is checked below, for new and resumed runs alike
         if args.norm and args.norm != net.norm_kind:
@@ -220,8 +213,6 @@ def run(args):
             config["converted_to"] = args.norm
     elif args.upscale:
         raise ValueError("--upscale needs --init (the half-size network it gives a sub-pixel head)")
-    elif args.refine:
-        raise ValueError("--refine needs --init (the half-size network it refines)")
     else:
         net = reconet.ReCoNet(width=args.width, blocks=args.blocks, norm=args.norm or "instance").to(device)
     teacher_path, distill_weight, distill_region = args.teacher, args.distill_weight, args.distill_region

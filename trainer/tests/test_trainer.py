@@ -330,26 +330,6 @@ def test_demodulated_network_exports_as_plain_convs_and_loads_back(tmp_path):
         assert float((back.eval()(x) - net(x)).abs().max()) < 1e-5
 
 
-def test_refined_network_starts_as_its_half_size_network_and_exports_at_any_multiple_of_4(tmp_path):
-    from trainer.train import run_scaled
-    torch.manual_seed(0)
-    half = reconet.ReCoNet(width=4, blocks=1).eval()
-    refined = reconet.with_refine(half, 4).eval()
-    x = torch.rand(1, 3, 40, 56)
-    with torch.no_grad():
-        out = refined(x)
-        as_runtime, _ = run_scaled(half, x, 0.5)
-        # Multiples of 4 but not of 8 work too: the model pads and crops.
-        assert refined(x[..., :36, :52]).shape == (1, 3, 36, 52)
-    # Untrained, the full-size stage adds nothing: it is the runtime's half-size run
-    # (but for the last row, enlarged from an edge-repeated row here, clamped there).
-    assert float((out - as_runtime)[..., :-1, :-1].abs().max()) < 1e-5
-    torch.nn.init.normal_(refined.refine.conv2.weight, std=0.1)
-    path, manifest = export_model(refined, str(tmp_path), "refined", {})
-    assert manifest["network"]["refine"] == 4
-    assert parity_check(refined, path, height=20, width=36) < 2e-4
-
-
 def test_upscaled_network_starts_as_the_bilinear_enlargement_of_its_half_size_network(tmp_path):
     import torch.nn.functional as F
     torch.manual_seed(0)
@@ -546,27 +526,6 @@ def test_fp16_variant_follows_the_contract_and_matches(tmp_path):
     assert saved["export"]["precision"] == "fp16" and saved["listed"] is False and saved["variantOf"] == "m"
     assert saved["export"]["parity_max_abs_diff"] < 2e-2
     assert os.path.getsize(path) < 0.8 * os.path.getsize(tmp_path / "m.onnx")  # weights halve; graph overhead stays
-
-
-@pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
-def test_int8_variant_runs_and_stays_close_on_a_tiny_model(tmp_path):
-    import onnx
-    from trainer.export import ort_run
-    from trainer.quantize import calibrate, quantize
-    torch.manual_seed(0)
-    net = reconet.ReCoNet(width=4, blocks=1).eval()
-    export_model(net, str(tmp_path), "m", {"title": "M"})
-    frames = [smooth_image(1, 32, 40, seed=s)[0] for s in range(4)]
-    model = quantize(onnx.load(str(tmp_path / "m.onnx")), calibrate(net, frames, 99.99))
-    ops = [n.op_type for n in model.graph.node]
-    assert ops.count("QuantizeLinear") == 2 * ops.count("Conv")
-    onnx.save(model, str(tmp_path / "m-int8.onnx"))
-    x = smooth_image(1, 32, 40, seed=9).numpy()
-    with torch.no_grad():
-        expected = net(torch.from_numpy(x)).numpy()
-    got = ort_run(str(tmp_path / "m-int8.onnx"), x)
-    assert got.shape == expected.shape
-    assert float(np.abs(got - expected).mean()) < 0.05
 
 
 @pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
