@@ -209,6 +209,14 @@ def export_arbitrary(stylizer, style_encoder, out_dir, model_id, extra, painting
 
 # ---- `python3 -m trainer adain`: measure AdaIN on the held-apart photos ------------------
 
+def load_decoder(checkpoint, decoder):
+    """A fine-tuned painter's weights into `decoder` (the AdaIN decoder or Magenta's transfer
+    network; for `adain --decoder` and export)."""
+    state = torch.load(checkpoint, map_location="cpu")
+    decoder.load_state_dict(state["decoder"])
+    return state
+
+
 def add_arguments(p):
     from .evaluate import DATA
     p.add_argument("--network", choices=["adain", "magenta"], default="adain",
@@ -255,7 +263,6 @@ def build_pair(args):
         predictor, transfer = magenta.load_pair(args.weights or os.path.join(args.data, "weights", "magenta-arbitrary-tflite"))
         fine_tune = None
         if args.decoder:
-            from .adain_train import load_decoder
             fine_tune = load_decoder(args.decoder, transfer)
         from .data import centre_square, list_images
         photos = [centre_square(p, magenta.PREDICTOR_SIZE) for p in list_images(os.path.join(args.data, "content", "samples"))]
@@ -271,7 +278,6 @@ def build_pair(args):
     enc, dec = load_pair(args.weights or os.path.join(args.data, "weights", "collab-distill-vgg19-16x"))
     fine_tune = None
     if args.decoder:
-        from .adain_train import load_decoder
         fine_tune = load_decoder(args.decoder, dec)
     stylizer = Stylizer(enc, dec).eval()
     network = {"arch": "adain", "level": "compact relu4_1", "parameters": sum(p.numel() for p in stylizer.parameters()),

@@ -37,7 +37,7 @@ from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair
 from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
                      output_temporal_loss, style_loss, style_targets, teacher_style_loss, tv_loss)
-from .train import StopOnSignal, all_finite, descend, pick_device, print_progress, save_atomic
+from .loop import StopOnSignal, all_finite, descend, pick_device, print_progress, save_atomic
 from .vgg import load_tfjs, random_vgg
 
 HELD_OUT = "candy.jpg,the_scream.jpg,starry_night.jpg,udnie.jpg"
@@ -118,7 +118,7 @@ def run(args):
         config["steps"] = args.steps  # a run keeps its recipe; --steps extends it
         print(f"resuming {ckpt_path} at step {step}/{config['steps']} with its saved settings", flush=True)
     elif args.init:
-        init = load_decoder(args.init, decoder)
+        init = adain.load_decoder(args.init, decoder)
         if init["config"].get("network", "adain") != args.network:
             raise ValueError(f"{args.init} is a {init['config'].get('network', 'adain')} run, not {args.network}")
         config.update(init=os.path.abspath(args.init), init_step=init["step"])
@@ -240,11 +240,3 @@ class PaintingNetwork:
         with torch.no_grad():
             features = adain.adain(self.encoder(frames), style.expand(len(frames), -1), torch.ones(len(frames), device=frames.device))
         return (painter or self.painter)(features)
-
-
-def load_decoder(checkpoint, decoder):
-    """A fine-tuned painter's weights into `decoder` (the AdaIN decoder or Magenta's transfer
-    network; for `adain --decoder` and export)."""
-    state = torch.load(checkpoint, map_location="cpu")
-    decoder.load_state_dict(state["decoder"])
-    return state

@@ -15,16 +15,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-WINDOW_RADIUS = 32          # guided filter window (px at 720p): larger than the blobs it should find
-EPSILON = 1e-3              # guided filter regulariser (input variance units)
-TEXTURE_SIGMA = 3.0         # smoothing of the residual: brush texture finer than this does not count
+from .losses import EPSILON, FLAT_RADIUS, FLAT_STD, TEXTURE_SIGMA, WINDOW_RADIUS, blob_residual, input_local_std
+
 RESIDUAL_THRESHOLD = 0.12   # unexplained colour (RGB distance, [0, 1] scale) that marks a blob pixel
 MIN_AREA = 300              # px at 720p: about a 20 px disc
 MAX_ASPECT = 4.0            # longer / shorter side of the component's box
 MIN_FILL = 0.35             # component area / box area: solid, not a stroke or an outline
 BORDER = 8                  # components touching the frame's edge (within this many px) do not count
-FLAT_RADIUS = 15            # input flatness window (31x31 px)
-FLAT_STD = 0.05             # a blob lies where the input is flat: mean local std of input luminance below this
 FLAG_PER_MEGAPIXEL = 2.0    # an image with more blobs than this per MP is flagged
 # Held-apart photos with large flat regions (sky, water, walls, skin), where droplets show.
 DEFAULT_PHOTOS = ("adain_golden_gate.jpg", "adain_sailboat.jpg", "adain_chicago.jpg", "adain_newyork.jpg",
@@ -95,7 +92,6 @@ def blob_masks(inputs, outputs, reference_height=720, magnitude=None, local_std=
     (losses.blob_residual, losses.input_local_std), run where the tensors are (the
     training GPU: the numpy filters took about 0.5 s per 320 px image on one core),
     or given already computed; only the labelling of components runs here."""
-    from .losses import blob_residual, input_local_std
     h = inputs.shape[-2]
     min_area = max(8, int(MIN_AREA * (h / reference_height) ** 2))
     with torch.no_grad():

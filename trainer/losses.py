@@ -4,8 +4,15 @@ Feature magnitudes are in the Caffe 0-255 scale of the VGG input."""
 import torch
 import torch.nn.functional as F
 
-from .blobs import EPSILON, FLAT_RADIUS, FLAT_STD, TEXTURE_SIGMA, WINDOW_RADIUS
 from .flow import downscale_flow, downscale_mask, luminance, warp
+
+# The blob detector's settings (docs/metrics.md; `trainer blobs` reads them from here): the
+# blob penalty below is the detector made differentiable, so both share one definition.
+WINDOW_RADIUS = 32          # guided filter window (px at 720p): larger than the blobs it should find
+EPSILON = 1e-3              # guided filter regulariser (input variance units)
+TEXTURE_SIGMA = 3.0         # smoothing of the residual: brush texture finer than this does not count
+FLAT_RADIUS = 15            # input flatness window (31x31 px)
+FLAT_STD = 0.05             # a blob lies where the input is flat: mean local std of input luminance below this
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu3_4")
 CONTENT_LAYER = "relu2_2"

@@ -544,7 +544,7 @@ def test_eval_runs_a_fast_variant_at_its_model_scale(tmp_path):
 
 
 def test_descend_skips_a_step_whose_loss_or_gradient_is_not_finite():
-    from trainer.train import all_finite, descend
+    from trainer.loop import all_finite, descend
     layer = torch.nn.Linear(3, 1)
     optimizer = torch.optim.Adam(layer.parameters(), lr=0.1)
     before = {k: v.clone() for k, v in layer.state_dict().items()}
