@@ -229,7 +229,9 @@ def run(args):
         write_json(args.out, summary)
     if args.update_manifest and manifest:
         from . import manifest as manifests
-        manifest.setdefault("metrics", {}).update(blobs_720p=total, blobs_flagged_images=flagged)
+        # 720p keeps its historic names; other heights get their own (blobs_1080p, blobs_flagged_images_1080p).
+        suffix = "" if args.height == 720 else f"_{args.height}p"
+        manifest.setdefault("metrics", {}).update({f"blobs_{args.height}p": total, f"blobs_flagged_images{suffix}": flagged})
         manifests.write(manifest, manifest_path)
     print(f"{os.path.basename(model)}: {total} blobs in {len(images)} images at {args.height}p, "
           f"{flagged} flagged -> {'FLAGGED' if flagged else 'clean'}")

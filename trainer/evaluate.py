@@ -63,7 +63,7 @@ def stylize(model, frames, scale=1.0):
     """frames: (N, 3, H, W) in [0, 1] with H, W multiples of 4 at scale 1. Below
     scale 1 the model runs as the runtime runs it (docs/model-contract.md,
     "Model scale"): shrunk by area averaging to even sizes, padded to multiples
-    of 4 by edge repetition, its output enlarged bilinearly."""
+    of 4 by edge repetition, its output enlarged bicubically."""
     return run_scaled(lambda x: torch.from_numpy(ort_run(model, x.numpy())), frames, scale)
 
 

@@ -31,7 +31,7 @@ def working_scale(height, width, model_scale=1.0, native_short_side=None, stroke
 def run_scaled(run, frames, scale):
     """`run` (N, 3, h, w) -> (N, 3, h, w) applied as the runtime applies a model at a
     scale below 1: the frame shrunk by area averaging to the model size, padded to
-    multiples of 4 by edge repetition, the output cropped and enlarged bilinearly
+    multiples of 4 by edge repetition, the output cropped and enlarged bicubically
     with half-pixel centres. At scale 1 the frames must already be multiples of 4."""
     if scale >= 1:
         return run(frames).clamp(0, 1)
@@ -40,4 +40,4 @@ def run_scaled(run, frames, scale):
     small = F.interpolate(frames, size=(sh, sw), mode="area").clamp(0, 1)
     padded = F.pad(small, (0, (-sw) % 4, 0, (-sh) % 4), mode="replicate")
     out = run(padded)[..., :sh, :sw]
-    return F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
+    return F.interpolate(out, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)

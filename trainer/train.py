@@ -101,7 +101,7 @@ def run_scaled(net, frames, scale):
     """The net on frames scaled by `scale` exactly as the runtime runs a fast
     variant (docs/model-contract.md, "Model scale"): the model size rounded to
     even sizes, the frame shrunk by area averaging and padded to multiples of 4
-    by edge repetition, the output cropped and enlarged bilinearly.
+    by edge repetition, the output cropped and enlarged bicubically.
     Returns (output at full size, encoder features)."""
     if scale >= 1:
         return net.forward_with_features(frames)
@@ -111,7 +111,7 @@ def run_scaled(net, frames, scale):
     padded = F.pad(small, (0, (-sw) % 4, 0, (-sh) % 4), mode="replicate")
     out, feats = net.forward_with_features(padded)
     out = out[..., :sh, :sw]
-    return F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1), feats
+    return F.interpolate(out, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1), feats
 
 
 CALIBRATION_PHOTOS = 16

@@ -4,7 +4,7 @@ import type { Logger } from '../core/log.js';
 import type { Conditioning } from '../models/contract.js';
 import type { Device } from '../models/providers.js';
 import { LiveStylizer, type LiveInputFrame, type LiveStylizerStats } from '../pipeline/live.js';
-import { resizeBilinear } from '../pipeline/resize.js';
+import { resizeBicubic, resizeBilinear } from '../pipeline/resize.js';
 import { FfmpegLiveSource, describeSource, type SourceSpec } from '../pipeline/sources.js';
 import { RtcVideoOutput } from './webrtc/video.js';
 import { Fmp4Broadcaster } from './fmp4/broadcaster.js';
@@ -72,8 +72,9 @@ export class Broadcast {
       let rgba = frame.rgba;
       if (frame.width !== width || frame.height !== height) {
         // A new buffer each frame: the fMP4 encoder's stdin may still hold the previous one.
+        // Enlarged bicubically, the model contract's rule (what the trainer measures).
         rgba = new Uint8Array(width * height * 4);
-        resizeBilinear(frame.rgba, frame.width, frame.height, rgba, width, height, 4);
+        resizeBicubic(frame.rgba, frame.width, frame.height, rgba, width, height, 4);
       }
       this.output.pushRgba(width, height, rgba);
       this.fmp4.pushFrame(width, height, rgba);

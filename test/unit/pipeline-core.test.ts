@@ -117,6 +117,26 @@ describe('working size (a model paints strokes for its own short side)', () => {
   });
 });
 
+describe('bicubic resize (the runtime\'s enlargement, as torch and trainer eval enlarge)', () => {
+  it('matches torch interpolate(bicubic, align_corners=False) on 5x3 noise -> 12x7, 2 channels', async () => {
+    const { resizeBicubic } = await import('../../dist/pipeline/resize.js');
+    // Generated with torch 1.13: F.interpolate(x, size=(7, 12), mode="bicubic", align_corners=False), clamped and rounded.
+    const src = new Uint8Array([21, 60, 204, 148, 24, 110, 122, 40, 187, 28, 99, 131, 109, 149, 188, 243, 72, 165, 177, 74, 0, 248, 76, 80, 227, 149, 120, 197, 7, 180]);
+    const expected = [0, 42, 36, 63, 144, 110, 214, 146, 153, 144, 38, 114, 6, 78, 63, 48, 133, 24, 167, 18, 183, 23, 195, 23, 14, 58, 50, 76, 135, 114, 192, 147, 152, 155, 68, 141, 40, 112, 72, 82, 120, 52, 156, 37, 181, 34, 196, 30, 68, 82, 85, 95, 122, 121, 151, 152, 149, 184, 127, 200, 104, 187, 83, 151, 91, 105, 136, 71, 187, 50, 211, 36, 98, 129, 99, 132, 97, 131, 106, 146, 146, 190, 185, 234, 172, 240, 107, 209, 72, 160, 108, 116, 165, 83, 189, 64, 63, 195, 66, 180, 63, 141, 81, 120, 145, 150, 210, 200, 210, 224, 142, 215, 84, 189, 81, 158, 101, 130, 107, 116, 6, 251, 18, 219, 34, 147, 72, 91, 146, 97, 210, 142, 220, 176, 173, 191, 108, 195, 63, 186, 35, 171, 18, 165, 0, 255, 0, 240, 19, 151, 65, 77, 146, 72, 215, 116, 231, 157, 189, 184, 118, 202, 53, 203, 2, 193, 0, 191];
+    const dst = new Uint8Array(12 * 7 * 2);
+    resizeBicubic(src, 5, 3, dst, 12, 7, 2);
+    const worst = Math.max(...[...dst].map((v, i) => Math.abs(v - expected[i]!)));
+    expect(worst).toBeLessThanOrEqual(1); // float rounding at .5 may differ by one level
+  });
+  it('keeps a flat picture flat and refuses short buffers', async () => {
+    const { resizeBicubic } = await import('../../dist/pipeline/resize.js');
+    const dst = new Uint8Array(9 * 5 * 3);
+    resizeBicubic(new Uint8Array(4 * 2 * 3).fill(77), 4, 2, dst, 9, 5, 3);
+    expect(new Set(dst)).toEqual(new Set([77]));
+    expect(() => resizeBicubic(new Uint8Array(3), 4, 2, dst, 9, 5, 3)).toThrow(RangeError);
+  });
+});
+
 describe('bilinear resize (half-pixel centres, as the trainer upsamples)', () => {
   it('matches torch interpolate(bilinear, align_corners=False) on a 2x1 -> 4x1 ramp', async () => {
     const { resizeBilinear } = await import('../../dist/pipeline/resize.js');

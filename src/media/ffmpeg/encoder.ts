@@ -66,8 +66,8 @@ export function encoderArgs(options: EncoderOptions, tempPath: string): string[]
   if (withAudio) args.push('-map', '1:a:0?', '-map_metadata', '1', ...audioArgs(spec, options.audioCodec));
   const filters: string[] = [];
   const out = options.outputSize ?? options.size;
-  // Back up from the model size: swscale's area flag enlarges bilinearly (half-pixel centres), as the trainer does.
-  if (out.width !== width || out.height !== height) filters.push(`scale=${out.width}:${out.height}:flags=area`);
+  // Back up from the model size: swscale's bicubic, the model contract's enlargement (torch's bicubic within 0.2/255 on smooth pictures).
+  if (out.width !== width || out.height !== height) filters.push(`scale=${out.width}:${out.height}:flags=bicubic`);
   // 4:2:0 needs even dimensions: an odd last row/column is cropped (still images keep every pixel).
   if (!spec.still && (out.width % 2 !== 0 || out.height % 2 !== 0)) filters.push('crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0');
   if (filters.length) args.push('-vf', filters.join(','));
