@@ -7,15 +7,14 @@ import { WebSocketServer } from 'ws';
 import { StylecastError, describeError } from '../core/errors.js';
 import type { FrameSize } from '../core/frame.js';
 import type { Logger } from '../core/log.js';
-import type { Conditioning } from '../models/contract.js';
 import type { Device } from '../models/providers.js';
-import type { ModelChoice, ModelRegistry, Preset } from '../models/registry.js';
+import type { ModelRegistry, Preset } from '../models/registry.js';
 import { loadGallery, type GalleryPainting } from '../models/gallery.js';
 import { ServedStyles } from '../models/served-styles.js';
-import { workingModelSize, type WorkingSize } from '../pipeline/sizing.js';
+import { workingModelSize } from '../pipeline/sizing.js';
 import { guardListener, type SourceSpec } from '../pipeline/sources.js';
 import { Broadcast } from './broadcast.js';
-import { NewestWins } from './newest-wins.js';
+import { StyleDirector, workingSizeOf } from './style-director.js';
 import { PaintingApi } from './painting-api.js';
 import { PushOutput, parsePushUrl } from './push/push-output.js';
 import { httpSink, webSocketSink } from './fmp4/broadcaster.js';
@@ -23,7 +22,7 @@ import { JanusPublisher } from './janus/janus-publisher.js';
 import { AccessPolicy } from './http/access.js';
 import { Router, parseRequestTarget, readBody, sendJson, type RouteContext } from './http/router.js';
 import { addStaticRoutes } from './http/static.js';
-import type { ClientMessage, OfferMode, PaintingMixMessage, ServerMessage } from './protocol.js';
+import type { ClientMessage, OfferMode, ServerMessage } from './protocol.js';
 import { Camera } from './sessions/camera.js';
 import { Publisher } from './sessions/publisher.js';
 import { SessionTable, type Session } from './sessions/session-table.js';
@@ -86,24 +85,7 @@ export interface ServerLimits {
 const DEFAULT_LIMITS: ServerLimits = {
   maxMessageBytes: 64 * 1024, maxMessagesPerSecond: 50, maxPeers: 16, maxCameraSessions: 2, maxClients: 64, maxVideoSockets: 32, connectTimeoutMs: 15_000, bodyTimeoutMs: 10_000, maxPaintingUploads: 2, maxConnections: 512,
 };
-/** After a model load, the next switch on the same target waits this long (frames flow meanwhile). */
-const MODEL_LOAD_INTERVAL_MS = 500;
-
-interface StyleJob {
-  readonly client: ControlClient;
-  readonly id: string;
-  readonly mix: PaintingMixMessage | null;
-  readonly choice: ModelChoice;
-  readonly conditioning: Conditioning | null;
-  readonly strokeScale: number;
-  readonly cameras: readonly Camera[];
-}
-
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
-function workingSizeOf(choice: ModelChoice, strokeScale: number): WorkingSize {
-  return { modelScale: choice.modelScale, nativeShortSide: choice.nativeShortSide, strokeScale };
-}
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host);
@@ -126,24 +108,15 @@ export class StylecastServer {
   private readonly access: AccessPolicy;
   private readonly statsTimer: NodeJS.Timeout;
   private closing: Promise<void> | null = null;
-  private styleId: string;
   /** The any-painting model's paintings; null when the server offers no such model. */
   private readonly paintings: PaintingApi | null;
-  /** The broadcast's painting mix while it runs the any-painting model. */
-  private broadcastMix: PaintingMixMessage | null = null;
   private janus: JanusPublisher | null = null;
   private readonly pushes: PushOutput[] = [];
-  /** Style switches waiting per target ('broadcast', 'camera:<client>'): only the newest is applied. */
-  private readonly styleQueues = new Map<string, NewestWins<StyleJob>>();
-  /** The last style asked for per target, so a new stroke scale re-applies it. */
-  private readonly lastStyles = new Map<string, { id: string; mix: PaintingMixMessage | null; strokeScale: number }>();
-  /** The broadcast's stroke scale. */
-  private strokeScale: number;
+  /** The broadcast's and each camera's style, painting mix and stroke scale. */
+  private readonly director: StyleDirector;
 
   private constructor(private readonly options: ServerOptions, private readonly styles: ServedStyles, private readonly broadcast: Broadcast, gallery: readonly GalleryPainting[]) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.styleId = styles.initial.id;
-    this.strokeScale = options.strokeScale ?? 1;
     this.sessions = new SessionTable(this.limits);
     this.access = new AccessPolicy({ host: options.host, token: options.token, allowOrigins: options.allowOrigins ?? [] }, () => this.port);
     const painter = styles.painter();
@@ -151,12 +124,17 @@ export class StylecastServer {
       ? new PaintingApi({ painter, device: options.device, gallery, access: this.access, maxUploads: this.limits.maxPaintingUploads, bodyTimeoutMs: this.limits.bodyTimeoutMs })
       : null;
     this.router = this.routes();
+    this.director = new StyleDirector({
+      styles, broadcast, outputSize: options.size, strokeScale: options.strokeScale ?? 1, paintings: this.paintings,
+      camerasOf: (client) => this.sessions.ownedBy(client.id).filter((s): s is Camera => s instanceof Camera),
+      send: (client, message) => this.control.send(client, message),
+      sendAll: (message) => this.control.broadcast(message),
+    });
     this.control = new ControlChannel(this.limits, {
       welcome: () => this.welcome(),
       handle: (client, message) => this.handleControl(client, message),
       left: (client) => {
-        this.styleQueues.delete(`camera:${client.id}`);
-        this.lastStyles.delete(`camera:${client.id}`);
+        this.director.forget(client);
         return this.sessions.closeOwnedBy(client.id);
       },
     }, options.log);
@@ -298,14 +276,14 @@ export class StylecastServer {
     return {
       type: 'welcome',
       styles: this.styles.list().map(({ id, title }) => ({ id, title })),
-      style: this.styleId,
+      style: this.director.styleId,
       source: this.broadcast.sourceName,
       size: this.options.size,
       // The camera is captured at the size the model runs at (the page scales the result up).
-      captureSize: workingModelSize(this.options.size, workingSizeOf(this.styles.choose(this.styleId), this.strokeScale)),
-      strokeScale: this.strokeScale,
+      captureSize: this.director.modelSizeOf(this.styles.choose(this.director.styleId)),
+      strokeScale: this.director.strokeScale,
       paintings: this.paintings?.support() ?? null,
-      painting: this.broadcastMix,
+      painting: this.director.broadcastMix,
     };
   }
 
@@ -316,11 +294,11 @@ export class StylecastServer {
       case 'stop':
         return this.sessions.closeOwnedBy(client.id);
       case 'style':
-        return this.switchStyle(client, message.id);
+        return this.director.switchStyle(client, message.id);
       case 'paint':
-        return this.paint(client, message);
+        return this.director.paint(client, message);
       case 'strokes':
-        return this.setStrokes(client, message.scale);
+        return this.director.setStrokes(client, message.scale);
       case 'offer':
         return this.answerOffer(client, message.mode, message.sdp, message.preview);
     }
@@ -332,9 +310,9 @@ export class StylecastServer {
     let answerSdp: string;
     try {
       if (mode === 'camera') {
-        const choice = this.styles.choose(this.styleId);
+        const choice = this.styles.choose(this.director.styleId);
         ({ camera: session, answerSdp } = await Camera.open({
-          offerSdp, modelPath: choice.entry.onnxPath, modelSize: workingModelSize(this.options.size, workingSizeOf(choice, this.strokeScale)), device: this.options.device, threads: this.options.threads, lanes: this.options.lanes ?? 0,
+          offerSdp, modelPath: choice.entry.onnxPath, modelSize: this.director.modelSizeOf(choice), device: this.options.device, threads: this.options.threads, lanes: this.options.lanes ?? 0,
           stabilize: this.options.stabilize, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs,
         }));
       } else {
@@ -349,74 +327,6 @@ export class StylecastServer {
     this.control.send(client, { type: 'answer', sdp: answerSdp, session: session.id, mode });
   }
 
-  /**
-   * A style from the list. Choosing the any-painting model keeps the
-   * broadcast's last painting mix (none yet: the frame unpainted).
-   */
-  private switchStyle(client: ControlClient, id: string): Promise<void> {
-    return this.applyStyle(client, id, id === this.styles.painter()?.id ? this.broadcastMix : null);
-  }
-
-  /** A painting mix (uploaded paintings, blend, strength) on the any-painting model. */
-  private paint(client: ControlClient, mix: PaintingMixMessage): Promise<void> {
-    const painter = this.styles.painter();
-    if (!painter) throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
-    return this.applyStyle(client, painter.id, mix);
-  }
-
-  /**
-   * Applies a style (and its painting mix) to the client's camera when it has one, else to
-   * the broadcast (everyone sees it). Checked at once (a bad id or painting is the sender's
-   * error); applied newest-wins per target, so a burst of switches loads one model, not a queue.
-   */
-  private applyStyle(client: ControlClient, id: string, mix: PaintingMixMessage | null, strokeScale?: number): Promise<void> {
-    const choice = this.styles.choose(id);
-    const conditioning = mix ? this.conditioningFor(mix) : null;
-    const cameras = this.sessions.ownedBy(client.id).filter((s): s is Camera => s instanceof Camera);
-    const key = cameras.length > 0 ? `camera:${client.id}` : 'broadcast';
-    const strokes = strokeScale ?? this.lastStyles.get(key)?.strokeScale ?? this.strokeScale;
-    this.lastStyles.set(key, { id, mix, strokeScale: strokes });
-    let target = this.styleQueues.get(key);
-    if (!target) {
-      target = new NewestWins((job: StyleJob) => this.switchTo(job), MODEL_LOAD_INTERVAL_MS);
-      this.styleQueues.set(key, target);
-    }
-    return target.submit({ client, id, mix, choice, conditioning, cameras, strokeScale: strokes });
-  }
-
-  /** A new stroke scale for the client's camera when it has one, else the broadcast: its current style again at the new working size. */
-  private setStrokes(client: ControlClient, scale: number): Promise<void> {
-    const hasCamera = this.sessions.ownedBy(client.id).some((s) => s instanceof Camera);
-    const current = this.lastStyles.get(hasCamera ? `camera:${client.id}` : 'broadcast')
-      ?? { id: this.styleId, mix: hasCamera ? null : this.broadcastMix };
-    return this.applyStyle(client, current.id, current.mix, scale);
-  }
-
-  /** Returns whether a model was loaded (the next switch then waits a moment: frames flow between loads). */
-  private async switchTo({ client, id, mix, choice, conditioning, cameras, strokeScale }: StyleJob): Promise<boolean> {
-    const model = choice.entry.onnxPath;
-    // Styles differ in model scale (a fast variant at half size, a sub-pixel one at full) and working size: the frames follow.
-    const modelSize = workingModelSize(this.options.size, workingSizeOf(choice, strokeScale));
-    if (cameras.length > 0) {
-      const loads = cameras.some((camera) => camera.modelPath !== model);
-      for (const camera of cameras) await camera.setModel(model, conditioning, modelSize);
-      this.control.send(client, { type: 'style', id, target: 'camera', painting: mix, strokeScale });
-      return loads;
-    }
-    const loads = this.broadcast.modelPath !== model;
-    await this.broadcast.setModel(model, conditioning, modelSize);
-    this.styleId = id;
-    this.broadcastMix = mix;
-    this.strokeScale = strokeScale;
-    this.control.broadcast({ type: 'style', id, target: 'broadcast', painting: mix, strokeScale });
-    return loads;
-  }
-
-  private conditioningFor(mix: PaintingMixMessage): Conditioning {
-    if (!this.paintings) throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
-    return this.paintings.conditioningFor(mix);
-  }
-
   private sendStats(): void {
     if (this.control.size === 0) return;
     const broadcast = { ...this.broadcast.stats() };
@@ -424,7 +334,7 @@ export class StylecastServer {
     const server = { ...this.counts(), rssMb: Math.round(process.memoryUsage().rss / 1e6), uptimeS: Math.round(performance.now() / 1000), janus, pushes: this.pushes.map((p) => p.status()) };
     for (const client of this.control.all) {
       const camera = this.sessions.ownedBy(client.id).find((s): s is Camera => s instanceof Camera);
-      this.control.send(client, { type: 'stats', style: this.styleId, broadcast, camera: camera ? { ...camera.stats() } : null, server });
+      this.control.send(client, { type: 'stats', style: this.director.styleId, broadcast, camera: camera ? { ...camera.stats() } : null, server });
     }
   }
 
@@ -445,11 +355,11 @@ export class StylecastServer {
     router
       .on('GET', '/api/styles', ({ req, res, url }) => {
         this.access.authorize(req, url);
-        sendJson(res, 200, { style: this.styleId, styles: this.styles.list() });
+        sendJson(res, 200, { style: this.director.styleId, styles: this.styles.list() });
       })
       .on('GET', '/api/stats', ({ req, res, url }) => {
         this.access.authorize(req, url);
-        sendJson(res, 200, { style: this.styleId, broadcast: this.broadcast.stats(), server: this.counts(), janus: this.janus?.status() ?? null, pushes: this.pushes.map((p) => p.status()) });
+        sendJson(res, 200, { style: this.director.styleId, broadcast: this.broadcast.stats(), server: this.counts(), janus: this.janus?.status() ?? null, pushes: this.pushes.map((p) => p.status()) });
       })
       .on('GET', '/live.mp4', ({ req, res, url }) => {
         this.access.authorize(req, url);
