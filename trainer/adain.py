@@ -16,7 +16,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from . import magenta
+from . import magenta, microast
 
 DEFAULT_WEIGHTS = os.path.join("..", "shared", "data", "weights", "collab-distill-vgg19-16x")
 FEATURES = 128
@@ -219,10 +219,12 @@ def load_decoder(checkpoint, decoder):
 
 def add_arguments(p):
     from .evaluate import DATA
-    p.add_argument("--network", choices=["adain", "magenta"], default="adain",
-                   help="adain: AdaIN with the compact VGG19 pair; magenta: Ghiasi et al.'s pair rebuilt from TFLite")
+    p.add_argument("--network", choices=["adain", "magenta", "microast"], default="adain",
+                   help="adain: AdaIN with the compact VGG19 pair; magenta: Ghiasi et al.'s pair rebuilt from TFLite; "
+                        "microast: Wang et al.'s MicroAST (no VGG at run time)")
     p.add_argument("--weights", help="adain: folder with 4SE.pth and 4SD.pth (default DATA/weights/collab-distill-vgg19-16x); "
-                   "magenta: folder with the two .tflite files and schema.fbs (default DATA/weights/magenta-arbitrary-tflite)")
+                   "magenta: folder with the two .tflite files and schema.fbs (default DATA/weights/magenta-arbitrary-tflite); "
+                   "microast: folder with the four *_iter_160000.pth.tar files (default DATA/weights/microast)")
     p.add_argument("--data", default=DATA)
     p.add_argument("--styles", default="candy.jpg,mosaic.jpg,udnie.jpg,the_scream.jpg,picasso_self_portrait.jpg,starry_night.jpg",
                    help="paintings in DATA/styles, comma-separated")
@@ -259,6 +261,13 @@ def add_arguments(p):
 
 def build_pair(args):
     """(stylizer, style encoder, description, manifest network entry, fine-tune checkpoint or None) for --network."""
+    if args.network == "microast":
+        if args.decoder:
+            raise ValueError("--decoder: MicroAST is measured as released (no fine-tune of it exists yet)")
+        stylizer, style_encoder = microast.load_pair(args.weights or os.path.join(args.data, "weights", "microast"))
+        network = {"arch": "microast", "parameters": sum(p.numel() for p in stylizer.parameters()),
+                   "weights": "MicroAST (Wang et al., AAAI 2023, MIT), released iteration 160000, as released"}
+        return stylizer, style_encoder, "MicroAST (Wang et al. 2023), as released", network, None
     if args.network == "magenta":
         predictor, transfer = magenta.load_pair(args.weights or os.path.join(args.data, "weights", "magenta-arbitrary-tflite"))
         fine_tune = None
@@ -308,9 +317,18 @@ ADAIN_CREDITS = [
 ]
 
 
+MICROAST_CREDITS = [
+    {"part": "style encoder and stylizer", "work": "MicroAST: content encoder, style encoder, modulator, decoder "
+     "(models/*_iter_160000.pth.tar)", "authors": "Wang, Zhao, Chen, Zuo, Li, Lu (AAAI 2023)", "licence": "MIT",
+     "licenceFile": "LICENSES/MIT-MicroAST.txt", "source": "github.com/EndyWon/MicroAST (commit 5a6c905)",
+     "changes": "rebuilt in PyTorch (trainer/microast.py), the painting's effect gathered into one 512-number vector, "
+                "exported to ONNX"},
+]
+
+
 def credits_for(network, fine_tune, recipe=None):
     """The manifest's credits for an exported pair: whose weights, their licence, what was changed."""
-    credits = [dict(c) for c in (MAGENTA_CREDITS if network == "magenta" else ADAIN_CREDITS)]
+    credits = [dict(c) for c in {"magenta": MAGENTA_CREDITS, "microast": MICROAST_CREDITS}.get(network, ADAIN_CREDITS)]
     if recipe:
         steps = sum(s["args"].get("steps", 0) for s in recipe["stages"] if s["command"].endswith("train"))
         credits[-1]["changes"] += (f"; fine-tuned by stylecast with the coherent-video loss ({steps} steps in "
@@ -379,7 +397,7 @@ def run(args):
     if args.export:
         extra = {"title": args.title or args.export, "network": network,
                  # fast preset without a fast variant: keeps 640x360 at >= 30 fps end to end on 2 cores (docs/arbitrary-style.md)
-                 "runtime": {"fastModelScale": 0.375 if args.network == "adain" else 0.5},
+                 "runtime": {"fastModelScale": {"adain": 0.375, "microast": 1.0}.get(args.network, 0.5)},
                  "credits": credits_for(args.network, fine_tune)}
         if fine_tune:
             extra["training"] = {**fine_tune["config"], "steps_done": fine_tune["step"], "paintings": fine_tune.get("paintings")}
@@ -388,7 +406,7 @@ def run(args):
             built_by = recipe.load(args.recipe)
             extra["lineage"] = recipe.lineage(built_by)
             extra["credits"] = credits_for(args.network, fine_tune, built_by)
-        painting_size = args.style_size if args.network == "adain" else magenta.PREDICTOR_SIZE
+        painting_size = magenta.PREDICTOR_SIZE if args.network == "magenta" else args.style_size
         path, _ = export_arbitrary(stylizer, style_encoder, args.out_dir, args.export, extra, painting_size=painting_size)
         print(f"exported {path} and its style encoder (contract 2)")
         return 0

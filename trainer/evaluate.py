@@ -174,7 +174,7 @@ def style_gap(run_model, photos, style_path, vgg, size):
     }
 
 
-FRAME_SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}  # what users watch (docs/metrics.md)
+FRAME_SIZES = {"360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080)}  # what users watch (docs/metrics.md)
 
 
 def frame_of(path, width, height):
@@ -215,6 +215,7 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
     are then scaled to `measure_size` on their short side for the balanced distance, so
     strokes too fine to show at the size users watch do not count (docs/metrics.md)."""
     width, height = frame
+    measure_size = min(measure_size, width, height)  # a 360p frame is measured at its own size, never enlarged
     painting = load_image(style_path, measure_size).unsqueeze(0)
     target = _measured_grams(vgg, painting, measure_size)
     closed = []
