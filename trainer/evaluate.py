@@ -18,6 +18,7 @@ from .data import centre_square, list_images, load_image
 from . import manifest as manifests
 from .export import ort_run
 from .flow import luminance, occlusion_mask, warp, inside_mask
+from .artifacts import checkerboard_levels, colour_kept
 from .sizing import run_scaled, working_scale
 from .losses import CONTENT_LAYER, STYLE_LAYERS, balanced_style_distance, gram
 from .vgg import load_tfjs, random_vgg
@@ -218,7 +219,7 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
     measure_size = min(measure_size, width, height)  # a 360p frame is measured at its own size, never enlarged
     painting = load_image(style_path, measure_size).unsqueeze(0)
     target = _measured_grams(vgg, painting, measure_size)
-    closed = []
+    closed, checker, chroma, hue = [], [], [], []
     with torch.no_grad():
         for path in photos:
             image = frame_of(path, width, height).unsqueeze(0)
@@ -226,9 +227,16 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
             if key not in _frame_grams:  # the same frames for every model and painting measured in one process
                 _frame_grams[key] = _measured_grams(vgg, image, measure_size)
             d_in = _distance_to(_frame_grams[key], target)
-            d_out = _distance_to(_measured_grams(vgg, run_model(image), measure_size), target)
+            out = run_model(image)
+            d_out = _distance_to(_measured_grams(vgg, out, measure_size), target)
             closed.append(1 - d_out / d_in)
+            checker.append(checkerboard_levels(image, out))
+            chroma_kept, hue_shift = colour_kept(image, out)
+            chroma.append(chroma_kept)
+            hue.append(hue_shift)
+    mean = lambda values: float(np.mean([v for v in values if v is not None])) if any(v is not None for v in values) else None
     return {"style_gap_closed": float(np.mean(closed)), "frame": f"{width}x{height}", "measure_size": measure_size,
+            "checkerboard_levels": mean(checker), "colour_chroma_kept": mean(chroma), "colour_hue_shift_deg": mean(hue),
             "per_photo": {os.path.basename(p): c for p, c in zip(photos, closed)}}
 
 
@@ -315,6 +323,8 @@ def run(args):
         "style_gap_closed": gap["style_gap_closed"],
         "style_distance": gap["style_distance"],
         **{f"style_gap_closed_{name}": g["style_gap_closed"] for name, g in at_frames.items()},
+        **{f"{key}_{name}": g[key] for name, g in at_frames.items()
+           for key in ("checkerboard_levels", "colour_chroma_kept", "colour_hue_shift_deg")},
     }
     report = {"model": model, "style_image": os.path.basename(style), "metrics": metrics,
               "middlebury": mb, "clips": clips, "photos": photos,

@@ -258,3 +258,28 @@ def test_blob_penalty_reaches_half_flat_input_only_with_a_wider_flat_limit():
     on_flat = flat * (1 - fill) + 0.5 * fill
     full, at_limit = float(blob_loss(on_flat, flat, 0.06, flat_limit=0.1)), float(blob_loss(on_flat, flat, 0.06))
     assert at_limit > 0 and abs(full - at_limit) < 0.01 * at_limit  # (float rounding leaves a std of about 1e-4)
+
+
+def test_the_checkerboard_measure_sees_a_2px_pattern_on_flat_input_and_not_smooth_shading():
+    from trainer.artifacts import checkerboard_levels
+    frame = torch.full((1, 3, 64, 64), 0.5)
+    ys, xs = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    ramp = (xs.float() / 64).expand(1, 3, 64, 64)
+    pattern = ((ys + xs) % 2).float().expand(1, 3, 64, 64) * (2 / 255)  # 2 levels peak to peak
+    assert checkerboard_levels(frame, ramp) < 1e-3
+    assert abs(checkerboard_levels(frame, ramp * 0.5 + pattern) - 1.0) < 0.05
+    assert checkerboard_levels(torch.rand(1, 3, 64, 64), ramp) is None  # nothing flat to judge
+
+
+def test_colour_kept_sees_a_red_flower_turn_grey_and_a_hue_turn():
+    from trainer.artifacts import colour_kept
+    frame = torch.full((1, 3, 32, 32), 0.5)
+    frame[:, :, 8:24, 8:24] = torch.tensor([0.8, 0.1, 0.1]).view(1, 3, 1, 1)
+    assert colour_kept(frame, frame) == (1.0, 0.0)
+    grey = frame.mean(dim=1, keepdim=True).expand(1, 3, 32, 32)
+    kept, _ = colour_kept(frame, grey)
+    assert kept < 0.05
+    green = frame.clone()
+    green[:, :, 8:24, 8:24] = torch.tensor([0.1, 0.6, 0.1]).view(1, 3, 1, 1)
+    assert colour_kept(frame, green)[1] > 90
+    assert colour_kept(torch.full((1, 3, 8, 8), 0.4), grey[..., :8, :8]) == (None, None)
