@@ -1,3 +1,7 @@
+function checkBuffers(name: string, src: Uint8Array, srcLength: number, dst: Uint8Array, dstLength: number): void {
+  if (src.length < srcLength || dst.length < dstLength) throw new RangeError(`${name}: buffer smaller than its size`);
+}
+
 /**
  * Bilinear resize of packed 8-bit pixels with half-pixel centres: the rule
  * the trainer uses (torch `interpolate(mode="bilinear", align_corners=False)`)
@@ -9,9 +13,7 @@ export function resizeBilinear(
   dst: Uint8Array, dstWidth: number, dstHeight: number,
   channels: number,
 ): void {
-  if (src.length < srcWidth * srcHeight * channels || dst.length < dstWidth * dstHeight * channels) {
-    throw new RangeError('resizeBilinear: buffer smaller than its size');
-  }
+  checkBuffers('resizeBilinear', src, srcWidth * srcHeight * channels, dst, dstWidth * dstHeight * channels);
   const scaleX = srcWidth / dstWidth;
   const scaleY = srcHeight / dstHeight;
   // Per-column source indices and weights, computed once per call.
@@ -78,27 +80,43 @@ function cubicTaps(srcSize: number, dstSize: number, stride: number): { taps: In
 }
 
 /**
+ * The taps, weights and float scratch rows of one size pair, kept for the next
+ * call: live streams resize every frame at the same sizes (a 1080p frame's
+ * scratch is 15 MB, not worth allocating 30 times a second). Calls are
+ * synchronous, so one plan can be shared.
+ */
+let lastPlan: { key: string; columns: ReturnType<typeof cubicTaps>; rows: ReturnType<typeof cubicTaps>; horizontal: Float32Array } | null = null;
+
+function bicubicPlan(srcWidth: number, srcHeight: number, dstWidth: number, dstHeight: number, channels: number): NonNullable<typeof lastPlan> {
+  const key = `${srcWidth}x${srcHeight}>${dstWidth}x${dstHeight}x${channels}`;
+  if (lastPlan?.key !== key) {
+    lastPlan = {
+      key, columns: cubicTaps(srcWidth, dstWidth, channels), rows: cubicTaps(srcHeight, dstHeight, 1),
+      horizontal: new Float32Array(srcHeight * dstWidth * channels),
+    };
+  }
+  return lastPlan;
+}
+
+/**
  * Bicubic resize of packed 8-bit pixels: the runtime's enlargement from the
  * model size to the output size (docs/model-contract.md, "Model scale"), the
  * rule torch's `interpolate(mode="bicubic", align_corners=False)` follows
  * (cubic convolution, a = -0.75, half-pixel centres, edges repeated), so the
  * live path shows what the trainer measures; ffmpeg's `flags=bicubic` does the
  * same for files. Separable: rows first into floats, then columns. A fourth
- * (alpha) channel is resized like the others. Pure; `dst` is written in place.
+ * (alpha) channel is resized like the others. `dst` is written in place; the
+ * taps and scratch rows are reused from the previous call at the same sizes.
  */
 export function resizeBicubic(
   src: Uint8Array, srcWidth: number, srcHeight: number,
   dst: Uint8Array, dstWidth: number, dstHeight: number,
   channels: number,
 ): void {
-  if (src.length < srcWidth * srcHeight * channels || dst.length < dstWidth * dstHeight * channels) {
-    throw new RangeError('resizeBicubic: buffer smaller than its size');
-  }
-  const columns = cubicTaps(srcWidth, dstWidth, channels);
-  const rows = cubicTaps(srcHeight, dstHeight, 1);
+  checkBuffers('resizeBicubic', src, srcWidth * srcHeight * channels, dst, dstWidth * dstHeight * channels);
+  const { columns, rows, horizontal } = bicubicPlan(srcWidth, srcHeight, dstWidth, dstHeight, channels);
   // Horizontal pass: srcHeight rows of dstWidth pixels, in float.
   const rowStride = dstWidth * channels;
-  const horizontal = new Float32Array(srcHeight * rowStride);
   for (let y = 0; y < srcHeight; y++) {
     const srcRow = y * srcWidth * channels;
     let out = y * rowStride;
