@@ -24,7 +24,6 @@ import { parseDevice } from '../models/providers.js';
 import { CreditGate } from '../pipeline/flow-control.js';
 import { modelSizeFor, parseSizeRequest, resolveSize } from '../pipeline/sizing.js';
 import { decodeStage, encodeStage } from '../pipeline/stages.js';
-import { rgbToTensor, tensorSizeFor } from '../pipeline/tensor.js';
 import { transcodeFile, type PaintingsRequest } from '../pipeline/transcode.js';
 
 const exec = promisify(execFile);
@@ -41,6 +40,7 @@ const { values: args } = parseArgs({
     device: { type: 'string', default: 'cpu' },
     threads: { type: 'string', default: '0' },
     lanes: { type: 'string', default: '0' },
+    'frame-io': { type: 'string', default: 'pixels' },
     'model-frames': { type: 'string', default: '20' },
     'e2e-frames': { type: 'string', default: '60' },
     'ffmpeg-frames': { type: 'string', default: '300' },
@@ -53,10 +53,11 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   process.stdout.write(`usage: npm run bench -- [--input CLIP] [--style ID|FILE] [--style-image PAINTING] [--size 640x360] [--device cpu|cuda|auto]
-  [--threads N] [--lanes N] [--model-frames N] [--e2e-frames N] [--ffmpeg-frames N] [--no-torch]
+  [--threads N] [--lanes N] [--model-frames N] [--e2e-frames N] [--ffmpeg-frames N] [--no-torch] [--frame-io pixels|float]
   [--variants] a table of every shipped model and variant: model-only and end-to-end fps, speed-up
   [--record]   store the model-only fps in the model's manifest (metrics.cpu_fps_640x360; CPU, 640x360 only)
 Default clip: ../shared/data/videos/cutBunny.mp4 if present, else samples/sample.mp4.
+--frame-io float: frames cross into the model as float tensors converted by the worker, not 8-bit pixels converted in the graph.
 --threads is ONNX Runtime's whole thread budget; --lanes the sessions run side by side (0: auto, 2 on a multi-core CPU).
 An any-painting model paints --style-image (default ../shared/data/styles/starry_night.jpg).\n`);
   process.exit(0);
@@ -69,6 +70,11 @@ function benchPaintings(entry: ModelEntry): { paintings: PaintingsRequest } | Re
   const painting = args['style-image'] ?? SHARED_PAINTING;
   if (!existsSync(painting)) throw new StylecastError('USAGE', `${entry.id} paints any painting: give one with --style-image`);
   return { paintings: { paths: [painting], blend: 0.5, strength: 1, shortSide: arbitrary.paintingSize } };
+}
+
+function pixelGraph(): boolean {
+  if (args['frame-io'] !== 'pixels' && args['frame-io'] !== 'float') throw new StylecastError('USAGE', `--frame-io takes pixels or float, not "${args['frame-io']}"`);
+  return args['frame-io'] === 'pixels';
 }
 
 const fmt = (fps: number) => `${fps.toFixed(2)} fps`.padEnd(12);
@@ -85,25 +91,25 @@ function childrenCpuSeconds(): number | null {
 }
 
 async function modelOnly(modelPath: string, width: number, height: number, frames: number, device: ReturnType<typeof parseDevice>, threads: number) {
-  const engine = await StyleEngine.open({ modelPath, device, threads, lanes: Number(args.lanes) });
+  const engine = await StyleEngine.open({ modelPath, device, threads, lanes: Number(args.lanes), pixelGraph: pixelGraph() });
   try {
-    const { tensorWidth, tensorHeight } = tensorSizeFor({ width, height });
-    const rgb = new Uint8Array(width * height * 3).map((_, i) => (i * 37) % 251);
     // One frame in flight per lane, as the file pipeline keeps them busy.
-    const buffers = Array.from({ length: engine.laneCount }, () => {
-      const input = new Float32Array(tensorWidth * tensorHeight * 3);
-      rgbToTensor(rgb, width, height, input, tensorWidth, tensorHeight);
-      return { input, output: new Float32Array(input.length) };
-    });
+    const buffers = Array.from({ length: engine.laneCount }, () => ({
+      input: new Uint8Array(width * height * 3).map((_, i) => (i * 37) % 251),
+      output: new Uint8Array(width * height * 3),
+    }));
     const runFrames = (count: number) =>
       Promise.all(buffers.map(async (slot, lane) => {
-        for (let i = lane; i < count; i += buffers.length) Object.assign(slot, await engine.run(slot.input, slot.output, tensorHeight, tensorWidth));
+        for (let i = lane; i < count; i += buffers.length) {
+          Object.assign(slot, await engine.run({ width, height, input: slot.input, inputChannels: 3, output: slot.output, outputChannels: 3 }));
+        }
       }));
     await runFrames(buffers.length); // warm-up
     const started = performance.now();
     await runFrames(frames);
     const seconds = (performance.now() - started) / 1000;
-    return { fps: frames / seconds, provider: engine.provider, ortVersion: engine.runtimeVersion, lanes: engine.laneCount, threadsPerLane: engine.threadsPerLane };
+    const frameIo = engine.frameIo.kind === 'pixels' ? '8-bit pixels' : `float tensors (${engine.frameIo.reason})`;
+    return { fps: frames / seconds, provider: engine.provider, ortVersion: engine.runtimeVersion, lanes: engine.laneCount, threadsPerLane: engine.threadsPerLane, frameIo };
   } finally {
     await engine.close();
   }
@@ -221,17 +227,18 @@ async function main(): Promise<void> {
   try {
     const model = await modelOnly(style.onnxPath, modelSize.width, modelSize.height, Number(args['model-frames']), device, threads);
     const lanes = model.lanes > 1 ? `${model.lanes} lanes x ${model.threadsPerLane} threads` : `${effectiveThreads} threads`;
-    process.stdout.write(`model-only   (ORT ${model.ortVersion}, ${model.provider}, ${lanes}): ${fmt(model.fps)}\n`);
+    process.stdout.write(`model-only   (ORT ${model.ortVersion}, ${model.provider}, ${lanes}, frames as ${model.frameIo}): ${fmt(model.fps)}\n`);
     if (args.record) await recordSpeed(style.manifestPath, model.fps, size, model.provider);
     const ff = await ffmpegOnly(input, size.width, size.height, fps, Number(args['ffmpeg-frames']), dir);
     process.stdout.write(`ffmpeg-only  (decode -> Node -> encode, no model):   ${fmt(ff.fps)} (${ff.frames} frames)\n`);
+    const engine = await StyleEngine.open({ modelPath: style.onnxPath, device, threads, lanes: Number(args.lanes), pixelGraph: pixelGraph() });
     const cpuBefore = process.cpuUsage();
     const loopBefore = performance.eventLoopUtilization();
     const childrenBefore = childrenCpuSeconds();
     const e2e = await transcodeFile({
       input, output: join(dir, 'e2e.mp4'), modelPath: style.onnxPath, size: { kind: 'exact', ...size }, device, threads, lanes: Number(args.lanes),
-      modelScale: modelScale, maxFrames: Number(args['e2e-frames']), overwrite: true, ...benchPaintings(style),
-    });
+      modelScale: modelScale, maxFrames: Number(args['e2e-frames']), overwrite: true, ...benchPaintings(style), engine,
+    }).finally(() => engine.close());
     const cpu = process.cpuUsage(cpuBefore);
     const loop = performance.eventLoopUtilization(loopBefore);
     const childrenAfter = childrenCpuSeconds();

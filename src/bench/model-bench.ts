@@ -44,12 +44,12 @@ async function measure(entry: ModelEntry, width: number, height: number, frames:
   // One session, one frame at a time: per-frame latency as well as rate.
   const engine = await StyleEngine.open({ modelPath: entry.onnxPath, device: parseDevice(args.device!), threads: Number(args.threads), lanes: 1 });
   try {
-    let input: Float32Array = Float32Array.from({ length: 3 * width * height }, () => Math.random());
-    let output: Float32Array = new Float32Array(3 * width * height);
+    let input: Uint8Array = Uint8Array.from({ length: 3 * width * height }, () => Math.floor(Math.random() * 256));
+    let output: Uint8Array = new Uint8Array(3 * width * height);
     const times: number[] = [];
     const run = async () => {
       // Both buffers are transferred to the worker and come back with the reply.
-      const result = await engine.run(input, output, height, width);
+      const result = await engine.run({ width, height, input, inputChannels: 3, output, outputChannels: 3 });
       ({ input, output } = result);
       return result.ms;
     };

@@ -11,30 +11,23 @@ export interface RgbFrame extends FrameSize {
   readonly receivedAt: number;
 }
 
-/**
- * A frame as the model sees it: float32 NCHW (N = 1), RGB in [0, 1].
- * `tensorWidth/Height` are the frame size rounded up to multiples of 4
- * (edge pixels repeated); the frame occupies the top-left `width x height`.
- */
-export interface TensorFrame extends FrameSize {
+/** A frame on its way into the model: packed 8-bit pixels in a buffer of its own (it is transferred to a worker). */
+export interface PreparedFrame extends FrameSize {
   readonly index: number;
   readonly receivedAt: number;
-  readonly tensorWidth: number;
-  readonly tensorHeight: number;
-  readonly data: Float32Array;
+  readonly channels: 3 | 4;
+  readonly data: Uint8Array;
 }
 
-/** The model's input and output for one frame, both in tensor layout. */
+/** The model's input and output for one frame, both packed 8-bit pixels at the frame's size. */
 export interface StylizedFrame extends FrameSize {
   readonly index: number;
   readonly receivedAt: number;
-  readonly tensorWidth: number;
-  readonly tensorHeight: number;
-  readonly input: Float32Array;
-  readonly output: Float32Array;
+  readonly input: Uint8Array;
+  readonly inputChannels: 3 | 4;
+  readonly output: Uint8Array;
+  readonly outputChannels: 3 | 4;
   readonly inferenceMs: number;
-  /** Filled by the temporal-coherence check (null for the first frame or a scene change). */
-  flicker?: number | null;
 }
 
 export function roundUpTo(value: number, multiple: number): number {

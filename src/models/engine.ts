@@ -4,6 +4,7 @@ import { StylecastError, abortError, describeError, throwIfAborted } from '../co
 import type { WorkerReply, WorkerRequest } from './ort/protocol.js';
 import type { Conditioning } from './contract.js';
 import type { Device, ExecutionProvider } from './providers.js';
+import type { FrameIo } from './ort/runtime.js';
 
 export interface EngineOptions {
   readonly modelPath: string;
@@ -14,21 +15,38 @@ export interface EngineOptions {
   readonly lanes?: number;
   readonly signal?: AbortSignal;
   /**
+   * Wrap the stylizer so frames cross into it as 8-bit pixels and the conversion runs
+   * inside the graph (default true). Off: float tensors, converted in the worker.
+   */
+  readonly pixelGraph?: boolean;
+  /**
    * How long close() waits for a frame in flight before it lets the worker go (default 2 s).
    * The worker is never terminated inside a run: it finishes the frame and ends itself.
    */
   readonly closeDeadlineMs?: number;
 }
 
+/** One frame for run(): packed 8-bit pixels and where the stylized frame goes. */
+export interface EngineFrame {
+  readonly width: number;
+  readonly height: number;
+  /** Exactly width x height x inputChannels bytes; transferred to the worker and back. */
+  readonly input: Uint8Array;
+  readonly inputChannels: 3 | 4;
+  /** Exactly width x height x outputChannels bytes; transferred too. */
+  readonly output: Uint8Array;
+  readonly outputChannels: 3 | 4;
+}
+
 export interface InferenceResult {
-  readonly input: Float32Array;
-  readonly output: Float32Array;
+  readonly input: Uint8Array;
+  readonly output: Uint8Array;
   readonly ms: number;
 }
 
 /** A run the worker refused or failed; it hands the caller's buffers back when it still has them. */
 export class InferenceRunError extends StylecastError {
-  constructor(code: StylecastError['code'], message: string, readonly input: Float32Array | null, readonly output: Float32Array | null) {
+  constructor(code: StylecastError['code'], message: string, readonly input: Uint8Array | null, readonly output: Uint8Array | null) {
     super(code, message);
   }
 }
@@ -159,13 +177,19 @@ export class StyleEngine {
   private ortVersion = '';
   private currentStyleLength: number | null = null;
   private skippedProviders: ReadonlyArray<{ provider: string; reason: string }> = [];
+  private currentFrameIo: FrameIo = { kind: 'float', reason: 'no model loaded' };
 
-  private constructor(private readonly device: Device, private readonly plan: LanePlan, private readonly closeDeadlineMs: number) {}
+  private constructor(
+    private readonly device: Device,
+    private readonly plan: LanePlan,
+    private readonly closeDeadlineMs: number,
+    private readonly pixelGraph: boolean,
+  ) {}
 
   static async open(options: EngineOptions): Promise<StyleEngine> {
     throwIfAborted(options.signal);
     const plan = planLanes({ lanes: options.lanes ?? 0, threads: options.threads ?? 0, cores: availableParallelism() });
-    const engine = new StyleEngine(options.device, plan, options.closeDeadlineMs ?? 2000);
+    const engine = new StyleEngine(options.device, plan, options.closeDeadlineMs ?? 2000, options.pixelGraph ?? true);
     engine.addLane();
     const onAbort = () => void engine.close();
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -214,6 +238,11 @@ export class StyleEngine {
     return this.currentStyleLength;
   }
 
+  /** Whether frames cross into the model as 8-bit pixels (converted inside the graph), or why not. */
+  get frameIo(): FrameIo {
+    return this.currentFrameIo;
+  }
+
   /** Providers passed over on the way to the one in use (auto mode). */
   get skipped(): ReadonlyArray<{ provider: string; reason: string }> {
     return this.skippedProviders;
@@ -240,15 +269,17 @@ export class StyleEngine {
     this.ortVersion = reply.ortVersion;
     this.skippedProviders = reply.skipped;
     this.currentStyleLength = reply.styleLength;
+    this.currentFrameIo = reply.frameIo;
   }
 
   /**
-   * Stylizes one NCHW frame. Both buffers are transferred (unusable by the
-   * caller until the promise gives them back).
+   * Stylizes one frame. Both buffers are transferred (unusable by the caller
+   * until the promise gives them back, or the InferenceRunError of a failed run).
    */
-  async run(input: Float32Array, output: Float32Array, height: number, width: number, conditioning: Conditioning | null = null): Promise<InferenceResult> {
+  async run(frame: EngineFrame, conditioning: Conditioning | null = null): Promise<InferenceResult> {
     const lane = this.leastBusyLane();
-    const request: WorkerRequest = { type: 'run', id: this.nextId++, input, output, height, width, conditioning };
+    const { input, output, width, height, inputChannels, outputChannels } = frame;
+    const request: WorkerRequest = { type: 'run', id: this.nextId++, input, inputChannels, output, outputChannels, height, width, conditioning };
     lane.runsInFlight++;
     try {
       const reply = await this.request(lane, request, [input.buffer as ArrayBuffer, output.buffer as ArrayBuffer]);
@@ -279,7 +310,7 @@ export class StyleEngine {
   }
 
   private async loadOn(lane: Lane, modelPath: string, device: Device): Promise<Extract<WorkerReply, { type: 'loaded' }>> {
-    const reply = await this.request(lane, { type: 'load', id: this.nextId++, modelPath, device, threads: this.plan.threadsPerLane });
+    const reply = await this.request(lane, { type: 'load', id: this.nextId++, modelPath, device, threads: this.plan.threadsPerLane, pixelGraph: this.pixelGraph });
     if (reply.type !== 'loaded') throw new StylecastError('INFERENCE_FAILED', 'unexpected reply from the inference worker');
     return reply;
   }

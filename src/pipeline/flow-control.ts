@@ -42,9 +42,9 @@ export class CreditGate {
   }
 }
 
-/** Recycles same-sized Float32Array buffers (tensor frames move between threads by transfer). */
-export class TensorPool {
-  private readonly free: Float32Array[] = [];
+/** Recycles same-sized frame buffers (frames move to the inference threads and back by transfer). */
+export class FramePool {
+  private readonly free: Uint8Array[] = [];
   private allocatedCount = 0;
 
   constructor(readonly length: number, private readonly maxKept = 8) {}
@@ -53,14 +53,14 @@ export class TensorPool {
     return this.allocatedCount;
   }
 
-  acquire(): Float32Array {
+  acquire(): Uint8Array {
     const buffer = this.free.pop();
     if (buffer) return buffer;
     this.allocatedCount++;
-    return new Float32Array(this.length);
+    return new Uint8Array(this.length);
   }
 
-  release(buffer: Float32Array): void {
+  release(buffer: Uint8Array): void {
     if (buffer.length === this.length && buffer.byteLength > 0 && this.free.length < this.maxKept) this.free.push(buffer);
   }
 }

@@ -1,9 +1,8 @@
-import type { StylizedFrame, TensorFrame } from '../core/frame.js';
+import type { PreparedFrame, StylizedFrame } from '../core/frame.js';
 import type { Conditioning } from '../models/contract.js';
 import { InferenceRunError, type StyleEngine } from '../models/engine.js';
 import { CoherenceCheck, DEFAULT_STABILIZE_STRENGTH } from './coherence.js';
-import { TensorPool } from './flow-control.js';
-import { rgbToTensor, tensorSizeFor, tensorToRgb } from './tensor.js';
+import { FramePool } from './flow-control.js';
 
 /** A frame going in: packed RGB (3) or RGBA (4). */
 export interface PixelFrame {
@@ -28,21 +27,24 @@ export interface StylizedPixels {
 
 export interface FrameStylizerOptions {
   readonly stabilize: boolean;
+  /** What finish() gives: RGB (files, encoders) or RGBA with opaque alpha (live sinks). */
+  readonly outputChannels: 3 | 4;
   /** Used when `stabilize` is on; default DEFAULT_STABILIZE_STRENGTH. */
   readonly stabilizeStrength?: number;
-  /** Tensor buffers kept for reuse. */
+  /** Input frame buffers kept for reuse. */
   readonly poolSize?: number;
 }
 
 /**
  * The one stylization core, shared by the file path and the live path:
- * pixels -> tensor -> model (worker) -> coherence check (and stabilization)
- * -> pixels. Its three steps are separate so the file pipeline can overlap
- * them; `stylize` runs all three for one frame. Buffers and the coherence
- * state follow the frame size, which may change between frames (live).
+ * pixels -> model (worker; 8-bit pixels cross the thread, converted inside the
+ * graph) -> coherence check (and stabilization) -> pixels. Its three steps are
+ * separate so the file pipeline can overlap them; `stylize` runs all three for
+ * one frame. Buffers and the coherence state follow the frame size, which may
+ * change between frames (live).
  */
 export class FrameStylizer {
-  private pool: TensorPool | null = null;
+  private pool: FramePool | null = null;
   private check: CoherenceCheck | null = null;
   private sizeKey = '';
   private peak = 0;
@@ -70,61 +72,63 @@ export class FrameStylizer {
     return this.check?.meanFlicker ?? null;
   }
 
-  /** The most tensor buffers that existed at once (bounded memory check). */
-  get peakTensorBuffers(): number {
+  /** The most input buffers that existed at once (bounded memory check). */
+  get peakFrameBuffers(): number {
     return Math.max(this.peak, this.pool?.allocated ?? 0);
   }
 
-  toTensor(frame: PixelFrame): TensorFrame {
-    const { pool } = this.stateFor(frame);
-    const { tensorWidth, tensorHeight } = tensorSizeFor(frame);
+  /** The frame copied into a pooled buffer of its own, which travels to the worker and back. */
+  prepare(frame: PixelFrame): PreparedFrame {
+    const channels = frame.channels ?? 3;
+    const { pool } = this.stateFor(frame, channels);
+    const length = frame.width * frame.height * channels;
+    if (frame.data.length < length) throw new RangeError(`frame buffer too small: ${frame.data.length} < ${length}`);
     const data = pool.acquire();
-    rgbToTensor(frame.data, frame.width, frame.height, data, tensorWidth, tensorHeight, frame.channels ?? 3);
-    return { index: frame.index, width: frame.width, height: frame.height, receivedAt: frame.receivedAt, tensorWidth, tensorHeight, data };
+    data.set(frame.data.subarray(0, length));
+    return { index: frame.index, width: frame.width, height: frame.height, receivedAt: frame.receivedAt, channels, data };
   }
 
-  /** Runs the model; on failure the buffers go back to the pool before the error is rethrown. */
-  async infer(frame: TensorFrame): Promise<StylizedFrame> {
-    const pool = this.stateFor(frame).pool;
+  /** Runs the model; on failure the input buffer goes back to the pool before the error is rethrown. */
+  async infer(frame: PreparedFrame): Promise<StylizedFrame> {
+    const pool = this.stateFor(frame, frame.channels).pool;
+    const outputChannels = this.options.outputChannels;
+    const output = new Uint8Array(frame.width * frame.height * outputChannels);
     try {
-      const result = await this.engine.run(frame.data, pool.acquire(), frame.tensorHeight, frame.tensorWidth, this.conditioning);
+      const { width, height } = frame;
+      const result = await this.engine.run({ width, height, input: frame.data, inputChannels: frame.channels, output, outputChannels }, this.conditioning);
       return {
-        index: frame.index, width: frame.width, height: frame.height, receivedAt: frame.receivedAt,
-        tensorWidth: frame.tensorWidth, tensorHeight: frame.tensorHeight, input: result.input, output: result.output, inferenceMs: result.ms,
+        index: frame.index, width, height, receivedAt: frame.receivedAt,
+        input: result.input, inputChannels: frame.channels, output: result.output, outputChannels, inferenceMs: result.ms,
       };
     } catch (error) {
-      if (error instanceof InferenceRunError) {
-        if (error.input) pool.release(error.input);
-        if (error.output) pool.release(error.output);
-      }
+      if (error instanceof InferenceRunError && error.input) pool.release(error.input);
       throw error;
     }
   }
 
-  /** Coherence check (stabilizing in place when on), then back to pixels; the tensors return to the pool. */
-  finish(frame: StylizedFrame, channels: 3 | 4): StylizedPixels {
-    const { pool, check } = this.stateFor(frame);
+  /** Coherence check (stabilizing in place when on); the input buffer returns to the pool, the output is the caller's. */
+  finish(frame: StylizedFrame): StylizedPixels {
+    const { pool, check } = this.stateFor(frame, frame.inputChannels);
     const flicker = check.process(frame.input, frame.output);
-    const data = new Uint8Array(frame.width * frame.height * channels);
-    tensorToRgb(frame.output, frame.tensorWidth, frame.tensorHeight, frame.width, frame.height, data, channels);
     pool.release(frame.input);
-    pool.release(frame.output);
-    return { index: frame.index, width: frame.width, height: frame.height, data, receivedAt: frame.receivedAt, inferenceMs: frame.inferenceMs, flicker };
+    return {
+      index: frame.index, width: frame.width, height: frame.height, data: frame.output,
+      receivedAt: frame.receivedAt, inferenceMs: frame.inferenceMs, flicker,
+    };
   }
 
-  async stylize(frame: PixelFrame, channels: 3 | 4): Promise<StylizedPixels> {
-    return this.finish(await this.infer(this.toTensor(frame)), channels);
+  async stylize(frame: PixelFrame): Promise<StylizedPixels> {
+    return this.finish(await this.infer(this.prepare(frame)));
   }
 
-  private stateFor(frame: { width: number; height: number }): { pool: TensorPool; check: CoherenceCheck } {
-    const key = `${frame.width}x${frame.height}`;
+  private stateFor(frame: { width: number; height: number }, inputChannels: 3 | 4): { pool: FramePool; check: CoherenceCheck } {
+    const key = `${frame.width}x${frame.height}x${inputChannels}`;
     if (key !== this.sizeKey || !this.pool || !this.check) {
       this.peak = Math.max(this.peak, this.pool?.allocated ?? 0);
-      const { tensorWidth, tensorHeight } = tensorSizeFor(frame);
       this.sizeKey = key;
-      this.pool = new TensorPool(tensorWidth * tensorHeight * 3, this.options.poolSize ?? 4);
+      this.pool = new FramePool(frame.width * frame.height * inputChannels, this.options.poolSize ?? 4);
       this.check = new CoherenceCheck({
-        width: frame.width, height: frame.height, tensorWidth, tensorHeight,
+        width: frame.width, height: frame.height, inputChannels, outputChannels: this.options.outputChannels,
         stabilizeStrength: this.options.stabilize ? (this.options.stabilizeStrength ?? DEFAULT_STABILIZE_STRENGTH) : 0,
       });
     }

@@ -78,7 +78,7 @@ export class LiveStylizer {
   private restarting: Promise<void> | null = null;
 
   private constructor(private engine: StyleEngine, private readonly options: LiveStylizerOptions) {
-    this.core = new FrameStylizer(engine, { stabilize: options.stabilize ?? false });
+    this.core = new FrameStylizer(engine, { stabilize: options.stabilize ?? false, outputChannels: 4 });
     // infer() and finish() never throw (a failed frame becomes null), so nothing can error the stream.
     // Frames run side by side, one per lane; they come out of latestMap in arrival order for the coherence check.
     this.subscription = this.input
@@ -154,9 +154,10 @@ export class LiveStylizer {
   private async infer(frame: LiveInputFrame): Promise<StylizedFrame | null> {
     const engine = this.engine;
     try {
-      const tensor = this.core.toTensor({ ...frame, index: this.runs });
+      const prepared = this.core.prepare({ ...frame, index: this.runs });
       const faulty = this.options.failEvery !== undefined && ++this.runs % this.options.failEvery === 0;
-      const stylized = await this.core.infer(faulty ? { ...tensor, tensorHeight: tensor.tensorHeight + 4 } : tensor);
+      // A frame whose size does not match its buffer: the worker refuses it, as it would a real fault.
+      const stylized = await this.core.infer(faulty ? { ...prepared, height: prepared.height + 4 } : prepared);
       this.consecutiveFailures = 0;
       return stylized;
     } catch (error) {
@@ -175,7 +176,7 @@ export class LiveStylizer {
   /** Coherence check and RGBA, in frame order. */
   private finish(stylized: StylizedFrame): LiveOutputFrame | null {
     try {
-      const out = this.core.finish(stylized, 4);
+      const out = this.core.finish(stylized);
       return { width: out.width, height: out.height, rgba: out.data, receivedAt: out.receivedAt, inferenceMs: out.inferenceMs, flicker: out.flicker };
     } catch (error) {
       this.failed++;

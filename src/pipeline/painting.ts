@@ -11,7 +11,7 @@ import { IMAGE_DEMUXERS, IMAGE_HEADER_BYTES, imageHeader } from '../media/image-
 import type { Conditioning } from '../models/contract.js';
 import type { StyleEngine } from '../models/engine.js';
 import { checkSourceSize } from './sizing.js';
-import { rgbToTensor } from './tensor.js';
+import { rgbToTensor } from '../models/pixels.js';
 
 /**
  * Paintings for the arbitrary-style models (contract 2): a painting becomes a

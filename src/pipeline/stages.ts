@@ -39,8 +39,8 @@ export function decodeStage(decoder: VideoDecoder, gate: CreditGate): Observable
 }
 
 /**
- * The stylization core as overlapping stages: tensor conversion of the next
- * frame runs while the model works on this one. Each frame's inference starts
+ * The stylization core as overlapping stages: the next frame is prepared
+ * while the model works on this one. Each frame's inference starts
  * as soon as it arrives (the engine's lanes run side by side; the credit gate
  * bounds how many), and results are taken in frame order, so the coherence
  * check and the encoder see the frames as decoded.
@@ -49,13 +49,13 @@ export function stylizeStages(stylizer: FrameStylizer): OperatorFunction<RgbFram
   return (frames) =>
     frames.pipe(
       map((frame) => {
-        const inferred = stylizer.infer(stylizer.toTensor(frame));
+        const inferred = stylizer.infer(stylizer.prepare(frame));
         // Awaited in order below; a failure after teardown must not surface as an unhandled rejection.
         inferred.catch(() => undefined);
         return inferred;
       }),
       concatMap((inferred) => inferred),
-      map((frame) => stylizer.finish(frame, 3)),
+      map((frame) => stylizer.finish(frame)),
     );
 }
 

@@ -96,7 +96,7 @@ export interface TranscodeSummary {
   readonly size: FrameSize;
   readonly modelSize: FrameSize;
   readonly audio: 'copied' | 're-encoded' | 'none';
-  readonly peakTensorBuffers: number;
+  readonly peakFrameBuffers: number;
 }
 
 /** Checks the output path before any work starts. */
@@ -166,6 +166,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
     const gate = new CreditGate(options.framesInFlight ?? 4);
     const stylizer = new FrameStylizer(engine, {
       stabilize: options.stabilize ?? false,
+      outputChannels: 3,
       ...(options.stabilizeStrength !== undefined ? { stabilizeStrength: options.stabilizeStrength } : {}),
       poolSize: 16,
     });
@@ -211,7 +212,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
       size: outputSize,
       modelSize: size,
       audio: source.audioCodec === null ? 'none' : containerFor(options.output).copyableAudio.has(source.audioCodec) ? 'copied' : 're-encoded',
-      peakTensorBuffers: stylizer.peakTensorBuffers,
+      peakFrameBuffers: stylizer.peakFrameBuffers,
     };
   } catch (error) {
     if (signal?.aborted) throw abortError(signal);

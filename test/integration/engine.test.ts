@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InferenceRunError, StyleEngine } from '../../dist/models/engine.js';
 import { inspectModel, providerInstalled } from '../../dist/models/ort/runtime.js';
+import type { Conditioning } from '../../dist/models/contract.js';
 import { FIXTURES, ROOT, TINY, TINY_B, WRONG_INPUT, tempDir } from '../helpers.js';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,58 +9,80 @@ import { join } from 'node:path';
 const H = 36;
 const W = 44;
 
-function maxDiff(a: Float32Array, b: Float32Array): number {
+function maxDiff(a: Uint8Array, b: Uint8Array): number {
   let most = 0;
   for (let i = 0; i < a.length; i++) most = Math.max(most, Math.abs(a[i]! - b[i]!));
   return most;
 }
 
-function frame(): Float32Array {
-  const data = new Float32Array(3 * H * W);
-  for (let i = 0; i < data.length; i++) data[i] = (i % 97) / 97;
+function meanDiff(a: Uint8Array, b: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
+}
+
+/** A packed RGB test frame (or RGBA, alpha 255). */
+function frame(width = W, height = H, channels: 3 | 4 = 3, shift = 0): Uint8Array {
+  const data = new Uint8Array(channels * height * width);
+  for (let i = 0; i < data.length; i++) data[i] = channels === 4 && i % 4 === 3 ? 255 : Math.round((((i + shift) % 97) / 97) * 255);
   return data;
 }
 
+/** One frame through the engine, RGB in and out unless told. */
+function runOn(engine: StyleEngine, input: Uint8Array, options: { width?: number; height?: number; inputChannels?: 3 | 4; outputChannels?: 3 | 4 } = {}, conditioning?: Conditioning) {
+  const { width = W, height = H, inputChannels = 3, outputChannels = 3 } = options;
+  return engine.run({ width, height, input, inputChannels, output: new Uint8Array(width * height * outputChannels), outputChannels }, conditioning ?? null);
+}
+
 describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
-  it('stylizes a frame: same shape, values in [0, 1], not the input, buffers handed back', async () => {
+  it('stylizes a frame of 8-bit pixels through the wrapped graph: same size, not the input, buffers handed back', async () => {
     const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
     try {
       expect(engine.provider).toBe('cpu');
+      expect(engine.frameIo).toEqual({ kind: 'pixels' });
       const input = frame();
       const expected = frame();
-      const output = new Float32Array(input.length);
-      const result = await engine.run(input, output, H, W);
+      const result = await runOn(engine, input);
       expect(input.byteLength).toBe(0); // transferred to the worker...
-      expect(result.input.length).toBe(expected.length); // ...and back, unchanged
-      expect(result.input).toEqual(expected);
+      expect(result.input).toEqual(expected); // ...and back, unchanged
       expect(result.output.length).toBe(expected.length);
-      let min = Infinity;
-      let max = -Infinity;
-      let diff = 0;
-      for (let i = 0; i < expected.length; i++) {
-        min = Math.min(min, result.output[i]!);
-        max = Math.max(max, result.output[i]!);
-        diff += Math.abs(result.output[i]! - expected[i]!);
-      }
-      expect(min).toBeGreaterThanOrEqual(0);
-      expect(max).toBeLessThanOrEqual(1);
-      expect(diff / expected.length).toBeGreaterThan(0.02);
+      expect(meanDiff(result.output, expected)).toBeGreaterThan(5);
       expect(result.ms).toBeGreaterThan(0);
     } finally {
       await engine.close();
     }
   });
 
+  it('the wrapped graph gives what the float tensors give (within one level), at padded odd sizes, RGB and RGBA', async () => {
+    const models = [TINY, join(FIXTURES, 'tiny-subpixel.onnx')];
+    for (const modelPath of models) {
+      const pixels = await StyleEngine.open({ modelPath, device: 'cpu', threads: 1 });
+      const floats = await StyleEngine.open({ modelPath, device: 'cpu', threads: 1, pixelGraph: false });
+      try {
+        expect(pixels.frameIo.kind).toBe('pixels');
+        expect(floats.frameIo).toEqual({ kind: 'float', reason: 'the pixel wrap is off' });
+        for (const [width, height, inputChannels, outputChannels] of [[W, H, 3, 3], [45, 37, 3, 4], [45, 37, 4, 3], [17, 9, 4, 4]] as const) {
+          const options = { width, height, inputChannels, outputChannels };
+          const a = await runOn(pixels, frame(width, height, inputChannels), options);
+          const b = await runOn(floats, frame(width, height, inputChannels), options);
+          expect(a.output.length).toBe(width * height * outputChannels);
+          expect(maxDiff(a.output, b.output), `${modelPath} ${width}x${height} ${inputChannels}->${outputChannels}`).toBeLessThanOrEqual(1);
+          if (outputChannels === 4) expect(a.output.filter((_, i) => i % 4 === 3).every((v) => v === 255)).toBe(true);
+        }
+      } finally {
+        await Promise.all([pixels.close(), floats.close()]);
+      }
+    }
+  });
+
   it('swaps models between frames without a new worker', async () => {
     const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
     try {
-      const a = await engine.run(frame(), new Float32Array(3 * H * W), H, W);
+      const a = await runOn(engine, frame());
       await engine.loadModel(TINY_B);
       expect(engine.modelPath).toBe(TINY_B);
-      const b = await engine.run(frame(), new Float32Array(3 * H * W), H, W);
-      let diff = 0;
-      for (let i = 0; i < a.output.length; i++) diff += Math.abs(a.output[i]! - b.output[i]!);
-      expect(diff / a.output.length).toBeGreaterThan(0.01);
+      const b = await runOn(engine, frame());
+      expect(meanDiff(a.output, b.output)).toBeGreaterThan(2.5);
     } finally {
       await engine.close();
     }
@@ -69,14 +92,14 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
     const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
     await engine.close();
     await engine.close();
-    await expect(engine.run(frame(), new Float32Array(3 * H * W), H, W)).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(runOn(engine, frame())).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
   it('reports a frame size that breaks the model as an inference error, and keeps working', async () => {
     const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
     try {
-      await expect(engine.run(new Float32Array(3 * 2 * 2), new Float32Array(12), 2, 2)).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
-      const ok = await engine.run(frame(), new Float32Array(3 * H * W), H, W);
+      await expect(runOn(engine, frame(2, 2), { width: 2, height: 2 })).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
+      const ok = await runOn(engine, frame());
       expect(ok.output.length).toBe(3 * H * W);
     } finally {
       await engine.close();
@@ -87,15 +110,16 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
     const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
     try {
       const input = frame();
-      const output = new Float32Array(3 * H * W);
-      // The wrong height makes ONNX Runtime refuse the tensor inside the worker.
-      const error = await engine.run(input, output, H + 4, W).then(() => null, (e: unknown) => e);
+      const output = new Uint8Array(3 * H * W);
+      // A height that does not match the buffers makes the worker refuse the frame.
+      const error = await engine.run({ width: W, height: H + 4, input, inputChannels: 3, output, outputChannels: 3 }).then(() => null, (e: unknown) => e);
       expect(error).toBeInstanceOf(InferenceRunError);
       const failed = error as InferenceRunError;
+      expect(failed.code).toBe('INFERENCE_FAILED');
       expect(input.byteLength).toBe(0); // transferred away ...
       expect(failed.input!.length).toBe(3 * H * W); // ... and back
       expect(failed.output!.length).toBe(3 * H * W);
-      const again = await engine.run(failed.input!, failed.output!, H, W); // reusable as they are
+      const again = await engine.run({ width: W, height: H, input: failed.input!, inputChannels: 3, output: failed.output!, outputChannels: 3 }); // reusable as they are
       expect(again.output.some((v) => v > 0)).toBe(true);
     } finally {
       await engine.close();
@@ -105,25 +129,24 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
   it('two lanes: runs in flight side by side on two workers, each output the one-lane output; a model swap reaches both', async () => {
     const one = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1 });
     const two = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 2, lanes: 2 });
-    const inputs = [0, 1, 2, 3].map((k) => frame().map((v) => (v + k * 0.2) % 1));
-    const outputsOf = (engine: StyleEngine) =>
-      Promise.all(inputs.map((input) => engine.run(input.slice(), new Float32Array(input.length), H, W).then((r) => r.output)));
+    const inputs = [0, 1, 2, 3].map((k) => frame(W, H, 3, k * 20));
+    const outputsOf = (engine: StyleEngine) => Promise.all(inputs.map((input) => runOn(engine, input.slice()).then((r) => r.output)));
     try {
       expect([one.laneCount, two.laneCount, two.threadsPerLane]).toEqual([1, 2, 1]);
       const expected = [];
-      for (const input of inputs) expected.push((await one.run(input.slice(), new Float32Array(input.length), H, W)).output);
+      for (const input of inputs) expected.push((await runOn(one, input.slice())).output);
       const got = await outputsOf(two);
-      for (let k = 0; k < inputs.length; k++) expect(maxDiff(got[k]!, expected[k]!)).toBeLessThan(1e-6);
+      for (let k = 0; k < inputs.length; k++) expect(maxDiff(got[k]!, expected[k]!)).toBe(0);
       await one.loadModel(TINY_B);
       await two.loadModel(TINY_B);
       const swappedOne = await outputsOf(one);
       const swappedTwo = await outputsOf(two);
-      expect(maxDiff(swappedOne[0]!, expected[0]!)).toBeGreaterThan(0.01);
-      for (let k = 0; k < inputs.length; k++) expect(maxDiff(swappedTwo[k]!, swappedOne[k]!)).toBeLessThan(1e-6);
+      expect(maxDiff(swappedOne[0]!, expected[0]!)).toBeGreaterThan(2);
+      for (let k = 0; k < inputs.length; k++) expect(maxDiff(swappedTwo[k]!, swappedOne[k]!)).toBe(0);
     } finally {
       await Promise.all([one.close(), two.close()]);
     }
-    await expect(two.run(frame(), new Float32Array(3 * H * W), H, W)).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(runOn(two, frame())).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
   it('refuses models that break the contract or are not ONNX, naming the file', async () => {
@@ -158,7 +181,8 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
     const engine = await StyleEngine.open({ modelPath: TINY, device: 'cuda' });
     try {
       expect(engine.provider).toBe('cuda');
-      const r = await engine.run(frame(), new Float32Array(3 * H * W), H, W);
+      expect(engine.frameIo.kind).toBe('pixels');
+      const r = await runOn(engine, frame());
       expect(r.output.length).toBe(3 * H * W);
     } finally {
       await engine.close();
@@ -168,7 +192,7 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
 
 describe('StyleEngine with an any-painting model (contract 2, real ONNX Runtime)', () => {
   const COLOUR = join(FIXTURES, 'tiny-colour.onnx');
-  const channelMeans = (data: Float32Array, plane: number) => [0, 1, 2].map((c) => data.subarray(c * plane, (c + 1) * plane).reduce((s, v) => s + v, 0) / plane);
+  const channelMeans = (data: Uint8Array) => [0, 1, 2].map((c) => data.filter((_, i) => i % 3 === c).reduce((s, v) => s + v, 0) / (data.length / 3) / 255);
 
   it('encodes a painting once, then paints with its vector; strength 0 leaves the frame', async () => {
     const engine = await StyleEngine.open({ modelPath: COLOUR, device: 'cpu', threads: 1 });
@@ -179,14 +203,15 @@ describe('StyleEngine with an any-painting model (contract 2, real ONNX Runtime)
       const style = await engine.encodeStyle(painting, 20, 24);
       expect(style.length).toBe(6);
       expect([...style.subarray(0, 3)].map((v) => Number(v.toFixed(2)))).toEqual([0.8, 0.3, 0.2]);
-      const painted = await engine.run(frame(), new Float32Array(3 * H * W), H, W, { style, strength: 1 });
-      expect(channelMeans(painted.output, H * W).map((v) => Number(v.toFixed(2)))).toEqual([0.8, 0.3, 0.2]);
-      const untouched = await engine.run(frame(), new Float32Array(3 * H * W), H, W, { style, strength: 0 });
-      expect(Math.max(...untouched.output.map((v, i) => Math.abs(v - frame()[i]!)))).toBeLessThan(1e-4);
+      expect(engine.frameIo.kind).toBe('pixels');
+      const painted = await runOn(engine, frame(), {}, { style, strength: 1 });
+      expect(channelMeans(painted.output).map((v) => Number(v.toFixed(2)))).toEqual([0.8, 0.3, 0.2]);
+      const untouched = await runOn(engine, frame(), {}, { style, strength: 0 });
+      expect(maxDiff(untouched.output, frame())).toBeLessThanOrEqual(1);
       // No painting yet (a live switch): the frame as it is, not an error.
-      const neutral = await engine.run(frame(), new Float32Array(3 * H * W), H, W);
-      expect(Math.max(...neutral.output.map((v, i) => Math.abs(v - frame()[i]!)))).toBeLessThan(1e-4);
-      await expect(engine.run(frame(), new Float32Array(3 * H * W), H, W, { style: new Float32Array(5), strength: 1 })).rejects.toThrow(/5 numbers; this model takes 6/);
+      const neutral = await runOn(engine, frame());
+      expect(maxDiff(neutral.output, frame())).toBeLessThanOrEqual(1);
+      await expect(runOn(engine, frame(), {}, { style: new Float32Array(5), strength: 1 })).rejects.toThrow(/5 numbers; this model takes 6/);
     } finally {
       await engine.close();
     }
@@ -218,8 +243,8 @@ describe('closing while a frame is in flight', () => {
       const { StyleEngine, workersLetGo } = await import('${join(ROOT, 'dist', 'models', 'engine.js')}');
       const engine = await StyleEngine.open({ modelPath: '${TINY}', device: 'cpu', threads: 1, lanes: 1, closeDeadlineMs: 1 });
       const [h, w] = [2160, 3840];
-      const input = new Float32Array(3 * h * w).fill(0.5);
-      const running = engine.run(input, new Float32Array(input.length), h, w).catch(() => undefined);
+      const input = new Uint8Array(3 * h * w).fill(128);
+      const running = engine.run({ width: w, height: h, input, inputChannels: 3, output: new Uint8Array(input.length), outputChannels: 3 }).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 20));
       await engine.close();
       await running;
@@ -244,8 +269,8 @@ describe('closing while a frame is in flight', () => {
     const [h, w] = [1080, 1920];
     for (let round = 0; round < 6; round++) {
       const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1, lanes: 1, closeDeadlineMs: 1 });
-      const input = new Float32Array(3 * h * w).fill(0.5);
-      const running = engine.run(input, new Float32Array(input.length), h, w).catch((error: Error) => error);
+      const input = new Uint8Array(3 * h * w).fill(128);
+      const running = engine.run({ width: w, height: h, input, inputChannels: 3, output: new Uint8Array(input.length), outputChannels: 3 }).catch((error: Error) => error);
       await new Promise((resolve) => setTimeout(resolve, 5 * round)); // close at different points of the run
       const started = performance.now();
       await engine.close();
@@ -257,7 +282,7 @@ describe('closing while a frame is in flight', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1, lanes: 1 });
     try {
-      expect((await engine.run(frame(), new Float32Array(3 * H * W), H, W)).output.length).toBe(3 * H * W);
+      expect((await runOn(engine, frame())).output.length).toBe(3 * H * W);
     } finally {
       await engine.close();
     }

@@ -69,7 +69,7 @@ describe('transcodeFile (real ffmpeg + real ONNX Runtime)', () => {
     const output = join(dir.path, 'long-out.mp4');
     const summary = await transcodeFile({ input: long, output, modelPath: TINY, device: 'cpu', framesInFlight: 4 });
     expect(summary.frames).toBe(300);
-    expect(summary.peakTensorBuffers).toBeLessThanOrEqual(10);
+    expect(summary.peakFrameBuffers).toBeLessThanOrEqual(10);
   });
 
   it('--stabilize lowers the flicker score of the same clip', async () => {

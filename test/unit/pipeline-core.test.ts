@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CreditGate, TensorPool } from '../../dist/pipeline/flow-control.js';
+import { CreditGate, FramePool } from '../../dist/pipeline/flow-control.js';
 import { parseSizeRequest, resolveSize } from '../../dist/pipeline/sizing.js';
 import { formatDuration, progressLine } from '../../dist/cli/progress.js';
 
@@ -28,13 +28,13 @@ describe('CreditGate', () => {
   });
 });
 
-describe('TensorPool', () => {
+describe('FramePool', () => {
   it('reuses released buffers and ignores detached or foreign ones', () => {
-    const pool = new TensorPool(12);
+    const pool = new FramePool(12);
     const a = pool.acquire();
     pool.release(a);
     expect(pool.acquire()).toBe(a);
-    pool.release(new Float32Array(5));
+    pool.release(new Uint8Array(5));
     expect(pool.acquire()).not.toHaveLength(5);
     expect(pool.allocated).toBe(2);
     // A buffer transferred to the worker and never returned is detached (length 0): not kept.

@@ -1,14 +1,27 @@
 import type { ErrorCode } from '../../core/errors.js';
 import type { Device, ExecutionProvider } from '../providers.js';
 import type { Conditioning } from '../contract.js';
+import type { FrameIo } from './runtime.js';
 
 export type WorkerRequest =
-  | { readonly type: 'load'; readonly id: number; readonly modelPath: string; readonly device: Device; readonly threads: number }
+  | {
+      readonly type: 'load';
+      readonly id: number;
+      readonly modelPath: string;
+      readonly device: Device;
+      readonly threads: number;
+      /** Wrap the stylizer for 8-bit pixel frames (ort/pixel-graph.ts). */
+      readonly pixelGraph: boolean;
+    }
   | {
       readonly type: 'run';
       readonly id: number;
-      readonly input: Float32Array;
-      readonly output: Float32Array;
+      /** The frame, packed 8-bit RGB or RGBA. */
+      readonly input: Uint8Array;
+      readonly inputChannels: 3 | 4;
+      /** Receives the stylized frame. */
+      readonly output: Uint8Array;
+      readonly outputChannels: 3 | 4;
       readonly height: number;
       readonly width: number;
       /** Contract 2 only: the style vector and strength. */
@@ -31,15 +44,17 @@ export type WorkerReply =
       readonly ortVersion: string;
       /** Contract 2: the length of the stylizer's style vector; null for a one-style model. */
       readonly styleLength: number | null;
+      /** Whether frames cross as 8-bit pixels (converted in the graph), or why not. */
+      readonly frameIo: FrameIo;
     }
   | { readonly type: 'encoded'; readonly id: number; readonly style: Float32Array }
-  | { readonly type: 'ran'; readonly id: number; readonly input: Float32Array; readonly output: Float32Array; readonly ms: number }
+  | { readonly type: 'ran'; readonly id: number; readonly input: Uint8Array; readonly output: Uint8Array; readonly ms: number }
   | { readonly type: 'closed'; readonly id: number }
   | {
       readonly type: 'failed';
       readonly id: number;
       readonly error: WorkerFailure;
       /** Buffers of a failed run, handed back so the caller's pool stays whole. */
-      readonly input?: Float32Array;
-      readonly output?: Float32Array;
+      readonly input?: Uint8Array;
+      readonly output?: Uint8Array;
     };

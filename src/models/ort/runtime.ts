@@ -2,20 +2,31 @@
  * The only module that imports onnxruntime-node. Everything else talks to ONNX
  * Runtime through these functions (and, for inference, through the worker).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { StylecastError, describeError } from '../../core/errors.js';
 import { PAINTING_NAME, STYLE_NAME, contractProblems, styleLengthOf, encoderProblems, type Conditioning, type ModelSignature } from '../contract.js';
 import type { Device, ExecutionProvider, Selected } from '../providers.js';
 import { selectProvider } from '../providers.js';
 import { providerInstalled } from './install.js';
+import { NotWrapped, PIXELS_NAME, STYLIZED_NAME, wrapForPixels } from './pixel-graph.js';
+import { cropPixels, padPixels, rgbToTensor, tensorSizeFor, tensorToRgb } from '../pixels.js';
 
 export type Session = ort.InferenceSession;
 
 export interface SessionSettings {
   /** Threads inside one operator (0: ONNX Runtime's default). */
   readonly threads: number;
+  /** Wrap stylizers for 8-bit pixel frames (default on; off: float tensors, converted by the worker). */
+  readonly pixelGraph?: boolean;
 }
+
+/**
+ * How a stylizer session takes its frames: `pixels` (wrapped at load, 8-bit
+ * pixels in and out, converted inside the graph) or `float` (the file as it
+ * is; the worker converts), with the reason the wrap was not made.
+ */
+export type FrameIo = { readonly kind: 'pixels' } | { readonly kind: 'float'; readonly reason: string };
 
 /** Which contract check a graph must pass: a stylizer (either form) or the style encoder of a contract-2 model. */
 export type GraphRole = { readonly kind: 'stylizer' } | { readonly kind: 'encoder'; readonly styleLength: number | null };
@@ -45,11 +56,24 @@ export function signatureOf(session: Session): ModelSignature {
   return { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
 }
 
+function readModelFile(modelPath: string): Uint8Array {
+  try {
+    return readFileSync(modelPath);
+  } catch (error) {
+    throw new StylecastError('MODEL_NOT_FOUND', `cannot read ${modelPath}: ${describeError(error)}`);
+  }
+}
+
 async function openSession(modelPath: string, provider: ExecutionProvider, settings: SessionSettings, role: GraphRole): Promise<Session> {
   if (!providerInstalled(provider)) {
     throw new StylecastError('DEVICE_UNAVAILABLE', provider === 'webgpu'
       ? 'no GPU Vulkan driver is installed (WebGPU runs on Vulkan here; Mesa\'s software one is not enough)'
       : `${provider} provider libraries are not installed`);
+  }
+  if (role.kind === 'stylizer' && settings.pixelGraph !== false) {
+    const wrapped = await openPixelSession(modelPath, provider, settings);
+    if (!(wrapped instanceof NotWrapped)) return wrapped;
+    frameIoReasons.set(modelPath, wrapped.message);
   }
   let session: Session;
   try {
@@ -72,6 +96,37 @@ async function openSession(modelPath: string, provider: ExecutionProvider, setti
   return session;
 }
 
+/**
+ * The stylizer wrapped for 8-bit pixels, or the reason it was not: a file the
+ * wrap cannot read, or whose declared inputs break the contract, is opened as
+ * it is, so the usual checks give the usual errors.
+ */
+async function openPixelSession(modelPath: string, provider: ExecutionProvider, settings: SessionSettings): Promise<Session | NotWrapped> {
+  let wrapped;
+  try {
+    wrapped = wrapForPixels(readModelFile(modelPath));
+  } catch (error) {
+    if (error instanceof NotWrapped) return error;
+    throw error;
+  }
+  if (contractProblems(wrapped.declared).length > 0) return new NotWrapped('its inputs and outputs do not follow the contract');
+  let session: Session;
+  try {
+    session = await ort.InferenceSession.create(wrapped.bytes, sessionOptions(provider, settings));
+  } catch (error) {
+    return new NotWrapped(`ONNX Runtime refused the wrapped graph (${describeError(error).split('\n')[0]?.slice(0, 160)})`);
+  }
+  pixelSessions.add(session);
+  const styleLength = styleLengthOf(wrapped.declared);
+  if (styleLength !== null) styleLengths.set(session, styleLength);
+  return session;
+}
+
+/** How the session opened last for this model takes its frames (for logs and stats). */
+export function frameIoOf(session: Session, modelPath: string): FrameIo {
+  return pixelSessions.has(session) ? { kind: 'pixels' } : { kind: 'float', reason: frameIoReasons.get(modelPath) ?? 'the pixel wrap is off' };
+}
+
 /** A session on the first provider of the device's order that loads. */
 export function createSession(modelPath: string, device: Device, settings: SessionSettings, role: GraphRole = STYLIZER): Promise<Selected<Session>> {
   if (!existsSync(modelPath)) {
@@ -83,7 +138,7 @@ export function createSession(modelPath: string, device: Device, settings: Sessi
 
 /** Opens the model on the CPU only to check it against the contract. */
 export async function inspectModel(modelPath: string): Promise<ModelSignature> {
-  const { value: session } = await createSession(modelPath, 'cpu', { threads: 1 });
+  const { value: session } = await createSession(modelPath, 'cpu', { threads: 1, pixelGraph: false });
   try {
     return signatureOf(session);
   } finally {
@@ -91,12 +146,20 @@ export async function inspectModel(modelPath: string): Promise<ModelSignature> {
   }
 }
 
+/** A frame's shape as ONNX Runtime prints it (NCHW, or NHWC in a pixel-wrapped graph) -> WIDTHxHEIGHT. */
+function picture(shape: string): string {
+  const dims = shape.split(',').map(Number);
+  if (dims.length !== 4) return `{${shape}}`;
+  const [height, width] = dims[1] === 3 ? [dims[2], dims[3]] : [dims[1], dims[2]];
+  return `${width}x${height}`;
+}
+
 /** ONNX Runtime's run errors are long and internal: one line that says what is wrong with the model. */
 export function runError(error: unknown, width: number, height: number): StylecastError {
   const text = error instanceof Error ? error.message : String(error);
   const shapes = /has shape \{([\d,]+)\} but the computed output shape for this run is \{([\d,]+)\}/.exec(text);
   if (shapes) {
-    return new StylecastError('MODEL_INVALID', `the model's output is {${shapes[2]}} for a {${shapes[1]}} input: the model contract needs the output the same size as the input`);
+    return new StylecastError('MODEL_INVALID', `the model's output is ${picture(shapes[2]!)} for a ${picture(shapes[1]!)} input: the model contract needs the output the same size as the input`);
   }
   const line = (text.split('\n')[0] ?? '').replace(/\x1b\[[0-9;]*m/g, '').trim();
   return new StylecastError('INFERENCE_FAILED', `inference failed on a ${width}x${height} frame: ${line.length > 300 ? `${line.slice(0, 300)}...` : line}`);
@@ -104,23 +167,58 @@ export function runError(error: unknown, width: number, height: number): Styleca
 
 /** Contract-2 stylizers and their style length, noted when their sessions open. */
 const styleLengths = new WeakMap<Session, number>();
+/** Sessions wrapped for pixel frames. */
+const pixelSessions = new WeakSet<Session>();
+/** Why a model's last session was not wrapped. */
+const frameIoReasons = new Map<string, string>();
+
+/** One frame through a stylizer: packed 8-bit pixels in (RGB or RGBA), packed pixels out. */
+export interface FrameRun {
+  readonly pixels: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly inputChannels: 3 | 4;
+  /** Receives the stylized frame (RGB, or RGBA with opaque alpha). */
+  readonly output: Uint8Array;
+  readonly outputChannels: 3 | 4;
+}
+
+/** Buffers a worker keeps between frames of one size: padding and, for float sessions, the tensors. */
+export class FrameScratch {
+  private readonly buffers = new Map<string, Uint8Array | Float32Array>();
+
+  bytes(name: string, length: number): Uint8Array {
+    return this.get(name, length, () => new Uint8Array(length)) as Uint8Array;
+  }
+
+  floats(name: string, length: number): Float32Array {
+    return this.get(name, length, () => new Float32Array(length)) as Float32Array;
+  }
+
+  private get(name: string, length: number, make: () => Uint8Array | Float32Array): Uint8Array | Float32Array {
+    let buffer = this.buffers.get(name);
+    if (!buffer || buffer.length !== length) {
+      buffer = make();
+      this.buffers.set(name, buffer);
+    }
+    return buffer;
+  }
+}
 
 /**
- * Runs the model on one NCHW frame, writing into `output` (same length as
- * input). A contract-2 stylizer also takes a style vector and strength
- * (without them: strength 0, the frame through the model unpainted); a
- * one-style model ignores them.
+ * Runs the model on one frame, writing the stylized frame into `run.output`.
+ * A contract-2 stylizer also takes a style vector and strength (without them:
+ * strength 0, the frame through the model unpainted); a one-style model
+ * ignores them.
  */
-export async function runFrame(
-  session: Session,
-  input: Float32Array,
-  output: Float32Array,
-  height: number,
-  width: number,
-  conditioning: Conditioning | null = null,
-): Promise<void> {
-  const dims = [1, 3, height, width];
-  const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', input, dims) };
+export async function runFrame(session: Session, run: FrameRun, scratch: FrameScratch, conditioning: Conditioning | null = null): Promise<void> {
+  const { width, height, inputChannels, outputChannels } = run;
+  if (!(width > 0 && height > 0) || run.pixels.length !== width * height * inputChannels || run.output.length !== width * height * outputChannels) {
+    throw new StylecastError('INFERENCE_FAILED', `frame buffers do not match a ${width}x${height} frame (${run.pixels.length} bytes in, ${run.output.length} out)`);
+  }
+  const { tensorWidth, tensorHeight } = tensorSizeFor({ width, height });
+  const padded = tensorWidth !== width || tensorHeight !== height;
+  const feeds: Record<string, ort.Tensor> = {};
   const styleLength = styleLengths.get(session) ?? null;
   if (styleLength !== null) {
     // An any-painting model before its painting arrives (or during a model switch) shows the frame as it is.
@@ -129,20 +227,42 @@ export async function runFrame(
     feeds.style = new ort.Tensor('float32', style, [1, styleLength]);
     feeds.strength = new ort.Tensor('float32', new Float32Array([strength]), [1]);
   }
-  const fetches = { output: new ort.Tensor('float32', output, dims) };
-  let result: ort.InferenceSession.OnnxValueMapType;
-  try {
-    result = await session.run(feeds, fetches);
-  } catch (error) {
-    throw runError(error, width, height);
-  }
-  const produced = result.output?.data as Float32Array | undefined;
-  if (produced && produced !== output) {
-    if (produced.length !== output.length) {
-      throw new StylecastError('INFERENCE_FAILED', `model returned ${produced.length} values for ${output.length} expected`);
+  const run1 = async (fetches: Record<string, ort.Tensor>, name: string): Promise<ort.Tensor['data']> => {
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await session.run(feeds, fetches);
+    } catch (error) {
+      throw runError(error, tensorWidth, tensorHeight);
     }
-    output.set(produced);
+    const given = fetches[name]!.data;
+    const produced = result[name]?.data;
+    if (produced && produced !== given) {
+      if (produced.length !== given.length) throw new StylecastError('INFERENCE_FAILED', `model returned ${produced.length} values for ${given.length} expected`);
+      (given as Uint8Array | Float32Array).set(produced as Uint8Array & Float32Array);
+    }
+    return given;
+  };
+
+  if (pixelSessions.has(session)) {
+    let pixels = run.pixels;
+    if (padded) {
+      pixels = scratch.bytes('in', tensorWidth * tensorHeight * inputChannels);
+      padPixels(run.pixels, width, height, inputChannels, pixels, tensorWidth, tensorHeight);
+    }
+    const direct = !padded && outputChannels === 3;
+    const out = direct ? run.output : scratch.bytes('out', tensorWidth * tensorHeight * 3);
+    feeds[PIXELS_NAME] = new ort.Tensor('uint8', pixels, [1, tensorHeight, tensorWidth, inputChannels]);
+    await run1({ [STYLIZED_NAME]: new ort.Tensor('uint8', out, [1, tensorHeight, tensorWidth, 3]) }, STYLIZED_NAME);
+    if (!direct) cropPixels(out, tensorWidth, tensorHeight, width, height, run.output, outputChannels);
+    return;
   }
+  const dims = [1, 3, tensorHeight, tensorWidth];
+  const input = scratch.floats('input', tensorWidth * tensorHeight * 3);
+  const output = scratch.floats('output', input.length);
+  rgbToTensor(run.pixels, width, height, input, tensorWidth, tensorHeight, inputChannels);
+  feeds.input = new ort.Tensor('float32', input, dims);
+  await run1({ output: new ort.Tensor('float32', output, dims) }, 'output');
+  tensorToRgb(output, tensorWidth, tensorHeight, width, height, run.output, outputChannels);
 }
 
 /** A painting (NCHW, [0, 1]) through a style encoder: its style vector. */

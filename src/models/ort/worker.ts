@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { StylecastError, describeError } from '../../core/errors.js';
 import type { WorkerFailure, WorkerReply, WorkerRequest } from './protocol.js';
 import { encoderPathFor, isArbitraryStylizer, styleLengthOf } from '../contract.js';
-import { createSession, encodeStyle, ortVersion, runFrame, signatureOf, type Session } from './runtime.js';
+import { FrameScratch, createSession, encodeStyle, frameIoOf, ortVersion, runFrame, signatureOf, type Session } from './runtime.js';
 
 if (!parentPort) throw new Error('worker.ts must run in a worker thread');
 const port = parentPort;
@@ -16,6 +16,7 @@ let session: Session | null = null;
 /** Contract 2: the style encoder beside the stylizer. */
 let encoder: Session | null = null;
 let queue: Promise<void> = Promise.resolve();
+const scratch = new FrameScratch();
 
 function failure(error: unknown): WorkerFailure {
   if (error instanceof StylecastError) return { code: error.code, message: error.message };
@@ -30,7 +31,7 @@ async function handle(request: WorkerRequest): Promise<void> {
   switch (request.type) {
     case 'load': {
       try {
-        const settings = { threads: request.threads };
+        const settings = { threads: request.threads, pixelGraph: request.pixelGraph };
         const selected = await createSession(request.modelPath, request.device, settings);
         const signature = signatureOf(selected.value);
         let newEncoder: Session | null = null;
@@ -49,7 +50,7 @@ async function handle(request: WorkerRequest): Promise<void> {
         await Promise.all(previous.map((s) => s?.release()));
         reply({
           type: 'loaded', id: request.id, provider: selected.provider, skipped: selected.skipped, ortVersion: ortVersion(),
-          styleLength: newEncoder ? styleLengthOf(signature) : null,
+          styleLength: newEncoder ? styleLengthOf(signature) : null, frameIo: frameIoOf(selected.value, request.modelPath),
         });
       } catch (error) {
         reply({ type: 'failed', id: request.id, error: failure(error) });
@@ -62,7 +63,8 @@ async function handle(request: WorkerRequest): Promise<void> {
       try {
         if (!session) throw new StylecastError('INFERENCE_FAILED', 'no model loaded');
         const started = performance.now();
-        await runFrame(session, input, output, request.height, request.width, request.conditioning);
+        const { width, height, inputChannels, outputChannels } = request;
+        await runFrame(session, { pixels: input, width, height, inputChannels, output, outputChannels }, scratch, request.conditioning);
         reply({ type: 'ran', id: request.id, input, output, ms: performance.now() - started }, transfer);
       } catch (error) {
         reply({ type: 'failed', id: request.id, error: failure(error), input, output }, transfer);

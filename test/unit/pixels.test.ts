@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rgbToTensor, tensorSizeFor, tensorToRgb } from '../../dist/pipeline/tensor.js';
+import { cropPixels, padPixels, rgbToTensor, tensorSizeFor, tensorToRgb } from '../../dist/models/pixels.js';
 
 function randomFrame(width: number, height: number, seed = 1): Uint8Array {
   const data = new Uint8Array(width * height * 3);
@@ -55,5 +55,40 @@ describe('tensor conversion', () => {
   it('rejects buffers that are too small', () => {
     expect(() => rgbToTensor(new Uint8Array(3), 2, 2, new Float32Array(48), 4, 4)).toThrow(/frame buffer too small/);
     expect(() => rgbToTensor(new Uint8Array(12), 2, 2, new Float32Array(10), 4, 4)).toThrow(/tensor buffer too small/);
+  });
+});
+
+describe('padding and cropping packed pixels', () => {
+  it('pads by repeating the last column and row, and crops back to the same bytes', () => {
+    for (const channels of [3, 4] as const) {
+      const [w, h] = [5, 3];
+      const src = Uint8Array.from({ length: w * h * channels }, (_, i) => i);
+      const padded = new Uint8Array(8 * 4 * channels);
+      padPixels(src, w, h, channels, padded, 8, 4);
+      const at = (x: number, y: number) => Array.from(padded.subarray((y * 8 + x) * channels, (y * 8 + x + 1) * channels));
+      const source = (x: number, y: number) => Array.from(src.subarray((y * w + x) * channels, (y * w + x + 1) * channels));
+      expect(at(0, 0)).toEqual(source(0, 0));
+      expect(at(7, 1)).toEqual(source(4, 1)); // right edge repeated
+      expect(at(2, 3)).toEqual(source(2, 2)); // bottom row repeated
+      expect(at(7, 3)).toEqual(source(4, 2)); // corner
+      if (channels === 3) {
+        const back = new Uint8Array(w * h * 3);
+        cropPixels(padded, 8, 4, w, h, back, 3);
+        expect(back).toEqual(src);
+      }
+    }
+  });
+
+  it('crops RGB to RGBA with opaque alpha', () => {
+    const padded = Uint8Array.from({ length: 4 * 4 * 3 }, (_, i) => i);
+    const out = new Uint8Array(3 * 2 * 4);
+    cropPixels(padded, 4, 4, 3, 2, out, 4);
+    expect(Array.from(out.subarray(0, 8))).toEqual([0, 1, 2, 255, 3, 4, 5, 255]);
+    expect(Array.from(out.subarray(12, 16))).toEqual([12, 13, 14, 255]); // row 1 starts at padded pixel 4
+  });
+
+  it('refuses buffers too small for the sizes', () => {
+    expect(() => padPixels(new Uint8Array(3), 2, 2, 3, new Uint8Array(48), 4, 4)).toThrow(RangeError);
+    expect(() => cropPixels(new Uint8Array(48), 4, 4, 2, 2, new Uint8Array(3), 3)).toThrow(RangeError);
   });
 });
