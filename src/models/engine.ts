@@ -20,6 +20,12 @@ export interface EngineOptions {
    */
   readonly pixelGraph?: boolean;
   /**
+   * The file to run instead when a model lands on a GPU provider (its fp16 variant), or
+   * null to keep it; asked at every load, so live style switches follow it too. Absent:
+   * every model runs as given (`--fp32`).
+   */
+  readonly gpuVariant?: (modelPath: string) => string | null;
+  /**
    * How long close() waits for a frame in flight before it lets the worker go (default 2 s).
    * The worker is never terminated inside a run: it finishes the frame and ends itself.
    */
@@ -74,6 +80,17 @@ export function planLanes(request: { lanes: number; threads: number; cores: numb
   const lanes = request.lanes > 0 ? request.lanes : Math.min(2, budget);
   if (request.lanes === 1 && request.threads === 0) return { lanes: 1, threadsPerLane: 0 };
   return { lanes, threadsPerLane: Math.max(1, Math.floor(budget / lanes)) };
+}
+
+/**
+ * Which file runs once the provider is known: on a GPU, the model's fp16 variant when
+ * it has one (half the memory traffic; instance-norm statistics stay fp32 in our
+ * exports); on the CPU always the model itself (ONNX Runtime's CPU kernels have no
+ * fast fp16 path: it would only add casts).
+ */
+export function fileForProvider(provider: ExecutionProvider, modelPath: string, gpuVariant: ((modelPath: string) => string | null) | undefined): string {
+  if (provider === 'cpu' || !gpuVariant) return modelPath;
+  return gpuVariant(modelPath) ?? modelPath;
 }
 
 /** Workers let go inside a run (see Lane.close), until they have ended themselves. */
@@ -178,6 +195,8 @@ export class StyleEngine {
   private currentStyleLength: number | null = null;
   private skippedProviders: ReadonlyArray<{ provider: string; reason: string }> = [];
   private currentFrameIo: FrameIo = { kind: 'float', reason: 'no model loaded' };
+  private runningFile = '';
+  private gpuVariant: ((modelPath: string) => string | null) | undefined;
 
   private constructor(
     private readonly device: Device,
@@ -190,6 +209,7 @@ export class StyleEngine {
     throwIfAborted(options.signal);
     const plan = planLanes({ lanes: options.lanes ?? 0, threads: options.threads ?? 0, cores: availableParallelism() });
     const engine = new StyleEngine(options.device, plan, options.closeDeadlineMs ?? 2000, options.pixelGraph ?? true);
+    engine.gpuVariant = options.gpuVariant;
     engine.addLane();
     const onAbort = () => void engine.close();
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -215,8 +235,14 @@ export class StyleEngine {
     return this.currentProvider;
   }
 
+  /** The model asked for (a restart or a switch names this one). */
   get modelPath(): string {
     return this.currentModel;
+  }
+
+  /** The file the sessions run: the model, or its fp16 variant on a GPU. */
+  get runningModelPath(): string {
+    return this.runningFile;
   }
 
   get runtimeVersion(): string {
@@ -256,9 +282,18 @@ export class StyleEngine {
   async loadModel(modelPath: string): Promise<void> {
     const [first, ...rest] = this.lanes;
     if (!first) throw StylecastError.closed('inference engine');
-    const reply = await this.loadOn(first, modelPath, this.device);
+    let reply = await this.loadOn(first, modelPath, this.device);
+    let file = modelPath;
+    const variant = fileForProvider(reply.provider, modelPath, this.gpuVariant);
+    if (variant !== modelPath) {
+      // The variant on the provider the model found; if it will not load there, the model as it is stays.
+      reply = await this.loadOn(first, variant, reply.provider).then((loaded) => {
+        file = variant;
+        return loaded;
+      }, () => reply);
+    }
     try {
-      await Promise.all(rest.map((lane) => this.loadOn(lane, modelPath, reply.provider)));
+      await Promise.all(rest.map((lane) => this.loadOn(lane, file, reply.provider)));
     } catch (error) {
       const failure = new StylecastError('INFERENCE_FAILED', `inference lanes disagree after a model load: ${describeError(error)}`);
       this.die(failure);
@@ -266,6 +301,7 @@ export class StyleEngine {
     }
     this.currentProvider = reply.provider;
     this.currentModel = modelPath;
+    this.runningFile = file;
     this.ortVersion = reply.ortVersion;
     this.skippedProviders = reply.skipped;
     this.currentStyleLength = reply.styleLength;

@@ -133,6 +133,16 @@ export class ModelRegistry {
     return this.entries.get(process.env.STYLECAST_STYLE ?? DEFAULT_STYLE) ?? this.listed().find((e) => !isArbitrary(e));
   }
 
+  /**
+   * The fp16 variant of the model in this file, for a GPU (StyleEngine's gpuVariant), or
+   * null: a model without one, or a file the registry does not know.
+   */
+  gpuVariantPath(onnxPath: string): string | null {
+    const entry = [...this.entries.values()].find((e) => resolve(e.onnxPath) === resolve(onnxPath));
+    if (!entry) return null;
+    return this.variantsOf(entry.id).find((e) => e.manifest?.variant === 'fp16')?.onnxPath ?? null;
+  }
+
   /** Variants of a style (fast, fp16), by their manifests' `variantOf`. */
   variantsOf(id: string): ModelEntry[] {
     return [...this.entries.values()].filter((e) => e.manifest?.variantOf === id);

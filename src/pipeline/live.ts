@@ -37,6 +37,8 @@ export interface LiveStylizerOptions {
   /** Frames stylized side by side on the CPU, one session each (0: auto; see planLanes). */
   readonly lanes?: number;
   readonly stabilize?: boolean;
+  /** The fp16 variant to run on a GPU (StyleEngine's gpuVariant); absent: models run as given. */
+  readonly gpuVariant?: (modelPath: string) => string | null;
   /** Consecutive failed frames after which the inference worker is restarted (default 30). */
   readonly restartAfterFailures?: number;
   /** Told once per failed frame ('frame', frequent) and per worker restart ('restart', rare). */
@@ -99,7 +101,10 @@ export class LiveStylizer {
   }
 
   private static openEngine(options: LiveStylizerOptions, modelPath: string): Promise<StyleEngine> {
-    return StyleEngine.open({ modelPath, device: options.device, threads: options.threads ?? 0, lanes: options.lanes ?? 0 });
+    return StyleEngine.open({
+      modelPath, device: options.device, threads: options.threads ?? 0, lanes: options.lanes ?? 0,
+      ...(options.gpuVariant ? { gpuVariant: options.gpuVariant } : {}),
+    });
   }
 
   get frames$(): Observable<LiveOutputFrame> {

@@ -31,6 +31,9 @@ export interface TranscodeOptions {
   readonly lanes?: number;
   readonly stabilize?: boolean;
   readonly stabilizeStrength?: number;
+  /** The fp16 variant to run on a GPU (StyleEngine's gpuVariant); absent: models run as given. */
+  readonly gpuVariant?: (modelPath: string) => string | null;
+
   /** Sources above this many pixels are refused before decoding (default DEFAULT_MAX_INPUT_PIXELS). */
   readonly maxInputPixels?: number;
   readonly overwrite?: boolean;
@@ -73,6 +76,8 @@ export interface TranscodeStart {
   /** Inference sessions running side by side. */
   readonly lanes: number;
   readonly skippedProviders: ReadonlyArray<{ provider: string; reason: string }>;
+  /** The file the engine runs: the model, or its fp16 variant on a GPU. */
+  readonly runningModelPath: string;
 }
 
 export interface TranscodeProgress {
@@ -159,7 +164,9 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     throwIfAborted(signal);
-    options.onStart?.({ source, size: outputSize, modelSize: size, provider: engine.provider, lanes: engine.laneCount, skippedProviders: engine.skipped });
+    options.onStart?.({ source, size: outputSize, modelSize: size, provider: engine.provider, lanes: engine.laneCount, skippedProviders: engine.skipped,
+      runningModelPath: engine.runningModelPath,
+    });
     decoder = new VideoDecoder({ input: options.input, size, fps, ...(options.maxFrames ? { maxFrames: options.maxFrames } : {}) });
     encoder = new VideoEncoder({ output: options.output, size, outputSize, fps, audioSource: source.audioCodec ? options.input : null, audioCodec: source.audioCodec });
     const enc = encoder;
@@ -224,7 +231,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
 }
 
 /** The engine a transcode of `options.modelPath` opens for itself (or a folder of images opens once for all). */
-export function openEngineFor(options: Pick<TranscodeOptions, 'modelPath' | 'device' | 'threads' | 'lanes' | 'signal'>, stillImages: boolean): Promise<StyleEngine> {
+export function openEngineFor(options: Pick<TranscodeOptions, 'modelPath' | 'device' | 'threads' | 'lanes' | 'signal' | 'gpuVariant'>, stillImages: boolean): Promise<StyleEngine> {
   return StyleEngine.open({
     modelPath: options.modelPath,
     device: options.device ?? 'auto',
@@ -232,6 +239,7 @@ export function openEngineFor(options: Pick<TranscodeOptions, 'modelPath' | 'dev
     // A still image is one frame: a second session would only cost its load.
     lanes: options.lanes || (stillImages ? 1 : 0),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.gpuVariant ? { gpuVariant: options.gpuVariant } : {}),
   });
 }
 

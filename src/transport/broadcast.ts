@@ -16,6 +16,8 @@ export interface BroadcastOptions {
   /** Frames stylized side by side on the CPU (0: auto). */
   readonly lanes?: number;
   readonly stabilize: boolean;
+  /** The fp16 variant to run on a GPU (StyleEngine's gpuVariant); absent: models run as given. */
+  readonly gpuVariant?: (modelPath: string) => string | null;
   readonly source: SourceSpec;
   /** The size the model runs at (server-side sources are decoded at it; WHIP frames are scaled to it). */
   readonly size: FrameSize;

@@ -43,6 +43,8 @@ export interface ServerOptions {
   /** Frames each stylizer runs side by side on the CPU (0: auto; see planLanes). */
   readonly lanes?: number;
   readonly stabilize: boolean;
+  /** Run every style in fp32 even on a GPU (default: its fp16 variant there, when it has one). */
+  readonly fp32?: boolean;
   /** The broadcast's stroke scale at start (default 1: the model's own strokes at its working size). */
   readonly strokeScale?: number;
   readonly size: FrameSize;
@@ -89,6 +91,11 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host);
+}
+
+/** On a GPU each style runs as its fp16 variant unless the server was started with fp32. */
+function gpuVariantFor(options: Pick<ServerOptions, 'fp32' | 'registry'>): { gpuVariant?: (modelPath: string) => string | null } {
+  return options.fp32 ? {} : { gpuVariant: (modelPath) => options.registry.gpuVariantPath(modelPath) };
 }
 
 /**
@@ -169,6 +176,7 @@ export class StylecastServer {
       modelPath: choice.entry.onnxPath, device: options.device, threads: options.threads, lanes: options.lanes ?? 0, stabilize: options.stabilize,
       source: options.source, size: workingModelSize(options.size, workingSizeOf(choice, options.strokeScale ?? 1)), outputSize: options.size, fps: options.fps, log: options.log,
       ...(options.failEvery ? { failEvery: options.failEvery } : {}),
+      ...gpuVariantFor(options),
     });
     const server = new StylecastServer(options, styles, broadcast, gallery);
 
@@ -314,6 +322,7 @@ export class StylecastServer {
         ({ camera: session, answerSdp } = await Camera.open({
           offerSdp, modelPath: choice.entry.onnxPath, modelSize: this.director.modelSizeOf(choice), device: this.options.device, threads: this.options.threads, lanes: this.options.lanes ?? 0,
           stabilize: this.options.stabilize, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs,
+          ...gpuVariantFor(this.options),
         }));
       } else {
         ({ viewer: session, answerSdp } = await Viewer.open({ offerSdp, broadcast: this.broadcast, preview, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs }));

@@ -82,6 +82,16 @@ describe('presets and variants', () => {
   });
 });
 
+describe('fp16 variants for a GPU', () => {
+  it('names each shipped full model\'s fp16 file, and none for a fast variant or an unknown file', async () => {
+    const registry = await ModelRegistry.load([BUNDLED_MODELS_DIR]);
+    const candy = registry.get('candy')!;
+    expect(registry.gpuVariantPath(candy.onnxPath)).toBe(registry.get('candy-fp16')!.onnxPath);
+    expect(registry.gpuVariantPath(registry.get('candy-fast')!.onnxPath)).toBeNull();
+    expect(registry.gpuVariantPath(join(FIXTURES, 'tiny.onnx'))).toBeNull();
+  });
+});
+
 describe('the shipped any-painting model and its gallery', () => {
   it('a fresh clone has an any-painting model, with its credits and their licence texts beside it', async () => {
     const registry = await ModelRegistry.load([BUNDLED_MODELS_DIR]);

@@ -2,7 +2,7 @@ import { gpuVulkanDriver } from '../../dist/models/ort/install.js';
 import { describe, expect, it } from 'vitest';
 import { contractProblems, encoderPathFor, encoderProblems, styleLengthOf } from '../../dist/models/contract.js';
 import { parseManifest } from '../../dist/models/manifest.js';
-import { planLanes } from '../../dist/models/engine.js';
+import { fileForProvider, planLanes } from '../../dist/models/engine.js';
 import { PROVIDER_ORDER, parseDevice, selectProvider } from '../../dist/models/providers.js';
 
 const good = { name: 'input', type: 'float32', shape: ['batch', 3, 'height', 'width'] };
@@ -166,5 +166,18 @@ describe('inference lanes (planLanes)', () => {
     expect(planLanes({ lanes: 3, threads: 2, cores: 2 })).toEqual({ lanes: 3, threadsPerLane: 1 });
     expect(planLanes({ lanes: 1, threads: 0, cores: 4 })).toEqual({ lanes: 1, threadsPerLane: 0 });
     expect(planLanes({ lanes: 1, threads: 3, cores: 4 })).toEqual({ lanes: 1, threadsPerLane: 3 });
+  });
+});
+
+describe('which file runs once the provider is known', () => {
+  const variants: Record<string, string> = { '/m/candy.onnx': '/m/candy-fp16.onnx' };
+  const gpuVariant = (path: string) => variants[path] ?? null;
+
+  it('a GPU runs the fp16 variant when there is one; the CPU, and --fp32, the model itself', () => {
+    expect(fileForProvider('cuda', '/m/candy.onnx', gpuVariant)).toBe('/m/candy-fp16.onnx');
+    expect(fileForProvider('webgpu', '/m/candy.onnx', gpuVariant)).toBe('/m/candy-fp16.onnx');
+    expect(fileForProvider('cpu', '/m/candy.onnx', gpuVariant)).toBe('/m/candy.onnx');
+    expect(fileForProvider('cuda', '/m/candy-fast.onnx', gpuVariant)).toBe('/m/candy-fast.onnx');
+    expect(fileForProvider('cuda', '/m/candy.onnx', undefined)).toBe('/m/candy.onnx');
   });
 });

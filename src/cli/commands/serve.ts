@@ -29,6 +29,7 @@ interface ServeFlags {
   size: string;
   fps: string;
   device: string;
+  fp32?: boolean;
   threads: string;
   lanes: string;
   stabilize?: boolean;
@@ -72,6 +73,7 @@ export function serveCommand(context: CliContext): Command {
     .option('--size <WxH>', 'size of server-side sources', '640x360')
     .option('--fps <N>', 'frame rate of server-side sources', '30')
     .option('--device <auto|cuda|webgpu|cpu>', 'execution provider: auto = CUDA, else WebGPU, else the CPU', 'auto')
+    .option('--fp32', 'on a GPU, run each style in fp32 (default: its fp16 variant there, when it has one)')
     .option('--threads <N>', 'ONNX Runtime threads per stylizer, in all (0 = one per core)', '0')
     .option('--lanes <N>', 'CPU: frames each stylizer runs side by side, one session each (0 = auto: two on a multi-core CPU; 1 = lowest latency)', '0')
     .option('--stabilize', 'blend static regions with the previous output')
@@ -124,6 +126,7 @@ Examples:
         threads: parseThreads(flags.threads, (message) => log.info(message)),
         lanes: parseWholeNumber(flags.lanes, '--lanes', MAX_LANES),
         stabilize: flags.stabilize ?? false,
+        fp32: flags.fp32 ?? false,
         strokeScale: parseStrokeScale(flags.strokeScale),
         size: { width: size.width, height: size.height },
         fps,

@@ -19,6 +19,7 @@ interface StylizeFlags {
   size?: string;
   height?: string;
   device: string;
+  fp32?: boolean;
   threads: string;
   lanes: string;
   stabilize?: boolean;
@@ -119,6 +120,7 @@ export function stylizeCommand(context: CliContext): Command {
     .option('--size <WxH>', 'output size, e.g. 640x360')
     .option('--height <N>', 'output height; width follows the aspect ratio')
     .option('--device <auto|cuda|webgpu|cpu>', 'execution provider: auto = CUDA if it loads, else WebGPU (a GPU of any vendor), else the CPU; each choice is logged', 'auto')
+    .option('--fp32', 'on a GPU, run the model in fp32 (default: its fp16 variant there, when it has one)')
     .option('--threads <N>', 'ONNX Runtime threads in all (0 = one per core)', '0')
     .option('--lanes <N>', 'CPU: frames stylized side by side, each by its own session (0 = auto: two on a multi-core CPU; 1 = one frame at a time)', '0')
     .option('--stabilize', 'blend static regions with the previous output (less flicker)')
@@ -152,6 +154,7 @@ export function stylizeCommand(context: CliContext): Command {
         modelPath: style.onnxPath, size, device, threads, lanes, stabilize: flags.stabilize ?? false,
         maxInputPixels: parseMaxPixels(flags.maxInputPixels), ...sizing, overwrite: flags.yes ?? false, signal: context.signal,
         ...(paintings ? { paintings } : {}),
+        ...(flags.fp32 ? {} : { gpuVariant: (modelPath: string) => registry.gpuVariantPath(modelPath) }),
       };
       const styleName = paintings
         ? `${style.id}: ${paintings.paths.map((p) => basename(p)).join(' + ')}${paintings.paths.length > 1 ? ` (blend ${paintings.blend})` : ''}, strength ${paintings.strength}`
@@ -164,11 +167,12 @@ export function stylizeCommand(context: CliContext): Command {
           output: flags.output,
           ...common,
           onStart: (start) => {
+            const variant = start.runningModelPath !== style.onnxPath ? ` running ${basename(start.runningModelPath)}` : '';
             const skipped = start.skippedProviders.length && device === 'auto' ? ` (${start.skippedProviders.map((s) => `${s.provider} unavailable: ${s.reason}`).join('; ')})` : '';
             context.log(
               `stylizing ${input} -> ${flags.output}: style ${styleName} (${preset}), ${start.size.width}x${start.size.height}` +
                 `${start.modelSize.width !== start.size.width ? ` (model at ${start.modelSize.width}x${start.modelSize.height})` : ''}, ` +
-                `${(start.source.fpsNum / start.source.fpsDen).toFixed(2)} fps, device ${start.provider}${device === 'auto' ? ' (auto)' : ''}${start.lanes > 1 ? ` (${start.lanes} lanes)` : ''}${skipped}`,
+                `${(start.source.fpsNum / start.source.fpsDen).toFixed(2)} fps, device ${start.provider}${device === 'auto' ? ' (auto)' : ''}${variant}${start.lanes > 1 ? ` (${start.lanes} lanes)` : ''}${skipped}`,
             );
           },
           onProgress: (p) => progress.update(p),

@@ -20,6 +20,8 @@ export interface CameraOptions {
   readonly threads: number;
   readonly lanes?: number;
   readonly stabilize: boolean;
+  /** The fp16 variant to run on a GPU (StyleEngine's gpuVariant); absent: models run as given. */
+  readonly gpuVariant?: (modelPath: string) => string | null;
   readonly candidateAddress: string | null;
   readonly connectTimeoutMs?: number;
 }
