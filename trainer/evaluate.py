@@ -19,7 +19,7 @@ from . import manifest as manifests
 from .export import ort_run
 from .flow import luminance, occlusion_mask, warp, inside_mask
 from .artifacts import checkerboard_levels, colour_kept
-from .sizing import run_scaled, working_scale
+from .sizing import model_size, run_scaled, working_scale
 from .losses import CONTENT_LAYER, STYLE_LAYERS, balanced_style_distance, gram
 from .vgg import load_tfjs, random_vgg
 
@@ -77,7 +77,20 @@ def runtime_runner(model, runtime, native_short_side=None, stroke_scale=1.0):
     def run_model(frames):
         h, w = frames.shape[-2:]
         return stylize(model, frames, working_scale(h, w, scale, native, stroke_scale))
+    # Measures that must see the model's own pixels (a 2-px pattern enlarged is no longer 2 px) ask for its size.
+    run_model.model_scale_for = lambda h, w: working_scale(h, w, scale, native, stroke_scale)
     return run_model
+
+
+def at_model_size(run_model, image, out):
+    """The frame and the output shrunk (area) to the size the model ran at, or as
+    they are when it ran at the frame's size."""
+    h, w = image.shape[-2:]
+    scale = run_model.model_scale_for(h, w) if hasattr(run_model, "model_scale_for") else 1.0
+    if scale >= 1:
+        return image, out
+    size = (model_size(h, scale), model_size(w, scale))
+    return F.interpolate(image, size=size, mode="area"), F.interpolate(out, size=size, mode="area")
 
 
 def crop4(t):
@@ -230,7 +243,8 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
             out = run_model(image)
             d_out = _distance_to(_measured_grams(vgg, out, measure_size), target)
             closed.append(1 - d_out / d_in)
-            checker.append(checkerboard_levels(image, out))
+            # At the model's own size: enlarged, its 2-px pattern would escape a 2-px measure.
+            checker.append(checkerboard_levels(*at_model_size(run_model, image, out)))
             chroma_kept, hue_shift = colour_kept(image, out)
             chroma.append(chroma_kept)
             hue.append(hue_shift)

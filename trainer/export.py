@@ -36,6 +36,9 @@ def add_arguments(p):
     p.add_argument("--model-scale", type=float, help="runtime.modelScale: run at this fraction of the output size")
     p.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime parity check")
     p.add_argument("--fp16", action="store_true", help="also write <id>-fp16.onnx (unlisted variant for GPUs)")
+    p.add_argument("--native-short-side", type=int,
+                   help="runtime.nativeShortSide: the short side the model paints its strokes for (docs/model-contract.md, \"Working size\")")
+    p.add_argument("--recipe", help="the recipe (trainer/recipes/ID.json) this model was built by, recorded in its manifest as its lineage")
 
 
 def count_params(net):
@@ -182,6 +185,11 @@ def run(args):
     }
     if args.model_scale is not None:
         extra["runtime"]["modelScale"] = args.model_scale
+    if args.native_short_side is not None:
+        extra["runtime"]["nativeShortSide"] = args.native_short_side
+    if args.recipe:
+        from . import recipe
+        extra["lineage"] = recipe.lineage(recipe.load(args.recipe))
     if not extra["runtime"]:
         del extra["runtime"]
     if args.variant:

@@ -28,27 +28,47 @@ def load(model_id):
 
 
 def commands(recipe, data=None):
-    """Each stage as the argv list of one `python3 -m trainer` command."""
+    """Each stage as the argv list of one command: `python3 -m trainer ...`, or for a
+    `from-git` stage (a model shipped at an earlier commit, the init of the next stage)
+    `git show COMMIT:PATH`, whose output goes to the stage's `to` (see shell_lines)."""
     out = []
     for stage in recipe["stages"]:
+        if stage["command"] == "from-git":
+            out.append(["git", "show", f"{stage['commit']}:{stage['path']}"])
+            continue
         argv = ["/usr/bin/python3", "-m", "trainer", stage["command"]]
         if "run" in stage:
             argv += ["--run", stage["run"]]
         for key, value in stage["args"].items():
             argv += [f"--{key}"] + ([] if value is True else [str(value)])
-        if data and stage["command"] in ("adain-train", "adain", "train"):
+        if data and stage["command"] in ("adain-train", "adain"):
             argv += ["--data", data]
         out.append(argv)
     return out
 
 
+def shell_lines(recipe, data=None):
+    """The commands as lines for a shell, in order."""
+    lines = []
+    for stage, argv in zip(recipe["stages"], commands(recipe, data)):
+        line = " ".join(shlex.quote(a) for a in argv)
+        if stage["command"] == "from-git":
+            folder = os.path.dirname(stage["to"])
+            line = (f"mkdir -p {shlex.quote(folder)} && " if folder else "") + f"{line} > {shlex.quote(stage['to'])}"
+        lines.append(line)
+    return lines
+
+
 def lineage(recipe):
     """What a manifest records of the recipe it was built by."""
-    return {"recipe": recipe["id"], "stages": [{"command": s["command"], **({"run": s["run"]} if "run" in s else {}),
-                                                 "args": s["args"]} for s in recipe["stages"]]}
+    def step(s):
+        if s["command"] == "from-git":
+            return {key: s[key] for key in ("command", "commit", "path", "to")}
+        return {"command": s["command"], **({"run": s["run"]} if "run" in s else {}), "args": s["args"]}
+    return {"recipe": recipe["id"], "stages": [step(s) for s in recipe["stages"]]}
 
 
 def run(args):
-    for argv in commands(load(args.id), args.data if args.data != os.path.join("..", "shared", "data") else None):
-        print(" ".join(shlex.quote(a) for a in argv))
+    for line in shell_lines(load(args.id), args.data if args.data != os.path.join("..", "shared", "data") else None):
+        print(line)
     return 0

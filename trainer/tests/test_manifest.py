@@ -99,8 +99,22 @@ def test_every_shipped_manifest_with_a_lineage_matches_its_recipe_and_the_recipe
         built_by = recipe.load(shipped["lineage"]["recipe"])
         assert shipped["lineage"] == recipe.lineage(built_by), f"{path}: its lineage differs from trainer/recipes/{built_by['id']}.json"
         last = recipe.commands(built_by)[-1]
-        assert shipped["id"] in last, "the recipe's last command must make this model"
+        assert shipped.get("variantOf", shipped["id"]) in last, "the recipe's last command must make this model (or the model it is a variant of)"
     assert lineages >= 1
+
+
+def test_a_recipe_starting_from_a_shipped_model_prints_where_it_comes_from():
+    from trainer import recipe
+    built_by = {"id": "x", "stages": [
+        {"command": "from-git", "commit": "abc123", "path": "models/x.onnx", "to": "runs/init/x.onnx"},
+        {"command": "train", "run": "runs/x", "args": {"init": "runs/init/x.onnx", "steps": 4}},
+        {"command": "export", "args": {"checkpoint": "runs/x/checkpoint.pt", "id": "x", "fp16": True}},
+    ]}
+    lines = recipe.shell_lines(built_by, data="/data")
+    assert lines[0] == "mkdir -p runs/init && git show abc123:models/x.onnx > runs/init/x.onnx"
+    assert lines[1] == "/usr/bin/python3 -m trainer train --run runs/x --init runs/init/x.onnx --steps 4"
+    assert lines[2].endswith("export --checkpoint runs/x/checkpoint.pt --id x --fp16")
+    assert recipe.lineage(built_by)["stages"][0] == {"command": "from-git", "commit": "abc123", "path": "models/x.onnx", "to": "runs/init/x.onnx"}
 
 
 def test_recipe_refuses_an_unknown_model_with_the_known_ones():

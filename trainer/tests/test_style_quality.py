@@ -283,3 +283,23 @@ def test_colour_kept_sees_a_red_flower_turn_grey_and_a_hue_turn():
     green[:, :, 8:24, 8:24] = torch.tensor([0.1, 0.6, 0.1]).view(1, 3, 1, 1)
     assert colour_kept(frame, green)[1] > 90
     assert colour_kept(torch.full((1, 3, 8, 8), 0.4), grey[..., :8, :8]) == (None, None)
+
+
+def test_the_checkerboard_is_measured_at_the_size_the_model_ran_at():
+    """A model run at half size and enlarged 2x paints its 2-px pattern 4 px wide:
+    at the output's size the measure misses it, at the model's size it sees it."""
+    import torch.nn.functional as F
+    from trainer.artifacts import checkerboard_levels
+    from trainer.evaluate import at_model_size
+    frame = torch.full((1, 3, 128, 128), 0.5)
+    ys, xs = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    small = 0.5 + (1 - 2 * ((ys + xs) % 2)).float() * (4 / 255)
+    out = F.interpolate(small.expand(1, 3, 64, 64), scale_factor=2, mode="nearest")
+
+    def run_model(frames):
+        return out
+    run_model.model_scale_for = lambda h, w: 0.5
+    assert checkerboard_levels(frame, out) < 0.1
+    assert checkerboard_levels(*at_model_size(run_model, frame, out)) > 3.5
+    del run_model.model_scale_for
+    assert at_model_size(run_model, frame, out)[1] is out  # a model run at the frame's size is measured there
