@@ -7,7 +7,7 @@ import { LiveStylizer, type LiveInputFrame, type LiveStylizerStats } from '../pi
 import { resizeBicubic, resizeBilinear } from '../pipeline/resize.js';
 import { FfmpegLiveSource, describeSource, type SourceSpec } from '../pipeline/sources.js';
 import { RtcVideoOutput } from './webrtc/video.js';
-import { Fmp4Broadcaster } from './fmp4/broadcaster.js';
+import type { BroadcastSink } from './sink.js';
 
 export interface BroadcastOptions {
   readonly modelPath: string;
@@ -29,33 +29,20 @@ export interface BroadcastOptions {
   readonly failEvery?: number;
 }
 
-/** An output that takes every stylized frame at the stream's size (a push to an ingest server). */
-export interface BroadcastSink {
-  pushFrame(width: number, height: number, rgba: Uint8Array): void;
-  close(): Promise<void>;
-}
-
 export interface BroadcastStats extends LiveStylizerStats {
   readonly source: string;
-  readonly webrtcViewers: number;
-  readonly fmp4Viewers: number;
-  readonly fmp4DroppedFragments: number;
-  /** Frames /live.mp4 sent again to hold its declared rate while the stylizer was slower. */
-  readonly fmp4RepeatedFrames: number;
   /** The size the model runs at now (it follows the style: each style's model scale). */
   readonly modelSize: string;
 }
 
 /**
  * The shared stylized stream: one source (server-side ffmpeg, or a WHIP
- * publisher while one is connected), stylized once, fanned out to every
- * WebRTC viewer (one track each), the WebSocket fMP4 viewers, and an input
+ * publisher while one is connected), stylized once, enlarged to the stream's
+ * size and fed to every sink (sink.ts: WebRTC, fMP4, pushes), plus an input
  * preview for the page.
  */
 export class Broadcast {
-  readonly output = new RtcVideoOutput();
   readonly preview = new RtcVideoOutput();
-  readonly fmp4: Fmp4Broadcaster;
   private source: FfmpegLiveSource | null = null;
   private ingestId: string | null = null;
   /** A server-side source told to stop for a WHIP publisher (close() waits for its ffmpeg). */
@@ -68,18 +55,15 @@ export class Broadcast {
 
   private constructor(private readonly stylizer: LiveStylizer, private readonly options: BroadcastOptions) {
     this.size = options.size;
-    this.fmp4 = new Fmp4Broadcaster(options.log, options.fps);
     this.subscription = stylizer.frames$.subscribe((frame) => {
       const { width, height } = options.outputSize;
       let rgba = frame.rgba;
       if (frame.width !== width || frame.height !== height) {
-        // A new buffer each frame: the fMP4 encoder's stdin may still hold the previous one.
+        // A new buffer each frame: a sink may keep it (the fMP4 encoder's stdin may still hold the previous one).
         // Enlarged bicubically, the model contract's rule (what the trainer measures).
         rgba = new Uint8Array(width * height * 4);
         resizeBicubic(frame.rgba, frame.width, frame.height, rgba, width, height, 4);
       }
-      this.output.pushRgba(width, height, rgba);
-      this.fmp4.pushFrame(width, height, rgba);
       for (const sink of this.sinks) sink.pushFrame(width, height, rgba);
     });
     this.startServerSource();
@@ -154,10 +138,6 @@ export class Broadcast {
     return {
       ...this.stylizer.snapshot(),
       source: this.sourceName,
-      webrtcViewers: this.output.trackCount,
-      fmp4Viewers: this.fmp4.viewers,
-      fmp4DroppedFragments: this.fmp4.droppedFragments,
-      fmp4RepeatedFrames: this.fmp4.repeatedFrames,
       modelSize: `${this.size.width}x${this.size.height}`,
     };
   }
@@ -167,9 +147,8 @@ export class Broadcast {
     this.closed = true;
     await Promise.all([this.source?.close(), this.sourceStopping]);
     this.subscription.unsubscribe();
-    await Promise.all([this.fmp4.close(), ...[...this.sinks].map((sink) => sink.close())]);
+    await Promise.all([...this.sinks].map((sink) => sink.close()));
     this.sinks.clear();
-    this.output.close();
     this.preview.close();
     await this.stylizer.close();
   }

@@ -13,11 +13,12 @@ import { loadGallery, type GalleryPainting } from '../models/gallery.js';
 import { ServedStyles } from '../models/served-styles.js';
 import { workingModelSize } from '../pipeline/sizing.js';
 import { guardListener, type SourceSpec } from '../pipeline/sources.js';
-import { Broadcast } from './broadcast.js';
+import { Broadcast, type BroadcastStats } from './broadcast.js';
+import { RtcVideoOutput } from './webrtc/video.js';
 import { StyleDirector, workingSizeOf } from './style-director.js';
 import { PaintingApi } from './painting-api.js';
 import { PushOutput, parsePushUrl } from './push/push-output.js';
-import { httpSink, webSocketSink } from './fmp4/broadcaster.js';
+import { Fmp4Broadcaster, httpSink, webSocketSink } from './fmp4/broadcaster.js';
 import { JanusPublisher } from './janus/janus-publisher.js';
 import { AccessPolicy } from './http/access.js';
 import { Router, parseRequestTarget, readBody, sendJson, type RouteContext } from './http/router.js';
@@ -119,11 +120,17 @@ export class StylecastServer {
   private readonly paintings: PaintingApi | null;
   private janus: JanusPublisher | null = null;
   private readonly pushes: PushOutput[] = [];
+  /** The broadcast's sinks that viewers attach to: WebRTC tracks (page, WHEP, Janus) and the fMP4 stream. */
+  private readonly rtc = new RtcVideoOutput();
+  private readonly fmp4: Fmp4Broadcaster;
   /** The broadcast's and each camera's style, painting mix and stroke scale. */
   private readonly director: StyleDirector;
 
   private constructor(private readonly options: ServerOptions, private readonly styles: ServedStyles, private readonly broadcast: Broadcast, gallery: readonly GalleryPainting[]) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.fmp4 = new Fmp4Broadcaster(options.log, options.fps);
+    broadcast.addSink(this.rtc); // sinks close with the broadcast
+    broadcast.addSink(this.fmp4);
     this.sessions = new SessionTable(this.limits);
     this.access = new AccessPolicy({ host: options.host, token: options.token, allowOrigins: options.allowOrigins ?? [] }, () => this.port);
     const painter = styles.painter();
@@ -200,7 +207,7 @@ export class StylecastServer {
     }
     if (options.janus) {
       try {
-        server.janus = await JanusPublisher.open({ ...options.janus, log: options.log }, broadcast);
+        server.janus = await JanusPublisher.open({ ...options.janus, log: options.log }, server.rtc);
       } catch (error) {
         await server.close();
         throw error;
@@ -229,7 +236,19 @@ export class StylecastServer {
       peers: this.sessions.peerCount,
       cameras: this.sessions.cameraCount,
       resources: this.sessions.unownedCount,
-      fmp4Viewers: this.broadcast.fmp4.viewers,
+      fmp4Viewers: this.fmp4.viewers,
+    };
+  }
+
+  /** The broadcast's figures and its sinks' audience. */
+  private broadcastStats(): BroadcastStats & { webrtcViewers: number; fmp4Viewers: number; fmp4DroppedFragments: number; fmp4RepeatedFrames: number } {
+    return {
+      ...this.broadcast.stats(),
+      webrtcViewers: this.rtc.trackCount,
+      fmp4Viewers: this.fmp4.viewers,
+      fmp4DroppedFragments: this.fmp4.droppedFragments,
+      // Frames /live.mp4 sent again to hold its declared rate while the stylizer was slower.
+      fmp4RepeatedFrames: this.fmp4.repeatedFrames,
     };
   }
 
@@ -263,11 +282,11 @@ export class StylecastServer {
       this.access.authorize(req, url);
       if (url.pathname === '/ws') return this.control.accept(req, socket, head);
       if (url.pathname === '/live.mp4') {
-        if (this.broadcast.fmp4.viewers >= this.limits.maxVideoSockets) return reject('503 Service Unavailable');
+        if (this.fmp4.viewers >= this.limits.maxVideoSockets) return reject('503 Service Unavailable');
         return this.videoWss.handleUpgrade(req, socket, head, (ws) => {
           ws.on('error', () => undefined);
           ws.on('message', () => undefined);
-          this.broadcast.fmp4.addClient(webSocketSink(ws));
+          this.fmp4.addClient(webSocketSink(ws));
         });
       }
       reject('404 Not Found');
@@ -325,7 +344,7 @@ export class StylecastServer {
           ...gpuVariantFor(this.options),
         }));
       } else {
-        ({ viewer: session, answerSdp } = await Viewer.open({ offerSdp, broadcast: this.broadcast, preview, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs }));
+        ({ viewer: session, answerSdp } = await Viewer.open({ offerSdp, output: this.rtc, preview: preview ? this.broadcast.preview : null, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs }));
       }
     } catch (error) {
       reservation.cancel();
@@ -338,7 +357,7 @@ export class StylecastServer {
 
   private sendStats(): void {
     if (this.control.size === 0) return;
-    const broadcast = { ...this.broadcast.stats() };
+    const broadcast = { ...this.broadcastStats() };
     const janus = this.janus?.status() ?? null;
     const server = { ...this.counts(), rssMb: Math.round(process.memoryUsage().rss / 1e6), uptimeS: Math.round(performance.now() / 1000), janus, pushes: this.pushes.map((p) => p.status()) };
     for (const client of this.control.all) {
@@ -368,7 +387,7 @@ export class StylecastServer {
       })
       .on('GET', '/api/stats', ({ req, res, url }) => {
         this.access.authorize(req, url);
-        sendJson(res, 200, { style: this.director.styleId, broadcast: this.broadcast.stats(), server: this.counts(), janus: this.janus?.status() ?? null, pushes: this.pushes.map((p) => p.status()) });
+        sendJson(res, 200, { style: this.director.styleId, broadcast: this.broadcastStats(), server: this.counts(), janus: this.janus?.status() ?? null, pushes: this.pushes.map((p) => p.status()) });
       })
       .on('GET', '/live.mp4', ({ req, res, url }) => {
         this.access.authorize(req, url);
@@ -376,9 +395,9 @@ export class StylecastServer {
           res.writeHead(200, { 'Content-Type': 'video/mp4', 'Cache-Control': 'no-store' });
           return void res.end();
         }
-        if (this.broadcast.fmp4.viewers >= this.limits.maxVideoSockets) throw new StylecastError('BUSY', `at most ${this.limits.maxVideoSockets} fMP4 viewers at once`);
+        if (this.fmp4.viewers >= this.limits.maxVideoSockets) throw new StylecastError('BUSY', `at most ${this.limits.maxVideoSockets} fMP4 viewers at once`);
         req.socket.setTimeout(0); // a live stream: no request timeout once it flows
-        this.broadcast.fmp4.addClient(httpSink(res));
+        this.fmp4.addClient(httpSink(res));
       })
       .on('POST', '/whep', (context) => this.createResource('whep', context))
       .on('POST', '/whip', (context) => this.createResource('whip', context))
@@ -414,9 +433,9 @@ export class StylecastServer {
     let answerSdp: string;
     try {
       const offerSdp = await readBody(req, this.limits.maxMessageBytes, this.limits.bodyTimeoutMs);
-      const common = { offerSdp, broadcast: this.broadcast, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs };
-      if (kind === 'whep') ({ viewer: session, answerSdp } = await Viewer.open({ ...common, preview: false }));
-      else ({ publisher: session, answerSdp } = await Publisher.open(common));
+      const common = { offerSdp, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs };
+      if (kind === 'whep') ({ viewer: session, answerSdp } = await Viewer.open({ ...common, output: this.rtc, preview: null }));
+      else ({ publisher: session, answerSdp } = await Publisher.open({ ...common, broadcast: this.broadcast }));
     } catch (error) {
       reservation.cancel();
       throw error;

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/log.js';
+import type { BroadcastSink } from '../sink.js';
 import { FfmpegProcess, ffmpegBinary } from '../../media/ffmpeg/process.js';
 import { FramePacer } from '../frame-pacer.js';
 import { Mp4Segmenter } from './mp4.js';
@@ -79,7 +80,7 @@ export function fmp4EncoderArgs(width: number, height: number, fps: number): str
  * init segment and start at a keyframe; a slow one has fragments dropped
  * (never unbounded memory).
  */
-export class Fmp4Broadcaster {
+export class Fmp4Broadcaster implements BroadcastSink {
   private readonly clients = new Set<Client>();
   private encoder: FfmpegProcess | null = null;
   private encoderSize = '';

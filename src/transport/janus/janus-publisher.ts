@@ -5,7 +5,7 @@
  */
 import { StylecastError, describeError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { Broadcast } from '../broadcast.js';
+import type { RtcVideoOutput } from '../webrtc/video.js';
 import { PeerSession } from '../webrtc/peer.js';
 import type { VideoTrack } from '../webrtc/wrtc.js';
 import { JANODE_EVENT, attachVideoRoom, connectJanus, withTimeout, type JanodeConnection, type JanodeSession, type VideoRoomHandle } from './janode.js';
@@ -59,10 +59,11 @@ export class JanusPublisher {
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
-  private constructor(private readonly options: JanusOptions, private readonly broadcast: Broadcast) {}
+  private constructor(private readonly options: JanusOptions, private readonly output: RtcVideoOutput) {}
 
-  static async open(options: JanusOptions, broadcast: Broadcast): Promise<JanusPublisher> {
-    const publisher = new JanusPublisher(options, broadcast);
+  /** Publishes the tracks of `output` (the broadcast's WebRTC sink). */
+  static async open(options: JanusOptions, output: RtcVideoOutput): Promise<JanusPublisher> {
+    const publisher = new JanusPublisher(options, output);
     try {
       await publisher.publish();
     } catch (error) {
@@ -100,7 +101,7 @@ export class JanusPublisher {
       if (!exists) {
         await withTimeout(attempt.handle.create({ room, description: 'stylecast', max_publishers: 4, videocodec: 'vp8', bitrate: this.options.bitrate ?? 2_000_000, fir_freq: 5 }), timeoutMs, 'creating the room');
       }
-      attempt.track = this.broadcast.output.createTrack();
+      attempt.track = this.output.createTrack();
       const { session: peer, offerSdp, accept } = await PeerSession.offer({ sendTracks: [attempt.track] });
       attempt.peer = peer;
       peer.onClose(() => this.lost(attempt, 'the peer connection to Janus closed'));
@@ -152,7 +153,7 @@ export class JanusPublisher {
     if (!attempt) return;
     this.feed = null;
     attempt.peer?.close();
-    if (attempt.track) this.broadcast.output.releaseTrack(attempt.track);
+    if (attempt.track) this.output.releaseTrack(attempt.track);
     // Janus may already be gone: each step is best effort, bounded in time.
     const bounded = (step: Promise<unknown> | undefined) => (step ? withTimeout(step, 2000, 'closing').catch(() => undefined) : undefined);
     await bounded(attempt.handle?.detach());

@@ -8,7 +8,7 @@
 import { StylecastError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { FfmpegProcess, ffmpegBinary } from '../../media/ffmpeg/process.js';
-import type { BroadcastSink } from '../broadcast.js';
+import type { BroadcastSink } from '../sink.js';
 import { FramePacer } from '../frame-pacer.js';
 
 export interface PushStatus {

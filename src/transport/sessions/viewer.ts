@@ -1,12 +1,13 @@
-import type { Broadcast } from '../broadcast.js';
+import type { RtcVideoOutput } from '../webrtc/video.js';
 import { PeerSession, checkOffer } from '../webrtc/peer.js';
 import { PeerBackedSession } from './peer-backed.js';
 
 export interface ViewerOptions {
   readonly offerSdp: string;
-  readonly broadcast: Broadcast;
-  /** Also send the input (before stylization) as a second track: the page's side-by-side view. */
-  readonly preview: boolean;
+  /** The stylized stream's WebRTC sink: the viewer gets a track of it. */
+  readonly output: RtcVideoOutput;
+  /** Also send the input (before stylization) as a second track, the page's side-by-side view: the broadcast's preview. */
+  readonly preview: RtcVideoOutput | null;
   readonly candidateAddress: string | null;
   readonly connectTimeoutMs?: number;
 }
@@ -23,13 +24,12 @@ export class Viewer extends PeerBackedSession {
   }
 
   static async open(options: ViewerOptions): Promise<{ viewer: Viewer; answerSdp: string }> {
-    const { broadcast } = options;
     checkOffer(options.offerSdp, VIEWER_DIRECTIONS); // before any track is made: a bad offer costs nothing
-    const output = broadcast.output.createTrack();
-    const preview = options.preview ? broadcast.preview.createTrack() : null;
+    const output = options.output.createTrack();
+    const preview = options.preview ? options.preview.createTrack() : null;
     const release = () => {
-      broadcast.output.releaseTrack(output);
-      if (preview) broadcast.preview.releaseTrack(preview);
+      options.output.releaseTrack(output);
+      if (preview) options.preview?.releaseTrack(preview);
     };
     try {
       const { session, answerSdp } = await PeerSession.answer({

@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { LiveInputFrame } from '../../pipeline/live.js';
+import type { BroadcastSink } from '../sink.js';
 import { createVideoSink, createVideoSource, i420Size, i420ToRgba, rgbaToI420, type VideoSource, type VideoTrack } from './wrtc.js';
 
-/** An outgoing video (one RTCVideoSource; each peer connection gets its own track of it). */
-export class RtcVideoOutput {
+/** An outgoing video (one RTCVideoSource; each peer connection gets its own track of it); a broadcast sink. */
+export class RtcVideoOutput implements BroadcastSink {
   readonly source: VideoSource = createVideoSource();
   private i420: Uint8Array = new Uint8Array(0);
   private readonly tracks = new Set<VideoTrack>();
@@ -29,6 +30,10 @@ export class RtcVideoOutput {
     if (this.i420.length !== size) this.i420 = new Uint8Array(size);
     rgbaToI420({ width, height, data: rgba }, { width, height, data: this.i420 });
     this.source.onFrame({ width, height, data: this.i420 });
+  }
+
+  pushFrame(width: number, height: number, rgba: Uint8Array): void {
+    this.pushRgba(width, height, rgba);
   }
 
   pushI420(width: number, height: number, i420: Uint8Array): void {
