@@ -27,7 +27,8 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   process.stdout.write(`usage: npm run bench:model -- [--style ID|FILE] [--device auto|cuda|webgpu|cpu] [--sizes 640x360,1920x1080] [--frames N] [--threads N] [--no-fp16]
-The style's fp16 variant is measured beside it unless --no-fp16 or the device is the CPU.\n`);
+The style's fp16 variant is measured beside it unless --no-fp16 or the device is the CPU; each file
+twice: frames as 8-bit pixels converted in the graph (what the runtime does), and as float tensors.\n`);
   process.exit(0);
 }
 
@@ -40,9 +41,9 @@ interface Row {
   p95Ms: number;
 }
 
-async function measure(entry: ModelEntry, width: number, height: number, frames: number): Promise<Row> {
+async function measure(entry: ModelEntry, width: number, height: number, frames: number, pixelGraph: boolean): Promise<Row> {
   // One session, one frame at a time: per-frame latency as well as rate.
-  const engine = await StyleEngine.open({ modelPath: entry.onnxPath, device: parseDevice(args.device!), threads: Number(args.threads), lanes: 1 });
+  const engine = await StyleEngine.open({ modelPath: entry.onnxPath, device: parseDevice(args.device!), threads: Number(args.threads), lanes: 1, pixelGraph });
   try {
     let input: Uint8Array = Uint8Array.from({ length: 3 * width * height }, () => Math.floor(Math.random() * 256));
     let output: Uint8Array = new Uint8Array(3 * width * height);
@@ -59,7 +60,7 @@ async function measure(entry: ModelEntry, width: number, height: number, frames:
     const wall = performance.now() - started;
     times.sort((a, b) => a - b);
     return {
-      model: entry.id,
+      model: `${entry.id}${pixelGraph ? '' : ' (float io)'}`,
       size: `${width}x${height}`,
       provider: engine.provider,
       fps: (frames * 1000) / wall,
@@ -83,8 +84,9 @@ async function main(): Promise<void> {
   for (const size of sizes) {
     if (size.kind !== 'exact') throw new Error(`--sizes takes WIDTHxHEIGHT, not "${args.sizes}"`);
     let baseline: number | undefined;
-    for (const entry of [style, ...fp16]) {
-      const row = await measure(entry, size.width, size.height, frames);
+    // Each file with frames as 8-bit pixels (the runtime's way), then as float tensors the worker converts.
+    for (const [entry, pixelGraph] of [style, ...fp16].flatMap((e) => [[e, true], [e, false]] as const)) {
+      const row = await measure(entry, size.width, size.height, frames, pixelGraph);
       baseline ??= row.fps;
       process.stdout.write(
         `${row.model.padEnd(26)}${row.size.padEnd(12)}${row.provider.padEnd(10)}${row.fps.toFixed(1).padEnd(9)}` +
