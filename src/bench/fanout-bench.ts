@@ -13,7 +13,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError } from '../core/errors.js';
-import { JanusViewer } from '../transport/janus/janus-viewer.js';
+import { JanusViewer } from './janus-viewer.js';
 import { startJanus } from './janus-process.js';
 import { whepViewer } from './whep-viewer.js';
 

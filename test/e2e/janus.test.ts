@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../dist/core/log.js';
-import { JanusViewer } from '../../dist/transport/janus/janus-viewer.js';
+import { JanusViewer } from '../../dist/bench/janus-viewer.js';
 import { StylecastServer } from '../../dist/transport/server.js';
 import { FIXTURES, runCli, tempDir, waitFor } from '../helpers.js';
 import { connect, startTestServer } from '../live-client.js';

@@ -1,7 +1,7 @@
-import { StylecastError } from '../../core/errors.js';
-import { PeerSession } from '../webrtc/peer.js';
-import { createVideoSink, type VideoSink } from '../webrtc/wrtc.js';
-import { attachVideoRoom, connectJanus, withTimeout, type JanodeConnection } from './janode.js';
+import { StylecastError } from '../core/errors.js';
+import { PeerSession } from '../transport/webrtc/peer.js';
+import { createVideoSink, type VideoSink } from '../transport/webrtc/wrtc.js';
+import { attachVideoRoom, connectJanus, withTimeout, type JanodeConnection } from '../transport/janus/janode.js';
 
 /**
  * A viewer of a VideoRoom publisher through Janus alone (node-webrtc): for
