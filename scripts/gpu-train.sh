@@ -5,7 +5,7 @@
 # calling it again continues each run where it stopped.
 #   bash scripts/gpu-train.sh start DATA RUNS MINUTES   # DATA laid out as ../shared/data
 #   bash scripts/gpu-train.sh blob DATA RUNS MINUTES    # the blob-penalty fine-tunes of the shipped candy,
-#                                                       # starry-night and udnie (docs/training.md, 14th session)
+#                                                       # starry-night and udnie
 #   bash scripts/gpu-train.sh status RUNS               # last log line of each run
 #   bash scripts/gpu-train.sh pause|resume              # SIGSTOP/SIGCONT (while timing something else)
 #   bash scripts/gpu-train.sh collect RUNS OUT          # checkpoints without optimizer state, 2 per tar
@@ -13,9 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-# id | arguments (the recipe; docs/training.md records each run). The painting at 384 px: at 256 px the
-# networks painted its shapes at half the size the style gap measure compares (15th session).
-# STYLE_SIZE=256 reproduces the runs of the 4th and 14th sessions.
+# id | arguments (docs/training.md records each run). The painting at 384 px: at 256 px the
+# networks painted its shapes at half the size the style gap measure compares.
+# STYLE_SIZE=256 reproduces the earlier runs at 256 px.
 STYLE_SIZE=${STYLE_SIZE:-384}
 RECONET_COMMON="--width 32 --blocks 4 --sizes 256,320 --style-size $STYLE_SIZE --batch 8 --steps 100000 --style-norm balanced
   --temporal-weight 4e6 --feature-temporal-weight 2e3 --checkpoint-every 250 --log-every 50 --threads 2 --device cuda"

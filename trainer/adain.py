@@ -255,7 +255,7 @@ def add_arguments(p):
     p.add_argument("--recipe", help="with --export: the recipe (trainer/recipes/ID.json) this model was built by, "
                    "recorded in its manifest as its lineage")
     p.add_argument("--baseline", metavar="JSON", help="a report of the released network (e.g. bench/results/magenta.json): "
-                   "print issue 10's proof pair against it, per painting")
+                   "print the proof pair against it (style kept, warping cut), per painting")
     p.add_argument("--compare", metavar="JSON[,JSON]", help="with --baseline: judge these saved reports instead of measuring")
 
 
@@ -343,7 +343,7 @@ PROOF_STYLE_SLACK = 0.10  # style distance at most 10% higher
 
 
 def proof_pair(after, before):
-    """Issue 10's proof pair, per painting in `after` (report["styles"] of the fine-tune,
+    """The proof pair of a steady fine-tune, per painting in `after` (report["styles"] of the fine-tune,
     `before` the released network's): the style distance change is
     (1 - gap after) / (1 - gap before) - 1, the mean distance being (1 - gap) times the
     photos' own. Returns (rows, every painting met)."""

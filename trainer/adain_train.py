@@ -1,5 +1,5 @@
 """`adain-train`: fine-tune an arbitrary-style network over many paintings at once
-with the coherent-video loss (issue 10), its style encoder frozen: the AdaIN
+with the coherent-video loss, its style encoder frozen: the AdaIN
 decoder (`--network adain`) or Magenta's transfer network (`--network magenta`).
 
 The pretrained decoder of the compact pair was trained only to reconstruct

@@ -125,7 +125,7 @@ class ReCoNet(nn.Module):
     4: the output is cropped).
 
     `norm` "demod" puts weight demodulation (`DemodConv2d`) in place of every
-    instance norm (a trainer option, issue 9's lever against blob artifacts);
+    instance norm (a trainer option, tried against blob artifacts);
     "hybrid" keeps instance norm in the encoder (where the style's statistics
     are set) and demodulates the decoder (where the droplets are painted)."""
 

@@ -1,5 +1,5 @@
 """A TensorFlow Lite graph run as a PyTorch module, for the Magenta arbitrary-style
-networks (Ghiasi et al. 2017) in the shared data (issue 10): read the FlatBuffer
+networks (Ghiasi et al. 2017) in the shared data: read the FlatBuffer
 with bindings that `flatc` generates from the schema shipped beside the
 weights, keep the weights as constants (fp16 and int8 dequantized to fp32),
 and execute the operators in order. Only the operators those two graphs use

@@ -27,8 +27,8 @@ DEFAULTS = dict(
 
 HELP = {
     "style_size": "the painting's short side when its Gram targets are taken: it sets how large the network "
-                  "paints the painting's shapes (the style gap measure compares at 512; shipped models since "
-                  "the 15th session train at 384, docs/training.md)",
+                  "paints the painting's shapes (the style gap measure compares at 512; each shipped model's "
+                  "manifest records the size it was trained at)",
     "style_norm": "per-layer Gram loss: sum (plain MSE, relu3_4 dominates) or balanced (each layer relative "
                   "to its target's norm; use style weights around 5e4)",
     "blob_weight": "weight of the blob penalty (losses.blob_loss: colour no local mapping of the input "
