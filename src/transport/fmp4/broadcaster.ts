@@ -2,7 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/log.js';
 import type { BroadcastSink } from '../sink.js';
-import { FfmpegProcess, ffmpegBinary } from '../../media/ffmpeg/process.js';
+import type { FfmpegProcess } from '../../media/ffmpeg/process.js';
+import { LiveEncoder } from '../live-encoder.js';
 import { FramePacer } from '../frame-pacer.js';
 import { Mp4Segmenter } from './mp4.js';
 
@@ -82,19 +83,21 @@ export function fmp4EncoderArgs(width: number, height: number, fps: number): str
  */
 export class Fmp4Broadcaster implements BroadcastSink {
   private readonly clients = new Set<Client>();
-  private encoder: FfmpegProcess | null = null;
-  private encoderSize = '';
+  private readonly encoder: LiveEncoder;
   private segmenter = new Mp4Segmenter();
   private init: Buffer | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
-  private droppedInput = 0;
   private closed = false;
-  /** Encoders told to stop and not yet exited (close() waits for them). */
-  private readonly stopping = new Set<Promise<unknown>>();
   private readonly pacer: FramePacer;
   /** `fps`: the stream's declared, constant frame rate (the source's). */
-  constructor(private readonly log: Logger, private readonly fps = 30) {
-    this.pacer = new FramePacer(fps, (frame) => this.encodeFrame(frame.width, frame.height, frame.rgba));
+  constructor(private readonly log: Logger, fps = 30) {
+    this.pacer = new FramePacer(fps, (frame) => this.encoder.write(frame.width, frame.height, frame.rgba));
+    this.encoder = new LiveEncoder({
+      argsFor: (width, height) => fmp4EncoderArgs(width, height, fps),
+      stdout: true,
+      onStart: (encoder) => this.started(encoder),
+      onExit: (encoder, status) => this.log.warn(`websocket video encoder stopped (${status.signal ?? status.code}): ${encoder.lastError()}`),
+    });
   }
 
   /** Frames sent again because no newer one was ready at their time (the stylizer is slower than the stream's rate). */
@@ -131,46 +134,34 @@ export class Fmp4Broadcaster implements BroadcastSink {
     this.pacer.push({ width, height, rgba });
   }
 
-  private encodeFrame(width: number, height: number, rgba: Uint8Array): void {
-    const size = `${width}x${height}`;
-    if (this.encoder && size !== this.encoderSize) this.stopEncoder();
-    if (!this.encoder) this.startEncoder(width, height);
-    const stdin = this.encoder!.stdin;
-    // Live: if ffmpeg has not taken the last frames, this one is dropped.
-    if (stdin.writableLength > rgba.length * 2) {
-      this.droppedInput++;
-      return;
-    }
-    stdin.write(rgba);
-  }
-
   /** Ends every viewer and resolves when the encoder's ffmpeg has exited. */
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
       if (this.idleTimer) clearTimeout(this.idleTimer);
       this.pacer.stop();
-      this.stopEncoder();
+      this.init = null;
       for (const client of this.clients) client.sink.close();
       this.clients.clear();
     }
-    await Promise.all(this.stopping);
+    await this.encoder.close();
   }
 
   private removeClient(client: Client): void {
     if (!this.clients.delete(client)) return;
     if (this.clients.size === 0 && !this.closed) {
       this.pacer.stop();
-      this.idleTimer = setTimeout(() => this.stopEncoder(), IDLE_STOP_MS);
+      this.idleTimer = setTimeout(() => {
+        this.init = null;
+        this.encoder.stop();
+      }, IDLE_STOP_MS);
     }
   }
 
-  private startEncoder(width: number, height: number): void {
-    this.encoderSize = `${width}x${height}`;
+  /** A new encoder (the first frame, or a new size): its stream starts with a new init segment. */
+  private started(encoder: FfmpegProcess): void {
     this.segmenter = new Mp4Segmenter();
     this.init = null;
-    const encoder = new FfmpegProcess(ffmpegBinary(), fmp4EncoderArgs(width, height, this.fps), { stdin: true, stdout: true });
-    this.encoder = encoder;
     for (const client of this.clients) {
       client.sentInit = false;
       client.waitingForKeyframe = true;
@@ -192,23 +183,6 @@ export class Fmp4Broadcaster implements BroadcastSink {
         }
       }
     });
-    void encoder.exited.then((status) => {
-      if (this.encoder === encoder && !this.closed) {
-        this.log.warn(`websocket video encoder stopped (${status.signal ?? status.code}): ${encoder.lastError()}`);
-        this.encoder = null;
-      }
-    });
-  }
-
-  private stopEncoder(): void {
-    const encoder = this.encoder;
-    this.encoder = null;
-    this.init = null;
-    if (encoder) {
-      encoder.stdin.end();
-      const exited = encoder.close(1000).finally(() => this.stopping.delete(exited));
-      this.stopping.add(exited);
-    }
   }
 
   private sendFragment(client: Client, data: Buffer, keyframe: boolean): void {

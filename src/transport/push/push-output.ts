@@ -7,9 +7,9 @@
  */
 import { StylecastError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { FfmpegProcess, ffmpegBinary } from '../../media/ffmpeg/process.js';
 import type { BroadcastSink } from '../sink.js';
 import { FramePacer } from '../frame-pacer.js';
+import { LiveEncoder } from '../live-encoder.js';
 
 export interface PushStatus {
   readonly url: string;
@@ -52,19 +52,21 @@ export function pushEncoderArgs(width: number, height: number, fps: number, url:
 export class PushOutput implements BroadcastSink {
   private readonly target: { url: string; format: 'flv' | 'mpegts' };
   private readonly pacer: FramePacer;
-  private encoder: FfmpegProcess | null = null;
-  private size = '';
+  private readonly encoder: LiveEncoder;
   private state: PushStatus['state'] = 'waiting';
   private framesSent = 0;
   private restarts = 0;
   private lastError: string | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
-  private readonly stopping = new Set<Promise<unknown>>();
 
-  constructor(url: string, private readonly fps: number, private readonly log: Logger) {
+  constructor(url: string, fps: number, private readonly log: Logger) {
     this.target = parsePushUrl(url);
     this.pacer = new FramePacer(fps, (frame) => this.send(frame.width, frame.height, frame.rgba));
+    this.encoder = new LiveEncoder({
+      argsFor: (width, height) => pushEncoderArgs(width, height, fps, this.target.url, this.target.format),
+      onExit: (encoder, status) => this.failed(encoder.lastError() || `ffmpeg exited (${status.signal ?? status.code})`),
+    });
   }
 
   pushFrame(width: number, height: number, rgba: Uint8Array): void {
@@ -82,49 +84,28 @@ export class PushOutput implements BroadcastSink {
       this.state = 'closed';
       this.pacer.stop();
       if (this.retryTimer) clearTimeout(this.retryTimer);
-      this.stopEncoder();
     }
-    await Promise.all(this.stopping);
+    await this.encoder.close();
   }
 
   private send(width: number, height: number, rgba: Uint8Array): void {
-    const size = `${width}x${height}`;
-    if (this.encoder && size !== this.size) this.stopEncoder();
-    if (!this.encoder) this.start(width, height);
-    const stdin = this.encoder!.stdin;
-    if (stdin.writableLength > rgba.length * 2) return; // the connection is slower than the stream: this frame is dropped
-    stdin.write(rgba);
-    this.framesSent++;
+    // A connection slower than the stream has frames dropped by the encoder, never queued.
+    if (this.encoder.write(width, height, rgba)) this.framesSent++;
+    if (this.state === 'waiting') this.state = 'pushing';
   }
 
-  private start(width: number, height: number): void {
-    this.size = `${width}x${height}`;
-    const encoder = new FfmpegProcess(ffmpegBinary(), pushEncoderArgs(width, height, this.fps, this.target.url, this.target.format), { stdin: true });
-    this.encoder = encoder;
-    this.state = 'pushing';
-    void encoder.exited.then((status) => {
-      if (this.encoder !== encoder || this.closed) return;
-      this.encoder = null;
-      this.lastError = encoder.lastError() || `ffmpeg exited (${status.signal ?? status.code})`;
-      const wait = RETRY_MS[Math.min(this.restarts, RETRY_MS.length - 1)]!;
-      this.restarts++;
-      this.state = 'retrying';
-      this.pacer.stop();
-      this.log.warn(`push ${maskPushUrl(this.target.url)}: ${this.lastError.replaceAll(this.target.url, maskPushUrl(this.target.url))}; retrying in ${wait / 1000} s`);
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        this.state = 'waiting';
-      }, wait);
-    });
-  }
-
-  private stopEncoder(): void {
-    const encoder = this.encoder;
-    this.encoder = null;
-    if (encoder) {
-      encoder.stdin.end();
-      const exited = encoder.close(1000).finally(() => this.stopping.delete(exited));
-      this.stopping.add(exited);
-    }
+  /** The encoder ended by itself (a refused or dropped connection): retry after a backoff. */
+  private failed(error: string): void {
+    if (this.closed) return;
+    this.lastError = error;
+    const wait = RETRY_MS[Math.min(this.restarts, RETRY_MS.length - 1)]!;
+    this.restarts++;
+    this.state = 'retrying';
+    this.pacer.stop();
+    this.log.warn(`push ${maskPushUrl(this.target.url)}: ${error.replaceAll(this.target.url, maskPushUrl(this.target.url))}; retrying in ${wait / 1000} s`);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.state = 'waiting';
+    }, wait);
   }
 }
