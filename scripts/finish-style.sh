@@ -12,7 +12,7 @@ if [ -f "runs/$id/checkpoint.pt" ] && [ "$dir" = models ]; then
   /usr/bin/python3 - "$id" <<'PY' 2>/dev/null
 import json, sys
 from trainer import reconet
-from trainer.export import export_fp16
+from trainer.onnx_files import export_fp16
 model_id = sys.argv[1]
 net, _ = reconet.load(f"runs/{model_id}/checkpoint.pt")
 export_fp16(net, "models", model_id, json.load(open(f"models/{model_id}.json")))

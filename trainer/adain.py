@@ -158,7 +158,7 @@ def export_arbitrary(stylizer, style_encoder, out_dir, model_id, extra, painting
     PyTorch through onnxruntime-node before the manifest is written."""
     import numpy as np
     from . import manifest as manifests
-    from .export import OPSET, PARITY_TOLERANCE, count_params, ort_run, sha256
+    from .onnx_files import OPSET, PARITY_TOLERANCE, count_params, ort_run, sha256
     os.makedirs(out_dir, exist_ok=True)
     stylizer, style_encoder = stylizer.eval(), style_encoder.eval()
     g = torch.Generator().manual_seed(0)
@@ -218,7 +218,7 @@ def load_decoder(checkpoint, decoder):
 
 
 def add_arguments(p):
-    from .evaluate import DATA
+    from .measures import DATA
     p.add_argument("--network", choices=["adain", "magenta", "microast"], default="adain",
                    help="adain: AdaIN with the compact VGG19 pair; magenta: Ghiasi et al.'s pair rebuilt from TFLite; "
                         "microast: Wang et al.'s MicroAST (no VGG at run time)")
@@ -388,7 +388,7 @@ def run(args):
         print_proof_pair(after, before)
         return 0
     from .data import list_images, load_image
-    from .evaluate import FRAME_SIZES, frame_names, photo_losses, style_gap, style_gap_at_frames, write_report
+    from .measures import FRAME_SIZES, frame_names, photo_losses, style_gap, style_gap_at_frames, write_report
     from .sizing import run_scaled, working_scale
     from .vgg import load_tfjs
     if args.threads:
@@ -435,7 +435,7 @@ def run(args):
             entry[f"style_gap_closed_{frame}"] = style_gap_at_frames(run_at_working_size, photos, painting, vgg,
                                                                       FRAME_SIZES[frame])["style_gap_closed"]
         if args.warping:
-            from .evaluate import middlebury, real_clips
+            from .measures import middlebury, real_clips
             with torch.no_grad():
                 mb = middlebury(run_model, os.path.join(args.data, "flow", "middlebury"))
                 clips = real_clips(run_model, os.path.join(args.data, "videos"), args.clips.split(","), 8, 240)

@@ -138,7 +138,7 @@ def frames_720(paths, height):
 
 def clip_frames(data, clips, height):
     """One frame (t = 1 s) of each clip in DATA/videos that exists."""
-    from .evaluate import read_clip_frames
+    from .measures import read_clip_frames
     out = []
     for name in filter(None, clips.split(",")):
         path = os.path.join(data, "videos", name)
@@ -206,7 +206,7 @@ def run(args):
         return run_pair(args)
     if not args.model:
         raise ValueError("give --model (a model to run) or --pair INPUT OUTPUT (an image pair to score)")
-    from .evaluate import open_model, runtime_runner
+    from .measures import open_model, runtime_runner
     model, manifest_path, manifest, _ = open_model(args.model)
     run_model = runtime_runner(model, manifest.get("runtime", {}))
     photos = [os.path.join(args.data, "content", "samples", n) for n in args.photos.split(",") if n]

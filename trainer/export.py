@@ -1,23 +1,10 @@
 """`export`: checkpoint -> models/<id>.onnx + models/<id>.json (the model contract
 in docs/model-contract.md), checked against ONNX Runtime through the project's
 own onnxruntime-node (scripts/ort-run.mjs)."""
-import hashlib
-import json
 import os
-import shutil
-import subprocess
-import tempfile
 
-import numpy as np
-import torch
-
-from . import manifest as manifests
 from . import reconet
-
-OPSET = 13
-PARITY_TOLERANCE = 2e-4  # max abs difference on [0, 1] outputs, fp32
-PARITY_TOLERANCE_FP16 = 2e-2  # fp16 weights and activations, against the fp32 PyTorch output
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .onnx_files import export_fp16, export_model
 
 
 def add_arguments(p):
@@ -39,134 +26,6 @@ def add_arguments(p):
     p.add_argument("--native-short-side", type=int,
                    help="runtime.nativeShortSide: the short side the model paints its strokes for (docs/model-contract.md, \"Working size\")")
     p.add_argument("--recipe", help="the recipe (trainer/recipes/ID.json) this model was built by, recorded in its manifest as its lineage")
-
-
-def count_params(net):
-    return sum(p.numel() for p in net.parameters())
-
-
-def export_onnx(net, path, opset=OPSET):
-    """Export with dynamic batch, height and width; written to a temp name first."""
-    net = reconet.folded(net).eval()
-    tmp = path + ".tmp"
-    dummy = torch.rand(1, 3, 64, 96)
-    dims = {0: "batch", 2: "height", 3: "width"}
-    with torch.no_grad():
-        torch.onnx.export(net, dummy, tmp, input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": dims, "output": dims}, opset_version=opset,
-                          do_constant_folding=True)
-    pin_rgb_channels(tmp)
-    os.replace(tmp, path)
-
-
-def pin_rgb_channels(path):
-    """A cropped output (reconet's sub-pixel networks) leaves ONNX's shape inference
-    with a symbolic channel count; the contract says 3, and the runtime checks it."""
-    import onnx
-    model = onnx.load(path)
-    changed = False
-    for value in list(model.graph.input) + list(model.graph.output):
-        dims = value.type.tensor_type.shape.dim
-        if value.name not in ("input", "output") or len(dims) != 4:
-            continue
-        dim = dims[1]
-        if not dim.HasField("dim_value"):
-            dim.dim_value = 3
-            changed = True
-    if changed:
-        onnx.save(model, path)
-
-
-def ort_run(onnx_path, array, extra=None, out_shape=None):
-    """Run float32 arrays through onnxruntime-node (CPU): `array` feeds the model's first
-    input, `extra` ({name: array}) the others; returns its first output, shaped like
-    `array` unless `out_shape` says otherwise."""
-    script = os.path.join(ROOT, "scripts", "ort-run.mjs")
-    node = shutil.which("node")
-    if node is None:
-        raise RuntimeError("node not found: the parity check runs ONNX Runtime through onnxruntime-node")
-    with tempfile.TemporaryDirectory() as tmp:
-        def saved(name, a):
-            path = os.path.join(tmp, f"feed-{name}.bin")
-            np.ascontiguousarray(a, dtype="<f4").tofile(path)
-            return path, ",".join(str(d) for d in np.shape(a))
-        src, shape = saved("in", array)
-        dst = os.path.join(tmp, "out.bin")
-        feeds = [f"{name}={path}@{dims}" for name, (path, dims) in ((n, saved(n, a)) for n, a in (extra or {}).items())]
-        proc = subprocess.run([node, script, onnx_path, src, shape, dst, *feeds],
-                              capture_output=True, text=True, cwd=ROOT)
-        if proc.returncode != 0:
-            raise RuntimeError(f"onnxruntime-node failed: {proc.stderr.strip().splitlines()[-1:]}")
-        return np.fromfile(dst, dtype="<f4").reshape(out_shape or np.shape(array))
-
-
-def parity_check(net, onnx_path, height=68, width=124, seed=0):
-    """Max abs difference between PyTorch and ONNX Runtime on a random frame whose
-    size differs from the export's dummy (so dynamic axes are exercised)."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.rand(1, 3, height, width, generator=g)
-    with torch.no_grad():
-        expected = net.eval()(x).numpy()
-    got = ort_run(onnx_path, x.numpy())
-    return float(np.abs(expected - got).max())
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def export_model(net, out_dir, model_id, manifest_extra, check=True):
-    os.makedirs(out_dir, exist_ok=True)
-    onnx_path = os.path.join(out_dir, f"{model_id}.onnx")
-    export_onnx(net, onnx_path)
-    parity = None
-    if check:
-        parity = parity_check(net, onnx_path)
-        if parity > PARITY_TOLERANCE:
-            os.remove(onnx_path)
-            raise RuntimeError(f"ONNX Runtime output differs from PyTorch by {parity:.2e} "
-                               f"(tolerance {PARITY_TOLERANCE:.0e}); export removed")
-    manifest = {
-        "id": model_id,
-        "title": model_id,
-        "contract": manifests.SINGLE_NETWORK,
-        "file": f"{model_id}.onnx",
-        "sha256": sha256(onnx_path),
-        "network": {**net.config(), "parameters": count_params(net)},
-        "export": {"opset": OPSET, "torch": torch.__version__, "precision": "fp32",
-                   "parity_max_abs_diff": parity, "parity_tolerance": PARITY_TOLERANCE},
-        "listed": True,
-        "metrics": {},
-    }
-    manifest.update(manifest_extra)
-    manifests.write(manifest, os.path.join(out_dir, f"{model_id}.json"))
-    return onnx_path, manifest
-
-
-def export_fp16(net, out_dir, model_id, manifest, check=True):
-    """<id>-fp16.onnx + manifest (unlisted, variantOf <id>), checked against PyTorch fp32."""
-    from .fp16 import convert_file
-    fp16_id = f"{model_id}-fp16"
-    path = os.path.join(out_dir, f"{fp16_id}.onnx")
-    convert_file(os.path.join(out_dir, f"{model_id}.onnx"), path)
-    parity = parity_check(net, path) if check else None
-    if parity is not None and parity > PARITY_TOLERANCE_FP16:
-        os.remove(path)
-        raise RuntimeError(f"fp16 model differs from PyTorch fp32 by {parity:.2e} (tolerance {PARITY_TOLERANCE_FP16:.0e}); removed")
-    variant = dict(manifest, id=fp16_id, file=f"{fp16_id}.onnx", sha256=sha256(path), listed=False,
-                   variant="fp16", variantOf=model_id, title=f"{manifest['title']} (fp16)",
-                   export=dict(manifest["export"], precision="fp16", parity_max_abs_diff=parity,
-                               parity_tolerance=PARITY_TOLERANCE_FP16))
-    variant.pop("preview", None)
-    variant["metrics"] = {}  # the fp32 figures do not describe this file; measure it where it runs (a GPU)
-    manifests.write(variant, os.path.join(out_dir, f"{fp16_id}.json"))
-    print(f"exported {path}; vs PyTorch fp32 max abs diff {parity:.2e}" if parity is not None else f"exported {path}")
-    return path
-
 
 def run(args):
     net, state = reconet.load(args.checkpoint)

@@ -19,7 +19,7 @@ from torch import nn
 
 from . import adain, reconet
 from . import manifest as manifests
-from .export import export_model
+from .onnx_files import export_model
 
 DEFAULT_OUT = os.path.join("test", "fixtures", "models")
 

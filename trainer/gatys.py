@@ -69,7 +69,7 @@ def run(args):
     print(f"wrote {args.out} (loss {history[0][0]:.4g} -> {history[-1][0]:.4g})")
     report = {"gatys": score(vgg, torch.sigmoid(logits.detach()), content, style)}
     if args.compare_model:
-        from .export import ort_run
+        from .onnx_files import ort_run
         h, w = content.shape[-2] - content.shape[-2] % 4, content.shape[-1] - content.shape[-1] % 4
         crop = content[..., :h, :w]
         out = torch.from_numpy(ort_run(args.compare_model, crop.numpy())).clamp(0, 1)

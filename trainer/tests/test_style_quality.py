@@ -42,7 +42,7 @@ def test_style_gap_is_zero_for_the_photo_and_one_for_the_painting(tmp_path):
     from PIL import Image
 
     from trainer.data import centre_square
-    from trainer.evaluate import style_gap
+    from trainer.measures import style_gap
     write_photos(tmp_path / "p", count=2, size=40)
     photos = sorted(str(p) for p in (tmp_path / "p").iterdir())
     painting = tmp_path / "style.png"
@@ -119,7 +119,7 @@ def test_blobs_scores_an_image_pair_made_elsewhere(tmp_path):
 
 @pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
 def test_load_reads_an_exported_model_back(tmp_path):
-    from trainer.export import export_model
+    from trainer.onnx_files import export_model
     torch.manual_seed(0)
     net = reconet.ReCoNet(width=4, blocks=1)
     with torch.no_grad():  # trained-like values: the exporter merges identical initializers (fresh norms)
@@ -290,7 +290,7 @@ def test_the_checkerboard_is_measured_at_the_size_the_model_ran_at():
     at the output's size the measure misses it, at the model's size it sees it."""
     import torch.nn.functional as F
     from trainer.artifacts import checkerboard_levels
-    from trainer.evaluate import at_model_size
+    from trainer.measures import at_model_size
     frame = torch.full((1, 3, 128, 128), 0.5)
     ys, xs = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
     small = 0.5 + (1 - 2 * ((ys + xs) % 2)).float() * (4 / 255)

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from trainer import reconet
-from trainer.export import export_model, parity_check
+from trainer.onnx_files import export_model, parity_check
 from trainer.flow import inside_mask, invert_flow, luminance, occlusion_mask, synthetic_pair, warp, with_noise
 from trainer.losses import feature_temporal_loss, gram, output_temporal_loss, style_loss, style_targets
 from trainer.vgg import WeightsMissing, load_tfjs, random_vgg
@@ -377,7 +377,7 @@ def write_flo(path, flow):
 
 
 def test_read_flo_round_trip(tmp_path):
-    from trainer.evaluate import read_flo
+    from trainer.measures import read_flo
     flow = np.random.default_rng(0).random((5, 7, 2)).astype("float32")
     write_flo(tmp_path / "f.flo", flow)
     assert np.array_equal(read_flo(str(tmp_path / "f.flo")), flow)
@@ -512,7 +512,7 @@ def test_prune_search_and_fine_tune_run_end_to_end(tmp_path):
 @pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
 def test_fp16_variant_follows_the_contract_and_matches(tmp_path):
     import onnx
-    from trainer.export import export_fp16
+    from trainer.onnx_files import export_fp16
     torch.manual_seed(0)
     net = reconet.ReCoNet(width=4, blocks=1)
     _, manifest = export_model(net, str(tmp_path), "m", {"title": "M"})
@@ -530,12 +530,12 @@ def test_fp16_variant_follows_the_contract_and_matches(tmp_path):
 
 @pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
 def test_eval_runs_a_fast_variant_at_its_model_scale(tmp_path):
-    from trainer import evaluate
+    from trainer import measures
     torch.manual_seed(0)
     export_model(reconet.ReCoNet(width=4, blocks=1), str(tmp_path), "m", {"title": "M"})
     frames = smooth_image(2, 36, 44)
-    out = evaluate.stylize(str(tmp_path / "m.onnx"), frames, 0.5)
-    full = evaluate.stylize(str(tmp_path / "m.onnx"), frames, 1.0)
+    out = measures.stylize(str(tmp_path / "m.onnx"), frames, 0.5)
+    full = measures.stylize(str(tmp_path / "m.onnx"), frames, 1.0)
     assert out.shape == frames.shape
     assert float(out.min()) >= 0 and float(out.max()) <= 1
     # The half-scale run really ran at half scale: close to the full-scale picture, but not the same one.
