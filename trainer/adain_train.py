@@ -32,7 +32,7 @@ import time
 import torch
 
 from . import THREADS_HELP, use_threads
-from . import adain
+from . import arbitrary
 from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair
 from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
@@ -118,7 +118,7 @@ def run(args):
         config["steps"] = args.steps  # a run keeps its recipe; --steps extends it
         print(f"resuming {ckpt_path} at step {step}/{config['steps']} with its saved settings", flush=True)
     elif args.init:
-        init = adain.load_decoder(args.init, decoder)
+        init = arbitrary.load_decoder(args.init, decoder)
         if init["config"].get("network", "adain") != args.network:
             raise ValueError(f"{args.init} is a {init['config'].get('network', 'adain')} run, not {args.network}")
         config.update(init=os.path.abspath(args.init), init_step=init["step"])
@@ -209,9 +209,9 @@ class PaintingNetwork:
         else:
             if random_weights:
                 torch.manual_seed(0)
-                self.encoder, decoder = adain.Encoder(), adain.Decoder()
+                self.encoder, decoder = arbitrary.Encoder(), arbitrary.Decoder()
             else:
-                self.encoder, decoder = adain.load_pair(weights)
+                self.encoder, decoder = arbitrary.load_pair(weights)
             self.encoder.eval().requires_grad_(False)
             self.trainable_part = decoder.train()
             self.painter = PaintingDecoder(decoder)
@@ -230,7 +230,7 @@ class PaintingNetwork:
         if self.kind == "magenta":
             from . import magenta
             return magenta.predict(self.predictor, image)
-        return adain.StyleEncoder(self.encoder)(image)
+        return arbitrary.StyleEncoder(self.encoder)(image)
 
     def paint(self, frames, style, painter=None):
         """(output, the feature map the feature temporal loss compares) at strength 1,
@@ -238,5 +238,5 @@ class PaintingNetwork:
         if self.kind == "magenta":
             return (painter or self.transfer)(frames, style.view(1, -1, 1, 1).expand(len(frames), -1, -1, -1), with_feature=True)
         with torch.no_grad():
-            features = adain.adain(self.encoder(frames), style.expand(len(frames), -1), torch.ones(len(frames), device=frames.device))
+            features = arbitrary.adain(self.encoder(frames), style.expand(len(frames), -1), torch.ones(len(frames), device=frames.device))
         return (painter or self.painter)(features)

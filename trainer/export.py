@@ -47,8 +47,8 @@ def run(args):
     if args.native_short_side is not None:
         extra["runtime"]["nativeShortSide"] = args.native_short_side
     if args.recipe:
-        from . import recipe
-        extra["lineage"] = recipe.lineage(recipe.load(args.recipe))
+        from . import lineage
+        extra["lineage"] = lineage.lineage(lineage.load(args.recipe))
     if not extra["runtime"]:
         del extra["runtime"]
     if args.variant:

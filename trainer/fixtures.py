@@ -17,7 +17,7 @@ import os
 import torch
 from torch import nn
 
-from . import adain, reconet
+from . import arbitrary, reconet
 from . import manifest as manifests
 from .onnx_files import export_model
 
@@ -71,8 +71,8 @@ def run(args):
     path, _ = export_model(reconet.with_upscale(tiny_net(3, width=2)), args.out, "tiny-subpixel", subpixel_extra,
                            check=not args.no_check)
     print(f"wrote {path}")
-    colour = adain.ColourStatistics()
-    path, _ = adain.export_arbitrary(adain.Stylizer(colour, colour), adain.StyleEncoder(colour), args.out, "tiny-colour",
+    colour = arbitrary.ColourStatistics()
+    path, _ = arbitrary.export_arbitrary(arbitrary.Stylizer(colour, colour), arbitrary.StyleEncoder(colour), args.out, "tiny-colour",
                                      {"title": "Tiny test model (colour statistics, any painting)",
                                       "training": {"random_weights": False, "note": "no weights: AdaIN on RGB"},
                                       "runtime": {"fastModelScale": 0.375}},

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .blobs import CLIPS, DEFAULT_PHOTOS, clip_frames, frames_720, score
+from .blob_detector import CLIPS, DEFAULT_PHOTOS, clip_frames, frames_720, score
 
 
 def add_arguments(p):

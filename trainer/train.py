@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from . import THREADS_HELP, reconet, use_threads
-from .blobs import blob_masks
+from .blob_detector import blob_masks
 from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair, with_noise
 from .loop import StopOnSignal, all_finite, descend, pick_device, print_progress, save_atomic

@@ -1,59 +1,59 @@
 import torch
 
-from trainer import adain
+from trainer import adain, arbitrary
 
 
 def test_adain_gives_the_content_features_the_style_statistics():
     torch.manual_seed(0)
-    content = torch.rand(2, adain.FEATURES, 6, 10) * 3
-    style = torch.cat([torch.rand(2, adain.FEATURES), torch.rand(2, adain.FEATURES) + 0.5], 1)
-    out = adain.adain(content, style, torch.ones(2))
-    assert torch.allclose(adain.mean_std(out), style, atol=1e-3)
+    content = torch.rand(2, arbitrary.FEATURES, 6, 10) * 3
+    style = torch.cat([torch.rand(2, arbitrary.FEATURES), torch.rand(2, arbitrary.FEATURES) + 0.5], 1)
+    out = arbitrary.adain(content, style, torch.ones(2))
+    assert torch.allclose(arbitrary.mean_std(out), style, atol=1e-3)
     # Strength 0 leaves the features as they were; 0.5 lands half way in the statistics.
-    assert torch.allclose(adain.adain(content, style, torch.zeros(2)), content, atol=1e-4)
-    half = adain.mean_std(adain.adain(content, style, torch.full((2,), 0.5)))
-    assert torch.allclose(half, (adain.mean_std(content) + style) / 2, atol=1e-3)
+    assert torch.allclose(arbitrary.adain(content, style, torch.zeros(2)), content, atol=1e-4)
+    half = arbitrary.mean_std(arbitrary.adain(content, style, torch.full((2,), 0.5)))
+    assert torch.allclose(half, (arbitrary.mean_std(content) + style) / 2, atol=1e-3)
 
 
 def test_encoder_decoder_shapes_and_the_stylizer_contract():
     torch.manual_seed(0)
-    enc, dec = adain.Encoder().eval(), adain.Decoder().eval()
+    enc, dec = arbitrary.Encoder().eval(), arbitrary.Decoder().eval()
     with torch.no_grad():  # random weights: keep the last ReLU alive so the picture depends on its input
         dec.conv11.bias.fill_(0.5)
     frame = torch.rand(1, 3, 48, 64)  # multiples of 8: three poolings
     features = enc(frame)
-    assert features.shape == (1, adain.FEATURES, 6, 8)
-    style = adain.StyleEncoder(enc)(torch.rand(1, 3, 40, 56))
-    assert style.shape == (1, 2 * adain.FEATURES)
-    out = adain.Stylizer(enc, dec)(frame, style, torch.ones(1))
+    assert features.shape == (1, arbitrary.FEATURES, 6, 8)
+    style = arbitrary.StyleEncoder(enc)(torch.rand(1, 3, 40, 56))
+    assert style.shape == (1, 2 * arbitrary.FEATURES)
+    out = arbitrary.Stylizer(enc, dec)(frame, style, torch.ones(1))
     assert out.shape == frame.shape
     assert float(out.min()) >= 0 and float(out.max()) <= 1
     assert float(out.std()) > 0  # not a constant picture
     # A different painting changes the picture.
     other = style.clone()
-    other[:, :adain.FEATURES] += 1.0  # brighter features everywhere
-    assert float((adain.Stylizer(enc, dec)(frame, other, torch.ones(1)) - out).abs().mean()) > 1e-4
+    other[:, :arbitrary.FEATURES] += 1.0  # brighter features everywhere
+    assert float((arbitrary.Stylizer(enc, dec)(frame, other, torch.ones(1)) - out).abs().mean()) > 1e-4
 
 
 def test_stylizer_pads_inside_the_graph_for_any_size_and_crops_back():
     torch.manual_seed(0)
-    enc, dec = adain.Encoder().eval(), adain.Decoder().eval()
-    style = adain.StyleEncoder(enc)(torch.rand(1, 3, 40, 56))
+    enc, dec = arbitrary.Encoder().eval(), arbitrary.Decoder().eval()
+    style = arbitrary.StyleEncoder(enc)(torch.rand(1, 3, 40, 56))
     with torch.no_grad():
-        out = adain.Stylizer(enc, dec)(torch.rand(1, 3, 36, 52), style, torch.ones(1))  # not multiples of 8
+        out = arbitrary.Stylizer(enc, dec)(torch.rand(1, 3, 36, 52), style, torch.ones(1))  # not multiples of 8
     assert out.shape == (1, 3, 36, 52)
 
 
 def test_export_writes_the_contract_2_pair_checked_against_onnx_runtime(tmp_path):
     import json
     torch.manual_seed(0)
-    enc, dec = adain.Encoder(), adain.Decoder()
+    enc, dec = arbitrary.Encoder(), arbitrary.Decoder()
     with torch.no_grad():
         dec.conv11.bias.fill_(0.5)
-    path, manifest = adain.export_arbitrary(adain.Stylizer(enc, dec), adain.StyleEncoder(enc), str(tmp_path), "any",
+    path, manifest = arbitrary.export_arbitrary(arbitrary.Stylizer(enc, dec), arbitrary.StyleEncoder(enc), str(tmp_path), "any",
                                             {"title": "Any"}, painting_size=256)
     assert manifest["contract"] == 2
-    assert manifest["arbitrary"]["encoder"] == "any.style.onnx" and manifest["arbitrary"]["styleLength"] == 2 * adain.FEATURES
+    assert manifest["arbitrary"]["encoder"] == "any.style.onnx" and manifest["arbitrary"]["styleLength"] == 2 * arbitrary.FEATURES
     assert manifest["export"]["parity_max_abs_diff"] < 2e-4
     assert (tmp_path / "any.style.onnx").exists()
     assert json.loads((tmp_path / "any.json").read_text())["title"] == "Any"
@@ -63,11 +63,11 @@ def test_export_writes_the_contract_2_pair_checked_against_onnx_runtime(tmp_path
 
 
 def test_colour_statistics_moves_the_mean_colour_to_the_paintings():
-    colour = adain.ColourStatistics()
+    colour = arbitrary.ColourStatistics()
     frame = torch.rand(1, 3, 20, 28) * 0.5
     painting = torch.rand(1, 3, 16, 16) * 0.3 + 0.6
-    style = adain.StyleEncoder(colour)(painting)
-    out = adain.Stylizer(colour, colour)(frame, style, torch.ones(1))
+    style = arbitrary.StyleEncoder(colour)(painting)
+    out = arbitrary.Stylizer(colour, colour)(frame, style, torch.ones(1))
     assert torch.allclose(out.mean((2, 3)), painting.mean((2, 3)), atol=0.02)
 
 

@@ -88,7 +88,7 @@ def test_a_stroke_scale_out_of_range_is_refused():
 
 
 def test_every_shipped_manifest_with_a_lineage_matches_its_recipe_and_the_recipe_prints_its_commands():
-    from trainer import recipe
+    from trainer import lineage as recipe
     lineages = 0
     for path in glob.glob(os.path.join(manifest.ROOT, "models", "*.json")):
         with open(path) as f:
@@ -104,7 +104,7 @@ def test_every_shipped_manifest_with_a_lineage_matches_its_recipe_and_the_recipe
 
 
 def test_a_recipe_starting_from_a_shipped_model_prints_where_it_comes_from():
-    from trainer import recipe
+    from trainer import lineage as recipe
     built_by = {"id": "x", "stages": [
         {"command": "from-git", "commit": "abc123", "path": "models/x.onnx", "to": "runs/init/x.onnx"},
         {"command": "train", "run": "runs/x", "args": {"init": "runs/init/x.onnx", "steps": 4}},
@@ -118,6 +118,6 @@ def test_a_recipe_starting_from_a_shipped_model_prints_where_it_comes_from():
 
 
 def test_recipe_refuses_an_unknown_model_with_the_known_ones():
-    from trainer import recipe
+    from trainer import lineage as recipe
     with pytest.raises(FileNotFoundError, match="recipes exist for .*magenta-steady"):
         recipe.load("no-such-model")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from trainer import reconet
-from trainer.blobs import detect, score
+from trainer.blob_detector import detect, score
 from trainer.losses import STYLE_LAYERS, balanced_style_distance, gram, gram_term
 from trainer.vgg import random_vgg
 
@@ -180,7 +180,7 @@ def _shaded_frame(h=96, w=112):
 
 
 def test_blob_penalty_is_the_detectors_residual_and_spares_colour_mappings():
-    from trainer.blobs import unexplained
+    from trainer.blob_detector import unexplained
     from trainer.losses import blob_loss, unexplained_colour
     frame = _shaded_frame()
     mix = torch.tensor([[0.6, 0.3, 0.1], [0.1, 0.2, 0.7], [0.5, 0.1, 0.1]])
@@ -206,7 +206,7 @@ def test_blob_penalty_is_the_detectors_residual_and_spares_colour_mappings():
 
 
 def test_blob_penalty_on_detected_blobs_spares_a_long_stroke_on_flat_input():
-    from trainer.blobs import blob_masks
+    from trainer.blob_detector import blob_masks
     from trainer.losses import blob_loss
     frame = _shaded_frame(h=192, w=224)
     yy, xx = torch.meshgrid(torch.arange(192.0), torch.arange(224.0), indexing="ij")
@@ -224,7 +224,7 @@ def test_blob_penalty_on_detected_blobs_spares_a_long_stroke_on_flat_input():
 
 
 def test_blob_masks_on_tensors_agree_with_the_numpy_detector():
-    from trainer.blobs import MIN_AREA, blob_masks
+    from trainer.blob_detector import MIN_AREA, blob_masks
     frame = flat_frame(h=360, w=480)
     out = (frame + spot(360, 480, 100, 120, 18, (1.0, 0.95, 0.1)) + spot(360, 480, 250, 330, 24, (0, 0, 0))
            + spot(360, 480, 200, 40, 12, (0.9, 0.1, 0.9))).clip(0, 1).astype(np.float32)

@@ -1,0 +1,149 @@
+"""The detector for the instance-norm "droplet" artifact (docs/metrics.md).
+
+A droplet is a compact spot, roughly 20-100 px across at 720p, of one colour
+(yellow, black, white) that nothing in the input explains: the photo is flat
+or smoothly shaded there. The detector asks how much of the output a local
+colour mapping of the input cannot explain: a colour guided filter (He et al.
+2010) fits output = A(x) input + b(x) in 65x65 windows; what is left over,
+smoothed to remove fine brush texture, marks a blob where it is strong and
+forms a large, compact region.
+
+The library under `blobs` (the count in a manifest), `sheet` (the overlays)
+and `train` (the blob penalty's masks).
+"""
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .losses import EPSILON, FLAT_RADIUS, FLAT_STD, TEXTURE_SIGMA, WINDOW_RADIUS, blob_residual, input_local_std
+
+RESIDUAL_THRESHOLD = 0.12   # unexplained colour (RGB distance, [0, 1] scale) that marks a blob pixel
+MIN_AREA = 300              # px at 720p: about a 20 px disc
+MAX_ASPECT = 4.0            # longer / shorter side of the component's box
+MIN_FILL = 0.35             # component area / box area: solid, not a stroke or an outline
+BORDER = 8                  # components touching the frame's edge (within this many px) do not count
+FLAG_PER_MEGAPIXEL = 2.0    # an image with more blobs than this per MP is flagged
+# Held-apart photos with large flat regions (sky, water, walls, skin), where droplets show.
+DEFAULT_PHOTOS = ("adain_golden_gate.jpg", "adain_sailboat.jpg", "adain_chicago.jpg", "adain_newyork.jpg",
+                  "adain_avril.jpg", "amber.jpg")
+CLIPS = "mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4"
+
+
+def _box(x, r):
+    import cv2
+    return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT)
+
+
+def unexplained(guide, output, r=WINDOW_RADIUS, eps=EPSILON):
+    """output - (colour guided filter of output with the input as guide): (H, W, 3)."""
+    h, w, _ = guide.shape
+    mean_i, mean_o = _box(guide, r), _box(output, r)
+    pairs = lambda a, b: np.stack([_box(a[..., i] * b[..., j], r) for i in range(3) for j in range(3)],
+                                  -1).reshape(h, w, 3, 3)
+    cov_ii = pairs(guide, guide) - mean_i[..., :, None] * mean_i[..., None, :] + eps * np.eye(3, dtype=np.float32)
+    cov_io = pairs(guide, output) - mean_i[..., :, None] * mean_o[..., None, :]
+    a = np.linalg.solve(cov_ii, cov_io)
+    b = mean_o - np.einsum("hwi,hwij->hwj", mean_i, a)
+    a_mean = _box(a.reshape(h, w, 9).astype(np.float32), r).reshape(h, w, 3, 3)
+    return output - (np.einsum("hwi,hwij->hwj", guide, a_mean) + _box(b.astype(np.float32), r))
+
+
+def detect(input_image, output_image, min_area=MIN_AREA):
+    """input_image, output_image: (H, W, 3) float32 in [0, 1], same size.
+    Returns a list of blobs (x, y, w, h, area, peak) and the blob mask.
+    `min_area` is in pixels of this image (MIN_AREA is meant at 720p)."""
+    import cv2
+    residual = cv2.GaussianBlur(unexplained(input_image, output_image).astype(np.float32), (0, 0), TEXTURE_SIGMA)
+    magnitude = np.sqrt((residual * residual).sum(-1))
+    luma = (input_image @ np.array([0.2126, 0.7152, 0.0722], np.float32)).astype(np.float32)
+    local_mean = _box(luma, FLAT_RADIUS)
+    local_std = np.sqrt(np.maximum(_box(luma * luma, FLAT_RADIUS) - local_mean * local_mean, 0))
+    return _components(magnitude, local_std, min_area)
+
+
+def _components(magnitude, local_std, min_area):
+    """The blobs among the pixels whose residual `magnitude` passes the threshold:
+    large, compact, away from the edge, on flat input (`local_std`). (H, W) each."""
+    import cv2
+    hot = (magnitude > RESIDUAL_THRESHOLD).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(hot, connectivity=8)
+    mask = np.zeros_like(hot)
+    blobs = []
+    for i in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if area < min_area or max(w, h) > MAX_ASPECT * min(w, h) or area < MIN_FILL * w * h:
+            continue
+        if x < BORDER or y < BORDER or x + w > hot.shape[1] - BORDER or y + h > hot.shape[0] - BORDER:
+            continue  # the frame's edge (padding, letterbox bars): not a droplet
+        region = labels == i
+        flatness = float(local_std[region].mean())
+        if flatness >= FLAT_STD:
+            continue  # painted over input structure: a stroke of the style, not a droplet
+        mask[region] = 1
+        blobs.append({"x": x, "y": y, "w": w, "h": h, "area": area, "peak": float(magnitude[region].max()),
+                      "input_std": flatness})
+    return blobs, mask
+
+
+def blob_masks(inputs, outputs, reference_height=720, magnitude=None, local_std=None):
+    """The detector's blob mask for each image of a batch ((N, 3, H, W) tensors, any
+    size), its minimum area scaled from 720p to the images' height: (N, 1, H, W) float.
+    The residual and the flatness are the blob penalty's own torch code
+    (losses.blob_residual, losses.input_local_std), run where the tensors are (the
+    training GPU: the numpy filters took about 0.5 s per 320 px image on one core),
+    or given already computed; only the labelling of components runs here."""
+    h = inputs.shape[-2]
+    min_area = max(8, int(MIN_AREA * (h / reference_height) ** 2))
+    with torch.no_grad():
+        if magnitude is None:
+            magnitude = blob_residual(outputs.detach().float(), inputs.detach().float())
+        if local_std is None:
+            local_std = input_local_std(inputs.detach().float())
+        magnitude, local_std = magnitude.detach()[:, 0].cpu().numpy(), local_std[:, 0].cpu().numpy()
+    masks = [torch.from_numpy(_components(magnitude[i], local_std[i], min_area)[1].astype(np.float32))
+             for i in range(inputs.shape[0])]
+    return torch.stack(masks)[:, None].to(inputs.device)
+
+
+def score(input_image, output_image):
+    blobs, mask = detect(input_image, output_image)
+    megapixels = input_image.shape[0] * input_image.shape[1] / 1e6
+    per_mp = len(blobs) / megapixels
+    return {"blobs": len(blobs), "blobs_per_megapixel": per_mp, "flagged": per_mp > FLAG_PER_MEGAPIXEL,
+            "area_fraction": float(mask.mean())}, blobs, mask
+
+
+def overlay(output_image, mask):
+    """The output with detected blobs outlined in magenta (for looking)."""
+    import cv2
+    img = (output_image * 255).round().astype(np.uint8).copy()
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(img, contours, -1, (255, 0, 255), 2)
+    return img
+
+
+def frames_720(paths, height):
+    """Photos scaled to `height` px high (multiples of 4), RGB float tensors."""
+    from .data import load_image
+    out = []
+    for path in paths:
+        img = load_image(path)
+        h, w = img.shape[-2:]
+        nw = int(round(w * height / h / 4)) * 4
+        img = F.interpolate(img.unsqueeze(0), size=(height, nw), mode="bicubic", align_corners=False,
+                            antialias=True).clamp(0, 1)
+        out.append((os.path.basename(path), img))
+    return out
+
+
+def clip_frames(data, clips, height):
+    """One frame (t = 1 s) of each clip in DATA/videos that exists."""
+    from .measures import read_clip_frames
+    out = []
+    for name in filter(None, clips.split(",")):
+        path = os.path.join(data, "videos", name)
+        if os.path.exists(path):
+            out.append((name, read_clip_frames(path, height, 1.0, 1)))
+    return out
