@@ -54,10 +54,14 @@ export function isStylecastError(error: unknown): error is StylecastError {
   return error instanceof StylecastError;
 }
 
+/** The first line of a message without ANSI colour escapes (native libraries, ONNX Runtime, colour theirs). */
+export function firstPlainLine(text: string): string {
+  return (text.split('\n')[0] ?? '').replace(/\x1b\[[0-9;]*m/g, '').trim();
+}
+
 /** A one-line description of any thrown value, for logs and the CLI. */
 export function describeError(error: unknown): string {
-  // ANSI escapes: native libraries (ONNX Runtime) colour their messages.
-  if (error instanceof Error) return (error.message.split('\n')[0] ?? error.name).replace(/\x1b\[[0-9;]*m/g, '').trim() || error.name;
+  if (error instanceof Error) return firstPlainLine(error.message) || error.name;
   return String(error);
 }
 

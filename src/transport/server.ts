@@ -20,7 +20,7 @@ import { PaintingApi } from './painting-api.js';
 import { PushOutput, parsePushUrl } from './push/push-output.js';
 import { Fmp4Broadcaster, httpSink, webSocketSink } from './fmp4/broadcaster.js';
 import { JanusPublisher } from './janus/janus-publisher.js';
-import { AccessPolicy } from './http/access.js';
+import { AccessPolicy, isLoopback } from './http/access.js';
 import { Router, parseRequestTarget, readBody, sendJson, type RouteContext } from './http/router.js';
 import { addStaticRoutes } from './http/static.js';
 import type { ClientMessage, OfferMode, ServerMessage } from './protocol.js';
@@ -88,11 +88,6 @@ export interface ServerLimits {
 const DEFAULT_LIMITS: ServerLimits = {
   maxMessageBytes: 64 * 1024, maxMessagesPerSecond: 50, maxPeers: 16, maxCameraSessions: 2, maxClients: 64, maxVideoSockets: 32, connectTimeoutMs: 15_000, bodyTimeoutMs: 10_000, maxPaintingUploads: 2, maxConnections: 512,
 };
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host);
-}
 
 /** On a GPU each style runs as its fp16 variant unless the server was started with fp32. */
 function gpuVariantFor(options: Pick<ServerOptions, 'fp32' | 'registry'>): { gpuVariant?: (modelPath: string) => string | null } {

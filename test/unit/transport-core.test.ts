@@ -6,7 +6,7 @@ import { parseClientMessage, parseServerMessage } from '../../dist/transport/pro
 import { SessionTable, type Session, type SessionKind } from '../../dist/transport/sessions/session-table.js';
 import { parseRequestTarget, httpStatus } from '../../dist/transport/http/router.js';
 import { checkOffer, filterCandidates } from '../../dist/transport/webrtc/peer.js';
-import { isLoopback } from '../../dist/transport/server.js';
+import { isLoopback } from '../../dist/transport/http/access.js';
 
 function fakeSession(id: string, kind: SessionKind): Session & { closeCount: number } {
   let resolve!: () => void;

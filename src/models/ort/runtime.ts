@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
-import { StylecastError, describeError } from '../../core/errors.js';
+import { StylecastError, describeError, firstPlainLine } from '../../core/errors.js';
 import { PAINTING_NAME, STYLE_NAME, contractProblems, styleLengthOf, encoderProblems, type Conditioning, type ModelSignature } from '../contract.js';
 import type { Device, ExecutionProvider, Selected } from '../providers.js';
 import { selectProvider } from '../providers.js';
@@ -161,7 +161,7 @@ export function runError(error: unknown, width: number, height: number): Styleca
   if (shapes) {
     return new StylecastError('MODEL_INVALID', `the model's output is ${picture(shapes[2]!)} for a ${picture(shapes[1]!)} input: the model contract needs the output the same size as the input`);
   }
-  const line = (text.split('\n')[0] ?? '').replace(/\x1b\[[0-9;]*m/g, '').trim();
+  const line = firstPlainLine(text);
   return new StylecastError('INFERENCE_FAILED', `inference failed on a ${width}x${height} frame: ${line.length > 300 ? `${line.slice(0, 300)}...` : line}`);
 }
 

@@ -10,7 +10,13 @@ export interface AccessOptions {
   readonly allowOrigins: readonly string[];
 }
 
+/** Loopback as a URL's host names it. */
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** Whether a bind address (`--host`) is this machine's loopback. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK_NAMES.includes(host) || host === '::1';
+}
 const WILDCARDS = new Set(['0.0.0.0', '::', '[::]']);
 
 /** Normalizes an `--allow-origin` value (scheme://host[:port], nothing else); throws USAGE otherwise. */
@@ -54,7 +60,7 @@ export class AccessPolicy {
     const bound = this.options.host;
     if (WILDCARDS.has(bound)) return true;
     const port = this.port();
-    const names = LOOPBACK_NAMES.includes(bound) || bound === '::1' ? LOOPBACK_NAMES : [bound.includes(':') ? `[${bound}]` : bound];
+    const names = isLoopback(bound) ? LOOPBACK_NAMES : [bound.includes(':') ? `[${bound}]` : bound];
     const host = hostHeader.toLowerCase();
     return names.some((name) => host === `${name}:${port}` || (port === 80 && host === name));
   }
