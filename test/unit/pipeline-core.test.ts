@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { CreditGate, FramePool } from '../../dist/pipeline/flow-control.js';
 import { parseSizeRequest, resolveSize } from '../../dist/pipeline/sizing.js';
 import { formatDuration, progressLine } from '../../dist/cli/progress.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../helpers.js';
+
+const SIZING = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'sizing.json'), 'utf8')) as { modelSize: unknown; workingSize: unknown };
 
 describe('CreditGate', () => {
   it('holds acquirers beyond capacity until a release', async () => {
@@ -82,26 +87,16 @@ describe('internal size', () => {
     expect(modelSizeFor({ width: 641, height: 361 }, 1)).toEqual({ width: 641, height: 361 });
     expect(modelSizeFor({ width: 40, height: 20 }, 0.25)).toEqual({ width: 16, height: 16 });
     expect(() => modelSizeFor({ width: 40, height: 20 }, 0)).toThrow(/model scale/);
-    // The same table as trainer/tests/test_manifest.py: halves round up in both languages.
-    for (const [dim, scale, expected] of [[90, 0.5, 46], [641, 0.5, 320], [20, 0.25, 16], [1080, 0.5, 540], [250, 0.5, 126], [374, 0.5, 188]] as const) {
+    // One table for both languages (test/fixtures/sizing.json): halves round up.
+    for (const [dim, scale, expected] of SIZING.modelSize as Array<[number, number, number]>) {
       expect(modelSizeFor({ width: dim, height: dim }, scale).width).toBe(expected);
     }
   });
 });
 
 describe('working size (a model paints strokes for its own short side)', () => {
-  // The same table as trainer/tests/test_manifest.py WORKING_SIZE_TABLE.
-  const table: Array<[[number, number, number, number | null, number], [number, number]]> = [
-    [[1280, 720, 1, 512, 1], [910, 512]],
-    [[1920, 1080, 1, 512, 1], [910, 512]],
-    [[640, 360, 1, 512, 1], [640, 360]],
-    [[640, 360, 0.5, 512, 1], [320, 180]],
-    [[1920, 1080, 0.5, 512, 1], [456, 256]],
-    [[1920, 1080, 1, 512, 2], [456, 256]],
-    [[1280, 720, 1, 512, 0.5], [1280, 720]],
-    [[1080, 1920, 1, 512, 1], [512, 910]],
-    [[1280, 720, 1, null, 2], [640, 360]],
-  ];
+  // One table for both languages (test/fixtures/sizing.json).
+  const table = SIZING.workingSize as Array<[[number, number, number, number | null, number], [number, number]]>;
   it('runs at the working size divided by the stroke scale, never above the output size', async () => {
     const { workingModelSize } = await import('../../dist/pipeline/sizing.js');
     for (const [[width, height, modelScale, nativeShortSide, strokeScale], [w, h]] of table) {

@@ -48,8 +48,10 @@ def test_update_validates_before_writing(tmp_path):
     assert json.loads(path.read_text())["contract"] == 1  # the bad change was never written
 
 
-# The model-size rule, one table for both languages (test/unit/pipeline-core.test.ts has the same).
-MODEL_SIZE_TABLE = [(90, 0.5, 46), (641, 0.5, 320), (20, 0.25, 16), (1080, 0.5, 540), (250, 0.5, 126), (374, 0.5, 188)]
+# The runtime's size rules: one table for both languages (test/fixtures/sizing.json).
+with open(os.path.join(manifest.ROOT, "test", "fixtures", "sizing.json")) as _f:
+    SIZING = json.load(_f)
+MODEL_SIZE_TABLE = [tuple(row) for row in SIZING["modelSize"]]
 
 
 @pytest.mark.parametrize("dim, scale, expected", MODEL_SIZE_TABLE)
@@ -58,19 +60,8 @@ def test_model_size_rule_matches_the_runtime(dim, scale, expected):
     assert model_size(dim, scale) == expected
 
 
-# The working-size rule, one table for both languages (test/unit/pipeline-core.test.ts has the same):
 # (output width, height, manifest model scale, native short side, stroke scale) -> model size.
-WORKING_SIZE_TABLE = [
-    ((1280, 720, 1.0, 512, 1.0), (910, 512)),
-    ((1920, 1080, 1.0, 512, 1.0), (910, 512)),
-    ((640, 360, 1.0, 512, 1.0), (640, 360)),     # smaller than its working size: runs at the output size
-    ((640, 360, 0.5, 512, 1.0), (320, 180)),     # a fast variant keeps its own scale
-    ((1920, 1080, 0.5, 512, 1.0), (456, 256)),
-    ((1920, 1080, 1.0, 512, 2.0), (456, 256)),   # strokes twice as large
-    ((1280, 720, 1.0, 512, 0.5), (1280, 720)),   # smaller strokes, capped at the output size
-    ((1080, 1920, 1.0, 512, 1.0), (512, 910)),   # portrait: the short side is the width
-    ((1280, 720, 1.0, None, 2.0), (640, 360)),   # no working size: the output's short side is the native one
-]
+WORKING_SIZE_TABLE = [(tuple(args), tuple(size)) for args, size in SIZING["workingSize"]]
 
 
 @pytest.mark.parametrize("args, expected", WORKING_SIZE_TABLE)
