@@ -2,17 +2,15 @@
 with the flatc bindings: mirror pad, fp16 weights through DEQUANTIZE, a
 VALID conv with fused ReLU, a SAME stride-2 conv, instance-norm-like
 MEAN/SQUARED_DIFFERENCE/RSQRT/MUL/SUB/ADD, nearest upsampling and a sigmoid,
-checked against the same computation written directly in PyTorch. Needs the
-TFLite schema of the shared data (skipped without it)."""
+checked against the same computation written directly in PyTorch. The TFLite
+schema ships beside the tests (fixtures/tflite-schema.fbs, Apache-2.0)."""
 import os
 
 import numpy as np
-import pytest
 import torch
 import torch.nn.functional as F
 
-SCHEMA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "weights", "magenta-arbitrary-tflite", "schema.fbs")
-pytestmark = pytest.mark.skipif(not os.path.exists(SCHEMA), reason="the TFLite schema of ../shared/data is not here")
+SCHEMA = os.path.join(os.path.dirname(__file__), "fixtures", "tflite-schema.fbs")
 
 
 def write_model(path, weights):
