@@ -196,6 +196,7 @@ export class StyleEngine {
   private skippedProviders: ReadonlyArray<{ provider: string; reason: string }> = [];
   private currentFrameIo: FrameIo = { kind: 'float', reason: 'no model loaded' };
   private runningFile = '';
+  private inferenceNiceness: number | null = null;
   private gpuVariant: ((modelPath: string) => string | null) | undefined;
 
   private constructor(
@@ -264,6 +265,11 @@ export class StyleEngine {
     return this.currentStyleLength;
   }
 
+  /** The inference threads' nice value (they yield to decoding and encoding), or null. */
+  get niceness(): number | null {
+    return this.inferenceNiceness;
+  }
+
   /** Whether frames cross into the model as 8-bit pixels (converted inside the graph), or why not. */
   get frameIo(): FrameIo {
     return this.currentFrameIo;
@@ -306,6 +312,7 @@ export class StyleEngine {
     this.skippedProviders = reply.skipped;
     this.currentStyleLength = reply.styleLength;
     this.currentFrameIo = reply.frameIo;
+    this.inferenceNiceness = reply.niceness;
   }
 
   /**

@@ -46,6 +46,8 @@ export type WorkerReply =
       readonly styleLength: number | null;
       /** Whether frames cross as 8-bit pixels (converted in the graph), or why not. */
       readonly frameIo: FrameIo;
+      /** The inference thread's nice value (null where it cannot be read or set). */
+      readonly niceness: number | null;
     }
   | { readonly type: 'encoded'; readonly id: number; readonly style: Float32Array }
   | { readonly type: 'ran'; readonly id: number; readonly input: Uint8Array; readonly output: Uint8Array; readonly ms: number }

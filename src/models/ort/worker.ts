@@ -3,6 +3,7 @@
  * main thread's event loop never blocks on a model. Buffers come and go by
  * transfer (no copies); a new model replaces the old one between frames.
  */
+import { getPriority, setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { StylecastError, describeError } from '../../core/errors.js';
@@ -12,6 +13,23 @@ import { FrameScratch, createSession, encodeStyle, frameIoOf, ortVersion, runFra
 
 if (!parentPort) throw new Error('worker.ts must run in a worker thread');
 const port = parentPort;
+
+/**
+ * Inference yields the CPU to everything else of ours: on Linux a thread's nice
+ * value is its own and the threads ONNX Runtime starts for a session inherit
+ * it, so this thread and its pool run below the ffmpeg children and the main
+ * thread. A live source's decoder then keeps up with the sender and the
+ * stylizer drops frames (newest wins) instead of the lag growing in a network
+ * buffer; a file loses nothing (its pipeline is lossless either way).
+ */
+export const INFERENCE_NICENESS = 5;
+let niceness: number | null = null;
+try {
+  setPriority(Math.max(getPriority(), INFERENCE_NICENESS));
+  niceness = getPriority();
+} catch {
+  // Not permitted here (or not Linux): inference runs at the process's priority.
+}
 let session: Session | null = null;
 /** Contract 2: the style encoder beside the stylizer. */
 let encoder: Session | null = null;
@@ -50,7 +68,7 @@ async function handle(request: WorkerRequest): Promise<void> {
         await Promise.all(previous.map((s) => s?.release()));
         reply({
           type: 'loaded', id: request.id, provider: selected.provider, skipped: selected.skipped, ortVersion: ortVersion(),
-          styleLength: newEncoder ? styleLengthOf(signature) : null, frameIo: frameIoOf(selected.value, request.modelPath),
+          styleLength: newEncoder ? styleLengthOf(signature) : null, frameIo: frameIoOf(selected.value, request.modelPath), niceness,
         });
       } catch (error) {
         reply({ type: 'failed', id: request.id, error: failure(error) });
