@@ -95,6 +95,7 @@ def run(args):
         if args.frames_only:
             manifest["metrics"]["frames_settings"] = {"frames": frame_names(args.frames), "measure_size": 512,
                                                       "photos": "content/samples enlarged to cover the frame, centre-cropped",
+                                                      "checkerboard": "at the size the model ran at",
                                                       "model_scale": scale,
                                                       **working_settings(runtime, args)}
         else:
