@@ -10,6 +10,6 @@ export default defineConfig({
     pool: 'forks',
     // Leak checks call global.gc(), which exists only with --expose-gc.
     poolOptions: { forks: { execArgv: ['--expose-gc'] } },
-    globalSetup: ['test/global-setup.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

@@ -15,9 +15,9 @@ import WebSocket from 'ws';
 import { createLogger } from '../../dist/core/log.js';
 import { ModelRegistry } from '../../dist/models/registry.js';
 import { StylecastServer, type ServerOptions } from '../../dist/transport/server.js';
-import { launchChromium } from '../browser.js';
-import { FIXTURES, ROOT, listDir, makeClip, runCli, tempDir, waitFor, type CliResult } from '../helpers.js';
-import { connect, viewerOffer } from '../live-client.js';
+import { launchChromium } from '../support/browser.js';
+import { FIXTURES, ROOT, listDir, makeClip, runCli, tempDir, waitFor, type CliResult } from '../support/helpers.js';
+import { connect, viewerOffer } from '../support/live-client.js';
 
 const logLines: string[] = [];
 const log = createLogger('debug', (line) => logLines.push(line));

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FIXTURES, TINY, WRONG_INPUT, childrenOf, listDir, makeClip, probe, processesMentioning, runCli, startCli, tempDir, waitFor,
   type CliResult,
-} from '../helpers.js';
+} from '../support/helpers.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let clip: string;

@@ -6,8 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../dist/core/log.js';
 import { JanusViewer } from '../../dist/bench/janus-viewer.js';
 import { StylecastServer } from '../../dist/transport/server.js';
-import { FIXTURES, runCli, tempDir, waitFor } from '../helpers.js';
-import { connect, startTestServer } from '../live-client.js';
+import { FIXTURES, runCli, tempDir, waitFor } from '../support/helpers.js';
+import { connect, startTestServer } from '../support/live-client.js';
 import { JANUS, startJanus } from '../../dist/bench/janus-process.js';
 
 const require = createRequire(import.meta.url);

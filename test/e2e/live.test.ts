@@ -4,9 +4,9 @@ import WebSocket from 'ws';
 import { createLogger } from '../../dist/core/log.js';
 import { ModelRegistry } from '../../dist/models/registry.js';
 import { StylecastServer, type ServerOptions } from '../../dist/transport/server.js';
-import { launchChromium, makeCameraClip } from '../browser.js';
-import { FIXTURES, childrenOf, runCli, startCli, tempDir, waitFor } from '../helpers.js';
-import { connect, ffmpegChildren, openFds, startTestServer, viewerOffer } from '../live-client.js';
+import { launchChromium, makeCameraClip } from '../support/browser.js';
+import { FIXTURES, childrenOf, runCli, startCli, tempDir, waitFor } from '../support/helpers.js';
+import { connect, ffmpegChildren, openFds, startTestServer, viewerOffer } from '../support/live-client.js';
 import { parseSourceSpec as parseSource } from '../../dist/pipeline/sources.js';
 
 const logLines: string[] = [];

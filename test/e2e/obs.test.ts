@@ -12,8 +12,8 @@ import { createLogger } from '../../dist/core/log.js';
 import { ModelRegistry } from '../../dist/models/registry.js';
 import { parseSourceSpec } from '../../dist/pipeline/sources.js';
 import { StylecastServer } from '../../dist/transport/server.js';
-import { FIXTURES, ROOT, waitFor } from '../helpers.js';
-import { OBS_MISSING, launchObs } from '../obs.js';
+import { FIXTURES, ROOT, waitFor } from '../support/helpers.js';
+import { OBS_MISSING, launchObs } from '../support/obs.js';
 
 const WIDTH = 320;
 const HEIGHT = 180;

@@ -10,9 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../dist/core/log.js';
 import { loadGallery } from '../../dist/models/gallery.js';
 import { StylecastServer } from '../../dist/transport/server.js';
-import { launchChromium } from '../browser.js';
-import { FIXTURES, ROOT, decodeRgb, makeClip, runCli, tempDir, waitFor } from '../helpers.js';
-import { connect, startTestServer } from '../live-client.js';
+import { launchChromium } from '../support/browser.js';
+import { FIXTURES, ROOT, decodeRgb, makeClip, runCli, tempDir, waitFor } from '../support/helpers.js';
+import { connect, startTestServer } from '../support/live-client.js';
 
 type Rgb = [number, number, number];
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InferenceRunError, StyleEngine } from '../../dist/models/engine.js';
 import { inspectModel, providerInstalled } from '../../dist/models/ort/runtime.js';
 import type { Conditioning } from '../../dist/models/contract.js';
-import { FIXTURES, ROOT, TINY, TINY_B, WRONG_INPUT, tempDir } from '../helpers.js';
+import { FIXTURES, ROOT, TINY, TINY_B, WRONG_INPUT, tempDir } from '../support/helpers.js';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 

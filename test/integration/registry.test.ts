@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGallery } from '../../dist/models/gallery.js';
 import { BUNDLED_MODELS_DIR, ModelRegistry } from '../../dist/models/registry.js';
-import { FIXTURES, tempDir } from '../helpers.js';
+import { FIXTURES, tempDir } from '../support/helpers.js';
 
 describe('ModelRegistry', () => {
   let dir: { path: string; cleanup: () => Promise<void> };

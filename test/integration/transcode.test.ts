@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transcodeFile } from '../../dist/pipeline/transcode.js';
 import { probeMedia } from '../../dist/media/ffmpeg/probe.js';
-import { ROOT, TINY, decodeRgb, listDir, makeClip, meanAbsDiff, probe, tempDir } from '../helpers.js';
+import { ROOT, TINY, decodeRgb, listDir, makeClip, meanAbsDiff, probe, tempDir } from '../support/helpers.js';
 
 describe('transcodeFile (real ffmpeg + real ONNX Runtime)', () => {
   let dir: { path: string; cleanup: () => Promise<void> };

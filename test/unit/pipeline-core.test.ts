@@ -4,7 +4,7 @@ import { parseSizeRequest, resolveSize } from '../../dist/pipeline/sizing.js';
 import { formatDuration, progressLine } from '../../dist/cli/progress.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../helpers.js';
+import { ROOT } from '../support/helpers.js';
 
 const SIZING = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'sizing.json'), 'utf8')) as { modelSize: unknown; workingSize: unknown };
 

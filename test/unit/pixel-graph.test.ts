@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NotWrapped, PIXELS_NAME, STYLIZED_NAME, readModel, wrapForPixels } from '../../dist/models/ort/pixel-graph.js';
-import { FIXTURES, TINY, WRONG_INPUT } from '../helpers.js';
+import { FIXTURES, TINY, WRONG_INPUT } from '../support/helpers.js';
 
 describe('the pixel wrap (ONNX bytes in, ONNX bytes out; ONNX Runtime runs it in test/integration/engine.test.ts)', () => {
   it('reads the declared inputs, outputs and opset of a model', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
  * would let a stale build pass: refuse to run instead (`npm test` builds first).
  */
 export default function checkBuildIsFresh(): void {
-  const root = join(import.meta.dirname, '..');
+  const root = join(import.meta.dirname, '..', '..');
   const newest = (dir: string): { file: string; mtime: number } => {
     let best = { file: '', mtime: 0 };
     for (const entry of readdirSync(dir, { withFileTypes: true })) {

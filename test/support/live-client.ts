@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
 import { join } from 'node:path';
-import { ModelRegistry } from '../dist/models/registry.js';
-import { StylecastServer, type ServerOptions } from '../dist/transport/server.js';
+import { ModelRegistry } from '../../dist/models/registry.js';
+import { StylecastServer, type ServerOptions } from '../../dist/transport/server.js';
 import { FIXTURES, ROOT, childrenOf } from './helpers.js';
 
 /** A live server on 127.0.0.1 for the tests: smptebars at 320x180, 30 fps, through the tiny fixture, unless overridden. */

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OBSWebSocket from 'obs-websocket-js';
-import { freePort } from '../dist/bench/janus-process.js';
+import { freePort } from '../../dist/bench/janus-process.js';
 
 /** Debian's OBS Studio 29 and Xvfb (installed by scripts/setup.sh). */
 export const OBS_MISSING = !existsSync('/usr/bin/obs') ? '/usr/bin/obs is not installed (Debian package obs-studio)'
