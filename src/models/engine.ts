@@ -32,6 +32,9 @@ export interface EngineOptions {
   readonly closeDeadlineMs?: number;
 }
 
+/** How a stylizer opens its engine: StyleEngine.open, or another source of engines (a test's, which injects faults). */
+export type EngineFactory = (options: EngineOptions) => Promise<StyleEngine>;
+
 /** One frame for run(): packed 8-bit pixels and where the stylized frame goes. */
 export interface EngineFrame {
   readonly width: number;

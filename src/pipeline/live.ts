@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Subject, Subscription, filter, map, type Observable } from 'rxjs';
 import { StylecastError, describeError } from '../core/errors.js';
 import type { Conditioning } from '../models/contract.js';
-import { InferenceRunError, StyleEngine } from '../models/engine.js';
+import { InferenceRunError, StyleEngine, type EngineFactory } from '../models/engine.js';
 import type { Device, ExecutionProvider } from '../models/providers.js';
 import type { StylizedFrame } from '../core/frame.js';
 import { FrameStylizer } from './frame-stylizer.js';
@@ -43,11 +43,8 @@ export interface LiveStylizerOptions {
   readonly restartAfterFailures?: number;
   /** Told once per failed frame ('frame', frequent) and per worker restart ('restart', rare). */
   readonly onFault?: (message: string, kind: 'frame' | 'restart') => void;
-  /**
-   * TESTS ONLY (fault injection): every Nth frame is sent to the worker with a
-   * wrong size, so ONNX Runtime really fails it.
-   */
-  readonly failEvery?: number;
+  /** Opens the engine (default StyleEngine.open), also for a restart after repeated failures. */
+  readonly openEngine?: EngineFactory;
 }
 
 export interface LiveStylizerStats extends LiveStatsSnapshot {
@@ -101,7 +98,7 @@ export class LiveStylizer {
   }
 
   private static openEngine(options: LiveStylizerOptions, modelPath: string): Promise<StyleEngine> {
-    return StyleEngine.open({
+    return (options.openEngine ?? StyleEngine.open)({
       modelPath, device: options.device, threads: options.threads ?? 0, lanes: options.lanes ?? 0,
       ...(options.gpuVariant ? { gpuVariant: options.gpuVariant } : {}),
     });
@@ -159,10 +156,7 @@ export class LiveStylizer {
   private async infer(frame: LiveInputFrame): Promise<StylizedFrame | null> {
     const engine = this.engine;
     try {
-      const prepared = this.core.prepare({ ...frame, index: this.runs });
-      const faulty = this.options.failEvery !== undefined && ++this.runs % this.options.failEvery === 0;
-      // A frame whose size does not match its buffer: the worker refuses it, as it would a real fault.
-      const stylized = await this.core.infer(faulty ? { ...prepared, height: prepared.height + 4 } : prepared);
+      const stylized = await this.core.infer(this.core.prepare({ ...frame, index: this.runs++ }));
       this.consecutiveFailures = 0;
       return stylized;
     } catch (error) {

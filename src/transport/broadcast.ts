@@ -1,3 +1,4 @@
+import type { EngineFactory } from '../models/engine.js';
 import type { Subscription } from 'rxjs';
 import type { FrameSize } from '../core/frame.js';
 import type { Logger } from '../core/log.js';
@@ -25,8 +26,8 @@ export interface BroadcastOptions {
   readonly outputSize: FrameSize;
   readonly fps: number;
   readonly log: Logger;
-  /** TESTS ONLY: see LiveStylizerOptions.failEvery. */
-  readonly failEvery?: number;
+  /** See LiveStylizerOptions.openEngine. */
+  readonly openEngine?: EngineFactory;
 }
 
 export interface BroadcastStats extends LiveStylizerStats {

@@ -1,3 +1,4 @@
+import type { EngineFactory } from '../models/engine.js';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -63,8 +64,8 @@ export interface ServerOptions {
   readonly tls?: { readonly cert: string; readonly key: string };
   /** Public-domain paintings offered beside the upload (default: the shipped gallery, models/gallery). */
   readonly gallery?: readonly GalleryPainting[];
-  /** TESTS ONLY (fault injection): every Nth broadcast frame fails in ONNX Runtime. */
-  readonly failEvery?: number;
+  /** Opens each stylizer's engine (default StyleEngine.open): a seam for other engines, and for tests that inject faults. */
+  readonly openEngine?: EngineFactory;
 }
 
 export interface ServerLimits {
@@ -177,7 +178,7 @@ export class StylecastServer {
     const broadcast = await Broadcast.open({
       modelPath: choice.entry.onnxPath, device: options.device, threads: options.threads, lanes: options.lanes ?? 0, stabilize: options.stabilize,
       source: options.source, size: workingModelSize(options.size, workingSizeOf(choice, options.strokeScale ?? 1)), outputSize: options.size, fps: options.fps, log: options.log,
-      ...(options.failEvery ? { failEvery: options.failEvery } : {}),
+      ...(options.openEngine ? { openEngine: options.openEngine } : {}),
       ...gpuVariantFor(options),
     });
     const server = new StylecastServer(options, styles, broadcast, gallery);
@@ -337,6 +338,7 @@ export class StylecastServer {
           offerSdp, modelPath: choice.entry.onnxPath, modelSize: this.director.modelSizeOf(choice), device: this.options.device, threads: this.options.threads, lanes: this.options.lanes ?? 0,
           stabilize: this.options.stabilize, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs,
           ...gpuVariantFor(this.options),
+          ...(this.options.openEngine ? { openEngine: this.options.openEngine } : {}),
         }));
       } else {
         ({ viewer: session, answerSdp } = await Viewer.open({ offerSdp, output: this.rtc, preview: preview ? this.broadcast.preview : null, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs }));

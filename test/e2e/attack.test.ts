@@ -16,6 +16,7 @@ import { createLogger } from '../../dist/core/log.js';
 import { ModelRegistry } from '../../dist/models/registry.js';
 import { StylecastServer, type ServerOptions } from '../../dist/transport/server.js';
 import { launchChromium } from '../support/browser.js';
+import { failingEvery } from '../support/faults.js';
 import { FIXTURES, ROOT, listDir, makeClip, runCli, tempDir, waitFor, type CliResult } from '../support/helpers.js';
 import { connect, viewerOffer } from '../support/live-client.js';
 
@@ -352,7 +353,7 @@ describe('caps and half-open peers', () => {
 
 describe('a failing frame does not stop the stream', () => {
   it('with every 10th inference failing in ONNX Runtime, a viewer keeps receiving and the failures are counted', async () => {
-    await startServer({ failEvery: 10 });
+    await startServer({ openEngine: failingEvery(10) });
     const fragments: number[] = [];
     const v = new WebSocket(server!.url.replace('http', 'ws') + '/live.mp4');
     v.on('message', (data: Buffer) => fragments.push(data.length));
@@ -369,7 +370,7 @@ describe('a failing frame does not stop the stream', () => {
   }, 40_000);
 
   it('a model that fails every frame restarts its worker after 30 failures and keeps the server up', async () => {
-    await startServer({ failEvery: 1 });
+    await startServer({ openEngine: failingEvery(1) });
     await waitFor(async () => (await statsOf()).broadcast.restarts >= 1, 30_000);
     await stillServing();
   }, 40_000);

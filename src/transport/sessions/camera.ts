@@ -1,3 +1,4 @@
+import type { EngineFactory } from '../../models/engine.js';
 import type { FrameSize } from '../../core/frame.js';
 import type { Conditioning } from '../../models/contract.js';
 import type { Device } from '../../models/providers.js';
@@ -22,6 +23,8 @@ export interface CameraOptions {
   readonly stabilize: boolean;
   /** The fp16 variant to run on a GPU (StyleEngine's gpuVariant); absent: models run as given. */
   readonly gpuVariant?: (modelPath: string) => string | null;
+  /** See LiveStylizerOptions.openEngine. */
+  readonly openEngine?: EngineFactory;
   readonly candidateAddress: string | null;
   readonly connectTimeoutMs?: number;
 }
