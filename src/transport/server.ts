@@ -19,11 +19,11 @@ import { RtcVideoOutput } from './webrtc/video.js';
 import { StyleDirector, workingSizeOf } from './style-director.js';
 import { PaintingApi } from './painting-api.js';
 import { PushOutput, parsePushUrl } from './push/push-output.js';
-import { Fmp4Broadcaster, httpSink, webSocketSink } from './fmp4/broadcaster.js';
+import { Fmp4Broadcaster, webSocketSink } from './fmp4/broadcaster.js';
 import { JanusPublisher } from './janus/janus-publisher.js';
 import { AccessPolicy, isLoopback } from './http/access.js';
-import { Router, parseRequestTarget, readBody, sendJson, type RouteContext } from './http/router.js';
-import { addStaticRoutes } from './http/static.js';
+import { apiRouter } from './http/api.js';
+import { type Router, parseRequestTarget } from './http/router.js';
 import type { ClientMessage, OfferMode, ServerMessage } from './protocol.js';
 import { Camera } from './sessions/camera.js';
 import { Publisher } from './sessions/publisher.js';
@@ -363,82 +363,23 @@ export class StylecastServer {
     }
   }
 
-  // ---- HTTP: pages, API, WHIP and WHEP -------------------------------------
+  // ---- HTTP: pages, API, WHIP and WHEP (http/api.ts) ---------------------
 
   private routes(): Router {
-    const router = new Router(this.options.log, ({ req, res }) => {
-      for (const [name, value] of Object.entries(this.access.check(req))) res.setHeader(name, value);
-    });
-    addStaticRoutes(router, this.options.webRoot);
-    if (this.paintings) this.paintings.addRoutes(router);
-    else {
-      router.on('POST', /^\/api\/(painting|gallery\/[a-z0-9-]{1,64})$/, ({ req, url }) => {
-        this.access.authorize(req, url);
-        throw new StylecastError('NOT_FOUND', 'this server has no any-painting model');
-      });
-    }
-    router
-      .on('GET', '/api/styles', ({ req, res, url }) => {
-        this.access.authorize(req, url);
-        sendJson(res, 200, { style: this.director.styleId, styles: this.styles.list() });
-      })
-      .on('GET', '/api/stats', ({ req, res, url }) => {
-        this.access.authorize(req, url);
-        sendJson(res, 200, { style: this.director.styleId, broadcast: this.broadcastStats(), server: this.counts(), janus: this.janus?.status() ?? null, pushes: this.pushes.map((p) => p.status()) });
-      })
-      .on('GET', '/live.mp4', ({ req, res, url }) => {
-        this.access.authorize(req, url);
-        if (req.method === 'HEAD') {
-          res.writeHead(200, { 'Content-Type': 'video/mp4', 'Cache-Control': 'no-store' });
-          return void res.end();
+    return apiRouter({
+      log: this.options.log, webRoot: this.options.webRoot, access: this.access, limits: this.limits,
+      paintings: this.paintings, fmp4: this.fmp4, sessions: this.sessions,
+      styles: () => ({ style: this.director.styleId, styles: this.styles.list() }),
+      stats: () => ({ style: this.director.styleId, broadcast: this.broadcastStats(), server: this.counts(), janus: this.janus?.status() ?? null, pushes: this.pushes.map((p) => p.status()) }),
+      openResource: async (kind, offerSdp) => {
+        const common = { offerSdp, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs };
+        if (kind === 'whep') {
+          const { viewer, answerSdp } = await Viewer.open({ ...common, output: this.rtc, preview: null });
+          return { session: viewer, answerSdp };
         }
-        if (this.fmp4.viewers >= this.limits.maxVideoSockets) throw new StylecastError('BUSY', `at most ${this.limits.maxVideoSockets} fMP4 viewers at once`);
-        req.socket.setTimeout(0); // a live stream: no request timeout once it flows
-        this.fmp4.addClient(httpSink(res));
-      })
-      .on('POST', '/whep', (context) => this.createResource('whep', context))
-      .on('POST', '/whip', (context) => this.createResource('whip', context))
-      .on('DELETE', /^\/(whip|whep)\/([\w-]{1,64})$/, ({ req, res, url, params }) => {
-        this.access.authorize(req, url);
-        const session = this.sessions.get(params[1]!);
-        if (!session || session.kind !== (params[0] === 'whip' ? 'publisher' : 'viewer')) throw new StylecastError('NOT_FOUND', 'no such session');
-        session.close();
-        res.writeHead(200);
-        res.end();
-      })
-      .on('PATCH', /^\/(whip|whep)\/([\w-]{1,64})$/, ({ res }) => {
-        res.writeHead(405, { Allow: 'DELETE' });
-        res.end('trickle ICE is not supported: send a complete offer\n');
-      })
-      // Reached only by the server's own origin or an --allow-origin one (the access check runs first).
-      .on('OPTIONS', /^\/(api\/\w+|whip|whep|(whip|whep)\/[\w-]{1,64})$/, ({ res }) => {
-        res.writeHead(204, {
-          'Access-Control-Allow-Methods': 'GET, POST, DELETE, PATCH, OPTIONS',
-          'Access-Control-Allow-Headers': 'Authorization, Content-Type',
-          'Access-Control-Max-Age': '600',
-        });
-        res.end();
-      });
-    return router;
-  }
-
-  private async createResource(kind: 'whip' | 'whep', { req, res, url }: RouteContext): Promise<void> {
-    this.access.authorize(req, url);
-    if (!(req.headers['content-type'] ?? '').startsWith('application/sdp')) throw new StylecastError('BAD_REQUEST', 'Content-Type must be application/sdp');
-    const reservation = this.sessions.reserve(kind === 'whip' ? 'publisher' : 'viewer', null);
-    let session: Session;
-    let answerSdp: string;
-    try {
-      const offerSdp = await readBody(req, this.limits.maxMessageBytes, this.limits.bodyTimeoutMs);
-      const common = { offerSdp, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs };
-      if (kind === 'whep') ({ viewer: session, answerSdp } = await Viewer.open({ ...common, output: this.rtc, preview: null }));
-      else ({ publisher: session, answerSdp } = await Publisher.open({ ...common, broadcast: this.broadcast }));
-    } catch (error) {
-      reservation.cancel();
-      throw error;
-    }
-    reservation.fill(session);
-    res.writeHead(201, { 'Content-Type': 'application/sdp', Location: `/${kind}/${session.id}` });
-    res.end(answerSdp);
+        const { publisher, answerSdp } = await Publisher.open({ ...common, broadcast: this.broadcast });
+        return { session: publisher, answerSdp };
+      },
+    });
   }
 }
