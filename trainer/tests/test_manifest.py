@@ -78,20 +78,54 @@ def test_a_stroke_scale_out_of_range_is_refused():
         working_scale(720, 1280, 1.0, 512, 8.0)
 
 
-def test_every_shipped_manifest_with_a_lineage_matches_its_recipe_and_the_recipe_prints_its_commands():
+def test_every_shipped_model_records_the_lineage_of_its_recipe_and_the_recipe_carries_its_training_settings():
     from trainer import lineage as recipe
-    lineages = 0
-    for path in glob.glob(os.path.join(manifest.ROOT, "models", "*.json")):
+    paths = glob.glob(os.path.join(manifest.ROOT, "models", "*.json")) + \
+        glob.glob(os.path.join(manifest.ROOT, "models", "baselines", "*.json"))
+    assert len(paths) >= 19
+    for path in paths:
         with open(path) as f:
             shipped = json.load(f)
-        if "lineage" not in shipped:
-            continue
-        lineages += 1
+        assert "lineage" in shipped, f"{path}: no lineage (a shipped model needs a recipe in trainer/recipes)"
         built_by = recipe.load(shipped["lineage"]["recipe"])
         assert shipped["lineage"] == recipe.lineage(built_by), f"{path}: its lineage differs from trainer/recipes/{built_by['id']}.json"
         last = recipe.commands(built_by)[-1]
         assert shipped.get("variantOf", shipped["id"]) in last, "the recipe's last command must make this model (or the model it is a variant of)"
-    assert lineages >= 1
+        if shipped["contract"] == 1:
+            assert recipe.disagreements(built_by, shipped) == [], path
+
+
+def _planted():
+    return {"id": "x", "stages": [
+        {"command": "train", "run": "runs/x", "args": {"style": "{data}/styles/x.jpg", "steps": 30, "style-weight": 8e4,
+                                                        "keep-checkpoints": True}},
+        {"command": "average", "positional": ["runs/x/step20.pt", "runs/x/step30.pt"], "args": {"out": "runs/x/mean.pt"}},
+        {"command": "export", "args": {"checkpoint": "runs/x/mean.pt", "id": "x", "model-scale": 0.5}},
+    ]}
+
+
+def test_a_recipe_that_drifts_from_what_the_manifest_records_is_named_setting_by_setting():
+    from trainer import lineage as recipe
+    shipped = {"runtime": {"modelScale": 0.5}, "training": {
+        "style": "x.jpg", "style_weight": 80000.0, "steps": 30, "steps_done": 30, "averaged_steps": [20, 30]}}
+    assert recipe.disagreements(_planted(), shipped) == []
+    drifted = dict(shipped, training=dict(shipped["training"], style_weight=1.2e5, blob_weight=1e9, style="y.jpg",
+                                          averaged_steps=[10, 30]), runtime={"modelScale": 1.0})
+    problems = recipe.disagreements(_planted(), drifted)
+    assert any(p.startswith("style_weight: the manifest records 120000.0") for p in problems)
+    assert any(p.startswith("blob_weight: the manifest records 1000000000.0, the recipe does not set it") for p in problems)
+    assert any(p.startswith("style: ") for p in problems)
+    assert any(p.startswith("averaged steps: ") for p in problems)
+    assert any(p.startswith("runtime.modelScale: ") for p in problems)
+    late = dict(shipped, training=dict(shipped["training"], steps_done=40))
+    assert recipe.disagreements(_planted(), late) == ["steps: the manifest's network is at step 40, the recipe's at 30"]
+
+
+def test_a_recipe_names_the_data_folder_and_positional_arguments_where_they_go():
+    from trainer import lineage as recipe
+    lines = recipe.shell_lines(_planted(), data="/d")
+    assert lines[0].split(" -m trainer ")[1] == "train --run runs/x --style /d/styles/x.jpg --steps 30 --style-weight 80000.0 --keep-checkpoints"
+    assert lines[1].split(" -m trainer ")[1] == "average runs/x/step20.pt runs/x/step30.pt --out runs/x/mean.pt"
 
 
 def test_a_recipe_starting_from_a_shipped_model_prints_where_it_comes_from():

@@ -672,3 +672,41 @@ def test_a_larger_photo_size_shows_the_scene_at_a_larger_pixel_scale(tmp_path):
     assert torch.isclose(large.batch(1, torch.Generator().manual_seed(3)).max(), torch.tensor(200 / 255))
     with pytest.raises(ValueError, match="smaller than the crop size"):
         PhotoCrops(paths, 32, photo_size=16)
+
+
+def test_a_recipe_runs_from_a_model_in_git_to_an_exported_model_that_records_its_lineage(tmp_path, monkeypatch, capsys):
+    """`trainer recipe ID --execute`: a model taken from git, two training steps keeping
+    their checkpoints, their mean, the export; then --compare measures the result."""
+    from argparse import Namespace
+    from trainer import lineage, recipe
+    write_photos(tmp_path / "photos")
+    Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
+    run = str(tmp_path / "run")
+    init = str(tmp_path / "inits" / "tiny")
+    planted = {"id": "tiny", "stages": [
+        {"command": "from-git", "commit": "HEAD", "path": "test/fixtures/models/tiny.onnx", "to": init + ".onnx"},
+        {"command": "from-git", "commit": "HEAD", "path": "test/fixtures/models/tiny.json", "to": init + ".json"},
+        {"command": "train", "run": run, "args": {
+            "style": str(tmp_path / "style.png"), "content": str(tmp_path / "photos"), "init": init + ".onnx",
+            "random-vgg": True, "size": 32, "batch": 1, "steps": 2, "checkpoint-every": 1, "keep-checkpoints": True,
+            "style-size": 32}},
+        {"command": "average", "positional": [run + "/step1.pt", run + "/step2.pt"], "args": {"out": run + "/mean.pt"}},
+        {"command": "export", "args": {"checkpoint": run + "/mean.pt", "id": "tiny", "out": str(tmp_path / "models"),
+                                       "no-check": True}},
+    ]}
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "tiny.json").write_text(json.dumps(planted))
+    monkeypatch.setattr(lineage, "RECIPES", str(tmp_path / "recipes"))
+    assert recipe.run(Namespace(id="tiny", data="unused", execute=True, threads=1, compare=None)) == 0
+    out = capsys.readouterr().out
+    assert "stage 5/5: trainer export" in out and out.rstrip().endswith("rebuilt tiny")
+    exported = json.loads((tmp_path / "models" / "tiny.json").read_text())
+    assert exported["training"]["averaged_steps"] == [1, 2]
+    averaged = reconet.load(str(tmp_path / "models" / "tiny.onnx"))[0].state_dict()
+    assert recipe.weight_distance(averaged, averaged)[0] == 0
+    assert 0 < recipe.weight_distance(averaged, reconet.load(init + ".onnx")[0].state_dict())[0] < 1
+    broken = dict(planted, stages=[dict(planted["stages"][0], path="test/fixtures/models/no-such.onnx")])
+    (tmp_path / "recipes" / "tiny.json").write_text(json.dumps(broken))
+    with pytest.raises(RuntimeError, match="stage 1: git show HEAD:test/fixtures/models/no-such.onnx failed"):
+        recipe.run(Namespace(id="tiny", data="unused", execute=True, threads=None, compare=None))
+    assert not os.path.exists(init + ".onnx.tmp")
