@@ -24,10 +24,8 @@ released network's style statistics but lets strokes move where the temporal
 terms want them.
 """
 import copy
-import json
 import os
 import sys
-import time
 
 import torch
 
@@ -37,7 +35,7 @@ from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair
 from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
                      output_temporal_loss, style_loss, style_targets, teacher_style_loss, tv_loss)
-from .loop import StopOnSignal, all_finite, descend, pick_device, print_progress, save_atomic
+from .loop import TrainingLoop, pick_device, resolve_settings, start_run
 from .vgg import load_tfjs, random_vgg
 
 HELD_OUT = "candy.jpg,the_scream.jpg,starry_night.jpg,udnie.jpg"
@@ -89,46 +87,47 @@ class PaintingDecoder(torch.nn.Module):
         return y, feature
 
 
+# Settings a run records beside DEFAULTS; a resumed run older than one of them takes this value.
+RECORDED = dict(held_out=HELD_OUT, no_temporal=False, random_vgg=False, network="adain")
+
+
 def run(args):
     use_threads(args.threads)
     device = pick_device(args.device)
     os.makedirs(args.run, exist_ok=True)
     ckpt_path = os.path.join(args.run, "checkpoint.pt")
-    config = {k: getattr(args, k) for k in DEFAULTS}
-    config.update(held_out=args.held_out, no_temporal=args.no_temporal, random_vgg=args.random_vgg, network=args.network)
+    chosen = {k: getattr(args, k) for k in DEFAULTS}
+    chosen.update(held_out=args.held_out, no_temporal=args.no_temporal, random_vgg=args.random_vgg, network=args.network)
     if args.no_temporal:
-        config["temporal_weight"] = config["feature_temporal_weight"] = 0.0
+        chosen["temporal_weight"] = chosen["feature_temporal_weight"] = 0.0
     network = PaintingNetwork(args.network, args.weights or os.path.join(
         args.data, "weights", "collab-distill-vgg19-16x" if args.network == "adain" else "magenta-arbitrary-tflite"), args.random_vgg)
     network.to(device)
     decoder = network.trainable_part
     teacher = network.frozen_copy()  # before any checkpoint is loaded: the released painter
-    optimizer = torch.optim.Adam(decoder.parameters(), lr=args.lr)
+    resume = torch.load(ckpt_path, map_location=device) if os.path.exists(ckpt_path) else None
+    if resume is not None and resume["config"].get("network", "adain") != args.network:
+        raise ValueError(f"{ckpt_path} is a {resume['config'].get('network', 'adain')} run, not {args.network}")
+    config, notes = resolve_settings({**DEFAULTS, **RECORDED}, chosen, resume["config"] if resume else None)
+    optimizer = torch.optim.Adam(decoder.parameters(), lr=config["lr"])
     step, history = 0, []
-    if os.path.exists(ckpt_path):
-        state = torch.load(ckpt_path, map_location=device)
-        decoder.load_state_dict(state["decoder"])
-        if "optimizer" in state:  # slim checkpoints (brought back from a GPU machine) carry none
-            optimizer.load_state_dict(state["optimizer"])
-        step, history, config = state["step"], state.get("history", []), state["config"]
-        config.setdefault("distill_weight", 0.0)  # runs from before the options
-        config.setdefault("teacher_style_weight", 0.0)
-        if config.get("network", "adain") != args.network:
-            raise ValueError(f"{ckpt_path} is a {config.get('network', 'adain')} run, not {args.network}")
-        config["steps"] = args.steps  # a run keeps its recipe; --steps extends it
+    if resume is not None:
+        decoder.load_state_dict(resume["decoder"])
+        if "optimizer" in resume:  # slim checkpoints (brought back from a GPU machine) carry none
+            optimizer.load_state_dict(resume["optimizer"])
+        step, history = resume["step"], resume.get("history", [])
         print(f"resuming {ckpt_path} at step {step}/{config['steps']} with its saved settings", flush=True)
+        if notes:
+            print("  ignored on the command line (saved value kept): " + ", ".join(notes), flush=True)
     elif args.init:
         init = arbitrary.load_decoder(args.init, decoder)
         if init["config"].get("network", "adain") != args.network:
             raise ValueError(f"{args.init} is a {init['config'].get('network', 'adain')} run, not {args.network}")
         config.update(init=os.path.abspath(args.init), init_step=init["step"])
         print(f"starting from {args.init} (its step {init['step']})", flush=True)
-    with open(os.path.join(args.run, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-    with open(os.path.join(args.run, "command.txt"), "a") as f:
-        f.write(" ".join([sys.executable, "-m", "trainer"] + sys.argv[1:]) + "\n")
+    start_run(args.run, config, sys.argv[1:])
 
-    vgg = (random_vgg() if args.random_vgg else load_tfjs(os.path.join(args.data, "weights", "vgg19-tfjs"))).to(device)
+    vgg = (random_vgg() if config["random_vgg"] else load_tfjs(os.path.join(args.data, "weights", "vgg19-tfjs"))).to(device)
     paintings = training_paintings(os.path.join(args.data, "styles"), config["held_out"].split(","))
     if not paintings:
         raise FileNotFoundError("no training paintings left after the held-out ones")
@@ -140,60 +139,42 @@ def run(args):
             styles.append(network.style(image))
     print(f"training on {len(paintings)} paintings: {', '.join(os.path.basename(p) for p in paintings)}", flush=True)
     photos = PhotoCrops(list_images(os.path.join(args.data, "content", "bsds500")), config["size"])
-
-
-    def checkpoint():
-        if not all_finite(decoder):
-            raise RuntimeError(f"weights not finite at step {step}: checkpoint not written ({ckpt_path} keeps the last good one)")
-        save_atomic({"decoder": decoder.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                     "config": config, "history": history, "paintings": [os.path.basename(p) for p in paintings]},
-                    ckpt_path)
-
     w = config
-    started, started_step = time.time(), step
-    stop = StopOnSignal()
-    try:
-        while step < config["steps"] and not stop.asked:
-            g = torch.Generator().manual_seed(config["seed"] * 1_000_003 + step)
-            which = int(torch.randint(len(paintings), (1,), generator=g))
-            in_t, in_t1, flow, mask = synthetic_pair(photos.batch(config["batch"], g).to(device), g)
-            both = torch.cat([in_t, in_t1])
-            n = in_t.shape[0]
+
+    def losses(step):
+        g = torch.Generator().manual_seed(w["seed"] * 1_000_003 + step)
+        which = int(torch.randint(len(paintings), (1,), generator=g))
+        in_t, in_t1, flow, mask = synthetic_pair(photos.batch(w["batch"], g).to(device), g)
+        both = torch.cat([in_t, in_t1])
+        n = in_t.shape[0]
+        with torch.no_grad():
+            in_vgg = vgg(both, (CONTENT_LAYER,))
+        out, feature = network.paint(both, styles[which])
+        out_vgg = vgg(out, STYLE_LAYERS + (CONTENT_LAYER,))
+        terms = {
+            "content": w["content_weight"] * content_loss(out_vgg, in_vgg),
+            "style": w["style_weight"] * style_loss(vgg, out, targets[which], [1.0], out_vgg, "balanced"),
+            "tv": w["tv_weight"] * tv_loss(out),
+        }
+        if w["temporal_weight"]:
+            terms["temporal"] = w["temporal_weight"] * output_temporal_loss(out[:n], out[n:], in_t, in_t1, flow, mask)
+        if w["feature_temporal_weight"]:
+            terms["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(feature[:n], feature[n:], flow, mask)
+        if w["distill_weight"] or w["teacher_style_weight"]:
             with torch.no_grad():
-                in_vgg = vgg(both, (CONTENT_LAYER,))
-            out, feature = network.paint(both, styles[which])
-            out_vgg = vgg(out, STYLE_LAYERS + (CONTENT_LAYER,))
-            losses = {
-                "content": w["content_weight"] * content_loss(out_vgg, in_vgg),
-                "style": w["style_weight"] * style_loss(vgg, out, targets[which], [1.0], out_vgg, "balanced"),
-                "tv": w["tv_weight"] * tv_loss(out),
-            }
-            if w["temporal_weight"]:
-                losses["temporal"] = w["temporal_weight"] * output_temporal_loss(out[:n], out[n:], in_t, in_t1, flow, mask)
-            if w["feature_temporal_weight"]:
-                losses["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(feature[:n], feature[n:], flow, mask)
-            if w["distill_weight"] or w["teacher_style_weight"]:
-                with torch.no_grad():
-                    t_out, _ = network.paint(both, styles[which], teacher)
-                    t_vgg = vgg(t_out, (STYLE_LAYERS if w["teacher_style_weight"] else ()) + (CONTENT_LAYER,))
-                if w["distill_weight"]:
-                    losses["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg)
-                if w["teacher_style_weight"]:
-                    losses["teacher_style"] = w["teacher_style_weight"] * teacher_style_loss(out_vgg, t_vgg)
-            total = sum(losses.values())
-            if not descend(optimizer, total):
-                print(f"step {step + 1}: loss or gradient not finite, step skipped", flush=True)
-            step += 1
-            history.append({"step": step, "painting": which, "total": float(total), **{k: float(v) for k, v in losses.items()}})
-            if step % w["log_every"] == 0 or step == config["steps"]:
-                print_progress(step, config["steps"], history[-1], started, started_step)
-            if step % w["checkpoint_every"] == 0:
-                checkpoint()
-    finally:
-        checkpoint()
-        stop.restore()
-    print(f"checkpoint {ckpt_path} at step {step}", flush=True)
-    return 0 if not stop.asked else 130
+                t_out, _ = network.paint(both, styles[which], teacher)
+                t_vgg = vgg(t_out, (STYLE_LAYERS if w["teacher_style_weight"] else ()) + (CONTENT_LAYER,))
+            if w["distill_weight"]:
+                terms["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg)
+            if w["teacher_style_weight"]:
+                terms["teacher_style"] = w["teacher_style_weight"] * teacher_style_loss(out_vgg, t_vgg)
+        return terms, {"painting": which}
+
+    loop = TrainingLoop(args.run, config, decoder, optimizer,
+                        lambda: {"decoder": decoder.state_dict(), "config": config,
+                                 "paintings": [os.path.basename(p) for p in paintings]},
+                        step, history)
+    return loop.run(losses)
 
 
 class PaintingNetwork:

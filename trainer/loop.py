@@ -1,8 +1,11 @@
-"""What every training loop here needs, written once: the device, atomic
-checkpoints, a clean stop on SIGINT/SIGTERM, a step that skips non-finite
-losses and gradients, and one progress line (`train`, `adain-train`)."""
+"""What every training command here needs, written once: the device, the rule
+that settles a run's settings, atomic checkpoints, a clean stop on SIGINT/SIGTERM,
+a step that skips non-finite losses and gradients, one progress line, and the
+loop that ties them together (`train`, `adain-train`)."""
+import json
 import os
 import signal
+import sys
 import time
 
 import torch
@@ -67,3 +70,74 @@ def print_progress(step, steps, record, started, started_step):
     eta = (steps - step) / max(rate, 1e-9)
     parts = " ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("step", "painting"))
     print(f"step {step}/{steps} {parts} | {rate:.2f} it/s ETA {eta / 60:.1f} min", flush=True)
+
+
+def resolve_settings(defaults, chosen, saved=None):
+    """The settings a run trains with, by one rule for every training command: a new run
+    takes what was chosen (command line over defaults); a resumed run keeps its saved
+    settings (one run, one recipe) except `steps`, which extends it, and takes the
+    defaults for settings added since it was saved. Returns (settings, notes): each note
+    names a command-line value that was set and ignored for the saved one."""
+    if saved is None:
+        return dict(chosen), []
+    settings = {**defaults, **saved, "steps": chosen["steps"]}
+    notes = [f"--{key.replace('_', '-')} {chosen[key]} (saved {saved[key]})" for key in defaults
+             if key != "steps" and key in saved and key in chosen and chosen[key] != saved[key]
+             and chosen[key] != defaults[key]]
+    return settings, notes
+
+
+def start_run(run, config, argv):
+    """The run folder's record of what was asked: config.json (the settings in force)
+    and command.txt (every command line that started or resumed it)."""
+    with open(os.path.join(run, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    with open(os.path.join(run, "command.txt"), "a") as f:
+        f.write(" ".join([sys.executable, "-m", "trainer"] + argv) + "\n")
+
+
+class TrainingLoop:
+    """The one loop of `train` and `adain-train`: steps until `steps` or a signal, a step
+    that skips non-finite losses, one progress line every `log_every`, and an atomic
+    checkpoint every `checkpoint_every` and at the end (also `stepN.pt` without the
+    optimizer with `keep_checkpoints`). A command gives it `losses(step)`, the loss terms
+    of one step (a dict of tensors; `record` extras go into the history), and `state()`,
+    what its checkpoint holds besides step, history and optimizer."""
+
+    def __init__(self, run, config, trained, optimizer, state, step=0, history=None, keep_checkpoints=False):
+        self.path = os.path.join(run, "checkpoint.pt")
+        self.run_dir, self.config, self.trained, self.optimizer = run, config, trained, optimizer
+        self.state, self.step, self.history = state, step, history if history is not None else []
+        self.keep_checkpoints = keep_checkpoints
+
+    def checkpoint(self):
+        if not all_finite(self.trained):
+            raise RuntimeError(f"weights not finite at step {self.step}: checkpoint not written "
+                               f"({self.path} keeps the last good one)")
+        state = {**self.state(), "step": self.step, "history": self.history}
+        save_atomic({**state, "optimizer": self.optimizer.state_dict()}, self.path)
+        if self.keep_checkpoints:
+            save_atomic(state, os.path.join(self.run_dir, f"step{self.step}.pt"))
+
+    def run(self, losses):
+        steps, every = self.config["steps"], self.config
+        started, started_step = time.time(), self.step
+        stop = StopOnSignal()
+        try:
+            while self.step < steps and not stop.asked:
+                terms, extras = losses(self.step)
+                total = sum(terms.values())
+                if not descend(self.optimizer, total):
+                    print(f"step {self.step + 1}: loss or gradient not finite, step skipped", flush=True)
+                self.step += 1
+                record = {"step": self.step, **extras, "total": float(total), **{k: float(v) for k, v in terms.items()}}
+                self.history.append(record)
+                if self.step % every["log_every"] == 0 or self.step == steps:
+                    print_progress(self.step, steps, record, started, started_step)
+                if self.step % every["checkpoint_every"] == 0:
+                    self.checkpoint()
+        finally:
+            self.checkpoint()
+            stop.restore()
+        print(f"checkpoint {self.path} at step {self.step}", flush=True)
+        return 0 if not stop.asked else 130

@@ -1,8 +1,6 @@
 """`train`: style image + content folder -> resumable checkpoints."""
-import json
 import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
@@ -11,7 +9,7 @@ from . import THREADS_HELP, reconet, use_threads
 from .blob_detector import blob_masks
 from .data import PhotoCrops, list_images, load_image
 from .flow import synthetic_pair, with_noise
-from .loop import StopOnSignal, all_finite, descend, pick_device, print_progress, save_atomic
+from .loop import TrainingLoop, pick_device, resolve_settings, start_run
 from .sizing import model_size
 from .losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, input_local_std, output_temporal_loss, style_loss, style_targets, tv_loss)
@@ -124,166 +122,127 @@ def calibration_photos(content, device, count=CALIBRATION_PHOTOS, short_side=256
     return [load_image(p, short_side).unsqueeze(0).to(device) for p in picked]
 
 
+# Settings a run records beside DEFAULTS; a resumed run older than one of them takes this value.
+RECORDED = dict(no_temporal=False, random_vgg=False, model_scale=1.0, distill_weight=1.0, distill_region="all")
+
+
 def run(args):
     use_threads(args.threads)
     device = pick_device(args.device)
     os.makedirs(args.run, exist_ok=True)
     ckpt_path = os.path.join(args.run, "checkpoint.pt")
-    config = {k: getattr(args, k) for k in DEFAULTS}
-    config.update(style=os.path.abspath(args.style), content=os.path.abspath(args.content),
+    chosen = {k: getattr(args, k) for k in DEFAULTS}
+    chosen.update(style=os.path.abspath(args.style), content=os.path.abspath(args.content),
                   no_temporal=args.no_temporal, random_vgg=args.random_vgg, model_scale=args.model_scale)
     if args.no_temporal:
-        config["temporal_weight"] = config["feature_temporal_weight"] = 0.0
-    if config["blob_target"] not in ("flat", "detected"):
-        raise ValueError(f"--blob-target must be flat or detected, not {config['blob_target']!r}")
+        chosen["temporal_weight"] = chosen["feature_temporal_weight"] = 0.0
+    if chosen["blob_target"] not in ("flat", "detected"):
+        raise ValueError(f"--blob-target must be flat or detected, not {chosen['blob_target']!r}")
 
     resume = torch.load(ckpt_path, map_location=device) if os.path.exists(ckpt_path) else None
     if resume is not None:
         net = reconet.build(resume["net_config"]).to(device)
     elif args.init:
         net, init = reconet.load(args.init, device)
-        config["init"] = os.path.abspath(args.init)
-        config["pruned"] = init.get("pruned")
-        config.update(width=net.width, blocks=net.blocks)  # the init's shape, not the --width/--blocks defaults
+        chosen["init"] = os.path.abspath(args.init)
+        chosen["pruned"] = init.get("pruned")
+        chosen.update(width=net.width, blocks=net.blocks)  # the init's shape, not the --width/--blocks defaults
         if args.upscale:
             net = reconet.with_upscale(net)  # its model scale is checked below, for new and resumed runs alike
         if args.norm and args.norm != net.norm_kind:
             net = reconet.converted(net, args.norm, calibration_photos(args.content, device))
-            config["converted_to"] = args.norm
+            chosen["converted_to"] = args.norm
     elif args.upscale:
         raise ValueError("--upscale needs --init (the half-size network it gives a sub-pixel head)")
     else:
         net = reconet.ReCoNet(width=args.width, blocks=args.blocks, norm=args.norm or "instance").to(device)
-    teacher_path, distill_weight, distill_region = args.teacher, args.distill_weight, args.distill_region
-    teacher_note = None
-    if resume is not None:
+    if args.teacher:
+        chosen.update(teacher=os.path.abspath(args.teacher), distill_weight=args.distill_weight,
+                      distill_region=args.distill_region)
+    saved = resume["train_config"] if resume is not None else None
+    config, notes = resolve_settings({**DEFAULTS, **RECORDED}, chosen, saved)
+    if saved is not None:
         # A resumed run distils from the teacher it started with (none if it had none).
-        saved = resume["train_config"]
         if args.teacher and os.path.abspath(args.teacher) != saved.get("teacher"):
-            teacher_note = f"--teacher {args.teacher} (saved {saved.get('teacher') or 'none'})"
-        teacher_path = saved.get("teacher")
-        distill_weight, distill_region = saved.get("distill_weight", 1.0), saved.get("distill_region", "all")
-        if teacher_path and not os.path.exists(teacher_path):
-            raise ValueError(f"this run distils from {teacher_path}, which is gone: put it back to resume the run")
+            notes.append(f"--teacher {args.teacher} (saved {saved.get('teacher') or 'none'})")
+        if config.get("teacher") and not os.path.exists(config["teacher"]):
+            raise ValueError(f"this run distils from {config['teacher']}, which is gone: put it back to resume the run")
     teacher = None
-    if teacher_path:
-        teacher, _ = reconet.load(teacher_path, device)
+    if config.get("teacher"):
+        teacher, _ = reconet.load(config["teacher"], device)
         teacher.eval().requires_grad_(False)
-        config["teacher"] = os.path.abspath(teacher_path)
-        config["distill_weight"] = distill_weight
-        config["distill_region"] = distill_region
-    optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config["lr"])
     step, history = 0, []
     if resume is not None:
-        state = resume
-        net.load_state_dict(state["model"])
-        if "optimizer" in state:  # slim checkpoints (brought back from a GPU machine) carry none
-            optimizer.load_state_dict(state["optimizer"])
-        step, history = state["step"], state.get("history", [])
-        saved = state["train_config"]
-        # The saved settings win (a run keeps one recipe), except --steps, which extends it.
-        ignored = [k for k in DEFAULTS if k != "steps" and k in saved and config.get(k) != saved[k]
-                   and getattr(args, k) != DEFAULTS[k]]
-        config = saved
-        config["steps"] = args.steps
+        net.load_state_dict(resume["model"])
+        if "optimizer" in resume:  # slim checkpoints (brought back from a GPU machine) carry none
+            optimizer.load_state_dict(resume["optimizer"])
+        step, history = resume["step"], resume.get("history", [])
         print(f"resuming {ckpt_path} at step {step}/{config['steps']} with its saved settings", flush=True)
-        notes = [f"--{k.replace('_', '-')} {getattr(args, k)} (saved {saved[k]})" for k in ignored]
-        if teacher_note:
-            notes.append(teacher_note)
         if notes:
             print("  ignored on the command line (saved value kept): " + ", ".join(notes), flush=True)
         if teacher is not None:
             print(f"  distilling from {config['teacher']} (weight {config['distill_weight']})", flush=True)
-    if net.upscale != 1 and config.get("model_scale", 1.0) != 1.0:
+    if net.upscale != 1 and config["model_scale"] != 1.0:
         raise ValueError("this network halves the frame itself (upscale): its run needs --model-scale 1")
-    with open(os.path.join(args.run, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-    with open(os.path.join(args.run, "command.txt"), "a") as f:
-        f.write(" ".join([sys.executable, "-m", "trainer"] + sys.argv[1:]) + "\n")
+    start_run(args.run, config, sys.argv[1:])
 
-    vgg = (random_vgg() if args.random_vgg else load_tfjs(args.vgg)).to(device)
+    vgg = (random_vgg() if config["random_vgg"] else load_tfjs(args.vgg)).to(device)
     scales = [float(s) for s in config["style_scales"].split(",")]
     style_image = load_image(args.style, config["style_size"]).unsqueeze(0).to(device)
     targets = style_targets(vgg, style_image, scales)
-    sizes = [int(x) for x in str(config.get("sizes") or config["size"]).split(",")]
-    photos = PhotoCrops(list_images(args.content), max(sizes), args.content_limit, config.get("photo_size") or None)
-
-
-    def checkpoint():
-        if not all_finite(net):
-            raise RuntimeError(f"weights not finite at step {step}: checkpoint not written ({ckpt_path} keeps the last good one)")
-        save_atomic({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                     "step": step, "net_config": net.config(), "train_config": config,
-                     "history": history}, ckpt_path)
-        if args.keep_checkpoints:
-            save_atomic({"model": net.state_dict(), "step": step, "net_config": net.config(),
-                         "train_config": config, "history": history},
-                        os.path.join(args.run, f"step{step}.pt"))
-
+    sizes = [int(x) for x in str(config["sizes"] or config["size"]).split(",")]
+    photos = PhotoCrops(list_images(args.content), max(sizes), args.content_limit, config["photo_size"] or None)
     w = config
-    started, started_step = time.time(), step
-    stop = StopOnSignal()
-    try:
-        while step < config["steps"] and not stop.asked:
-            generator = torch.Generator().manual_seed(config["seed"] * 1_000_003 + step)
-            stills = photos.batch(config["batch"], generator, sizes[step % len(sizes)]).to(device)
-            in_t, in_t1, flow, mask = synthetic_pair(stills, generator)
-            both = torch.cat([in_t, in_t1])
-            seen = with_noise(both, w.get("input_noise", 0.0), generator)
-            out, feats = run_scaled(net, seen, w.get("model_scale", 1.0))
-            n = in_t.shape[0]
+
+    def losses(step):
+        generator = torch.Generator().manual_seed(w["seed"] * 1_000_003 + step)
+        stills = photos.batch(w["batch"], generator, sizes[step % len(sizes)]).to(device)
+        in_t, in_t1, flow, mask = synthetic_pair(stills, generator)
+        both = torch.cat([in_t, in_t1])
+        seen = with_noise(both, w["input_noise"], generator)
+        out, feats = run_scaled(net, seen, w["model_scale"])
+        n = in_t.shape[0]
+        with torch.no_grad():
+            in_vgg = vgg(both, (CONTENT_LAYER,))
+        out_vgg = vgg(out, STYLE_LAYERS + (CONTENT_LAYER,))
+        terms = {
+            "content": w["content_weight"] * content_loss(out_vgg, in_vgg),
+            "style": w["style_weight"] * style_loss(vgg, out, targets, scales, out_vgg, w["style_norm"]),
+            "tv": w["tv_weight"] * tv_loss(out),
+        }
+        # The detector's residual and masks on this step's output, computed once for the
+        # penalty and the distillation region.
+        residual = flatness = student_blobs = None
+        if w["blob_weight"]:
+            residual, flatness = blob_residual(out, both), input_local_std(both)
+        if (w["blob_weight"] and w["blob_target"] == "detected") or (
+                teacher is not None and w["distill_region"] == "outside-blobs"):
+            student_blobs = blob_masks(both, out, magnitude=residual, local_std=flatness)
+        if w["blob_weight"]:
+            region = None
+            if w["blob_target"] == "detected":
+                region = F.max_pool2d(student_blobs, 9, stride=1, padding=4)  # dilated by 4 px
+            terms["blob"] = w["blob_weight"] * blob_loss(out, both, w["blob_margin"], region, residual, flatness,
+                                                         w["blob_flat_limit"])
+        if w["temporal_weight"]:
+            terms["temporal"] = w["temporal_weight"] * output_temporal_loss(out[:n], out[n:], in_t, in_t1, flow, mask)
+        if teacher is not None:
             with torch.no_grad():
-                in_vgg = vgg(both, (CONTENT_LAYER,))
-            out_vgg = vgg(out, STYLE_LAYERS + (CONTENT_LAYER,))
-            losses = {
-                "content": w["content_weight"] * content_loss(out_vgg, in_vgg),
-                "style": w["style_weight"] * style_loss(vgg, out, targets, scales, out_vgg,
-                                                              w.get("style_norm", "sum")),
-                "tv": w["tv_weight"] * tv_loss(out),
-            }
-            # The detector's residual and masks on this step's output, computed once for the
-            # penalty and the distillation region.
-            residual = flatness = student_blobs = None
-            if w.get("blob_weight"):
-                residual, flatness = blob_residual(out, both), input_local_std(both)
-            if (w.get("blob_weight") and w.get("blob_target", "flat") == "detected") or (
-                    teacher is not None and w.get("distill_region", "all") == "outside-blobs"):
-                student_blobs = blob_masks(both, out, magnitude=residual, local_std=flatness)
-            if w.get("blob_weight"):
-                region = None
-                if w.get("blob_target", "flat") == "detected":
-                    region = F.max_pool2d(student_blobs, 9, stride=1, padding=4)  # dilated by 4 px
-                losses["blob"] = w["blob_weight"] * blob_loss(out, both, w.get("blob_margin", DEFAULTS["blob_margin"]),
-                                                              region, residual, flatness,
-                                                              w.get("blob_flat_limit", DEFAULTS["blob_flat_limit"]))
-            if w["temporal_weight"]:
-                losses["temporal"] = w["temporal_weight"] * output_temporal_loss(
-                    out[:n], out[n:], in_t, in_t1, flow, mask)
-            if teacher is not None:
-                with torch.no_grad():
-                    t_out = teacher(both)
-                    t_vgg = vgg(t_out, (CONTENT_LAYER,))
-                keep = None
-                if w.get("distill_region", "all") == "outside-blobs":
-                    found = torch.maximum(student_blobs, blob_masks(both, t_out))
-                    keep = 1 - F.max_pool2d(found, 17, stride=1, padding=8)
-                losses["distill"] = w.get("distill_weight", 1.0) * distillation_loss(out, out_vgg, t_out, t_vgg, keep)
-            if w["feature_temporal_weight"]:
-                # The loss derives its downscale factor from the feature map's size (any model scale).
-                losses["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(
-                    feats[:n], feats[n:], flow, mask)
-            total = sum(losses.values())
-            if not descend(optimizer, total):
-                print(f"step {step + 1}: loss or gradient not finite, step skipped", flush=True)
-            step += 1
-            record = {"step": step, "total": float(total), **{k: float(v) for k, v in losses.items()}}
-            history.append(record)
-            if step % w["log_every"] == 0 or step == config["steps"]:
-                print_progress(step, config["steps"], record, started, started_step)
-            if step % w["checkpoint_every"] == 0:
-                checkpoint()
-    finally:
-        checkpoint()
-        stop.restore()
-    print(f"checkpoint {ckpt_path} at step {step}", flush=True)
-    return 0 if not stop.asked else 130
+                t_out = teacher(both)
+                t_vgg = vgg(t_out, (CONTENT_LAYER,))
+            keep = None
+            if w["distill_region"] == "outside-blobs":
+                found = torch.maximum(student_blobs, blob_masks(both, t_out))
+                keep = 1 - F.max_pool2d(found, 17, stride=1, padding=8)
+            terms["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg, keep)
+        if w["feature_temporal_weight"]:
+            # The loss derives its downscale factor from the feature map's size (any model scale).
+            terms["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(
+                feats[:n], feats[n:], flow, mask)
+        return terms, {}
+
+    loop = TrainingLoop(args.run, config, net, optimizer,
+                        lambda: {"model": net.state_dict(), "net_config": net.config(), "train_config": config},
+                        step, history, args.keep_checkpoints)
+    return loop.run(losses)

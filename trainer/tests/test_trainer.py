@@ -710,3 +710,14 @@ def test_a_recipe_runs_from_a_model_in_git_to_an_exported_model_that_records_its
     with pytest.raises(RuntimeError, match="stage 1: git show HEAD:test/fixtures/models/no-such.onnx failed"):
         recipe.run(Namespace(id="tiny", data="unused", execute=True, threads=None, compare=None))
     assert not os.path.exists(init + ".onnx.tmp")
+
+
+def test_a_resumed_run_keeps_its_saved_settings_extends_its_steps_and_takes_defaults_it_predates():
+    from trainer.loop import resolve_settings
+    defaults = {"steps": 100, "lr": 1e-3, "style_weight": 1e4, "blob_weight": 0.0}
+    chosen = {"steps": 300, "lr": 3e-4, "style_weight": 1e4, "blob_weight": 0.0}
+    assert resolve_settings(defaults, chosen) == (chosen, [])
+    saved = {"steps": 100, "lr": 1e-3, "style_weight": 5e4}  # saved before blob_weight existed
+    settings, notes = resolve_settings(defaults, chosen, saved)
+    assert settings == {"steps": 300, "lr": 1e-3, "style_weight": 5e4, "blob_weight": 0.0}
+    assert notes == ["--lr 0.0003 (saved 0.001)"]  # style_weight was left at its default: nothing was asked
