@@ -1,15 +1,17 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import { Observable, from, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
 
 /**
  * Live backpressure: runs `project` on up to `concurrency` values at once;
  * while all are busy, only the newest arrival is kept and every value it
  * replaces is reported to `onDrop` (stale frames are dropped before
  * inference, never queued). Results come out in arrival order, whichever
- * finishes first. Tears down on unsubscribe: the pending value is released
- * and late results are ignored.
+ * finishes first. `project` gives one result (a promise, or an observable
+ * whose first value is taken: marble tests run it on virtual time). Tears down
+ * on unsubscribe: the pending value is released and runs still going are
+ * unsubscribed, their late results ignored.
  */
 export function latestMap<T, R>(
-  project: (value: T) => Promise<R>,
+  project: (value: T) => ObservableInput<R>,
   onDrop: (value: T) => void = () => undefined,
   concurrency = 1,
 ): OperatorFunction<T, R> {
@@ -26,12 +28,15 @@ export function latestMap<T, R>(
         while (running[0]?.done) subscriber.next(running.shift()!.result as R);
       };
 
+      const runs = new Set<Subscription>();
       const run = (value: T): void => {
         const slot: { done: boolean; result?: R } = { done: false };
         running.push(slot);
-        project(value).then(
-          (result) => {
-            if (closed) return;
+        let settled = false;
+        const inner = from(project(value)).subscribe({
+          next: (result) => {
+            if (closed || settled) return;
+            settled = true;
             slot.done = true;
             slot.result = result;
             flush();
@@ -40,10 +45,16 @@ export function latestMap<T, R>(
             if (next) run(next.value);
             else if (sourceDone && running.length === 0) subscriber.complete();
           },
-          (error: unknown) => {
+          error: (error: unknown) => {
             if (!closed) subscriber.error(error);
           },
-        );
+          complete: () => {
+            if (!settled && !closed) subscriber.error(new Error('latestMap: a run completed without a result'));
+          },
+        });
+        if (settled) inner.unsubscribe();
+        else runs.add(inner);
+        inner.add(() => runs.delete(inner));
       };
 
       const subscription = source.subscribe({
@@ -63,6 +74,7 @@ export function latestMap<T, R>(
         if (pending) onDrop(pending.value);
         pending = null;
         subscription.unsubscribe();
+        for (const inner of [...runs]) inner.unsubscribe();
       };
     });
 }
