@@ -17,8 +17,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# onnxruntime-node's postinstall would download CUDA libraries; .npmrc skips it
-# (the env var says the same for npm versions that ignore unknown .npmrc keys).
+# onnxruntime-node's postinstall would download CUDA libraries from outside the npm
+# registry; its own switch skips that (an .npmrc key for it makes npm warn on every run).
 export ONNXRUNTIME_NODE_INSTALL=skip
 if [ ! -d node_modules/onnxruntime-node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # `npm install`, not `npm ci`: npm 11 writes lock files without the other
