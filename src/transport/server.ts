@@ -24,12 +24,11 @@ import { JanusPublisher } from './janus/janus-publisher.js';
 import { AccessPolicy, isLoopback } from './http/access.js';
 import { apiRouter } from './http/api.js';
 import { type Router, parseRequestTarget } from './http/router.js';
-import type { ClientMessage, OfferMode, ServerMessage } from './protocol.js';
-import { Camera } from './sessions/camera.js';
+import { ControlMessages } from './control-messages.js';
 import { Publisher } from './sessions/publisher.js';
-import { SessionTable, type Session } from './sessions/session-table.js';
+import { SessionTable } from './sessions/session-table.js';
 import { Viewer } from './sessions/viewer.js';
-import { ControlChannel, type ControlClient } from './signalling.js';
+import { ControlChannel } from './signalling.js';
 
 export interface ServerOptions {
   readonly host: string;
@@ -97,7 +96,8 @@ function gpuVariantFor(options: Pick<ServerOptions, 'fp32' | 'registry'>): { gpu
 
 /**
  * `stylecast serve`: composes the parts of the live server. One HTTP server
- * (route table: pages, API, WHIP/WHEP), the control channel on `/ws`, the
+ * (route table: pages, API, WHIP/WHEP), the control channel on `/ws` (its
+ * messages: control-messages.ts), the
  * fMP4 stream on `/live.mp4`, one Broadcast (the shared stylized stream) and
  * a table of sessions (viewers, the publisher, cameras). close() closes them
  * all, children first, and resolves when they have ended.
@@ -121,6 +121,7 @@ export class StylecastServer {
   private readonly fmp4: Fmp4Broadcaster;
   /** The broadcast's and each camera's style, painting mix and stroke scale. */
   private readonly director: StyleDirector;
+  private readonly messages: ControlMessages;
 
   private constructor(private readonly options: ServerOptions, private readonly styles: ServedStyles, private readonly broadcast: Broadcast, gallery: readonly GalleryPainting[]) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -136,13 +137,20 @@ export class StylecastServer {
     this.router = this.routes();
     this.director = new StyleDirector({
       styles, broadcast, outputSize: options.size, strokeScale: options.strokeScale ?? 1, paintings: this.paintings,
-      camerasOf: (client) => this.sessions.ownedBy(client.id).filter((s): s is Camera => s instanceof Camera),
+      camerasOf: (client) => this.messages.camerasOf(client),
       send: (client, message) => this.control.send(client, message),
       sendAll: (message) => this.control.broadcast(message),
     });
+    this.messages = new ControlMessages({
+      styles, director: this.director, broadcast, sessions: this.sessions, rtc: this.rtc, paintings: this.paintings, size: options.size,
+      camera: { device: options.device, threads: options.threads, lanes: options.lanes ?? 0, stabilize: options.stabilize, ...gpuVariantFor(options), ...(options.openEngine ? { openEngine: options.openEngine } : {}) },
+      connectTimeoutMs: this.limits.connectTimeoutMs, candidateAddress: this.candidateAddress(),
+      send: (client, message) => this.control.send(client, message),
+      shared: () => ({ broadcast: { ...this.broadcastStats() }, server: { ...this.counts(), rssMb: Math.round(process.memoryUsage().rss / 1e6), uptimeS: Math.round(performance.now() / 1000), janus: this.janus?.status() ?? null, pushes: this.pushes.map((p) => p.status()) } }),
+    });
     this.control = new ControlChannel(this.limits, {
-      welcome: () => this.welcome(),
-      handle: (client, message) => this.handleControl(client, message),
+      welcome: () => this.messages.welcome(),
+      handle: (client, message) => this.messages.handle(client, message),
       left: (client) => {
         this.director.forget(client);
         return this.sessions.closeOwnedBy(client.id);
@@ -157,7 +165,7 @@ export class StylecastServer {
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.http.on('clientError', (_error, socket) => socket.destroy());
     this.http.maxConnections = this.limits.maxConnections;
-    this.statsTimer = setInterval(() => this.sendStats(), 1000);
+    this.statsTimer = setInterval(() => this.messages.sendStats(this.control.all), 1000);
   }
 
   static async start(options: ServerOptions): Promise<StylecastServer> {
@@ -290,76 +298,6 @@ export class StylecastServer {
       const code = error instanceof StylecastError ? error.code : 'INTERNAL';
       const status: Record<string, string> = { UNAUTHORIZED: '401 Unauthorized', FORBIDDEN: '403 Forbidden', BAD_REQUEST: '400 Bad Request' };
       reject(status[code] ?? '500 Internal Server Error');
-    }
-  }
-
-  // ---- control messages ----------------------------------------------------
-
-  private welcome(): ServerMessage {
-    return {
-      type: 'welcome',
-      styles: this.styles.list().map(({ id, title }) => ({ id, title })),
-      style: this.director.styleId,
-      source: this.broadcast.sourceName,
-      size: this.options.size,
-      // The camera is captured at the size the model runs at (the page scales the result up).
-      captureSize: this.director.modelSizeOf(this.styles.choose(this.director.styleId)),
-      strokeScale: this.director.strokeScale,
-      paintings: this.paintings?.support() ?? null,
-      painting: this.director.broadcastMix,
-    };
-  }
-
-  private async handleControl(client: ControlClient, message: ClientMessage): Promise<void> {
-    switch (message.type) {
-      case 'ping':
-        return this.control.send(client, { type: 'pong' });
-      case 'stop':
-        return this.sessions.closeOwnedBy(client.id);
-      case 'style':
-        return this.director.switchStyle(client, message.id);
-      case 'paint':
-        return this.director.paint(client, message);
-      case 'strokes':
-        return this.director.setStrokes(client, message.scale);
-      case 'offer':
-        return this.answerOffer(client, message.mode, message.sdp, message.preview);
-    }
-  }
-
-  private async answerOffer(client: ControlClient, mode: OfferMode, offerSdp: string, preview: boolean): Promise<void> {
-    const reservation = this.sessions.reserve(mode === 'camera' ? 'camera' : 'viewer', client.id);
-    let session: Session;
-    let answerSdp: string;
-    try {
-      if (mode === 'camera') {
-        const choice = this.styles.choose(this.director.styleId);
-        ({ camera: session, answerSdp } = await Camera.open({
-          offerSdp, modelPath: choice.entry.onnxPath, modelSize: this.director.modelSizeOf(choice), device: this.options.device, threads: this.options.threads, lanes: this.options.lanes ?? 0,
-          stabilize: this.options.stabilize, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs,
-          ...gpuVariantFor(this.options),
-          ...(this.options.openEngine ? { openEngine: this.options.openEngine } : {}),
-        }));
-      } else {
-        ({ viewer: session, answerSdp } = await Viewer.open({ offerSdp, output: this.rtc, preview: preview ? this.broadcast.preview : null, candidateAddress: this.candidateAddress(), connectTimeoutMs: this.limits.connectTimeoutMs }));
-      }
-    } catch (error) {
-      reservation.cancel();
-      throw error;
-    }
-    reservation.fill(session);
-    if (!client.connected) return session.close(); // left during negotiation
-    this.control.send(client, { type: 'answer', sdp: answerSdp, session: session.id, mode });
-  }
-
-  private sendStats(): void {
-    if (this.control.size === 0) return;
-    const broadcast = { ...this.broadcastStats() };
-    const janus = this.janus?.status() ?? null;
-    const server = { ...this.counts(), rssMb: Math.round(process.memoryUsage().rss / 1e6), uptimeS: Math.round(performance.now() / 1000), janus, pushes: this.pushes.map((p) => p.status()) };
-    for (const client of this.control.all) {
-      const camera = this.sessions.ownedBy(client.id).find((s): s is Camera => s instanceof Camera);
-      this.control.send(client, { type: 'stats', style: this.director.styleId, broadcast, camera: camera ? { ...camera.stats() } : null, server });
     }
   }
 
