@@ -46,6 +46,9 @@ def run(args):
         extra["runtime"]["modelScale"] = args.model_scale
     if args.native_short_side is not None:
         extra["runtime"]["nativeShortSide"] = args.native_short_side
+    if net.upscale > 1 and not args.variant_of:
+        # A full model that halves the frame itself: the fast preset must not halve it again.
+        extra["runtime"]["fastModelScale"] = 1.0
     if args.recipe:
         from . import lineage
         extra["lineage"] = lineage.lineage(lineage.load(args.recipe))

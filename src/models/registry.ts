@@ -151,8 +151,7 @@ export class ModelRegistry {
   /**
    * The model for a preset. fast: the style's fast variant at its internal
    * scale (or, lacking one, the full model at its manifest's runtime.fastModelScale,
-   * default half scale, unless its network halves the frame itself); quality: the full
-   * model at full scale.
+   * default half scale); quality: the full model at full scale.
    */
   choose(entry: ModelEntry, preset: Preset): ModelChoice {
     const choice = this.chooseFile(entry, preset);
@@ -166,13 +165,9 @@ export class ModelRegistry {
     }
     const fast = this.variantsOf(entry.id).find((e) => e.manifest?.variant === 'fast');
     if (fast) return { entry: fast, preset, modelScale: fast.manifest?.runtime?.modelScale ?? DEFAULT_FAST_MODEL_SCALE, note: null };
-    const upscale = entry.manifest?.network?.['upscale'];
-    if (typeof upscale === 'number' && upscale > 1) {
-      // Its network already runs at 1/upscale and paints the full size (a sub-pixel head): halving the frame again would blur it.
-      return { entry, preset, modelScale: entry.manifest?.runtime?.modelScale ?? 1, note: `style ${entry.id} already runs at 1/${upscale} size inside its network: the fast preset runs it as it is` };
-    }
     const scale = entry.manifest?.runtime?.fastModelScale ?? DEFAULT_FAST_MODEL_SCALE;
-    return { entry, preset, modelScale: scale, note: `style ${entry.id} has no fast variant: the full model runs at ${scale === 0.5 ? 'half size' : `${scale}x size`}` };
+    const size = scale === 0.5 ? 'half size' : scale === 1 ? 'its full size (its manifest asks for it: runtime.fastModelScale 1)' : `${scale}x size`;
+    return { entry, preset, modelScale: scale, note: `style ${entry.id} has no fast variant: the full model runs at ${size}` };
   }
 
   /** A style given as an id from the registry, or as a path to an .onnx file. */

@@ -64,15 +64,15 @@ describe('presets and variants', () => {
     expect((await registry.resolveArbitrary(undefined)).id).toBe('tiny-colour');
     await expect(registry.resolveArbitrary('tiny')).rejects.toThrow(/style tiny has its painting built in/);
     expect(registry.defaultStyle()?.id).not.toBe('tiny-colour');
-    // A network that halves the frame itself (sub-pixel head, network.upscale 2) is not halved again.
+    // A network that halves the frame itself (a sub-pixel head) says so in the runtime section: not halved again.
     const dir = await tempDir();
     try {
       await copyFile(join(FIXTURES, 'tiny.onnx'), join(dir.path, 'halving.onnx'));
-      await writeFile(join(dir.path, 'halving.json'), JSON.stringify({ id: 'halving', title: 'Halving', contract: 1, file: 'halving.onnx', network: { upscale: 2 } }));
+      await writeFile(join(dir.path, 'halving.json'), JSON.stringify({ id: 'halving', title: 'Halving', contract: 1, file: 'halving.onnx', network: { upscale: 2 }, runtime: { fastModelScale: 1 } }));
       const own = await Registry.load([dir.path]);
       const halving = own.choose(own.get('halving')!, 'fast');
       expect(halving).toMatchObject({ entry: { id: 'halving' }, modelScale: 1 });
-      expect(halving.note).toMatch(/already runs at 1\/2 size inside its network/);
+      expect(halving.note).toMatch(/the full model runs at its full size \(its manifest asks for it: runtime.fastModelScale 1\)/);
     } finally {
       await dir.cleanup();
     }
