@@ -159,7 +159,7 @@ def export_arbitrary(stylizer, style_encoder, out_dir, model_id, extra, painting
     PyTorch through onnxruntime-node before the manifest is written."""
     import numpy as np
     from . import manifest as manifests
-    from .onnx_files import OPSET, PARITY_TOLERANCE, count_params, ort_run, sha256
+    from .onnx_files import OPSET, PARITY_TOLERANCE, contract_manifest, count_params, ort_run, refuse_unfaithful, sha256
     os.makedirs(out_dir, exist_ok=True)
     stylizer, style_encoder = stylizer.eval(), style_encoder.eval()
     g = torch.Generator().manual_seed(0)
@@ -189,21 +189,12 @@ def export_arbitrary(stylizer, style_encoder, out_dir, model_id, extra, painting
         got_frame = ort_run(stylizer_path, frame.numpy(), {"style": style.numpy(), "strength": strength.numpy()})
         parity = max(float(np.abs(style.numpy() - got_style).max() / max(1.0, float(style.abs().max()))),
                      float(np.abs(expected_frame - got_frame).max()))
-        if parity > PARITY_TOLERANCE:
-            for path in (stylizer_path, encoder_path):
-                os.remove(path)
-            raise RuntimeError(f"ONNX Runtime differs from PyTorch by {parity:.2e} (tolerance {PARITY_TOLERANCE:.0e}); export removed")
-    manifest = {
-        "id": model_id, "title": model_id, "contract": manifests.ARBITRARY_STYLE, "file": f"{model_id}.onnx",
-        "sha256": sha256(stylizer_path), "listed": True,
-        "arbitrary": {"encoder": f"{model_id}.style.onnx", "styleLength": int(style_length), "paintingSize": painting_size,
-                      "encoderSha256": sha256(encoder_path)},
-        "network": {"arch": "adain", "parameters": count_params(stylizer)},
-        "export": {"opset": OPSET, "torch": torch.__version__, "precision": "fp32",
-                   "parity_max_abs_diff": parity, "parity_tolerance": PARITY_TOLERANCE},
-        "metrics": {},
-    }
-    manifest.update(extra)
+    refuse_unfaithful(parity, PARITY_TOLERANCE, [stylizer_path, encoder_path])
+    arbitrary = {"encoder": f"{model_id}.style.onnx", "styleLength": int(style_length), "paintingSize": painting_size,
+                 "encoderSha256": sha256(encoder_path)}
+    manifest = contract_manifest(model_id, manifests.ARBITRARY_STYLE, stylizer_path,
+                                 {"arch": "adain", "parameters": count_params(stylizer)}, parity,
+                                 {"arbitrary": arbitrary, **extra})
     manifests.write(manifest, os.path.join(out_dir, f"{model_id}.json"))
     return stylizer_path, manifest
 

@@ -4,7 +4,8 @@ A droplet is a compact spot, roughly 20-100 px across at 720p, of one colour
 (yellow, black, white) that nothing in the input explains: the photo is flat
 or smoothly shaded there. The detector asks how much of the output a local
 colour mapping of the input cannot explain: a colour guided filter (He et al.
-2010) fits output = A(x) input + b(x) in 65x65 windows; what is left over,
+2010) fits output = A(x) input + b(x) in 65x65 windows (losses.py: the same
+code is the blob penalty's); what is left over,
 smoothed to remove fine brush texture, marks a blob where it is strong and
 forms a large, compact region.
 
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .losses import EPSILON, FLAT_RADIUS, FLAT_STD, TEXTURE_SIGMA, WINDOW_RADIUS, blob_residual, input_local_std
+from .losses import FLAT_STD, blob_residual, input_local_std
 
 RESIDUAL_THRESHOLD = 0.12   # unexplained colour (RGB distance, [0, 1] scale) that marks a blob pixel
 MIN_AREA = 300              # px at 720p: about a 20 px disc
@@ -31,35 +32,18 @@ DEFAULT_PHOTOS = ("adain_golden_gate.jpg", "adain_sailboat.jpg", "adain_chicago.
 CLIPS = "mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4"
 
 
-def _box(x, r):
-    import cv2
-    return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT)
-
-
-def unexplained(guide, output, r=WINDOW_RADIUS, eps=EPSILON):
-    """output - (colour guided filter of output with the input as guide): (H, W, 3)."""
-    h, w, _ = guide.shape
-    mean_i, mean_o = _box(guide, r), _box(output, r)
-    pairs = lambda a, b: np.stack([_box(a[..., i] * b[..., j], r) for i in range(3) for j in range(3)],
-                                  -1).reshape(h, w, 3, 3)
-    cov_ii = pairs(guide, guide) - mean_i[..., :, None] * mean_i[..., None, :] + eps * np.eye(3, dtype=np.float32)
-    cov_io = pairs(guide, output) - mean_i[..., :, None] * mean_o[..., None, :]
-    a = np.linalg.solve(cov_ii, cov_io)
-    b = mean_o - np.einsum("hwi,hwij->hwj", mean_i, a)
-    a_mean = _box(a.reshape(h, w, 9).astype(np.float32), r).reshape(h, w, 3, 3)
-    return output - (np.einsum("hwi,hwij->hwj", guide, a_mean) + _box(b.astype(np.float32), r))
-
-
 def detect(input_image, output_image, min_area=MIN_AREA):
     """input_image, output_image: (H, W, 3) float32 in [0, 1], same size.
     Returns a list of blobs (x, y, w, h, area, peak) and the blob mask.
-    `min_area` is in pixels of this image (MIN_AREA is meant at 720p)."""
-    import cv2
-    residual = cv2.GaussianBlur(unexplained(input_image, output_image).astype(np.float32), (0, 0), TEXTURE_SIGMA)
-    magnitude = np.sqrt((residual * residual).sum(-1))
-    luma = (input_image @ np.array([0.2126, 0.7152, 0.0722], np.float32)).astype(np.float32)
-    local_mean = _box(luma, FLAT_RADIUS)
-    local_std = np.sqrt(np.maximum(_box(luma * luma, FLAT_RADIUS) - local_mean * local_mean, 0))
+    `min_area` is in pixels of this image (MIN_AREA is meant at 720p).
+    The residual and the flatness are the blob penalty's own code
+    (losses.blob_residual, losses.input_local_std): one implementation measures
+    and trains."""
+    as_batch = lambda image: torch.from_numpy(np.ascontiguousarray(image, np.float32)).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        guide, output = as_batch(input_image), as_batch(output_image)
+        magnitude = blob_residual(output, guide)[0, 0].numpy()
+        local_std = input_local_std(guide)[0, 0].numpy()
     return _components(magnitude, local_std, min_area)
 
 

@@ -99,30 +99,43 @@ def sha256(path):
     return h.hexdigest()
 
 
-def export_model(net, out_dir, model_id, manifest_extra, check=True):
-    os.makedirs(out_dir, exist_ok=True)
-    onnx_path = os.path.join(out_dir, f"{model_id}.onnx")
-    export_onnx(net, onnx_path)
-    parity = None
-    if check:
-        parity = parity_check(net, onnx_path)
-        if parity > PARITY_TOLERANCE:
-            os.remove(onnx_path)
-            raise RuntimeError(f"ONNX Runtime output differs from PyTorch by {parity:.2e} "
-                               f"(tolerance {PARITY_TOLERANCE:.0e}); export removed")
+def refuse_unfaithful(parity, tolerance, paths, what="ONNX Runtime output differs from PyTorch"):
+    """The one rule of every export: a graph ONNX Runtime does not run as PyTorch does
+    is removed, never shipped."""
+    if parity is not None and parity > tolerance:
+        for path in paths:
+            os.remove(path)
+        raise RuntimeError(f"{what} by {parity:.2e} (tolerance {tolerance:.0e}); export removed")
+
+
+def contract_manifest(model_id, contract, onnx_path, network, parity, extra, precision="fp32",
+                      tolerance=PARITY_TOLERANCE):
+    """The manifest every export writes (docs/model-contract.md), with `extra` on top."""
     manifest = {
         "id": model_id,
         "title": model_id,
-        "contract": manifests.SINGLE_NETWORK,
-        "file": f"{model_id}.onnx",
+        "contract": contract,
+        "file": os.path.basename(onnx_path),
         "sha256": sha256(onnx_path),
-        "network": {**net.config(), "parameters": count_params(net)},
-        "export": {"opset": OPSET, "torch": torch.__version__, "precision": "fp32",
-                   "parity_max_abs_diff": parity, "parity_tolerance": PARITY_TOLERANCE},
+        "network": network,
+        "export": {"opset": OPSET, "torch": torch.__version__, "precision": precision,
+                   "parity_max_abs_diff": parity, "parity_tolerance": tolerance},
         "listed": True,
         "metrics": {},
     }
-    manifest.update(manifest_extra)
+    manifest.update(extra)
+    return manifest
+
+
+def export_model(net, out_dir, model_id, manifest_extra, check=True):
+    """models/<id>.onnx (frame -> frame) + its contract-1 manifest, checked against PyTorch."""
+    os.makedirs(out_dir, exist_ok=True)
+    onnx_path = os.path.join(out_dir, f"{model_id}.onnx")
+    export_onnx(net, onnx_path)
+    parity = parity_check(net, onnx_path) if check else None
+    refuse_unfaithful(parity, PARITY_TOLERANCE, [onnx_path])
+    manifest = contract_manifest(model_id, manifests.SINGLE_NETWORK, onnx_path,
+                                 {**net.config(), "parameters": count_params(net)}, parity, manifest_extra)
     manifests.write(manifest, os.path.join(out_dir, f"{model_id}.json"))
     return onnx_path, manifest
 
@@ -134,9 +147,7 @@ def export_fp16(net, out_dir, model_id, manifest, check=True):
     path = os.path.join(out_dir, f"{fp16_id}.onnx")
     convert_file(os.path.join(out_dir, f"{model_id}.onnx"), path)
     parity = parity_check(net, path) if check else None
-    if parity is not None and parity > PARITY_TOLERANCE_FP16:
-        os.remove(path)
-        raise RuntimeError(f"fp16 model differs from PyTorch fp32 by {parity:.2e} (tolerance {PARITY_TOLERANCE_FP16:.0e}); removed")
+    refuse_unfaithful(parity, PARITY_TOLERANCE_FP16, [path], "fp16 model differs from PyTorch fp32")
     variant = dict(manifest, id=fp16_id, file=f"{fp16_id}.onnx", sha256=sha256(path), listed=False,
                    variant="fp16", variantOf=model_id, title=f"{manifest['title']} (fp16)",
                    export=dict(manifest["export"], precision="fp16", parity_max_abs_diff=parity,

@@ -179,18 +179,11 @@ def _shaded_frame(h=96, w=112):
     return torch.stack([0.3 + 0.2 * xx, 0.5 + 0.1 * yy, 0.8 - 0.2 * xx * yy])[None]
 
 
-def test_blob_penalty_is_the_detectors_residual_and_spares_colour_mappings():
-    from trainer.blob_detector import unexplained
-    from trainer.losses import blob_loss, unexplained_colour
+def test_blob_penalty_spares_colour_mappings_and_finds_a_droplet():
+    from trainer.losses import blob_loss
     frame = _shaded_frame()
     mix = torch.tensor([[0.6, 0.3, 0.1], [0.1, 0.2, 0.7], [0.5, 0.1, 0.1]])
     recoloured = (torch.einsum("ij,njhw->nihw", mix, frame) + 0.1).clamp(0, 1)
-    # the same residual as the detector's (its edges reflect differently: compare inside)
-    torch.manual_seed(0)
-    painted = (recoloured + 0.05 * torch.rand_like(recoloured)).clamp(0, 1)
-    ours = unexplained_colour(frame, painted, 8, 1e-3)[0].permute(1, 2, 0).numpy()
-    theirs = unexplained(frame[0].permute(1, 2, 0).numpy(), painted[0].permute(1, 2, 0).numpy(), 8, 1e-3)
-    assert np.abs(ours - theirs)[20:-20, 20:-20].max() < 1e-4
     # A global recolouring is explained; the same output with a yellow droplet is not.
     assert float(blob_loss(recoloured, frame, 0.06)) < 1e-8
     yy, xx = torch.meshgrid(torch.arange(96.0), torch.arange(112.0), indexing="ij")
