@@ -5,6 +5,7 @@ import { VideoDecoder, type DecoderOptions } from '../media/ffmpeg/decoder.js';
 import { probeMedia } from '../media/ffmpeg/probe.js';
 import { checkSourceSize } from './sizing.js';
 import type { LiveInputFrame } from './live.js';
+import { retryDelayMs } from '../core/backoff.js';
 
 export type SourceSpec =
   | { readonly kind: 'browser' }
@@ -156,7 +157,7 @@ export class FfmpegLiveSource {
         await decoder.close();
         if (!this.closed) {
           this.failures++;
-          this.restartTimer = setTimeout(() => this.start(), Math.min(10_000, 500 * 2 ** Math.min(this.failures, 5)));
+          this.restartTimer = setTimeout(() => this.start(), retryDelayMs(this.failures - 1, 10_000));
         }
       }
     })();

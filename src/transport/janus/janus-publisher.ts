@@ -9,6 +9,7 @@ import type { RtcVideoOutput } from '../webrtc/video.js';
 import { PeerSession } from '../webrtc/peer.js';
 import type { VideoTrack } from '../webrtc/wrtc.js';
 import { JANODE_EVENT, attachVideoRoom, connectJanus, withTimeout, type JanodeConnection, type JanodeSession, type VideoRoomHandle } from './janode.js';
+import { retryDelayMs } from '../../core/backoff.js';
 
 export interface JanusOptions {
   /** Janus's WebSocket API, e.g. ws://127.0.0.1:8188 */
@@ -32,7 +33,6 @@ export interface JanusStatus {
   readonly lastError: string | null;
 }
 
-const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
 
 /** One attempt's resources, torn down together. */
 interface Attempt {
@@ -133,7 +133,7 @@ export class JanusPublisher {
 
   private scheduleRetry(): void {
     if (this.closed) return;
-    const delay = RETRY_MS[Math.min(this.failures, RETRY_MS.length - 1)]!;
+    const delay = retryDelayMs(this.failures);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this.closed) return;

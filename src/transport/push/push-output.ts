@@ -10,6 +10,7 @@ import type { Logger } from '../../core/log.js';
 import type { BroadcastSink } from '../sink.js';
 import { FramePacer } from '../frame-pacer.js';
 import { LiveEncoder } from '../live-encoder.js';
+import { retryDelayMs } from '../../core/backoff.js';
 
 export interface PushStatus {
   readonly url: string;
@@ -19,7 +20,6 @@ export interface PushStatus {
   readonly lastError: string | null;
 }
 
-const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
 
 /** rtmp(s)://... or srt://...; anything else is a one-line usage error. */
 export function parsePushUrl(text: string): { url: string; format: 'flv' | 'mpegts' } {
@@ -98,7 +98,7 @@ export class PushOutput implements BroadcastSink {
   private failed(error: string): void {
     if (this.closed) return;
     this.lastError = error;
-    const wait = RETRY_MS[Math.min(this.restarts, RETRY_MS.length - 1)]!;
+    const wait = retryDelayMs(this.restarts);
     this.restarts++;
     this.state = 'retrying';
     this.pacer.stop();
