@@ -1,48 +1,51 @@
-"""Lint: in the trainer, commands sit on top of libraries and nothing imports a
-command module (the modules trainer/__main__.py's COMMANDS names), so no
-command depends on another and no library on a command.
+"""Lint: in the trainer, commands sit on top of libraries. The commands are the
+modules in trainer/commands/ (one per `python3 -m trainer COMMAND`); the
+libraries are the modules in trainer/. No command imports another command and
+no library imports a command, so each command can be read, changed or removed
+alone.
    /usr/bin/python3 scripts/check-trainer-imports.py [TRAINER_DIR]"""
 import ast
 import os
 import sys
 
 
-def command_modules(trainer_dir):
-    tree = ast.parse(open(os.path.join(trainer_dir, "__main__.py")).read())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "COMMANDS" for t in node.targets):
-            return {value.elts[0].value for value in node.value.values}
-    raise SystemExit("check-trainer-imports: no COMMANDS table in trainer/__main__.py")
-
-
-def imported_modules(path):
-    """Trainer modules a file imports, at any depth (imports inside functions count too)."""
+def imported_commands(path, is_command):
+    """The command modules a file imports, at any depth (imports inside functions count too)."""
     found = set()
     for node in ast.walk(ast.parse(open(path).read())):
         if isinstance(node, ast.ImportFrom):
-            local = node.level == 1 or (node.module or "").split(".")[0] == "trainer"
-            if not local:
+            module = node.module or ""
+            if node.level == 0:
+                if not module.startswith("trainer.commands"):
+                    continue
+                rest = module.removeprefix("trainer.commands").lstrip(".")
+            elif is_command and node.level == 1:  # from .x / from . import x: the commands package
+                rest = module
+            elif node.level == (2 if is_command else 1) and module.split(".")[0] == "commands":
+                rest = module.removeprefix("commands").lstrip(".")
+            else:
                 continue
-            module = (node.module or "").removeprefix("trainer").lstrip(".")
-            if module:
-                found.add(module.split(".")[0])
+            if rest:
+                found.add(rest.split(".")[0])
             else:
                 found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("trainer."))
+            found.update(a.name.split(".")[2] for a in node.names
+                         if a.name.startswith("trainer.commands.") and a.name.count(".") >= 2)
     return found
 
 
 def violations(trainer_dir):
-    commands = command_modules(trainer_dir)
     out = []
-    for name in sorted(os.listdir(trainer_dir)):
-        if not name.endswith(".py") or name == "__main__.py":
-            continue
-        module = name[:-3]
-        for target in sorted(imported_modules(os.path.join(trainer_dir, name)) & commands - {module}):
-            kind = "command" if module in commands else "library"
-            out.append(f"trainer/{name} ({kind}) imports the command module {target}: move what it needs into a library")
+    commands_dir = os.path.join(trainer_dir, "commands")
+    for folder, is_command in ((trainer_dir, False), (commands_dir, True)):
+        for name in sorted(os.listdir(folder)):
+            if not name.endswith(".py") or name in ("__main__.py", "__init__.py"):
+                continue
+            module = name[:-3]
+            for target in sorted(imported_commands(os.path.join(folder, name), is_command) - {module}):
+                where = f"trainer/commands/{name} (command)" if is_command else f"trainer/{name} (library)"
+                out.append(f"{where} imports the command module {target}: move what it needs into a library")
     return out
 
 

@@ -1,6 +1,7 @@
 """python3 -m trainer <command> --help"""
 import argparse
 import importlib
+import os
 import sys
 
 COMMANDS = {  # name -> (module, help). Modules are imported only when their command runs,
@@ -31,7 +32,7 @@ def main(argv=None):
     for name, (module_name, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name == chosen:
-            module = importlib.import_module(f"trainer.{module_name}")
+            module = importlib.import_module(f"trainer.commands.{module_name}")
             module.add_arguments(p)
             p.set_defaults(module=module)
     args = parser.parse_args(argv)
@@ -44,6 +45,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`... | head`): not an error of the command
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

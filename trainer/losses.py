@@ -155,7 +155,7 @@ def gaussian_blur(x, sigma):
 def unexplained_colour(inputs, outputs, r, eps):
     """outputs - (colour guided filter of outputs, guide inputs): what no local
     3x3 colour mapping of the input explains (the blob detector's residual,
-    trainer/blobs.py, differentiable). (N, 3, H, W) each."""
+    trainer/blob_detector.py, differentiable). (N, 3, H, W) each."""
     n, _, h, w = inputs.shape
     mean_i, mean_o = box_mean(inputs, r), box_mean(outputs, r)
     ii = box_mean((inputs[:, :, None] * inputs[:, None]).flatten(1, 2), r).view(n, 3, 3, h, w)
@@ -170,7 +170,7 @@ def unexplained_colour(inputs, outputs, r, eps):
 
 
 def blob_residual(outputs, inputs):
-    """The detector's residual magnitude (trainer/blobs.py), differentiable:
+    """The detector's residual magnitude (trainer/blob_detector.py), differentiable:
     unexplained colour smoothed past brush texture, (N, 1, H, W)."""
     residual = gaussian_blur(unexplained_colour(inputs, outputs, WINDOW_RADIUS, EPSILON), TEXTURE_SIGMA)
     return residual.pow(2).sum(1, keepdim=True).add(1e-12).sqrt()

@@ -1,6 +1,7 @@
 import torch
 
-from trainer import adain, arbitrary
+from trainer import arbitrary
+from trainer.commands import adain
 
 
 def test_adain_gives_the_content_features_the_style_statistics():
@@ -74,7 +75,7 @@ def test_colour_statistics_moves_the_mean_colour_to_the_paintings():
 def test_adain_train_runs_resumes_and_never_sees_the_held_out_paintings(tmp_path):
     import subprocess
     import sys
-    from trainer import adain_train
+    from trainer.commands import adain_train
     styles, photos = tmp_path / "styles", tmp_path / "content" / "bsds500"
     styles.mkdir(parents=True)
     photos.mkdir(parents=True)

@@ -442,7 +442,7 @@ def test_gatys_lowers_its_loss(tmp_path):
 
 
 def test_pruned_network_is_physically_smaller_and_equals_the_masked_original():
-    from trainer.prune import build_pruned, channels_of, cost, groups, split
+    from trainer.commands.prune import build_pruned, channels_of, cost, groups, split
     torch.manual_seed(0)
     net = reconet.ReCoNet(width=8, blocks=2).eval()
     n_bits = sum(size for _, size in groups(net))
@@ -471,7 +471,7 @@ def test_pruned_network_is_physically_smaller_and_equals_the_masked_original():
 def test_removed_channel_equals_zeroed_channel():
     """Physically removing an encoder channel gives the same output as zeroing
     that channel's activation in the original (what the mask means)."""
-    from trainer.prune import build_pruned, groups, split
+    from trainer.commands.prune import build_pruned, groups, split
     torch.manual_seed(1)
     net = reconet.ReCoNet(width=4, blocks=1).eval()
     genome = torch.ones(sum(size for _, size in groups(net)), dtype=torch.bool)
@@ -678,7 +678,8 @@ def test_a_recipe_runs_from_a_model_in_git_to_an_exported_model_that_records_its
     """`trainer recipe ID --execute`: a model taken from git, two training steps keeping
     their checkpoints, their mean, the export; then --compare measures the result."""
     from argparse import Namespace
-    from trainer import lineage, recipe
+    from trainer import lineage
+    from trainer.commands import recipe
     write_photos(tmp_path / "photos")
     Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
     run = str(tmp_path / "run")

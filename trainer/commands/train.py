@@ -5,15 +5,15 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from . import THREADS_HELP, reconet, use_threads
-from .blob_detector import blob_masks
-from .data import PhotoCrops, list_images, load_image
-from .flow import synthetic_pair, with_noise
-from .loop import TrainingLoop, pick_device, resolve_settings, start_run
-from .sizing import model_size
-from .losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
+from .. import THREADS_HELP, reconet, use_threads
+from ..blob_detector import blob_masks
+from ..data import PhotoCrops, list_images, load_image
+from ..flow import synthetic_pair, with_noise
+from ..loop import TrainingLoop, pick_device, resolve_settings, start_run
+from ..sizing import model_size
+from ..losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, input_local_std, output_temporal_loss, style_loss, style_targets, tv_loss)
-from .vgg import load_tfjs, random_vgg
+from ..vgg import load_tfjs, random_vgg
 
 DEFAULTS = dict(
     width=48, blocks=4, size=160, batch=2, steps=2000, lr=1e-3,

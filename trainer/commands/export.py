@@ -3,8 +3,8 @@ in docs/model-contract.md), checked against ONNX Runtime through the project's
 own onnxruntime-node (scripts/ort-run.mjs)."""
 import os
 
-from . import reconet
-from .onnx_files import export_fp16, export_model
+from .. import reconet
+from ..onnx_files import export_fp16, export_model
 
 
 def add_arguments(p):
@@ -50,7 +50,7 @@ def run(args):
         # A full model that halves the frame itself: the fast preset must not halve it again.
         extra["runtime"]["fastModelScale"] = 1.0
     if args.recipe:
-        from . import lineage
+        from .. import lineage
         extra["lineage"] = lineage.lineage(lineage.load(args.recipe))
     if not extra["runtime"]:
         del extra["runtime"]

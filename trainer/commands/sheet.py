@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .blob_detector import CLIPS, DEFAULT_PHOTOS, clip_frames, frames_720, score
+from ..blob_detector import CLIPS, DEFAULT_PHOTOS, clip_frames, frames_720, score
 
 
 def add_arguments(p):
@@ -57,7 +57,7 @@ def label(img, text):
 
 
 def run(args):
-    from .measures import open_model, runtime_runner
+    from ..measures import open_model, runtime_runner
     images = frames_720([os.path.join(args.data, "content", "samples", n) for n in args.photos.split(",") if n],
                         args.height)
     images += clip_frames(args.data, args.clips, args.height)

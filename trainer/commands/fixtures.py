@@ -17,9 +17,9 @@ import os
 import torch
 from torch import nn
 
-from . import arbitrary, reconet
-from . import manifest as manifests
-from .onnx_files import export_model
+from .. import arbitrary, reconet
+from .. import manifest as manifests
+from ..onnx_files import export_model
 
 DEFAULT_OUT = os.path.join("test", "fixtures", "models")
 

@@ -10,7 +10,7 @@ import os
 
 import torch
 
-from . import reconet
+from .. import reconet
 
 
 def add_arguments(p):

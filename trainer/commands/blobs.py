@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .blob_detector import CLIPS, DEFAULT_PHOTOS, clip_frames, frames_720, overlay, score
+from ..blob_detector import CLIPS, DEFAULT_PHOTOS, clip_frames, frames_720, overlay, score
 
 
 def add_arguments(p):
@@ -40,7 +40,7 @@ def write_json(path, report):
 
 def score_pair(input_path, output_path, height):
     """The detector on an (input photo, stylized output) pair made elsewhere."""
-    from .data import load_image
+    from ..data import load_image
     for path in (input_path, output_path):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"image not found: {path}")
@@ -70,7 +70,7 @@ def run(args):
         return run_pair(args)
     if not args.model:
         raise ValueError("give --model (a model to run) or --pair INPUT OUTPUT (an image pair to score)")
-    from .measures import open_model, runtime_runner
+    from ..measures import open_model, runtime_runner
     model, manifest_path, manifest, _ = open_model(args.model)
     run_model = runtime_runner(model, manifest.get("runtime", {}))
     photos = [os.path.join(args.data, "content", "samples", n) for n in args.photos.split(",") if n]
@@ -92,7 +92,7 @@ def run(args):
     if args.out:
         write_json(args.out, summary)
     if args.update_manifest and manifest:
-        from . import manifest as manifests
+        from .. import manifest as manifests
         # 720p keeps its historic names; other heights get their own (blobs_1080p, blobs_flagged_images_1080p).
         suffix = "" if args.height == 720 else f"_{args.height}p"
         manifest.setdefault("metrics", {}).update({f"blobs_{args.height}p": total, f"blobs_flagged_images{suffix}": flagged})

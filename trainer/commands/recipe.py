@@ -3,7 +3,7 @@ recipe (trainer/recipes/<id>.json; see lineage.py)."""
 import os
 import subprocess
 
-from .lineage import DEFAULT_DATA, commands, load, shell_lines
+from ..lineage import DEFAULT_DATA, commands, load, shell_lines
 
 TRAINING = ("train", "adain-train")
 
@@ -32,7 +32,7 @@ def weight_distance(a, b):
 
 
 def compare(recipe, checkpoint, root):
-    from . import reconet
+    from .. import reconet
     shipped_path = os.path.join(root, "models", f"{recipe['id']}.onnx")
     if not os.path.isfile(shipped_path):
         shipped_path = os.path.join(root, "models", "baselines", f"{recipe['id']}.onnx")
@@ -50,7 +50,7 @@ def compare(recipe, checkpoint, root):
 
 def run(args):
     recipe = load(args.id)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if args.compare:
         return compare(recipe, args.compare, root)
     if not args.execute:

@@ -8,10 +8,10 @@ import time
 import torch
 from torchvision.utils import save_image
 
-from . import THREADS_HELP, use_threads
-from .data import load_image
-from .losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, gram, style_loss, style_targets, tv_loss
-from .vgg import DEFAULT_WEIGHTS, load_tfjs, random_vgg
+from .. import THREADS_HELP, use_threads
+from ..data import load_image
+from ..losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, gram, style_loss, style_targets, tv_loss
+from ..vgg import DEFAULT_WEIGHTS, load_tfjs, random_vgg
 
 
 def add_arguments(p):
@@ -69,7 +69,7 @@ def run(args):
     print(f"wrote {args.out} (loss {history[0][0]:.4g} -> {history[-1][0]:.4g})")
     report = {"gatys": score(vgg, torch.sigmoid(logits.detach()), content, style)}
     if args.compare_model:
-        from .onnx_files import ort_run
+        from ..onnx_files import ort_run
         h, w = content.shape[-2] - content.shape[-2] % 4, content.shape[-1] - content.shape[-1] % 4
         crop = content[..., :h, :w]
         out = torch.from_numpy(ort_run(args.compare_model, crop.numpy())).clamp(0, 1)

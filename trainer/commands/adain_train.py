@@ -29,14 +29,14 @@ import sys
 
 import torch
 
-from . import THREADS_HELP, use_threads
-from . import arbitrary
-from .data import PhotoCrops, list_images, load_image
-from .flow import synthetic_pair
-from .losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
+from .. import THREADS_HELP, use_threads
+from .. import arbitrary
+from ..data import PhotoCrops, list_images, load_image
+from ..flow import synthetic_pair
+from ..losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
                      output_temporal_loss, style_loss, style_targets, teacher_style_loss, tv_loss)
-from .loop import TrainingLoop, pick_device, resolve_settings, start_run
-from .vgg import load_tfjs, random_vgg
+from ..loop import TrainingLoop, pick_device, resolve_settings, start_run
+from ..vgg import load_tfjs, random_vgg
 
 HELD_OUT = "candy.jpg,the_scream.jpg,starry_night.jpg,udnie.jpg"
 DEFAULTS = dict(size=256, batch=2, steps=1000, lr=1e-4, content_weight=1.0, style_weight=8e4, tv_weight=10.0,
@@ -183,7 +183,7 @@ class PaintingNetwork:
     def __init__(self, kind, weights, random_weights=False):
         self.kind = kind
         if kind == "magenta":
-            from . import magenta
+            from .. import magenta
             self.predictor, self.transfer = magenta.load_pair(weights)
             self.predictor.requires_grad_(False)
             self.trainable_part = self.transfer.trainable().train()
@@ -209,7 +209,7 @@ class PaintingNetwork:
 
     def style(self, image):
         if self.kind == "magenta":
-            from . import magenta
+            from .. import magenta
             return magenta.predict(self.predictor, image)
         return arbitrary.StyleEncoder(self.encoder)(image)
 

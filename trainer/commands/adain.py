@@ -7,12 +7,12 @@ import os
 
 import torch
 
-from . import magenta, microast
-from .arbitrary import StyleEncoder, Stylizer, export_arbitrary, load_decoder, load_pair
+from .. import magenta, microast
+from ..arbitrary import StyleEncoder, Stylizer, export_arbitrary, load_decoder, load_pair
 
 
 def add_arguments(p):
-    from .measures import DATA
+    from ..measures import DATA
     p.add_argument("--network", choices=["adain", "magenta", "microast"], default="adain",
                    help="adain: AdaIN with the compact VGG19 pair; magenta: Ghiasi et al.'s pair rebuilt from TFLite; "
                         "microast: Wang et al.'s MicroAST (no VGG at run time)")
@@ -67,7 +67,7 @@ def build_pair(args):
         fine_tune = None
         if args.decoder:
             fine_tune = load_decoder(args.decoder, transfer)
-        from .data import centre_square, list_images
+        from ..data import centre_square, list_images
         photos = [centre_square(p, magenta.PREDICTOR_SIZE) for p in list_images(os.path.join(args.data, "content", "samples"))]
         stylizer = magenta.Stylizer(transfer, magenta.photo_vector(predictor, photos)).eval()
         network = {"arch": "magenta", "parameters": sum(p.numel() for p in stylizer.parameters()),
@@ -181,10 +181,10 @@ def run(args):
             after.update(json.load(open(path))["styles"])
         print_proof_pair(after, before)
         return 0
-    from .data import list_images, load_image
-    from .measures import FRAME_SIZES, frame_names, photo_losses, style_gap, style_gap_at_frames, write_report
-    from .sizing import run_scaled, working_scale
-    from .vgg import load_tfjs
+    from ..data import list_images, load_image
+    from ..measures import FRAME_SIZES, frame_names, photo_losses, style_gap, style_gap_at_frames, write_report
+    from ..sizing import run_scaled, working_scale
+    from ..vgg import load_tfjs
     if args.threads:
         torch.set_num_threads(args.threads)
     stylizer, style_encoder, description, network, fine_tune = build_pair(args)
@@ -196,7 +196,7 @@ def run(args):
         if fine_tune:
             extra["training"] = {**fine_tune["config"], "steps_done": fine_tune["step"], "paintings": fine_tune.get("paintings")}
         if args.recipe:
-            from . import lineage
+            from .. import lineage
             built_by = lineage.load(args.recipe)
             extra["lineage"] = lineage.lineage(built_by)
             extra["credits"] = credits_for(args.network, fine_tune, built_by)
@@ -229,7 +229,7 @@ def run(args):
             entry[f"style_gap_closed_{frame}"] = style_gap_at_frames(run_at_working_size, photos, painting, vgg,
                                                                       FRAME_SIZES[frame])["style_gap_closed"]
         if args.warping:
-            from .measures import middlebury, real_clips
+            from ..measures import middlebury, real_clips
             with torch.no_grad():
                 mb = middlebury(run_model, os.path.join(args.data, "flow", "middlebury"))
                 clips = real_clips(run_model, os.path.join(args.data, "videos"), args.clips.split(","), 8, 240)
@@ -244,7 +244,7 @@ def run(args):
     if args.baseline:
         print_proof_pair(report["styles"], json.load(open(args.baseline))["styles"])
     if args.update_manifest:
-        from . import manifest as manifests
+        from .. import manifest as manifests
         measured = report["styles"].values()
         means = {key: sum(m[key] for m in measured) / len(measured)
                  for key in ("style_gap_closed", "style_gap_closed_720p", "style_gap_closed_1080p", "content_loss",

@@ -10,11 +10,11 @@ import os
 import numpy as np
 import torch
 
-from . import manifest as manifests
-from .measures import (DATA, FRAME_SIZES, PHOTOMETRIC_THRESHOLD, frame_names, middlebury, open_model, photo_losses,
+from .. import manifest as manifests
+from ..measures import (DATA, FRAME_SIZES, PHOTOMETRIC_THRESHOLD, frame_names, middlebury, open_model, photo_losses,
                        real_clips, runtime_runner, style_gap, style_gap_at_frames, write_report)
-from .data import list_images
-from .vgg import load_tfjs, random_vgg
+from ..data import list_images
+from ..vgg import load_tfjs, random_vgg
 
 
 def add_arguments(p):

@@ -26,9 +26,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from . import THREADS_HELP, reconet, use_threads
-from .data import centre_square, list_images
-from .vgg import load_tfjs, random_vgg
+from .. import THREADS_HELP, reconet, use_threads
+from ..data import centre_square, list_images
+from ..vgg import load_tfjs, random_vgg
 
 GROUPS_DOC = "enc1, enc2, stream, res0..resN, dec1, dec2"
 FEATURE_LAYERS = ("relu1_2", "relu2_2", "relu3_1")

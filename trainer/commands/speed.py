@@ -5,7 +5,7 @@ import time
 
 import torch
 
-from . import reconet
+from .. import reconet
 
 
 def add_arguments(p):
