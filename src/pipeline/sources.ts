@@ -68,6 +68,8 @@ export function networkInputArgs(url: string, listen: boolean): string[] {
   const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
   const args: string[] = [];
   if (listen) args.push('-listen', '1');
+  // A live sender: hand each frame on as soon as it is decoded (no input buffering, no frame-reordering delay).
+  args.push('-fflags', 'nobuffer', '-flags', 'low_delay');
   if ((scheme === 'http' || scheme === 'https') && !listen) args.push('-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '5');
   if (scheme === 'rtsp') args.push('-rtsp_transport', 'tcp');
   // Give up on a silent sender (microseconds); the live source restarts it.
