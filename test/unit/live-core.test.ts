@@ -128,8 +128,8 @@ describe('live sources', () => {
     expect(parseSourceSpec('rtmp://0.0.0.0:1935/live/key?listen')).toEqual({ kind: 'url', url: 'rtmp://0.0.0.0:1935/live/key', listen: true });
     const rtsp = parseSourceSpec('rtsp://user:secret@cam.local/stream');
     expect(describeSource(rtsp)).toBe('rtsp://***@cam.local/stream'); // no password in logs or the page
-    expect(decoderOptionsFor(rtsp as any, { width: 64, height: 36 }, 30).inputArgs).toEqual(['-rtsp_transport', 'tcp', '-rw_timeout', '10000000']);
-    expect(networkInputArgs('rtmp://0.0.0.0:1935/live/key', true)).toEqual(['-listen', '1']);
+    expect(decoderOptionsFor(rtsp as any, { width: 64, height: 36 }, 30).inputArgs).toEqual(['-fflags', 'nobuffer', '-flags', 'low_delay', '-rtsp_transport', 'tcp', '-rw_timeout', '10000000']);
+    expect(networkInputArgs('rtmp://0.0.0.0:1935/live/key', true)).toEqual(['-listen', '1', '-fflags', 'nobuffer', '-flags', 'low_delay']);
     expect(networkInputArgs('https://example.com/live.m3u8', false)).toContain('-reconnect_streamed');
     const file = decoderOptionsFor({ kind: 'file', path: 'a.mp4' }, { width: 64, height: 36 }, 30);
     expect(file.inputArgs).toEqual(['-stream_loop', '-1']);
