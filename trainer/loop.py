@@ -87,6 +87,19 @@ def resolve_settings(defaults, chosen, saved=None):
     return settings, notes
 
 
+def resume_from(state, trained, weights, optimizer, path, config, notes):
+    """A resumed run's network, optimizer (slim checkpoints brought back from a GPU
+    machine carry none), step and history from its checkpoint `state`, said in one
+    line plus the command-line values it ignored. Returns (step, history)."""
+    trained.load_state_dict(state[weights])
+    if "optimizer" in state:
+        optimizer.load_state_dict(state["optimizer"])
+    print(f"resuming {path} at step {state['step']}/{config['steps']} with its saved settings", flush=True)
+    if notes:
+        print("  ignored on the command line (saved value kept): " + ", ".join(notes), flush=True)
+    return state["step"], state.get("history", [])
+
+
 def start_run(run, config, argv):
     """The run folder's record of what was asked: config.json (the settings in force)
     and command.txt (every command line that started or resumed it)."""

@@ -35,7 +35,7 @@ from ..data import PhotoCrops, list_images, load_image
 from ..flow import synthetic_pair
 from ..losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
                      output_temporal_loss, style_loss, style_targets, teacher_style_loss, tv_loss)
-from ..loop import TrainingLoop, pick_device, resolve_settings, start_run
+from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..vgg import load_tfjs, random_vgg
 
 HELD_OUT = "candy.jpg,the_scream.jpg,starry_night.jpg,udnie.jpg"
@@ -112,13 +112,7 @@ def run(args):
     optimizer = torch.optim.Adam(decoder.parameters(), lr=config["lr"])
     step, history = 0, []
     if resume is not None:
-        decoder.load_state_dict(resume["decoder"])
-        if "optimizer" in resume:  # slim checkpoints (brought back from a GPU machine) carry none
-            optimizer.load_state_dict(resume["optimizer"])
-        step, history = resume["step"], resume.get("history", [])
-        print(f"resuming {ckpt_path} at step {step}/{config['steps']} with its saved settings", flush=True)
-        if notes:
-            print("  ignored on the command line (saved value kept): " + ", ".join(notes), flush=True)
+        step, history = resume_from(resume, decoder, "decoder", optimizer, ckpt_path, config, notes)
     elif args.init:
         init = arbitrary.load_decoder(args.init, decoder)
         if init["config"].get("network", "adain") != args.network:

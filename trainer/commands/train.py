@@ -9,7 +9,7 @@ from .. import THREADS_HELP, reconet, use_threads
 from ..blob_detector import blob_masks
 from ..data import PhotoCrops, list_images, load_image
 from ..flow import synthetic_pair, with_noise
-from ..loop import TrainingLoop, pick_device, resolve_settings, start_run
+from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..sizing import model_size
 from ..losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, input_local_std, output_temporal_loss, style_loss, style_targets, tv_loss)
@@ -174,13 +174,7 @@ def run(args):
     optimizer = torch.optim.Adam(net.parameters(), lr=config["lr"])
     step, history = 0, []
     if resume is not None:
-        net.load_state_dict(resume["model"])
-        if "optimizer" in resume:  # slim checkpoints (brought back from a GPU machine) carry none
-            optimizer.load_state_dict(resume["optimizer"])
-        step, history = resume["step"], resume.get("history", [])
-        print(f"resuming {ckpt_path} at step {step}/{config['steps']} with its saved settings", flush=True)
-        if notes:
-            print("  ignored on the command line (saved value kept): " + ", ".join(notes), flush=True)
+        step, history = resume_from(resume, net, "model", optimizer, ckpt_path, config, notes)
         if teacher is not None:
             print(f"  distilling from {config['teacher']} (weight {config['distill_weight']})", flush=True)
     if net.upscale != 1 and config["model_scale"] != 1.0:
