@@ -24,21 +24,17 @@ const HEIGHT = 180;
 let server: StylecastServer | null = null;
 let obsInstance: Awaited<ReturnType<typeof launchObs>> | null = null;
 
-function ffmpegRaw(args: string[], input?: Buffer): Promise<Buffer> {
+function ffmpegRaw(args: string[], input?: Buffer, size = { width: WIDTH, height: HEIGHT }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = execFile('ffmpeg', ['-v', 'error', ...args, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${WIDTH}x${HEIGHT}`, '-'],
+    const child = execFile('ffmpeg', ['-v', 'error', ...args, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${size.width}x${size.height}`, '-'],
       { encoding: 'buffer', maxBuffer: 64 << 20, timeout: 30_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
     if (input) child.stdin!.end(input);
   });
 }
 
-/** An obs-websocket screenshot (a PNG data URL) as RGB24 at width x height. */
-const ffmpegRaw640 = (imageData: string, width: number, height: number): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const child = execFile('ffmpeg', ['-v', 'error', '-f', 'png_pipe', '-i', 'pipe:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-'],
-      { encoding: 'buffer', maxBuffer: 64 << 20, timeout: 30_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
-    child.stdin!.end(Buffer.from(imageData.replace(/^data:image\/png;base64,/, ''), 'base64'));
-  });
+/** An obs-websocket screenshot (a PNG data URL) as RGB24 at its size. */
+const screenshotPixels = (imageData: string, size = { width: WIDTH, height: HEIGHT }): Promise<Buffer> =>
+  ffmpegRaw(['-f', 'png_pipe', '-i', 'pipe:0'], Buffer.from(imageData.replace(/^data:image\/png;base64,/, ''), 'base64'), size);
 
 const meanAbsDiff = (a: Buffer, b: Buffer) => {
   let sum = 0;
@@ -73,7 +69,7 @@ describe.skipIf(OBS_MISSING !== null)('in a real OBS Studio 29 (Xvfb, obs-websoc
     });
     const screenshot = async () => {
       const { imageData } = await obs.call('GetSourceScreenshot', { sourceName: 'stylecast', imageFormat: 'png', imageWidth: WIDTH, imageHeight: HEIGHT });
-      return ffmpegRaw(['-f', 'png_pipe', '-i', 'pipe:0'], Buffer.from(imageData.replace(/^data:image\/png;base64,/, ''), 'base64'));
+      return screenshotPixels(imageData);
     };
     const black = Buffer.alloc(WIDTH * HEIGHT * 3);
     const first = await waitFor(async () => {
@@ -170,7 +166,7 @@ describe.skipIf(OBS_MISSING !== null)('in a real OBS Studio 29 (Xvfb, obs-websoc
         const asked = Date.now();
         const { imageData } = await obs.call('GetSourceScreenshot', { sourceName: 'stylecast', imageFormat: 'png', imageWidth: shotWidth, imageHeight: shotHeight });
         const at = Date.now();
-        return { frame: await ffmpegRaw640(imageData, shotWidth, shotHeight), asked, at };
+        return { frame: await screenshotPixels(imageData, { width: shotWidth, height: shotHeight }), asked, at };
       };
       const black = Buffer.alloc(shotWidth * shotHeight * 3);
       const firstShown = performance.now();
