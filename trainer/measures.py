@@ -197,16 +197,28 @@ def _measured_grams(vgg, image, measure_size):
         return {k: gram(v)[0] for k, v in vgg(to_short_side(image, measure_size), STYLE_LAYERS).items()}
 
 
-def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=512):
+def _deep_grams(deep, image, measure_size):
+    with torch.no_grad():
+        return {k: gram(v)[0] for k, v in deep(to_short_side(image, measure_size)).items()}
+
+
+def _deep_distance_to(grams, target):
+    return float(np.mean([float((grams[k] - target[k]).norm() / target[k].norm().clamp(min=1e-12)) for k in target]))
+
+
+def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=512, deep=None):
     """Style gap closed with the model run on whole frames of `frame` = (width, height),
     one frame at a time, as the runtime runs it; the output, the frame and the painting
     are then scaled to `measure_size` on their short side for the balanced distance, so
-    strokes too fine to show at the size users watch do not count (docs/metrics.md)."""
+    strokes too fine to show at the size users watch do not count (docs/metrics.md).
+    With `deep` (deep_style.CompactVGG) the same gap is also taken at its levels
+    relu4_1 and relu5_1, where motifs of 100-200 px live: `deep_gap_closed`."""
     width, height = frame
     measure_size = min(measure_size, width, height)  # a 360p frame is measured at its own size, never enlarged
     painting = load_image(style_path, measure_size).unsqueeze(0)
     target = _measured_grams(vgg, painting, measure_size)
-    closed, checker, chroma, hue = [], [], [], []
+    closed, checker, chroma, hue, deep_closed = [], [], [], [], []
+    deep_target = _deep_grams(deep, painting, measure_size) if deep is not None else None
     with torch.no_grad():
         for path in photos:
             image = frame_of(path, width, height).unsqueeze(0)
@@ -217,6 +229,9 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
             out = run_model(image)
             d_out = _distance_to(_measured_grams(vgg, out, measure_size), target)
             closed.append(1 - d_out / d_in)
+            if deep is not None:
+                deep_in = _deep_distance_to(_deep_grams(deep, image, measure_size), deep_target)
+                deep_closed.append(1 - _deep_distance_to(_deep_grams(deep, out, measure_size), deep_target) / deep_in)
             # At the model's own size: enlarged, its 2-px pattern would escape a 2-px measure.
             checker.append(checkerboard_levels(*at_model_size(run_model, image, out)))
             chroma_kept, hue_shift = colour_kept(image, out)
@@ -225,6 +240,7 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
     mean = lambda values: float(np.mean([v for v in values if v is not None])) if any(v is not None for v in values) else None
     return {"style_gap_closed": float(np.mean(closed)), "frame": f"{width}x{height}", "measure_size": measure_size,
             "checkerboard_levels": mean(checker), "colour_chroma_kept": mean(chroma), "colour_hue_shift_deg": mean(hue),
+            "deep_gap_closed": float(np.mean(deep_closed)) if deep_closed else None,
             "per_photo": {os.path.basename(p): c for p, c in zip(photos, closed)}}
 
 

@@ -14,6 +14,7 @@ from .. import manifest as manifests
 from ..measures import (DATA, FRAME_SIZES, PHOTOMETRIC_THRESHOLD, frame_names, middlebury, open_model, photo_losses,
                        real_clips, runtime_runner, style_gap, style_gap_at_frames, write_report)
 from ..data import list_images
+from ..deep_style import DEFAULT_WEIGHTS as DEEP_WEIGHTS, load_compact_vgg, random_compact_vgg
 from ..vgg import load_tfjs, random_vgg
 
 
@@ -39,6 +40,10 @@ def add_arguments(p):
     p.add_argument("--update-manifest", action="store_true", help="store the metrics in models/<id>.json")
     p.add_argument("--vgg", default=os.path.join(DATA, "weights", "vgg19-tfjs"))
     p.add_argument("--random-vgg", action="store_true", help="TESTS ONLY: random VGG (losses meaningless)")
+    p.add_argument("--deep-levels", nargs="?", const=DEEP_WEIGHTS, default=None, metavar="DIR",
+                   help="also take the frames' style gap at relu4_1/relu5_1 of the compact VGG19 encoder "
+                        "(trainer/deep_style.py; DIR holds 5SE.pth, default ../shared/data/weights/collab-distill-vgg19-16x): "
+                        "deep_gap_closed_<frame>, beside the balanced figure, which stops at relu3_4")
 
 def working_settings(runtime, args):
     native = args.native_short_side if args.native_short_side is not None else runtime.get("nativeShortSide")
@@ -67,7 +72,10 @@ def run(args):
     else:
         photos = photo_losses(run_model, samples, style, vgg, args.photo_size)
         gap = style_gap(run_model, samples, style, vgg, args.gap_size)
-    at_frames = {name: style_gap_at_frames(run_model, samples, style, vgg, FRAME_SIZES[name])
+    deep = None
+    if args.deep_levels:
+        deep = random_compact_vgg() if args.random_vgg else load_compact_vgg(args.deep_levels)
+    at_frames = {name: style_gap_at_frames(run_model, samples, style, vgg, FRAME_SIZES[name], deep=deep)
                  for name in frame_names(args.frames)}
     mean = lambda d, k: float(np.mean([v[k] for v in d.values()])) if d else None
     metrics = {
@@ -80,6 +88,7 @@ def run(args):
         "style_gap_closed": gap["style_gap_closed"],
         "style_distance": gap["style_distance"],
         **{f"style_gap_closed_{name}": g["style_gap_closed"] for name, g in at_frames.items()},
+        **{f"deep_gap_closed_{name}": g["deep_gap_closed"] for name, g in at_frames.items() if deep is not None},
         **{f"{key}_{name}": g[key] for name, g in at_frames.items()
            for key in ("checkerboard_levels", "colour_chroma_kept", "colour_hue_shift_deg")},
     }

@@ -7,12 +7,14 @@ import torch.nn.functional as F
 
 from .. import THREADS_HELP, reconet, use_threads
 from ..blob_detector import blob_masks
+from ..deep_style import DEEP_LEVELS, DEFAULT_WEIGHTS as DEEP_WEIGHTS, load_compact_vgg, random_compact_vgg
 from ..data import PhotoCrops, list_images, load_image
 from ..flow import synthetic_pair, with_noise
 from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..sizing import model_size
 from ..losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
-                     feature_temporal_loss, input_local_std, output_temporal_loss, style_loss, style_targets, tv_loss)
+                     feature_temporal_loss, gram, gram_term, input_local_std, output_temporal_loss, style_loss,
+                     style_targets, tv_loss)
 from ..vgg import load_tfjs, random_vgg
 
 DEFAULTS = dict(
@@ -64,6 +66,13 @@ def add_arguments(p):
             p.add_argument("--" + key.replace("_", "-"), type=type(value), default=value, help=HELP[key])
         else:
             p.add_argument("--" + key.replace("_", "-"), type=type(value), default=value)
+    p.add_argument("--deep-style-weight", type=float, default=0.0,
+                   help="weight of two deeper style levels, relu4_1 and relu5_1 (receptive fields of about 100 "
+                        "and 200 px: tiles, swirls, large shapes), taken from the compact VGG19 encoder through "
+                        "its embedding heads (trainer/deep_style.py), each as heavy as one of the loss "
+                        "network's levels at 1; needs --style-norm balanced; 0: off")
+    p.add_argument("--deep-encoder", default=DEEP_WEIGHTS,
+                   help="folder with the compact encoder 5SE.pth (default ../shared/data/weights/collab-distill-vgg19-16x)")
     p.add_argument("--no-temporal", action="store_true", help="set both temporal weights to 0")
     p.add_argument("--content-limit", type=int, default=None, help="use only the first N photos")
     p.add_argument("--init", help="start from this checkpoint's network and weights (e.g. prune's pruned.pt)")
@@ -123,7 +132,8 @@ def calibration_photos(content, device, count=CALIBRATION_PHOTOS, short_side=256
 
 
 # Settings a run records beside DEFAULTS; a resumed run older than one of them takes this value.
-RECORDED = dict(no_temporal=False, random_vgg=False, model_scale=1.0, distill_weight=1.0, distill_region="all")
+RECORDED = dict(no_temporal=False, random_vgg=False, model_scale=1.0, distill_weight=1.0, distill_region="all",
+                deep_style_weight=0.0)
 
 
 def run(args):
@@ -133,9 +143,12 @@ def run(args):
     ckpt_path = os.path.join(args.run, "checkpoint.pt")
     chosen = {k: getattr(args, k) for k in DEFAULTS}
     chosen.update(style=os.path.abspath(args.style), content=os.path.abspath(args.content),
-                  no_temporal=args.no_temporal, random_vgg=args.random_vgg, model_scale=args.model_scale)
+                  no_temporal=args.no_temporal, random_vgg=args.random_vgg, model_scale=args.model_scale,
+                  deep_style_weight=args.deep_style_weight)
     if args.no_temporal:
         chosen["temporal_weight"] = chosen["feature_temporal_weight"] = 0.0
+    if chosen["deep_style_weight"] and chosen["style_norm"] != "balanced":
+        raise ValueError("--deep-style-weight needs --style-norm balanced (its levels weigh like the others only then)")
     if chosen["blob_target"] not in ("flat", "detected"):
         raise ValueError(f"--blob-target must be flat or detected, not {chosen['blob_target']!r}")
 
@@ -185,6 +198,11 @@ def run(args):
     scales = [float(s) for s in config["style_scales"].split(",")]
     style_image = load_image(args.style, config["style_size"]).unsqueeze(0).to(device)
     targets = style_targets(vgg, style_image, scales)
+    deep = deep_targets = None
+    if config["deep_style_weight"]:
+        deep = (random_compact_vgg() if config["random_vgg"] else load_compact_vgg(args.deep_encoder)).to(device)
+        with torch.no_grad():
+            deep_targets = {k: gram(v) for k, v in deep(style_image).items()}
     sizes = [int(x) for x in str(config["sizes"] or config["size"]).split(",")]
     photos = PhotoCrops(list_images(args.content), max(sizes), args.content_limit, config["photo_size"] or None)
     w = config
@@ -205,6 +223,10 @@ def run(args):
             "style": w["style_weight"] * style_loss(vgg, out, targets, scales, out_vgg, w["style_norm"]),
             "tv": w["tv_weight"] * tv_loss(out),
         }
+        if deep is not None:
+            deep_out = deep(out)
+            terms["deep_style"] = w["style_weight"] * w["deep_style_weight"] * sum(
+                gram_term(gram(deep_out[name]), deep_targets[name], "balanced") for name in DEEP_LEVELS)
         # The detector's residual and masks on this step's output, computed once for the
         # penalty and the distillation region.
         residual = flatness = student_blobs = None
