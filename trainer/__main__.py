@@ -20,6 +20,8 @@ COMMANDS = {  # name -> (module, help). Modules are imported only when their com
     "adain": ("adain", "arbitrary style (AdaIN, compact VGG19 pair): style gap, content loss and warping error; "
                        "or --export the contract-2 pair"),
     "recipe": ("recipe", "print the commands that rebuild a shipped model (trainer/recipes/<id>.json)"),
+    "deep-fidelity": ("deep_fidelity", "how closely the compact VGG19's embedding heads reproduce VGG19 at "
+                                       "relu1_1-relu3_1 (the check behind train --deep-style-weight)"),
     "adain-train": ("adain_train", "fine-tune the AdaIN decoder over many paintings with the coherent-video loss"),
 }
 

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from .vgg import WeightsMissing
+
 DEFAULT_WEIGHTS = os.path.join("..", "shared", "data", "weights", "collab-distill-vgg19-16x")
 DEEP_LEVELS = ("relu4_1", "relu5_1")
 
@@ -28,10 +30,6 @@ _LAYERS = [("conv11", 3, 16), ("conv12", 16, 16), "pool",
 # The levels with an embedding head, and the VGG19 width each head maps to.
 _HEADS = {"relu1_1": ("conv11", 16, 64), "relu2_1": ("conv21", 32, 128), "relu3_1": ("conv31", 64, 256),
           "relu4_1": ("conv41", 128, 512), "relu5_1": ("conv51", 128, 512)}
-
-
-class WeightsMissing(Exception):
-    pass
 
 
 class CompactVGG(nn.Module):
