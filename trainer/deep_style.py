@@ -9,6 +9,12 @@ each relu x_1 level (`convN1_aux`) trained to map its 16x narrower features
 back onto VGG19's; through those heads its levels 4 and 5 stand in for the
 real ones. `fidelity` measures how well the heads reproduce the real VGG at
 the levels both have (relu1_1-relu3_1): the check that the stand-in is fair.
+
+The deep levels read the picture's luminance only (grey in all three
+channels). Asked of colour, a network being trained found the stand-in's
+blind spot: red rims on every dark edge, which raised the deep Gram match and
+looked nothing like the painting (docs/lab/2026-12-04-deeper-style-levels.md).
+Colour is the VGG levels' job; the deep levels ask for structure.
 """
 import os
 
@@ -16,6 +22,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from .flow import luminance
 from .vgg import WeightsMissing
 
 DEFAULT_WEIGHTS = os.path.join("..", "shared", "data", "weights", "collab-distill-vgg19-16x")
@@ -33,7 +40,8 @@ _HEADS = {"relu1_1": ("conv11", 16, 64), "relu2_1": ("conv21", 32, 128), "relu3_
 
 
 class CompactVGG(nn.Module):
-    """RGB in [0, 1] -> {relu name: features in VGG19's width}, through the embedding heads."""
+    """RGB in [0, 1] -> {relu name: features in VGG19's width}, through the embedding heads,
+    from the picture's luminance (`colour=True`: from its colours, for `fidelity`)."""
 
     def __init__(self):
         super().__init__()
@@ -46,7 +54,9 @@ class CompactVGG(nn.Module):
             setattr(self, conv + "_aux", nn.Conv2d(cin, cout, 1))
         self.requires_grad_(False)
 
-    def forward(self, rgb01, wanted=DEEP_LEVELS):
+    def forward(self, rgb01, wanted=DEEP_LEVELS, colour=False):
+        if not colour:
+            rgb01 = luminance(rgb01).expand(-1, 3, -1, -1)
         heads = {conv: relu for relu, (conv, _, _) in _HEADS.items() if relu in wanted}
         last = max(i for i, layer in enumerate(_LAYERS) if layer != "pool" and layer[0] in heads)
         out = {}
@@ -88,7 +98,7 @@ def fidelity(compact, vgg, photos, levels=("relu1_1", "relu2_1", "relu3_1")):
         for level in levels:
             ours, theirs = [], []
             for photo in photos:
-                ours.append(compact(photo, (level,))[level].flatten(2)[0])
+                ours.append(compact(photo, (level,), colour=True)[level].flatten(2)[0])
                 theirs.append(vgg(photo, (level,))[level].flatten(2)[0])
             a, b = torch.cat(ours, 1), torch.cat(theirs, 1)
             a = a - a.mean(1, keepdim=True)

@@ -23,12 +23,24 @@ def test_deep_levels_have_vgg19_widths_and_strides():
     assert all(float(v.min()) >= 0 for v in out.values())  # rectified, as VGG's relu levels are
 
 
+def test_deep_levels_see_luminance_only():
+    """Two pictures of one luminance and different colours have the same deep features."""
+    net = random_compact_vgg()
+    grey = smooth_image(1, 48, 48, seed=3).mean(1, keepdim=True)
+    tinted = grey.repeat(1, 3, 1, 1) + torch.tensor([0.0722, 0.0, -0.2126]).view(1, 3, 1, 1) * 0.3  # Y unchanged
+    level = ("relu2_1",)  # random weights leave the deepest levels nearly dead; the rule is the same
+    a, b = net(grey.repeat(1, 3, 1, 1), level)["relu2_1"], net(tinted, level)["relu2_1"]
+    assert float(a.abs().max()) > 0 and torch.allclose(a, b, atol=1e-5)
+    assert not torch.allclose(net(grey.repeat(1, 3, 1, 1), level, colour=True)["relu2_1"],
+                              net(tinted, level, colour=True)["relu2_1"], atol=1e-5)
+
+
 def test_fidelity_is_one_for_the_same_features_and_minus_one_for_their_negation():
     compact = random_compact_vgg()
     photos = [smooth_image(1, 32, 40, seed=s) for s in range(2)]
-    same = fidelity(compact, lambda x, wanted: compact(x, wanted), photos, levels=("relu2_1",))
+    same = fidelity(compact, lambda x, wanted: compact(x, wanted, colour=True), photos, levels=("relu2_1",))
     assert same["relu2_1"]["median_r"] == pytest.approx(1.0, abs=1e-4)
-    negated = fidelity(compact, lambda x, wanted: {k: -v for k, v in compact(x, wanted).items()}, photos,
+    negated = fidelity(compact, lambda x, wanted: {k: -v for k, v in compact(x, wanted, colour=True).items()}, photos,
                        levels=("relu2_1",))
     assert negated["relu2_1"]["median_r"] == pytest.approx(-1.0, abs=1e-4)
 
