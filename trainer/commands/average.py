@@ -27,15 +27,48 @@ def average_states(states):
             for name, tensor in first.items()}
 
 
+def _save(checkpoint, out):
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    tmp = out + ".tmp"
+    torch.save(checkpoint, tmp)
+    os.replace(tmp, out)
+
+
+def average_painters(args):
+    """`adain-train` checkpoints (the any-painting painter, key "decoder"): the mean of
+    their painters' weights. Two fine-tunes of one released network that went separate
+    ways (one steadier, one stronger on some paintings) average into a network between
+    them, as checkpoints of one run do."""
+    loaded = [torch.load(path, map_location="cpu") for path in args.checkpoints]
+    networks = {s.get("config", {}).get("network", "adain") for s in loaded}
+    if any("decoder" not in s for s in loaded) or len(networks) != 1:
+        raise ValueError("the checkpoints are not all adain-train checkpoints of one network")
+    if any(s["decoder"].keys() != loaded[0]["decoder"].keys() for s in loaded[1:]):
+        raise ValueError("the checkpoints' painters have different layers: not the same network")
+    last = max(loaded, key=lambda s: s.get("step", 0))
+    _save({"decoder": average_states([s["decoder"] for s in loaded]),
+           "config": dict(last["config"], averaged_from=[os.path.abspath(p) for p in args.checkpoints],
+                          averaged_steps=[s.get("step") for s in loaded]),
+           "paintings": last.get("paintings"), "step": last.get("step", 0), "history": last.get("history", [])},
+          args.out)
+    print(f"{args.out}: mean of {len(loaded)} painters ({networks.pop()}; steps "
+          f"{', '.join(str(s.get('step')) for s in loaded)})")
+    return 0
+
+
 def run(args):
     if len(args.checkpoints) < 2:
         raise ValueError("average needs two or more checkpoints")
     if not args.out.endswith(".pt"):
         raise ValueError(f"--out must be a .pt file, not {args.out}")
-    loaded = []
     for path in args.checkpoints:
         if path.endswith(".onnx"):
             raise ValueError(f"{path}: average reads trainer checkpoints (.pt), not exported models")
+    first = torch.load(args.checkpoints[0], map_location="cpu")
+    if isinstance(first, dict) and "decoder" in first:
+        return average_painters(args)
+    loaded = []
+    for path in args.checkpoints:
         _, state = reconet.load(path)
         loaded.append(state)
     configs = [s["net_config"] for s in loaded]
@@ -51,9 +84,6 @@ def run(args):
                              averaged_steps=[s.get("step") for s in loaded]),
         "history": last.get("history", []),
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tmp = args.out + ".tmp"
-    torch.save(averaged, tmp)
-    os.replace(tmp, args.out)
+    _save(averaged, args.out)
     print(f"{args.out}: mean of {len(loaded)} checkpoints (steps {', '.join(str(s.get('step')) for s in loaded)})")
     return 0

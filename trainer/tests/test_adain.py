@@ -150,3 +150,28 @@ def test_proof_pair_per_painting():
     assert adain.proof_pair(after, before)[1]
     after["a.jpg"]["style_gap_closed"] = 0.55  # distance +12.5%: over the 10% allowed
     assert not adain.proof_pair(after, before)[1]
+
+
+def test_average_takes_the_mean_of_two_painters(tmp_path):
+    """`trainer average` on adain-train checkpoints: the painters' weights averaged, the newest run's config kept."""
+    import subprocess
+    import sys
+    from .test_trainer import ROOT
+    decoder = arbitrary.Decoder()
+    a = {k: torch.full_like(v, 1.0) for k, v in decoder.state_dict().items()}
+    b = {k: torch.full_like(v, 3.0) for k, v in decoder.state_dict().items()}
+    torch.save({"decoder": a, "config": {"network": "adain", "temporal_weight": 8e6}, "step": 50}, tmp_path / "a.pt")
+    torch.save({"decoder": b, "config": {"network": "adain", "temporal_weight": 4e6}, "step": 300,
+                "paintings": ["x.jpg"]}, tmp_path / "b.pt")
+    run = lambda *args: subprocess.run([sys.executable, "-m", "trainer", "average", *args], cwd=ROOT,
+                                       capture_output=True, text=True)
+    done = run(str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--out", str(tmp_path / "mean.pt"))
+    assert done.returncode == 0, done.stderr
+    mean = torch.load(tmp_path / "mean.pt")
+    assert all(torch.allclose(v, torch.full_like(v, 2.0)) for v in mean["decoder"].values())
+    assert mean["config"]["temporal_weight"] == 4e6 and mean["config"]["averaged_steps"] == [50, 300]
+    assert mean["paintings"] == ["x.jpg"]
+    arbitrary.Decoder().load_state_dict(mean["decoder"])  # loads as a painter
+    torch.save({"decoder": b, "config": {"network": "magenta"}, "step": 1}, tmp_path / "c.pt")
+    mixed = run(str(tmp_path / "a.pt"), str(tmp_path / "c.pt"), "--out", str(tmp_path / "bad.pt"))
+    assert mixed.returncode == 1 and "one network" in mixed.stderr and not (tmp_path / "bad.pt").exists()
