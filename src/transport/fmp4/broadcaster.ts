@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/log.js';
 import type { BroadcastSink } from '../sink.js';
@@ -6,10 +7,7 @@ import type { FfmpegProcess } from '../../media/ffmpeg/process.js';
 import { LiveEncoder } from '../live-encoder.js';
 import { FramePacer } from '../frame-pacer.js';
 import { Mp4Segmenter } from './mp4.js';
-
-/** Per-socket watermarks: above HIGH a client's fragments are dropped until it drains below LOW and a keyframe comes. */
-export const HIGH_WATERMARK = 1 << 20;
-export const LOW_WATERMARK = 256 << 10;
+import { StreamRate, ViewerGate } from './viewer-gate.js';
 const IDLE_STOP_MS = 3000;
 
 /** Where one viewer's bytes go: a WebSocket or a chunked HTTP response. */
@@ -54,8 +52,7 @@ export function httpSink(res: ServerResponse): Fmp4Sink {
 interface Client {
   readonly sink: Fmp4Sink;
   sentInit: boolean;
-  waitingForKeyframe: boolean;
-  dropped: number;
+  readonly gate: ViewerGate;
 }
 
 export function fmp4EncoderArgs(width: number, height: number, fps: number): string[] {
@@ -78,14 +75,16 @@ export function fmp4EncoderArgs(width: number, height: number, fps: number): str
  * not on WebRTC (WebSocket for the page's Media Source fallback, plain HTTP
  * for OBS's Media Source, ffmpeg and players), started when the first one
  * arrives and stopped when the last leaves. New and lagging viewers get the
- * init segment and start at a keyframe; a slow one has fragments dropped
- * (never unbounded memory).
+ * init segment and start at a keyframe; one that falls more than about a
+ * second of the stream behind has fragments dropped until it catches up
+ * (ViewerGate: bounded lag and memory).
  */
 export class Fmp4Broadcaster implements BroadcastSink {
   private readonly clients = new Set<Client>();
   private readonly encoder: LiveEncoder;
   private segmenter = new Mp4Segmenter();
   private init: Buffer | null = null;
+  private readonly rate = new StreamRate();
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly pacer: FramePacer;
@@ -111,7 +110,7 @@ export class Fmp4Broadcaster implements BroadcastSink {
 
   get droppedFragments(): number {
     let n = 0;
-    for (const c of this.clients) n += c.dropped;
+    for (const c of this.clients) n += c.gate.dropped;
     return n;
   }
 
@@ -120,7 +119,7 @@ export class Fmp4Broadcaster implements BroadcastSink {
       sink.close();
       return;
     }
-    const client: Client = { sink, sentInit: false, waitingForKeyframe: true, dropped: 0 };
+    const client: Client = { sink, sentInit: false, gate: new ViewerGate() };
     this.clients.add(client);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
@@ -162,9 +161,10 @@ export class Fmp4Broadcaster implements BroadcastSink {
   private started(encoder: FfmpegProcess): void {
     this.segmenter = new Mp4Segmenter();
     this.init = null;
+    this.rate.reset();
     for (const client of this.clients) {
       client.sentInit = false;
-      client.waitingForKeyframe = true;
+      client.gate.restart();
     }
     encoder.stdout.on('data', (chunk: Buffer) => {
       let segments;
@@ -179,27 +179,16 @@ export class Fmp4Broadcaster implements BroadcastSink {
           this.init = segment.data;
           for (const client of this.clients) if (!client.sentInit) this.send(client, segment.data, true);
         } else {
-          for (const client of this.clients) this.sendFragment(client, segment.data, segment.keyframe);
+          this.rate.add(segment.data.length, performance.now());
+          const highWatermark = this.rate.highWatermark();
+          for (const client of this.clients) {
+            if (client.sentInit && client.gate.admit(client.sink.buffered, segment.keyframe, highWatermark)) {
+              this.send(client, segment.data, false);
+            }
+          }
         }
       }
     });
-  }
-
-  private sendFragment(client: Client, data: Buffer, keyframe: boolean): void {
-    if (!client.sentInit) return;
-    const buffered = client.sink.buffered;
-    if (client.waitingForKeyframe) {
-      if (!keyframe || buffered > LOW_WATERMARK) {
-        client.dropped++;
-        return;
-      }
-      client.waitingForKeyframe = false;
-    } else if (buffered > HIGH_WATERMARK) {
-      client.dropped++;
-      client.waitingForKeyframe = true;
-      return;
-    }
-    this.send(client, data, false);
   }
 
   private send(client: Client, data: Buffer, isInit: boolean): void {
