@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import centre_square, load_image
+from .deep_style import DEEP_LEVELS
 from .onnx_files import ort_run
 from .flow import luminance, occlusion_mask, warp, inside_mask
 from .artifacts import checkerboard_levels, colour_kept
@@ -185,25 +186,17 @@ def to_short_side(image, size):
 
 
 def _distance_to(grams, target):
-    """d(x, s) of docs/metrics.md from x's Gram matrices (one image)."""
-    return float(np.mean([float((grams[k] - target[k]).norm() / target[k].norm().clamp(min=1e-12)) for k in STYLE_LAYERS]))
+    """d(x, s) of docs/metrics.md from x's Gram matrices (one image), over the target's levels."""
+    return float(np.mean([float((grams[k] - target[k]).norm() / target[k].norm().clamp(min=1e-12)) for k in target]))
 
 
 _frame_grams = {}
 
 
-def _measured_grams(vgg, image, measure_size):
+def _measured_grams(network, image, measure_size, levels=STYLE_LAYERS):
+    """Gram matrices at `levels` of `network` (the VGG, or the deep levels' CompactVGG) on the image at measure size."""
     with torch.no_grad():
-        return {k: gram(v)[0] for k, v in vgg(to_short_side(image, measure_size), STYLE_LAYERS).items()}
-
-
-def _deep_grams(deep, image, measure_size):
-    with torch.no_grad():
-        return {k: gram(v)[0] for k, v in deep(to_short_side(image, measure_size)).items()}
-
-
-def _deep_distance_to(grams, target):
-    return float(np.mean([float((grams[k] - target[k]).norm() / target[k].norm().clamp(min=1e-12)) for k in target]))
+        return {k: gram(v)[0] for k, v in network(to_short_side(image, measure_size), levels).items()}
 
 
 def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=512, deep=None):
@@ -218,7 +211,7 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
     painting = load_image(style_path, measure_size).unsqueeze(0)
     target = _measured_grams(vgg, painting, measure_size)
     closed, checker, chroma, hue, deep_closed = [], [], [], [], []
-    deep_target = _deep_grams(deep, painting, measure_size) if deep is not None else None
+    deep_target = _measured_grams(deep, painting, measure_size, DEEP_LEVELS) if deep is not None else None
     with torch.no_grad():
         for path in photos:
             image = frame_of(path, width, height).unsqueeze(0)
@@ -230,8 +223,8 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
             d_out = _distance_to(_measured_grams(vgg, out, measure_size), target)
             closed.append(1 - d_out / d_in)
             if deep is not None:
-                deep_in = _deep_distance_to(_deep_grams(deep, image, measure_size), deep_target)
-                deep_closed.append(1 - _deep_distance_to(_deep_grams(deep, out, measure_size), deep_target) / deep_in)
+                deep_in = _distance_to(_measured_grams(deep, image, measure_size, DEEP_LEVELS), deep_target)
+                deep_closed.append(1 - _distance_to(_measured_grams(deep, out, measure_size, DEEP_LEVELS), deep_target) / deep_in)
             # At the model's own size: enlarged, its 2-px pattern would escape a 2-px measure.
             checker.append(checkerboard_levels(*at_model_size(run_model, image, out)))
             chroma_kept, hue_shift = colour_kept(image, out)
