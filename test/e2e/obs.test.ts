@@ -124,10 +124,11 @@ describe.skipIf(OBS_MISSING !== null)('in a real OBS Studio 29 (Xvfb, obs-websoc
     }
   }, 150_000);
 
-  it('a Media Source with the documented settings runs within a second of the source at the fast preset (a clock in the frames)', async () => {
+  it('a Media Source with the documented settings stays within a second of an ffmpeg reader of the same stream, and its lag does not grow (a clock in the frames)', async () => {
     // The clock's frames go out from an ffmpeg SRT sender; the lag is read back from what OBS shows
     // (GetSourceScreenshot, timed when the answer arrives: an upper bound) and, beside it, from
-    // ffmpeg reading /live.mp4 directly.
+    // ffmpeg reading /live.mp4 directly. The bound is relative to that reader, measured in the same run:
+    // an absolute one would measure the machine (OBS renders on the same cores as the stylizer).
     const width = 640;
     const height = 360;
     const port = 20000 + Math.floor(Math.random() * 20000);
@@ -177,6 +178,7 @@ describe.skipIf(OBS_MISSING !== null)('in a real OBS Studio 29 (Xvfb, obs-websoc
       process.stderr.write(`OBS: first picture ${((performance.now() - firstShown) / 1000).toFixed(1)} s after the source was added\n`);
       const inObs: number[] = [];
       const bounds: Array<[number, number]> = [];
+      const takenAt: number[] = [];
       const until = Date.now() + 20_000;
       while (Date.now() < until) {
         const { frame, asked, at } = await shot();
@@ -184,6 +186,7 @@ describe.skipIf(OBS_MISSING !== null)('in a real OBS Studio 29 (Xvfb, obs-websoc
         const lag = lagOf(code, Math.round((asked + at) / 2));
         if (lag < 5000) {
           inObs.push(lag);
+          takenAt.push(at);
           bounds.push([lagOf(code, asked), lagOf(code, at)]);
         }
         await new Promise((r) => setTimeout(r, 400));
@@ -192,8 +195,15 @@ describe.skipIf(OBS_MISSING !== null)('in a real OBS Studio 29 (Xvfb, obs-websoc
       const rate = figures.fpsOut;
       process.stderr.write(`server: in ${figures.fpsIn} fps, out ${figures.fpsOut} fps, server-side latency p50 ${figures.latencyP50Ms.toFixed(0)} ms, frames dropped before inference ${figures.dropped}, fMP4 fragments dropped ${figures.fmp4DroppedFragments}\n`);
       process.stderr.write(`OBS Media Source lag (glass to glass, candy fast, 640x360, stylizer ${rate.toFixed(1)} fps): p50 ${percentile(inObs, 0.5)} ms (between ${percentile(bounds.map((b) => b[0]), 0.5)} and ${percentile(bounds.map((b) => b[1]), 0.5)}), p95 ${percentile(inObs, 0.95)} ms (${inObs.length} screenshots); ffmpeg on /live.mp4: p50 ${percentile(direct, 0.5)} ms, p95 ${percentile(direct, 0.95)} ms (${direct.length} frames)\n`);
-      expect(inObs.length).toBeGreaterThan(10);
-      expect(percentile(inObs, 0.5)).toBeLessThanOrEqual(1000);
+      const half = until - 10_000;
+      const earlier = inObs.filter((_, i) => takenAt[i]! <= half);
+      const later = inObs.filter((_, i) => takenAt[i]! > half);
+      process.stderr.write(`OBS Media Source lag p50: first 10 s ${percentile(earlier, 0.5)} ms, last 10 s ${percentile(later, 0.5)} ms\n`);
+      expect(direct.length).toBeGreaterThan(50);
+      expect(earlier.length).toBeGreaterThan(5);
+      expect(later.length).toBeGreaterThan(5);
+      expect(percentile(inObs, 0.5)).toBeLessThanOrEqual(percentile(direct, 0.5) + 1000);
+      expect(percentile(later, 0.5)).toBeLessThanOrEqual(percentile(earlier, 0.5) + 500); // bounded: no backlog builds up
     } finally {
       await reader?.close();
       await sender.close();
