@@ -1,6 +1,7 @@
 """Artifact measures on a stylized frame against its input (docs/metrics.md,
-"Artifacts"): a 2-px checkerboard where the input is flat, and how much of the
-input's own colour survives. Pure functions on (1, 3, H, W) tensors in [0, 1]."""
+"Artifacts"): a 2-px checkerboard where the input is flat, how much of the
+input's own colour survives, and rims (halos) around dark shapes on flat
+backgrounds. Pure functions on (1, 3, H, W) tensors in [0, 1]."""
 import math
 
 import torch
@@ -11,6 +12,9 @@ from .flow import luminance
 CHECKER_WINDOW = 8      # px: a checkerboard is coherent over a window, noise averages out
 FLAT_STD = 0.01         # the input's local luminance std below which a window counts as flat
 COLOURFUL_SHARE = 0.1   # the input's most colourful pixels (this share) define "its colour"
+HALO_REACH_720P = 24    # px from a dark shape's edge sampled for a rim, at 720p (scaled with the frame)
+HALO_LEVELS = 4.0       # a rim is where the mean excess departs from the far background by more (8-bit levels)
+HALO_MIN_EDGES = 50     # edge pixels a frame needs for a profile
 
 
 def checkerboard_levels(frame, out, window=CHECKER_WINDOW, flat_std=FLAT_STD):
@@ -53,3 +57,84 @@ def colour_kept(frame, out, share=COLOURFUL_SHARE):
     shift = math.degrees(math.atan2(float(after[1]), float(after[0])) - math.atan2(float(before[1]), float(before[0])))
     shift = (shift + 180) % 360 - 180
     return float(after.norm() / before.norm()), abs(shift)
+
+
+def _sample(image, points):
+    """Bilinear samples of a (1, C, H, W) image at pixel positions (..., 2) as (x, y): (C, ...)."""
+    h, w = image.shape[-2:]
+    grid = torch.stack([(points[..., 0] + 0.5) / w * 2 - 1, (points[..., 1] + 0.5) / h * 2 - 1], dim=-1)
+    flat = grid.reshape(1, 1, -1, 2)
+    values = F.grid_sample(image, flat, mode="bilinear", padding_mode="border", align_corners=False)
+    return values.reshape(image.shape[1], *points.shape[:-1])
+
+
+def halo_profile(frame, out, reach=None):
+    """The mean rim around dark shapes on flat backgrounds, in 8-bit levels, at 1..reach px
+    from the shape's edge (a list), and the number of edge pixels it averages (None when
+    the frame has fewer than HALO_MIN_EDGES).
+
+    Edge pixels: a step in the input's luminance (bright side minus dark side, 3 px each
+    way along the gradient, above 0.25) whose dark side is dark (below 0.4), thinned to the
+    steepest pixel across the edge, and whose bright side is flat out to `reach` (so what
+    the output does there is the model's, not the photo's). Along the normal into the
+    background, the output's departure from its own far background (the last 6 px) minus
+    the input's departure from its own: a glow or a dark rim the model adds. Signed and
+    averaged over edges: a rim around most dark shapes adds up, brush texture averages
+    out."""
+    h, w = frame.shape[-2:]
+    reach = reach or max(8, round(HALO_REACH_720P * min(h, w) / 720))
+    y_in, y_out = luminance(frame), luminance(out)
+    sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=frame.dtype) / 8
+    gx = F.conv2d(F.pad(y_in, (1, 1, 1, 1), mode="replicate"), sobel.view(1, 1, 3, 3))[0, 0]
+    gy = F.conv2d(F.pad(y_in, (1, 1, 1, 1), mode="replicate"), sobel.t().reshape(1, 1, 3, 3))[0, 0]
+    magnitude = (gx * gx + gy * gy).sqrt()
+    margin = reach + 4
+    candidates = magnitude > 0.02
+    candidates[:margin] = False
+    candidates[-margin:] = False
+    candidates[:, :margin] = False
+    candidates[:, -margin:] = False
+    ys, xs = torch.nonzero(candidates, as_tuple=True)
+    if len(ys) < HALO_MIN_EDGES:
+        return None, 0
+    normal = torch.stack([gx[ys, xs], gy[ys, xs]], dim=-1) / magnitude[ys, xs].unsqueeze(-1)
+    at = torch.stack([xs, ys], dim=-1).to(frame.dtype)
+    # Thin to the steepest pixel across the edge, then the step and its dark side.
+    steepest = (magnitude[ys, xs] >= _sample(magnitude.view(1, 1, h, w), at + normal)[0]) & \
+               (magnitude[ys, xs] >= _sample(magnitude.view(1, 1, h, w), at - normal)[0])
+    dark_side = _sample(y_in, at - 3 * normal)[0]
+    step = _sample(y_in, at + 3 * normal)[0] - dark_side
+    keep = steepest & (step > 0.25) & (dark_side < 0.4)
+    at, normal = at[keep], normal[keep]
+    distances = torch.arange(1, reach + 1, dtype=frame.dtype)
+    along = at.unsqueeze(1) + distances.view(1, -1, 1) * normal.unsqueeze(1)        # (E, reach, 2)
+    inside = _sample(y_in, along)[0]                                                  # (E, reach)
+    outside = _sample(y_out, along)[0]
+    background = inside[:, 3:]
+    far_in = inside[:, -6:].mean(dim=1, keepdim=True)
+    flat = (background.std(dim=1) < 0.02) & ((background - far_in).abs().amax(dim=1) < 0.06)
+    if int(flat.sum()) < HALO_MIN_EDGES:
+        return None, int(flat.sum())
+    inside, outside, far_in = inside[flat], outside[flat], far_in[flat]
+    far_out = outside[:, -6:].mean(dim=1, keepdim=True)
+    excess = (outside - far_out) - (inside - far_in)
+    return [float(v) * 255 for v in excess.mean(dim=0)], int(flat.sum())
+
+
+def halo_width_px(profile, levels=HALO_LEVELS):
+    """How far from the edge the rim reaches: the farthest px whose mean departure is beyond
+    `levels` (0: no rim). A 1-2 px band is the edge itself, a little softer or sharper than
+    in the input."""
+    if profile is None:
+        return None
+    beyond = [d for d, value in enumerate(profile, start=1) if abs(value) > levels]
+    return beyond[-1] if beyond else 0
+
+
+def pooled_profile(profiles):
+    """One profile from several frames' (profile, edges): weighted by their edge pixels."""
+    counted = [(p, n) for p, n in profiles if p is not None]
+    if not counted:
+        return None
+    total = sum(n for _, n in counted)
+    return [sum(p[i] * n for p, n in counted) / total for i in range(len(counted[0][0]))]

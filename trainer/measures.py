@@ -17,7 +17,7 @@ from .data import centre_square, load_image
 from .deep_style import DEEP_LEVELS
 from .onnx_files import ort_run
 from .flow import luminance, occlusion_mask, warp, inside_mask
-from .artifacts import checkerboard_levels, colour_kept
+from .artifacts import checkerboard_levels, colour_kept, halo_profile, halo_width_px, pooled_profile
 from .sizing import model_size, run_scaled, working_scale
 from .losses import CONTENT_LAYER, STYLE_LAYERS, balanced_style_distance, gram
 
@@ -210,7 +210,7 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
     measure_size = min(measure_size, width, height)  # a 360p frame is measured at its own size, never enlarged
     painting = load_image(style_path, measure_size).unsqueeze(0)
     target = _measured_grams(vgg, painting, measure_size)
-    closed, checker, chroma, hue, deep_closed = [], [], [], [], []
+    closed, checker, chroma, hue, deep_closed, halos = [], [], [], [], [], []
     deep_target = _measured_grams(deep, painting, measure_size, DEEP_LEVELS) if deep is not None else None
     with torch.no_grad():
         for path in photos:
@@ -227,6 +227,8 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
                 deep_closed.append(1 - _distance_to(_measured_grams(deep, out, measure_size, DEEP_LEVELS), deep_target) / deep_in)
             # At the model's own size: enlarged, its 2-px pattern would escape a 2-px measure.
             checker.append(checkerboard_levels(*at_model_size(run_model, image, out)))
+            # At the output's size: a rim is as wide as users see it.
+            halos.append(halo_profile(image, out))
             chroma_kept, hue_shift = colour_kept(image, out)
             chroma.append(chroma_kept)
             hue.append(hue_shift)
@@ -234,6 +236,8 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
     return {"style_gap_closed": float(np.mean(closed)), "frame": f"{width}x{height}", "measure_size": measure_size,
             "checkerboard_levels": mean(checker), "colour_chroma_kept": mean(chroma), "colour_hue_shift_deg": mean(hue),
             "deep_gap_closed": float(np.mean(deep_closed)) if deep_closed else None,
+            "halo_width_px": halo_width_px(pooled_profile(halos)), "halo_edges": sum(n for _, n in halos),
+            "halo_profile_levels": [round(v, 2) for v in pooled_profile(halos) or []],
             "per_photo": {os.path.basename(p): c for p, c in zip(photos, closed)}}
 
 

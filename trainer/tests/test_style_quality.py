@@ -296,3 +296,40 @@ def test_the_checkerboard_is_measured_at_the_size_the_model_ran_at():
     assert checkerboard_levels(*at_model_size(run_model, frame, out)) > 3.5
     del run_model.model_scale_for
     assert at_model_size(run_model, frame, out)[1] is out  # a model run at the frame's size is measured there
+
+
+def _dark_disc(size=240, radius=50):
+    """A dark disc on a flat bright background, its edge softened as an enlarged photo's is."""
+    import torch.nn.functional as F
+    ys, xs = torch.meshgrid(torch.arange(size).float(), torch.arange(size).float(), indexing="ij")
+    r = ((xs - size / 2) ** 2 + (ys - size / 2) ** 2).sqrt()
+    frame = torch.full((1, 3, size, size), 0.8)
+    frame[:, :, r < radius] = 0.1
+    return F.avg_pool2d(F.pad(frame, (1, 1, 1, 1), mode="replicate"), 3, 1), r, radius
+
+
+def test_the_halo_measure_finds_a_rim_of_the_width_painted_around_a_dark_shape():
+    from trainer.artifacts import halo_profile, halo_width_px
+    torch.manual_seed(0)
+    frame, r, radius = _dark_disc()
+    for width in (0, 4, 8):
+        out = frame.clone()
+        out[:, :, (r >= radius) & (r < radius + width)] += 0.12  # a glow of 30 levels
+        out = (out + 0.05 * torch.randn_like(out)).clamp(0, 1)  # brush texture: it averages out
+        profile, edges = halo_profile(frame, out, reach=16)
+        assert edges >= 50
+        assert halo_width_px(profile) == width
+    dark_rim = frame.clone()
+    dark_rim[:, :, (r >= radius) & (r < radius + 5)] -= 0.1
+    assert halo_width_px(halo_profile(frame, dark_rim, reach=16)[0]) == 5
+
+
+def test_the_halo_measure_takes_a_softer_edge_for_at_most_2_px_and_needs_a_flat_background():
+    import torch.nn.functional as F
+    from trainer.artifacts import halo_profile, halo_width_px
+    frame, _, _ = _dark_disc()
+    softer = F.avg_pool2d(F.pad(frame, (1, 1, 1, 1), mode="replicate"), 3, 1)
+    assert halo_width_px(halo_profile(frame, softer, reach=16)[0]) <= 2  # the goal allows 2 px
+    busy = frame + 0.2 * torch.rand(1, 1, *frame.shape[-2:])  # no flat background anywhere
+    assert halo_profile(busy, busy, reach=16) == (None, halo_profile(busy, busy, reach=16)[1])
+    assert halo_width_px(None) is None
