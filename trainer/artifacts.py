@@ -68,6 +68,55 @@ def _sample(image, points):
     return values.reshape(image.shape[1], *points.shape[:-1])
 
 
+def halo_samples(frame, reach, min_edges=HALO_MIN_EDGES):
+    """Where halo_profile looks: the edge pixels of a dark shape on a flat background in a
+    (1, 3, H, W) frame and `reach` positions along each one's normal into the background
+    ((E, reach, 2) as (x, y)), with the input's luminance there ((E, reach)). (None, None,
+    count) when fewer than `min_edges` qualify. See halo_profile for which edges count."""
+    h, w = frame.shape[-2:]
+    y_in = luminance(frame)
+    sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=frame.dtype, device=frame.device) / 8
+    padded = F.pad(y_in, (1, 1, 1, 1), mode="replicate")
+    gx = F.conv2d(padded, sobel.view(1, 1, 3, 3))[0, 0]
+    gy = F.conv2d(padded, sobel.t().reshape(1, 1, 3, 3))[0, 0]
+    magnitude = (gx * gx + gy * gy).sqrt()
+    margin = reach + 4
+    candidates = magnitude > 0.02
+    candidates[:margin] = False
+    candidates[-margin:] = False
+    candidates[:, :margin] = False
+    candidates[:, -margin:] = False
+    ys, xs = torch.nonzero(candidates, as_tuple=True)
+    if len(ys) < min_edges:
+        return None, None, 0
+    normal = torch.stack([gx[ys, xs], gy[ys, xs]], dim=-1) / magnitude[ys, xs].unsqueeze(-1)
+    at = torch.stack([xs, ys], dim=-1).to(frame.dtype)
+    # Thin to the steepest pixel across the edge, then the step and its dark side.
+    across = magnitude.view(1, 1, h, w)
+    steepest = (magnitude[ys, xs] >= _sample(across, at + normal)[0]) & (magnitude[ys, xs] >= _sample(across, at - normal)[0])
+    dark_side = _sample(y_in, at - 3 * normal)[0]
+    step = _sample(y_in, at + 3 * normal)[0] - dark_side
+    keep = steepest & (step > 0.25) & (dark_side < 0.4)
+    at, normal = at[keep], normal[keep]
+    distances = torch.arange(1, reach + 1, dtype=frame.dtype, device=frame.device)
+    along = at.unsqueeze(1) + distances.view(1, -1, 1) * normal.unsqueeze(1)
+    inside = _sample(y_in, along)[0]
+    background = inside[:, 3:]
+    far_in = inside[:, -6:].mean(dim=1, keepdim=True)
+    flat = (background.std(dim=1) < 0.02) & ((background - far_in).abs().amax(dim=1) < 0.06)
+    if int(flat.sum()) < min_edges:
+        return None, None, int(flat.sum())
+    return along[flat], inside[flat], int(flat.sum())
+
+
+def halo_excess(out, along, inside):
+    """Per edge and px along its normal: the output's departure from its own far background
+    (the last 6 px) minus the input's departure from its own ((E, reach), in [0, 1] units).
+    Differentiable in `out` (1, 3, H, W)."""
+    outside = _sample(luminance(out), along)[0]
+    return (outside - outside[:, -6:].mean(dim=1, keepdim=True)) - (inside - inside[:, -6:].mean(dim=1, keepdim=True))
+
+
 def halo_profile(frame, out, reach=None):
     """The mean rim around dark shapes on flat backgrounds, in 8-bit levels, at 1..reach px
     from the shape's edge (a list), and the number of edge pixels it averages (None when
@@ -77,48 +126,14 @@ def halo_profile(frame, out, reach=None):
     way along the gradient, above 0.25) whose dark side is dark (below 0.4), thinned to the
     steepest pixel across the edge, and whose bright side is flat out to `reach` (so what
     the output does there is the model's, not the photo's). Along the normal into the
-    background, the output's departure from its own far background (the last 6 px) minus
-    the input's departure from its own: a glow or a dark rim the model adds. Signed and
-    averaged over edges: a rim around most dark shapes adds up, brush texture averages
-    out."""
+    background, halo_excess: a glow or a dark rim the model adds. Signed and averaged over
+    edges: a rim around most dark shapes adds up, brush texture averages out."""
     h, w = frame.shape[-2:]
     reach = reach or max(8, round(HALO_REACH_720P * min(h, w) / 720))
-    y_in, y_out = luminance(frame), luminance(out)
-    sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=frame.dtype) / 8
-    gx = F.conv2d(F.pad(y_in, (1, 1, 1, 1), mode="replicate"), sobel.view(1, 1, 3, 3))[0, 0]
-    gy = F.conv2d(F.pad(y_in, (1, 1, 1, 1), mode="replicate"), sobel.t().reshape(1, 1, 3, 3))[0, 0]
-    magnitude = (gx * gx + gy * gy).sqrt()
-    margin = reach + 4
-    candidates = magnitude > 0.02
-    candidates[:margin] = False
-    candidates[-margin:] = False
-    candidates[:, :margin] = False
-    candidates[:, -margin:] = False
-    ys, xs = torch.nonzero(candidates, as_tuple=True)
-    if len(ys) < HALO_MIN_EDGES:
-        return None, 0
-    normal = torch.stack([gx[ys, xs], gy[ys, xs]], dim=-1) / magnitude[ys, xs].unsqueeze(-1)
-    at = torch.stack([xs, ys], dim=-1).to(frame.dtype)
-    # Thin to the steepest pixel across the edge, then the step and its dark side.
-    steepest = (magnitude[ys, xs] >= _sample(magnitude.view(1, 1, h, w), at + normal)[0]) & \
-               (magnitude[ys, xs] >= _sample(magnitude.view(1, 1, h, w), at - normal)[0])
-    dark_side = _sample(y_in, at - 3 * normal)[0]
-    step = _sample(y_in, at + 3 * normal)[0] - dark_side
-    keep = steepest & (step > 0.25) & (dark_side < 0.4)
-    at, normal = at[keep], normal[keep]
-    distances = torch.arange(1, reach + 1, dtype=frame.dtype)
-    along = at.unsqueeze(1) + distances.view(1, -1, 1) * normal.unsqueeze(1)        # (E, reach, 2)
-    inside = _sample(y_in, along)[0]                                                  # (E, reach)
-    outside = _sample(y_out, along)[0]
-    background = inside[:, 3:]
-    far_in = inside[:, -6:].mean(dim=1, keepdim=True)
-    flat = (background.std(dim=1) < 0.02) & ((background - far_in).abs().amax(dim=1) < 0.06)
-    if int(flat.sum()) < HALO_MIN_EDGES:
-        return None, int(flat.sum())
-    inside, outside, far_in = inside[flat], outside[flat], far_in[flat]
-    far_out = outside[:, -6:].mean(dim=1, keepdim=True)
-    excess = (outside - far_out) - (inside - far_in)
-    return [float(v) * 255 for v in excess.mean(dim=0)], int(flat.sum())
+    along, inside, edges = halo_samples(frame, reach)
+    if along is None:
+        return None, edges
+    return [float(v) * 255 for v in halo_excess(out, along, inside).mean(dim=0)], edges
 
 
 def halo_width_px(profile, levels=HALO_LEVELS):

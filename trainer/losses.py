@@ -203,3 +203,26 @@ def blob_loss(outputs, inputs, margin, region=None, magnitude=None, local_std=No
         if region is not None:
             flat = flat * region
     return (flat * F.relu(magnitude - margin).pow(2)).mean()
+
+
+HALO_REACH = 16        # px at the network's own size: udnie's and candy's rims reach 7-10 px at 720p
+HALO_FREE_PX = 2       # the edge itself may be a little softer or sharper than the input's
+
+
+def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20):
+    """The systematic rim the network paints around dark shapes on flat backgrounds
+    (trainer/artifacts.py, the `eval` halo measure, made a penalty): per image, the
+    excess profile along each edge's normal averaged over its edges, squared beyond the
+    first HALO_FREE_PX px, mean over px and images. Averaged over edges before squaring,
+    so brush texture near edges (which averages out) is not pushed towards smoothness;
+    only a glow or dark rim that most edges share is. Images with too few such edges add 0."""
+    from .artifacts import halo_excess, halo_samples
+    total = outputs.new_zeros(())
+    for i in range(outputs.shape[0]):
+        with torch.no_grad():
+            along, inside, _ = halo_samples(inputs[i:i + 1].detach(), reach, min_edges)
+        if along is None:
+            continue
+        profile = halo_excess(outputs[i:i + 1], along, inside).mean(dim=0)
+        total = total + (profile[HALO_FREE_PX:] ** 2).mean()
+    return total / outputs.shape[0]

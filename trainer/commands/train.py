@@ -13,7 +13,7 @@ from ..flow import synthetic_pair, with_noise
 from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..sizing import model_size
 from ..losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
-                     feature_temporal_loss, gram, gram_term, input_local_std, output_temporal_loss, style_loss,
+                     feature_temporal_loss, gram, gram_term, halo_loss, input_local_std, output_temporal_loss, style_loss,
                      style_targets, tv_loss)
 from ..vgg import load_tfjs, random_vgg
 
@@ -23,6 +23,7 @@ DEFAULTS = dict(
     temporal_weight=2e6, feature_temporal_weight=1e3,
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
     blob_weight=0.0, blob_margin=0.06, blob_target="flat", blob_flat_limit=0.05, input_noise=0.0, photo_size=0,
+    halo_weight=0.0,
 )
 
 HELP = {
@@ -39,6 +40,8 @@ HELP = {
                        "linearly from full on flat input. The detector counts a blob whose input std "
                        "averages under 0.05, so at 0.05 the penalty is weak on the half-flat input (std "
                        "0.03-0.05: dark panels, shaded walls) where the detector still counts; 0.1 covers it",
+    "halo_weight": "weight of the halo penalty (losses.halo_loss: the mean rim around dark shapes on flat "
+                   "backgrounds beyond 2 px from the edge, the `eval` halo measure made a loss); 0: off",
     "blob_margin": "residual (RGB distance) the blob penalty tolerates; the detector marks 0.12",
     "input_noise": "standard deviation (on [0, 1]) of Gaussian noise added to each frame the network sees, "
                    "drawn anew for each frame of a pair (sensor noise, film grain); every loss compares "
@@ -241,6 +244,8 @@ def run(args):
                 region = F.max_pool2d(student_blobs, 9, stride=1, padding=4)  # dilated by 4 px
             terms["blob"] = w["blob_weight"] * blob_loss(out, both, w["blob_margin"], region, residual, flatness,
                                                          w["blob_flat_limit"])
+        if w["halo_weight"]:
+            terms["halo"] = w["halo_weight"] * halo_loss(out, both)
         if w["temporal_weight"]:
             terms["temporal"] = w["temporal_weight"] * output_temporal_loss(out[:n], out[n:], in_t, in_t1, flow, mask)
         if teacher is not None:

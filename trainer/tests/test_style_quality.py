@@ -333,3 +333,22 @@ def test_the_halo_measure_takes_a_softer_edge_for_at_most_2_px_and_needs_a_flat_
     busy = frame + 0.2 * torch.rand(1, 1, *frame.shape[-2:])  # no flat background anywhere
     assert halo_profile(busy, busy, reach=16) == (None, halo_profile(busy, busy, reach=16)[1])
     assert halo_width_px(None) is None
+
+
+def test_the_halo_penalty_pulls_a_painted_rim_back_and_is_zero_without_dark_shapes():
+    from trainer.artifacts import halo_profile, halo_width_px
+    from trainer.losses import halo_loss
+    frame, r, radius = _dark_disc(size=160, radius=35)
+    rim = ((r >= radius) & (r < radius + 6)).float() * 0.12
+    out = (frame + rim).clone().requires_grad_(True)
+    assert halo_width_px(halo_profile(frame, out.detach(), reach=16)[0]) == 6
+    optimizer = torch.optim.SGD([out], lr=2e3)
+    first = float(halo_loss(out, frame))
+    for _ in range(20):
+        optimizer.zero_grad()
+        halo_loss(out, frame).backward()
+        optimizer.step()
+    assert float(halo_loss(out, frame)) < 0.1 * first
+    assert halo_width_px(halo_profile(frame, out.detach(), reach=16)[0]) <= 2
+    flat = torch.full((2, 3, 64, 64), 0.5, requires_grad=True)
+    assert float(halo_loss(flat, flat.detach())) == 0.0
