@@ -50,7 +50,8 @@ def add_arguments(p):
                    "recorded in its manifest as its lineage")
     p.add_argument("--baseline", metavar="JSON", help="a report of the released network (e.g. bench/results/magenta.json): "
                    "print the proof pair against it (style kept, warping cut), per painting")
-    p.add_argument("--compare", metavar="JSON[,JSON]", help="with --baseline: judge these saved reports instead of measuring")
+    p.add_argument("--compare", metavar="JSON[,JSON]", help="with --baseline: judge these saved reports instead of measuring "
+                   "(with --update-manifest: store their means)")
 
 
 def build_pair(args):
@@ -180,6 +181,8 @@ def run(args):
         for path in args.compare.split(","):
             after.update(json.load(open(path))["styles"])
         print_proof_pair(after, before)
+        if args.update_manifest:
+            store_means(args.update_manifest, after, ",".join(after), args.strength)
         return 0
     from ..data import list_images, load_image
     from ..measures import FRAME_SIZES, frame_names, photo_losses, style_gap, style_gap_at_frames, write_report
@@ -244,15 +247,19 @@ def run(args):
     if args.baseline:
         print_proof_pair(report["styles"], json.load(open(args.baseline))["styles"])
     if args.update_manifest:
-        from .. import manifest as manifests
-        measured = report["styles"].values()
-        means = {key: sum(m[key] for m in measured) / len(measured)
-                 for key in ("style_gap_closed", "style_gap_closed_720p", "style_gap_closed_1080p", "content_loss",
-                             "warping_error_middlebury", "warping_error_clips")
-                 if all(key in m for m in measured)}
-        with open(args.update_manifest) as f:
-            metrics = dict(json.load(f).get("metrics", {}), **means,
-                           metrics_paintings=args.styles, metrics_strength=args.strength)
-        manifests.update(args.update_manifest, metrics=metrics)
-        print(f"stored {', '.join(means)} in {args.update_manifest}")
+        store_means(args.update_manifest, report["styles"], args.styles, args.strength)
     return 0
+
+
+def store_means(manifest_path, styles, paintings, strength):
+    """The means over the measured paintings, in a contract-2 manifest's metrics."""
+    from .. import manifest as manifests
+    measured = styles.values()
+    means = {key: sum(m[key] for m in measured) / len(measured)
+             for key in ("style_gap_closed", "style_gap_closed_720p", "style_gap_closed_1080p", "content_loss",
+                         "warping_error_middlebury", "warping_error_clips")
+             if all(key in m for m in measured)}
+    with open(manifest_path) as f:
+        metrics = dict(json.load(f).get("metrics", {}), **means, metrics_paintings=paintings, metrics_strength=strength)
+    manifests.update(manifest_path, metrics=metrics)
+    print(f"stored {', '.join(means)} in {manifest_path}")
