@@ -175,3 +175,31 @@ def test_average_takes_the_mean_of_two_painters(tmp_path):
     torch.save({"decoder": b, "config": {"network": "magenta"}, "step": 1}, tmp_path / "c.pt")
     mixed = run(str(tmp_path / "a.pt"), str(tmp_path / "c.pt"), "--out", str(tmp_path / "bad.pt"))
     assert mixed.returncode == 1 and "one network" in mixed.stderr and not (tmp_path / "bad.pt").exists()
+
+
+def test_saved_reports_store_their_means_in_a_manifest(tmp_path):
+    """`adain --baseline B --compare R1,R2 --update-manifest M`: figures measured in earlier runs
+    (one painting per report) become the manifest's means; its other metrics stay."""
+    import json
+    import subprocess
+    import sys
+    from .test_trainer import ROOT
+    figures = {"a.jpg": {"style_gap_closed": 0.5, "style_gap_closed_720p": 0.4, "warping_error_middlebury": 2.0, "warping_error_clips": 1.0},
+               "b.jpg": {"style_gap_closed": 0.7, "style_gap_closed_720p": 0.6, "warping_error_middlebury": 4.0, "warping_error_clips": 3.0}}
+    paths = []
+    for name, entry in figures.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"styles": {name: entry}}))
+        paths.append(str(path))
+    baseline = tmp_path / "released.json"
+    baseline.write_text(json.dumps({"styles": {n: dict(e, warping_error_middlebury=9.0, warping_error_clips=9.0) for n, e in figures.items()}}))
+    manifest = tmp_path / "magenta-steady.json"
+    shipped = json.load(open(f"{ROOT}/models/magenta-steady.json"))
+    manifest.write_text(json.dumps(dict(shipped, metrics={"cpu_fps_640x360": 13.9, "style_gap_closed": 0.1})))
+    done = subprocess.run([sys.executable, "-m", "trainer", "adain", "--baseline", str(baseline), "--compare", ",".join(paths),
+                           "--update-manifest", str(manifest)], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads(manifest.read_text())["metrics"]
+    assert abs(metrics["style_gap_closed"] - 0.6) < 1e-9 and abs(metrics["style_gap_closed_720p"] - 0.5) < 1e-9
+    assert metrics["warping_error_clips"] == 2.0 and metrics["cpu_fps_640x360"] == 13.9
+    assert metrics["metrics_paintings"] == "a.jpg,b.jpg"
