@@ -6,6 +6,8 @@
 #   bash scripts/gpu-train.sh start DATA RUNS MINUTES   # DATA laid out as ../shared/data
 #   bash scripts/gpu-train.sh blob DATA RUNS MINUTES    # the blob-penalty fine-tunes of the shipped candy,
 #                                                       # starry-night and udnie
+#   bash scripts/gpu-train.sh levers DATA RUNS MINUTES  # the shipped styles fine-tuned with the deep style levels and the
+#                                                       # halo penalty (DEEP, HALO), and three controls without them
 #   bash scripts/gpu-train.sh status RUNS               # last log line of each run
 #   bash scripts/gpu-train.sh pause|resume              # SIGSTOP/SIGCONT (while timing something else)
 #   bash scripts/gpu-train.sh collect RUNS OUT          # checkpoints without optimizer state, 2 per tar
@@ -39,6 +41,18 @@ BLOB_RUNS=(
   "candy|candy|--style-weight 8e4 --temporal-weight 4e6 --feature-temporal-weight 2e3"
   "starry-night|starry_night|--style-weight 3e5 --temporal-weight 4e6 --feature-temporal-weight 2e3"
   "udnie|udnie|--style-weight 1.5e5 --temporal-weight 2e6 --feature-temporal-weight 1e3"
+)
+# The levers tried on the CPU at batch 2 (docs/lab/2026-12-04-deeper-style-levels.md, -halos.md), at the
+# GPU recipe's batch: from each shipped network, blob penalty kept. Controls ("-ctl") share everything else.
+LEVER_COMMON="--sizes 256,320 --style-size $STYLE_SIZE --batch 8 --steps 100000 --style-norm balanced --lr 3e-4 --checkpoint-every 100
+  --log-every 25 --threads 2 --device cuda --blob-weight 3e9 --blob-target detected --blob-margin 0.06"
+LEVER_RUNS=(
+  "candy|candy|--style-weight 8e4 --temporal-weight 4e6 --feature-temporal-weight 2e3|"
+  "mosaic|mosaic|--style-weight 2e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|ctl"
+  "picasso|picasso_self_portrait|--style-weight 2e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|"
+  "starry-night|starry_night|--style-weight 3e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|ctl"
+  "the-scream|the_scream|--style-weight 1e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|"
+  "udnie|udnie|--style-weight 1.5e5 --temporal-weight 2e6 --feature-temporal-weight 1e3|ctl"
 )
 PAINTER_COMMON="--network magenta --size 256 --batch 4 --steps 100000 --checkpoint-every 100 --threads 2 --device cuda"
 PAINTER_RUNS=(
@@ -86,6 +100,21 @@ case "${1:-}" in
       done
     done
     echo "started ${#BLOB_RUNS[@]} x 2 blob-penalty runs for $MINUTES min in $RUNS_DIR"
+    ;;
+  levers)
+    DATA=$(realpath "$2"); RUNS_DIR=$(realpath -m "$3"); MINUTES=$4
+    mkdir -p "$RUNS_DIR"
+    levers="--deep-style-weight ${DEEP:-0.25} --deep-encoder $DATA/weights/collab-distill-vgg19-16x --halo-weight ${HALO:-1e7}"
+    for entry in "${LEVER_RUNS[@]}"; do
+      IFS='|' read -r id image args control <<<"$entry"
+      for kind in lev ${control}; do
+        extra=""; [ "$kind" = lev ] && extra=$levers
+        # shellcheck disable=SC2086
+        launch "$id-$kind" "$MINUTES" $PY -m trainer train --style "$DATA/styles/$image.jpg" --init "models/$id.onnx" $args $extra \
+          --content "$DATA/content/bsds500" --vgg "$DATA/weights/vgg19-tfjs" --run "$RUNS_DIR/$id-$kind" $LEVER_COMMON
+      done
+    done
+    echo "started the lever runs for $MINUTES min in $RUNS_DIR"
     ;;
   status)
     for log in "$2"/*.train.log; do printf '%s: %s\n' "$(basename "$log" .train.log)" "$(grep -v '^\s*$' "$log" | tail -1)"; done
