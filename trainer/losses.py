@@ -4,6 +4,7 @@ Feature magnitudes are in the Caffe 0-255 scale of the VGG input."""
 import torch
 import torch.nn.functional as F
 
+from .artifacts import halo_excess, halo_samples
 from .flow import downscale_flow, downscale_mask, luminance, warp
 
 # The blob detector's settings (docs/metrics.md; `trainer blobs` reads them from here): the
@@ -216,7 +217,6 @@ def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20):
     first HALO_FREE_PX px, mean over px and images. Averaged over edges before squaring,
     so brush texture near edges (which averages out) is not pushed towards smoothness;
     only a glow or dark rim that most edges share is. Images with too few such edges add 0."""
-    from .artifacts import halo_excess, halo_samples
     total = outputs.new_zeros(())
     for i in range(outputs.shape[0]):
         with torch.no_grad():

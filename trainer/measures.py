@@ -233,11 +233,12 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
             chroma.append(chroma_kept)
             hue.append(hue_shift)
     mean = lambda values: float(np.mean([v for v in values if v is not None])) if any(v is not None for v in values) else None
+    rim = pooled_profile(halos)
     return {"style_gap_closed": float(np.mean(closed)), "frame": f"{width}x{height}", "measure_size": measure_size,
             "checkerboard_levels": mean(checker), "colour_chroma_kept": mean(chroma), "colour_hue_shift_deg": mean(hue),
             "deep_gap_closed": float(np.mean(deep_closed)) if deep_closed else None,
-            "halo_width_px": halo_width_px(pooled_profile(halos)), "halo_edges": sum(n for _, n in halos),
-            "halo_profile_levels": [round(v, 2) for v in pooled_profile(halos) or []],
+            "halo_width_px": halo_width_px(rim), "halo_edges": sum(n for p, n in halos if p is not None),
+            "halo_profile_levels": [round(v, 2) for v in rim or []],
             "per_photo": {os.path.basename(p): c for p, c in zip(photos, closed)}}
 
 
