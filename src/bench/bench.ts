@@ -40,6 +40,7 @@ const { values: args } = parseArgs({
     device: { type: 'string', default: 'cpu' },
     threads: { type: 'string', default: '0' },
     lanes: { type: 'string', default: '0' },
+    batch: { type: 'string', default: '1' },
     'frame-io': { type: 'string', default: 'pixels' },
     'model-frames': { type: 'string', default: '20' },
     'e2e-frames': { type: 'string', default: '60' },
@@ -53,12 +54,13 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   process.stdout.write(`usage: npm run bench -- [--input CLIP] [--style ID|FILE] [--style-image PAINTING] [--size 640x360] [--device cpu|cuda|auto]
-  [--threads N] [--lanes N] [--model-frames N] [--e2e-frames N] [--ffmpeg-frames N] [--no-torch] [--frame-io pixels|float]
+  [--threads N] [--lanes N] [--batch N] [--model-frames N] [--e2e-frames N] [--ffmpeg-frames N] [--no-torch] [--frame-io pixels|float]
   [--variants] a table of every shipped model and variant: model-only and end-to-end fps, speed-up
   [--record]   store the model-only fps in the model's manifest (metrics.cpu_fps_640x360; CPU, 640x360 only)
 Default clip: ../shared/data/videos/cutBunny.mp4 if present, else samples/sample.mp4.
 --frame-io float: frames cross into the model as float tensors converted by the worker, not 8-bit pixels converted in the graph.
---threads is ONNX Runtime's whole thread budget; --lanes the sessions run side by side (0: auto, 2 on a multi-core CPU).
+--threads is ONNX Runtime's whole thread budget; --lanes the sessions run side by side (0: auto, 2 on a multi-core CPU);
+--batch the frames one model run takes (stylize --batch).
 An any-painting model paints --style-image (default ../shared/data/styles/starry_night.jpg).\n`);
   process.exit(0);
 }
@@ -91,10 +93,11 @@ function childrenCpuSeconds(): number | null {
 }
 
 async function modelOnly(modelPath: string, width: number, height: number, frames: number, device: ReturnType<typeof parseDevice>, threads: number) {
-  const engine = await StyleEngine.open({ modelPath, device, threads, lanes: Number(args.lanes), pixelGraph: pixelGraph() });
+  const engine = await StyleEngine.open({ modelPath, device, threads, lanes: Number(args.lanes), batch: Number(args.batch), pixelGraph: pixelGraph() });
   try {
-    // One frame in flight per lane, as the file pipeline keeps them busy.
-    const buffers = Array.from({ length: engine.laneCount }, () => ({
+    // One frame in flight per lane, as the file pipeline keeps them busy; with batches, two batches' worth per lane.
+    const inFlight = engine.batch > 1 ? 2 * engine.batch * engine.laneCount : engine.laneCount;
+    const buffers = Array.from({ length: inFlight }, () => ({
       input: new Uint8Array(width * height * 3).map((_, i) => (i * 37) % 251),
       output: new Uint8Array(width * height * 3),
     }));
@@ -109,7 +112,7 @@ async function modelOnly(modelPath: string, width: number, height: number, frame
     await runFrames(frames);
     const seconds = (performance.now() - started) / 1000;
     const frameIo = engine.frameIo.kind === 'pixels' ? '8-bit pixels' : `float tensors (${engine.frameIo.reason})`;
-    return { fps: frames / seconds, provider: engine.provider, ortVersion: engine.runtimeVersion, lanes: engine.laneCount, threadsPerLane: engine.threadsPerLane, frameIo };
+    return { fps: frames / seconds, provider: engine.provider, ortVersion: engine.runtimeVersion, lanes: engine.laneCount, threadsPerLane: engine.threadsPerLane, batch: engine.batch, frameIo };
   } finally {
     await engine.close();
   }
@@ -184,7 +187,7 @@ async function variantsTable(input: string): Promise<void> {
         const modelSize = modelSizeFor(out, scale);
         const m = await modelOnly(entry.onnxPath, modelSize.width, modelSize.height, Number(args['model-frames']), device, threads);
         const e = await transcodeFile({
-          input, output: join(dir, `${entry.id}.mp4`), modelPath: entry.onnxPath, size: { kind: 'exact', ...out }, device, threads, lanes: Number(args.lanes),
+          input, output: join(dir, `${entry.id}.mp4`), modelPath: entry.onnxPath, size: { kind: 'exact', ...out }, device, threads, lanes: Number(args.lanes), batch: Number(args.batch),
           modelScale: scale, maxFrames: Number(args['e2e-frames']), overwrite: true, ...benchPaintings(entry),
         });
         fullE2e ??= e.fps;
@@ -226,17 +229,17 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'stylecast-bench-'));
   try {
     const model = await modelOnly(style.onnxPath, modelSize.width, modelSize.height, Number(args['model-frames']), device, threads);
-    const lanes = model.lanes > 1 ? `${model.lanes} lanes x ${model.threadsPerLane} threads` : `${effectiveThreads} threads`;
+    const lanes = `${model.lanes > 1 ? `${model.lanes} lanes x ${model.threadsPerLane} threads` : `${effectiveThreads} threads`}${model.batch > 1 ? `, ${model.batch} frames a run` : ''}`;
     process.stdout.write(`model-only   (ORT ${model.ortVersion}, ${model.provider}, ${lanes}, frames as ${model.frameIo}): ${fmt(model.fps)}\n`);
     if (args.record) await recordSpeed(style.manifestPath, model.fps, size, model.provider);
     const ff = await ffmpegOnly(input, size.width, size.height, fps, Number(args['ffmpeg-frames']), dir);
     process.stdout.write(`ffmpeg-only  (decode -> Node -> encode, no model):   ${fmt(ff.fps)} (${ff.frames} frames)\n`);
-    const engine = await StyleEngine.open({ modelPath: style.onnxPath, device, threads, lanes: Number(args.lanes), pixelGraph: pixelGraph() });
+    const engine = await StyleEngine.open({ modelPath: style.onnxPath, device, threads, lanes: Number(args.lanes), batch: Number(args.batch), pixelGraph: pixelGraph() });
     const cpuBefore = process.cpuUsage();
     const loopBefore = performance.eventLoopUtilization();
     const childrenBefore = childrenCpuSeconds();
     const e2e = await transcodeFile({
-      input, output: join(dir, 'e2e.mp4'), modelPath: style.onnxPath, size: { kind: 'exact', ...size }, device, threads, lanes: Number(args.lanes),
+      input, output: join(dir, 'e2e.mp4'), modelPath: style.onnxPath, size: { kind: 'exact', ...size }, device, threads, lanes: Number(args.lanes), batch: Number(args.batch),
       modelScale: modelScale, maxFrames: Number(args['e2e-frames']), overwrite: true, ...benchPaintings(style), engine,
     }).finally(() => engine.close());
     const cpu = process.cpuUsage(cpuBefore);

@@ -11,8 +11,18 @@ export interface EngineOptions {
   readonly device: Device;
   /** ONNX Runtime's threads, shared by all lanes (0: one per core). */
   readonly threads?: number;
-  /** Sessions run side by side on the CPU (0: auto, see planLanes; 1: one session). */
+  /**
+   * Sessions run side by side (0: auto, see planLanes; 1: one session). On a GPU
+   * only a count above 1 given here opens more than one (see lanesToOpen).
+   */
   readonly lanes?: number;
+  /**
+   * The most frames one run takes (default 1). Above 1, frames that wait while
+   * every lane is busy go to the next free lane together, as one batch
+   * (contract 1's batch dimension); a caller with one frame in flight (live)
+   * is never held back for a batch to fill. Contract-2 models run N = 1.
+   */
+  readonly batch?: number;
   readonly signal?: AbortSignal;
   /**
    * Wrap the stylizer so frames cross into it as 8-bit pixels and the conversion runs
@@ -50,8 +60,18 @@ export interface EngineFrame {
 export interface InferenceResult {
   readonly input: Uint8Array;
   readonly output: Uint8Array;
+  /** The run's time in the worker, shared evenly among the frames of its batch. */
   readonly ms: number;
 }
+
+/** Runs sent to the workers and the frames they carried (frames / runs = the mean batch). */
+export interface BatchCounts {
+  readonly runs: number;
+  readonly frames: number;
+}
+
+/** The most frames one run may take (a sanity bound: memory grows with it). */
+export const MAX_BATCH = 64;
 
 /** A run the worker refused or failed; it hands the caller's buffers back when it still has them. */
 export class InferenceRunError extends StylecastError {
@@ -83,6 +103,39 @@ export function planLanes(request: { lanes: number; threads: number; cores: numb
   const lanes = request.lanes > 0 ? request.lanes : Math.min(2, budget);
   if (request.lanes === 1 && request.threads === 0) return { lanes: 1, threadsPerLane: 0 };
   return { lanes, threadsPerLane: Math.max(1, Math.floor(budget / lanes)) };
+}
+
+/**
+ * How many lanes open once the provider is known. On the CPU the plan's (two
+ * sessions beat one with two threads). On a GPU one, unless more were asked
+ * for: several sessions on one GPU each get their own stream, so one frame's
+ * copies can overlap another's kernels, but whether that pays is for the GPU
+ * bench to say, so it is a choice (`--lanes`), not a default.
+ */
+export function lanesToOpen(provider: ExecutionProvider, requested: number, plan: LanePlan): number {
+  if (provider === 'cpu') return plan.lanes;
+  return requested > 1 ? requested : 1;
+}
+
+/** A batch size from options: a whole number from 1 to MAX_BATCH. */
+export function checkBatch(batch: number): number {
+  if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) {
+    throw new StylecastError('USAGE', `batch must be a whole number from 1 to ${MAX_BATCH}, got ${batch}`);
+  }
+  return batch;
+}
+
+/** A frame waiting for a lane, to run alone or in a batch with the frames queued beside it. */
+interface QueuedRun {
+  readonly frame: EngineFrame;
+  readonly conditioning: Conditioning | null;
+  readonly resolve: (result: InferenceResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+function sameBatch(a: QueuedRun, b: QueuedRun): boolean {
+  return a.frame.width === b.frame.width && a.frame.height === b.frame.height && a.frame.inputChannels === b.frame.inputChannels
+    && a.frame.outputChannels === b.frame.outputChannels && a.conditioning === b.conditioning;
 }
 
 /**
@@ -123,13 +176,11 @@ class Lane {
     });
   }
 
+  /** The worker's reply, a 'failed' one included (a failed run hands its buffers back in it). */
   request(message: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     return new Promise<WorkerReply>((resolve, reject) => {
       this.pending.set(message.id, { resolve, reject });
       this.worker.postMessage(message, transfer);
-    }).then((reply) => {
-      if (reply.type === 'failed') throw new InferenceRunError(reply.error.code, reply.error.message, reply.input ?? null, reply.output ?? null);
-      return reply;
     });
   }
 
@@ -201,18 +252,24 @@ export class StyleEngine {
   private runningFile = '';
   private inferenceNiceness: number | null = null;
   private gpuVariant: ((modelPath: string) => string | null) | undefined;
+  /** Frames per run for the loaded model: the asked batch, or 1 for a contract-2 model. */
+  private batchLimit = 1;
+  private readonly waiting: QueuedRun[] = [];
+  private runsSent = 0;
+  private framesSent = 0;
 
   private constructor(
     private readonly device: Device,
     private readonly plan: LanePlan,
     private readonly closeDeadlineMs: number,
     private readonly pixelGraph: boolean,
+    private readonly maxBatch: number,
   ) {}
 
   static async open(options: EngineOptions): Promise<StyleEngine> {
     throwIfAborted(options.signal);
     const plan = planLanes({ lanes: options.lanes ?? 0, threads: options.threads ?? 0, cores: availableParallelism() });
-    const engine = new StyleEngine(options.device, plan, options.closeDeadlineMs ?? 2000, options.pixelGraph ?? true);
+    const engine = new StyleEngine(options.device, plan, options.closeDeadlineMs ?? 2000, options.pixelGraph ?? true, checkBatch(options.batch ?? 1));
     engine.gpuVariant = options.gpuVariant;
     engine.addLane();
     const onAbort = () => void engine.close();
@@ -220,9 +277,10 @@ export class StyleEngine {
     try {
       await engine.loadModel(options.modelPath);
       throwIfAborted(options.signal);
-      if (engine.provider === 'cpu' && plan.lanes > 1) {
-        const more = Array.from({ length: plan.lanes - 1 }, () => engine.addLane());
-        await Promise.all(more.map((lane) => engine.loadOn(lane, options.modelPath, 'cpu')));
+      const lanes = lanesToOpen(engine.provider, options.lanes ?? 0, plan);
+      if (lanes > 1) {
+        const more = Array.from({ length: lanes - 1 }, () => engine.addLane());
+        await Promise.all(more.map((lane) => engine.loadOn(lane, engine.runningModelPath, engine.provider)));
         throwIfAborted(options.signal);
       }
       return engine;
@@ -256,6 +314,16 @@ export class StyleEngine {
   /** Sessions running side by side. */
   get laneCount(): number {
     return this.lanes.length;
+  }
+
+  /** The most frames one run takes for the loaded model. */
+  get batch(): number {
+    return this.batchLimit;
+  }
+
+  /** Runs sent so far and the frames they carried. */
+  get batchCounts(): BatchCounts {
+    return { runs: this.runsSent, frames: this.framesSent };
   }
 
   /** ONNX Runtime's intra-op threads in each lane (0: its default). */
@@ -316,35 +384,77 @@ export class StyleEngine {
     this.currentStyleLength = reply.styleLength;
     this.currentFrameIo = reply.frameIo;
     this.inferenceNiceness = reply.niceness;
+    this.batchLimit = reply.styleLength === null ? this.maxBatch : 1;
   }
 
   /**
    * Stylizes one frame. Both buffers are transferred (unusable by the caller
    * until the promise gives them back, or the InferenceRunError of a failed run).
    */
-  async run(frame: EngineFrame, conditioning: Conditioning | null = null): Promise<InferenceResult> {
-    const lane = this.leastBusyLane();
-    const { input, output, width, height, inputChannels, outputChannels } = frame;
-    const request: WorkerRequest = { type: 'run', id: this.nextId++, input, inputChannels, output, outputChannels, height, width, conditioning };
+  run(frame: EngineFrame, conditioning: Conditioning | null = null): Promise<InferenceResult> {
+    if (this.closing) return Promise.reject(StylecastError.closed('inference engine'));
+    if (this.deathError) return Promise.reject(this.deathError);
+    return new Promise<InferenceResult>((resolve, reject) => {
+      const queued: QueuedRun = { frame, conditioning, resolve, reject };
+      if (this.batchLimit === 1) {
+        // One frame per run: straight to the least busy lane, whose worker queues it (no round trip between frames).
+        void this.send(this.leastBusyLane(), [queued]);
+        return;
+      }
+      this.waiting.push(queued);
+      this.pump();
+    });
+  }
+
+  /** Gives every idle lane the frames waiting for it, up to a batch each, the oldest first. */
+  private pump(): void {
+    for (const lane of this.lanes) {
+      if (this.waiting.length === 0) return;
+      if (lane.runsInFlight > 0) continue;
+      const first = this.waiting[0]!;
+      let count = 1;
+      while (count < this.batchLimit && count < this.waiting.length && sameBatch(first, this.waiting[count]!)) count++;
+      void this.send(lane, this.waiting.splice(0, count));
+    }
+  }
+
+  private async send(lane: Lane, batch: readonly QueuedRun[]): Promise<void> {
+    const { width, height, inputChannels, outputChannels } = batch[0]!.frame;
+    const frames = batch.map(({ frame }) => ({ input: frame.input, output: frame.output }));
+    const request: WorkerRequest = { type: 'run', id: this.nextId++, frames, inputChannels, outputChannels, height, width, conditioning: batch[0]!.conditioning };
     lane.runsInFlight++;
+    this.runsSent++;
+    this.framesSent += batch.length;
     try {
-      const reply = await this.request(lane, request, [input.buffer as ArrayBuffer, output.buffer as ArrayBuffer]);
-      if (reply.type !== 'ran') throw new StylecastError('INFERENCE_FAILED', 'unexpected reply from the inference worker');
-      return { input: reply.input, output: reply.output, ms: reply.ms };
+      const reply = await this.request(lane, request, frames.flatMap((f) => [f.input.buffer as ArrayBuffer, f.output.buffer as ArrayBuffer]));
+      if (reply.type === 'failed') {
+        batch.forEach((queued, i) => {
+          const back = reply.frames?.[i];
+          queued.reject(new InferenceRunError(reply.error.code, reply.error.message, back?.input ?? null, back?.output ?? null));
+        });
+        return;
+      }
+      if (reply.type !== 'ran' || reply.frames.length !== batch.length) throw new StylecastError('INFERENCE_FAILED', 'unexpected reply from the inference worker');
+      const ms = reply.ms / batch.length;
+      batch.forEach((queued, i) => queued.resolve({ input: reply.frames[i]!.input, output: reply.frames[i]!.output, ms }));
+    } catch (error) {
+      for (const queued of batch) queued.reject(error as Error);
     } finally {
       lane.runsInFlight--;
+      if (this.waiting.length > 0) this.pump();
     }
   }
 
   /** A painting (NCHW, [0, 1]; transferred) -> its style vector, through the model's style encoder (contract 2). */
   async encodeStyle(painting: Float32Array, height: number, width: number): Promise<Float32Array> {
-    const reply = await this.request(this.leastBusyLane(), { type: 'encode', id: this.nextId++, painting, height, width }, [painting.buffer as ArrayBuffer]);
+    const reply = await this.requestOrThrow(this.leastBusyLane(), { type: 'encode', id: this.nextId++, painting, height, width }, [painting.buffer as ArrayBuffer]);
     if (reply.type !== 'encoded') throw new StylecastError('INFERENCE_FAILED', 'unexpected reply from the inference worker');
     return reply.style;
   }
 
   /** Releases every session and stops every worker. Safe to call many times. */
   close(): Promise<void> {
+    this.rejectWaiting(StylecastError.closed('inference engine'));
     this.closing ??= Promise.all(this.lanes.map((lane) => lane.close(this.nextId++, !this.deathError, this.closeDeadlineMs))).then(() => undefined);
     return this.closing;
   }
@@ -356,7 +466,7 @@ export class StyleEngine {
   }
 
   private async loadOn(lane: Lane, modelPath: string, device: Device): Promise<Extract<WorkerReply, { type: 'loaded' }>> {
-    const reply = await this.request(lane, { type: 'load', id: this.nextId++, modelPath, device, threads: this.plan.threadsPerLane, pixelGraph: this.pixelGraph });
+    const reply = await this.requestOrThrow(lane, { type: 'load', id: this.nextId++, modelPath, device, threads: this.plan.threadsPerLane, pixelGraph: this.pixelGraph });
     if (reply.type !== 'loaded') throw new StylecastError('INFERENCE_FAILED', 'unexpected reply from the inference worker');
     return reply;
   }
@@ -374,8 +484,20 @@ export class StyleEngine {
     return lane.request(message, transfer);
   }
 
+  /** A request whose failure is an error (loads, style encodings). */
+  private async requestOrThrow(lane: Lane, message: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    const reply = await this.request(lane, message, transfer);
+    if (reply.type === 'failed') throw new InferenceRunError(reply.error.code, reply.error.message, null, null);
+    return reply;
+  }
+
+  private rejectWaiting(error: Error): void {
+    for (const queued of this.waiting.splice(0)) queued.reject(error);
+  }
+
   private die(error: StylecastError): void {
     this.deathError ??= error;
+    this.rejectWaiting(this.deathError);
     for (const lane of this.lanes) lane.rejectAll(this.deathError);
   }
 }

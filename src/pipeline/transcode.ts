@@ -29,6 +29,8 @@ export interface TranscodeOptions {
   readonly threads?: number;
   /** Sessions run side by side (0: auto; see planLanes). */
   readonly lanes?: number;
+  /** The most frames one model run takes (default 1; see StyleEngine's batch). */
+  readonly batch?: number;
   readonly stabilize?: boolean;
   readonly stabilizeStrength?: number;
   /** The fp16 variant to run on a GPU (StyleEngine's gpuVariant); absent: models run as given. */
@@ -75,6 +77,8 @@ export interface TranscodeStart {
   readonly provider: ExecutionProvider;
   /** Inference sessions running side by side. */
   readonly lanes: number;
+  /** Frames per model run. */
+  readonly batch: number;
   readonly skippedProviders: ReadonlyArray<{ provider: string; reason: string }>;
   /** The file the engine runs: the model, or its fp16 variant on a GPU. */
   readonly runningModelPath: string;
@@ -102,6 +106,8 @@ export interface TranscodeSummary {
   readonly modelSize: FrameSize;
   readonly audio: 'copied' | 're-encoded' | 'none';
   readonly peakFrameBuffers: number;
+  /** Model runs made (below `frames` when frames ran in batches). */
+  readonly modelRuns: number;
 }
 
 /** Checks the output path before any work starts. */
@@ -164,13 +170,14 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     throwIfAborted(signal);
-    options.onStart?.({ source, size: outputSize, modelSize: size, provider: engine.provider, lanes: engine.laneCount, skippedProviders: engine.skipped,
+    options.onStart?.({ source, size: outputSize, modelSize: size, provider: engine.provider, lanes: engine.laneCount, batch: engine.batch, skippedProviders: engine.skipped,
       runningModelPath: engine.runningModelPath,
     });
     decoder = new VideoDecoder({ input: options.input, size, fps, ...(options.maxFrames ? { maxFrames: options.maxFrames } : {}) });
     encoder = new VideoEncoder({ output: options.output, size, outputSize, fps, audioSource: source.audioCodec ? options.input : null, audioCodec: source.audioCodec });
     const enc = encoder;
-    const gate = new CreditGate(options.framesInFlight ?? 4);
+    // Enough frames in flight that every lane can run a full batch while the next one gathers.
+    const gate = new CreditGate(options.framesInFlight ?? Math.max(4, 2 * engine.laneCount * engine.batch));
     const stylizer = new FrameStylizer(engine, {
       stabilize: options.stabilize ?? false,
       outputChannels: 3,
@@ -179,6 +186,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
     });
     stylizer.setConditioning(options.engine && options.conditioning !== undefined ? options.conditioning : await paintingsFor(engine, options));
     const started = performance.now();
+    const runsBefore = engine.batchCounts.runs;
     let frames = 0;
     let inferenceTotal = 0;
     await lastValueFrom(
@@ -220,6 +228,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
       modelSize: size,
       audio: source.audioCodec === null ? 'none' : containerFor(options.output).copyableAudio.has(source.audioCodec) ? 'copied' : 're-encoded',
       peakFrameBuffers: stylizer.peakFrameBuffers,
+      modelRuns: engine.batchCounts.runs - runsBefore,
     };
   } catch (error) {
     if (signal?.aborted) throw abortError(signal);
@@ -231,13 +240,14 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
 }
 
 /** The engine a transcode of `options.modelPath` opens for itself (or a folder of images opens once for all). */
-export function openEngineFor(options: Pick<TranscodeOptions, 'modelPath' | 'device' | 'threads' | 'lanes' | 'signal' | 'gpuVariant'>, stillImages: boolean): Promise<StyleEngine> {
+export function openEngineFor(options: Pick<TranscodeOptions, 'modelPath' | 'device' | 'threads' | 'lanes' | 'batch' | 'signal' | 'gpuVariant'>, stillImages: boolean): Promise<StyleEngine> {
   return StyleEngine.open({
     modelPath: options.modelPath,
     device: options.device ?? 'auto',
     threads: options.threads ?? 0,
     // A still image is one frame: a second session would only cost its load.
     lanes: options.lanes || (stillImages ? 1 : 0),
+    batch: stillImages ? 1 : options.batch ?? 1,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.gpuVariant ? { gpuVariant: options.gpuVariant } : {}),
   });

@@ -47,6 +47,16 @@ describe('stylecast stylize (CLI end to end)', () => {
     expect([v.width, v.height, Number(v.nb_read_frames)]).toEqual([128, 96, 30]);
   });
 
+  it('--batch runs frames several to a model run and says so', async () => {
+    const out = join(dir.path, 'batch.mp4');
+    const r = await runCli(['stylize', clip, '-o', out, ...tiny, '--height', '96', '--lanes', '1', '--batch', '4']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/device cpu( \(auto\))? \(4 frames a run\)/);
+    const runs = Number(/done: .* - 30 frames in .*, (\d+) model runs/.exec(r.stderr)?.[1]);
+    expect(runs).toBeGreaterThanOrEqual(8);
+    expect(runs).toBeLessThan(30);
+  });
+
   it('--preset fast runs the fast variant at its model scale; quality the full model', async () => {
     const fast = await runCli(['stylize', clip, '-o', join(dir.path, 'fast.mp4'), '--models-dir', FIXTURES, '--style', 'tiny', '--preset', 'fast']);
     expect(fast.code, fast.stderr).toBe(0);
@@ -209,6 +219,7 @@ describe('stylecast stylize (CLI end to end)', () => {
       ['bad --size', async () => ['stylize', clip, '--size', 'big'], /--size must look like 640x360/, 2],
       ['bad --device', async () => ['stylize', clip, '--device', 'tpu'], /unknown device "tpu"/, 2],
       ['bad --lanes', async () => ['stylize', clip, '--lanes', 'two'], /--lanes must be a whole number up to 16, got "two"/, 2],
+      ['bad --batch', async () => ['stylize', clip, '--batch', '0'], /--batch must be at least 1, got "0"/, 2],
       ['bad --stroke-scale', async () => ['stylize', clip, '--stroke-scale', '10'], /--stroke-scale must be a number from 0.25 to 4, got "10"/, 2],
       ['--stroke-scale with --model-scale', async () => ['stylize', clip, '--stroke-scale', '2', '--model-scale', '0.5'], /give --stroke-scale or --model-scale, not both/, 2],
       ['--device cuda without a GPU', async () => ['stylize', clip, '--device', 'cuda'], /--device cuda: the CUDA execution provider could not be loaded/],

@@ -151,6 +151,56 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
     await expect(runOn(two, frame())).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
+  it('batches: frames waiting while the lane is busy run together in one call, each output what it is run alone', async () => {
+    const one = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1, lanes: 1 });
+    const batched = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1, lanes: 1, batch: 4 });
+    try {
+      expect([one.batch, batched.batch]).toEqual([1, 4]);
+      // Padded odd sizes and both output layouts: each frame of a batch is padded, run and cropped on its own.
+      for (const [width, height, inputChannels, outputChannels] of [[W, H, 3, 3], [45, 37, 4, 4]] as const) {
+        const options = { width, height, inputChannels, outputChannels };
+        const inputs = Array.from({ length: 9 }, (_, k) => frame(width, height, inputChannels, k * 13));
+        const expected = [];
+        for (const input of inputs) expected.push((await runOn(one, input.slice(), options)).output);
+        const before = batched.batchCounts;
+        const got = await Promise.all(inputs.map((input) => runOn(batched, input.slice(), options)));
+        const after = batched.batchCounts;
+        for (let k = 0; k < inputs.length; k++) {
+          expect(maxDiff(got[k]!.output, expected[k]!), `frame ${k} ${width}x${height}`).toBe(0);
+          expect(got[k]!.input).toEqual(inputs[k]);
+        }
+        // The first frame goes alone (the lane was idle); the eight that waited behind it go four at a time.
+        expect(after.frames - before.frames).toBe(9);
+        expect(after.runs - before.runs).toBe(3);
+      }
+      // One frame at a time (live) is never held back for a batch to fill.
+      const lone = await runOn(batched, frame());
+      expect(lone.output.length).toBe(3 * H * W);
+    } finally {
+      await Promise.all([one.close(), batched.close()]);
+    }
+  });
+
+  it('a failed batch fails every frame in it and hands each its own buffers back', async () => {
+    const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1, lanes: 1, batch: 3 });
+    try {
+      const busy = runOn(engine, frame());
+      const small = [0, 1, 2].map((k) => frame(2, 2, 3, k));
+      const outcomes = await Promise.all(small.map((input) => runOn(engine, input.slice(), { width: 2, height: 2 }).then(() => null, (e: unknown) => e)));
+      await busy;
+      expect(engine.batchCounts.runs).toBe(2);
+      outcomes.forEach((outcome, k) => {
+        expect(outcome).toBeInstanceOf(InferenceRunError);
+        expect((outcome as InferenceRunError).code).toBe('INFERENCE_FAILED');
+        expect((outcome as InferenceRunError).input).toEqual(small[k]);
+      });
+      expect((await runOn(engine, frame())).output.length).toBe(3 * H * W);
+    } finally {
+      await engine.close();
+    }
+    await expect(StyleEngine.open({ modelPath: TINY, device: 'cpu', batch: 0 })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/batch must be a whole number from 1 to 64/) });
+  });
+
   it('refuses models that break the contract or are not ONNX, naming the file', async () => {
     await expect(StyleEngine.open({ modelPath: WRONG_INPUT, device: 'cpu' })).rejects.toMatchObject({
       code: 'MODEL_INVALID',
@@ -214,6 +264,19 @@ describe('StyleEngine with an any-painting model (contract 2, real ONNX Runtime)
       const neutral = await runOn(engine, frame());
       expect(maxDiff(neutral.output, frame())).toBeLessThanOrEqual(1);
       await expect(runOn(engine, frame(), {}, { style: new Float32Array(5), strength: 1 })).rejects.toThrow(/5 numbers; this model takes 6/);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('runs one frame per call whatever the batch asked (its conditioning has batch 1)', async () => {
+    const engine = await StyleEngine.open({ modelPath: COLOUR, device: 'cpu', threads: 1, lanes: 1, batch: 4 });
+    try {
+      expect(engine.batch).toBe(1);
+      const conditioning = { style: new Float32Array([0.8, 0.3, 0.2, 0.1, 0.1, 0.1]), strength: 1 };
+      const got = await Promise.all([0, 1, 2].map((k) => runOn(engine, frame(W, H, 3, k), {}, conditioning)));
+      expect(got.every((r) => r.output.length === 3 * H * W)).toBe(true);
+      expect(engine.batchCounts).toEqual({ runs: 3, frames: 3 });
     } finally {
       await engine.close();
     }

@@ -93,6 +93,21 @@ describe('transcodeFile (real ffmpeg + real ONNX Runtime)', () => {
     expect(meanAbsDiff(a, b)).toBeLessThan(0.5);
   });
 
+  it('frames in batches give the same video as one at a time: frames stay in order', async () => {
+    const moving = await makeClip(join(dir.path, 'moving-b.mp4'), { width: 96, height: 72, seconds: 1, fps: 30, audio: false, source: 'testsrc2' });
+    const one = await transcodeFile({ input: moving, output: join(dir.path, 'batch1.mp4'), modelPath: TINY, device: 'cpu', threads: 1, lanes: 1 });
+    const four = await transcodeFile({ input: moving, output: join(dir.path, 'batch4.mp4'), modelPath: TINY, device: 'cpu', threads: 1, lanes: 1, batch: 4 });
+    expect(four.frames).toBe(30);
+    expect(one.modelRuns).toBe(30);
+    // The decoder runs ahead of the model, so most runs carry a full batch.
+    expect(four.modelRuns).toBeLessThanOrEqual(12);
+    expect(four.meanFlicker!).toBeCloseTo(one.meanFlicker!, 4);
+    const a = await decodeRgb(join(dir.path, 'batch1.mp4'), 96, 72, 30);
+    const b = await decodeRgb(join(dir.path, 'batch4.mp4'), 96, 72, 30);
+    expect(b.length).toBe(96 * 72 * 3 * 30);
+    expect(meanAbsDiff(a, b)).toBeLessThan(0.5);
+  });
+
   it('probes duration, rate and audio', async () => {
     const info = await probeMedia(clip);
     expect(info).toMatchObject({ width: 160, height: 120, fpsNum: 30, fpsDen: 1, audioCodec: 'aac', videoCodec: 'h264', estimatedFrames: 60 });

@@ -2,7 +2,7 @@ import { gpuVulkanDriver } from '../../dist/models/ort/install.js';
 import { describe, expect, it } from 'vitest';
 import { contractProblems, encoderPathFor, encoderProblems, styleLengthOf } from '../../dist/models/contract.js';
 import { parseManifest } from '../../dist/models/manifest.js';
-import { fileForProvider, planLanes } from '../../dist/models/engine.js';
+import { checkBatch, fileForProvider, lanesToOpen, planLanes } from '../../dist/models/engine.js';
 import { PROVIDER_ORDER, parseDevice, selectProvider } from '../../dist/models/providers.js';
 
 const good = { name: 'input', type: 'float32', shape: ['batch', 3, 'height', 'width'] };
@@ -151,6 +151,22 @@ describe('execution providers', () => {
       }),
     ).rejects.toMatchObject({ code: 'DEVICE_UNAVAILABLE', message: expect.stringMatching(/--device cuda.*setup:cuda/) });
     expect(triedCpu).toBe(false);
+  });
+});
+
+describe('lanes on a GPU and batches (lanesToOpen, checkBatch)', () => {
+  it('the CPU opens the plan\'s lanes; a GPU one unless more were asked for', () => {
+    const plan = planLanes({ lanes: 0, threads: 0, cores: 16 });
+    expect(lanesToOpen('cpu', 0, plan)).toBe(2);
+    expect(lanesToOpen('cuda', 0, plan)).toBe(1);
+    expect(lanesToOpen('webgpu', 1, planLanes({ lanes: 1, threads: 0, cores: 16 }))).toBe(1);
+    expect(lanesToOpen('cuda', 3, planLanes({ lanes: 3, threads: 0, cores: 16 }))).toBe(3);
+  });
+
+  it('a batch is a whole number from 1 to 64', () => {
+    expect(checkBatch(1)).toBe(1);
+    expect(checkBatch(64)).toBe(64);
+    for (const bad of [0, -1, 1.5, 65, Number.NaN]) expect(() => checkBatch(bad)).toThrow(/batch must be a whole number from 1 to 64/);
   });
 });
 

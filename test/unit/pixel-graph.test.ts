@@ -18,8 +18,12 @@ describe('the pixel wrap (ONNX bytes in, ONNX bytes out; ONNX Runtime runs it in
     const wrapped = wrapForPixels(original);
     const after = readModel(wrapped.bytes);
     expect(after.opset).toBe(13);
-    expect(after.declared.inputs).toEqual([{ name: PIXELS_NAME, type: 'uint8', shape: [1, 'height', 'width', 'channels'] }]);
-    expect(after.declared.outputs).toEqual([{ name: STYLIZED_NAME, type: 'uint8', shape: [1, 'height', 'width', 3] }]);
+    // The model's batch is dynamic, so the wrap's is too (several frames per run).
+    expect(after.declared.inputs).toEqual([{ name: PIXELS_NAME, type: 'uint8', shape: ['batch', 'height', 'width', 'channels'] }]);
+    expect(after.declared.outputs).toEqual([{ name: STYLIZED_NAME, type: 'uint8', shape: ['batch', 'height', 'width', 3] }]);
+    // A model with a fixed batch of one (contract 2) keeps it.
+    const fixed = readModel(wrapForPixels(readFileSync(join(FIXTURES, 'tiny-colour.onnx'))).bytes);
+    expect(fixed.declared.inputs.find((v) => v.name === PIXELS_NAME)?.shape).toEqual([1, 'height', 'width', 'channels']);
     expect(wrapped.declared.inputs.map((v) => v.name)).toEqual(['input']);
     expect(wrapped.bytes.length).toBeGreaterThan(original.length);
     expect(wrapped.bytes.length).toBeLessThan(original.length + 2048);

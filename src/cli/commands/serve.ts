@@ -75,7 +75,7 @@ export function serveCommand(context: CliContext): Command {
     .option('--device <auto|cuda|webgpu|cpu>', 'execution provider: auto = CUDA, else WebGPU, else the CPU', 'auto')
     .option('--fp32', 'on a GPU, run each style in fp32 (default: its fp16 variant there, when it has one)')
     .option('--threads <N>', 'ONNX Runtime threads per stylizer, in all (0 = one per core)', '0')
-    .option('--lanes <N>', 'CPU: frames each stylizer runs side by side, one session each (0 = auto: two on a multi-core CPU; 1 = lowest latency)', '0')
+    .option('--lanes <N>', 'frames each stylizer runs side by side, one session each (0 = auto: two on a multi-core CPU, one on a GPU; 1 = lowest latency)', '0')
     .option('--stabilize', 'blend static regions with the previous output')
     .option('--stroke-scale <k>', 'brush strokes k times larger on screen (0.25-4; default 1: strokes as the model paints them at its working size); the page can change it')
     .option('--preset <auto|fast|quality>', 'fast: pruned variants at half size; quality: full models (auto: fast on CPU, quality on CUDA)', 'auto')

@@ -10,6 +10,7 @@ import { DEFAULT_MAX_INPUT_PIXELS, parseSizeRequest, parseStrokeScale } from '..
 import { parseFraction } from '../../pipeline/painting.js';
 import { openEngineFor, paintingsFor, transcodeFile, type PaintingsRequest } from '../../pipeline/transcode.js';
 import { MAX_LANES, parseThreads, parseWholeNumber } from '../options.js';
+import { MAX_BATCH } from '../../models/engine.js';
 import { ProgressReporter } from '../progress.js';
 import type { CliContext } from '../context.js';
 
@@ -22,6 +23,7 @@ interface StylizeFlags {
   fp32?: boolean;
   threads: string;
   lanes: string;
+  batch: string;
   stabilize?: boolean;
   modelScale?: string;
   strokeScale?: string;
@@ -122,7 +124,8 @@ export function stylizeCommand(context: CliContext): Command {
     .option('--device <auto|cuda|webgpu|cpu>', 'execution provider: auto = CUDA if it loads, else WebGPU (a GPU of any vendor), else the CPU; each choice is logged', 'auto')
     .option('--fp32', 'on a GPU, run the model in fp32 (default: its fp16 variant there, when it has one)')
     .option('--threads <N>', 'ONNX Runtime threads in all (0 = one per core)', '0')
-    .option('--lanes <N>', 'CPU: frames stylized side by side, each by its own session (0 = auto: two on a multi-core CPU; 1 = one frame at a time)', '0')
+    .option('--lanes <N>', 'frames stylized side by side, each by its own session (0 = auto: two on a multi-core CPU, one on a GPU; 1 = one frame at a time)', '0')
+    .option('--batch <N>', `frames the model takes in one run (1-${MAX_BATCH}; more can pay on a GPU, where each run has a fixed cost)`, '1')
     .option('--stabilize', 'blend static regions with the previous output (less flicker)')
     .option('--preset <auto|fast|quality>', 'fast: the pruned variant at half size; quality: the full model (auto: fast on CPU, quality on CUDA)', 'auto')
     .option('--stroke-scale <k>', 'brush strokes k times larger on screen (0.25-4; default 1: as large as the model paints them at its working size, e.g. 512 px short side, whatever the output size)')
@@ -137,6 +140,8 @@ export function stylizeCommand(context: CliContext): Command {
       const size = parseSizeRequest(flags.size, flags.height);
       const threads = parseThreads(flags.threads, context.log);
       const lanes = parseWholeNumber(flags.lanes, '--lanes', MAX_LANES);
+      const batch = parseWholeNumber(flags.batch, '--batch', MAX_BATCH);
+      if (batch < 1) throw new StylecastError('USAGE', `--batch must be at least 1, got "${flags.batch}"`);
       const preset = resolvePreset(parsePreset(flags.preset), device);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
       const base = flags.styleImage.length ? await registry.resolveArbitrary(flags.style) : await registry.resolve(flags.style);
@@ -151,7 +156,7 @@ export function stylizeCommand(context: CliContext): Command {
       const sizing = flags.modelScale !== undefined ? { modelScale } : { workingSize: { modelScale, nativeShortSide: choice.nativeShortSide, strokeScale } };
       if (choice.note) context.log(`note: ${choice.note}`);
       const common = {
-        modelPath: style.onnxPath, size, device, threads, lanes, stabilize: flags.stabilize ?? false,
+        modelPath: style.onnxPath, size, device, threads, lanes, batch, stabilize: flags.stabilize ?? false,
         maxInputPixels: parseMaxPixels(flags.maxInputPixels), ...sizing, overwrite: flags.yes ?? false, signal: context.signal,
         ...(paintings ? { paintings } : {}),
         ...(flags.fp32 ? {} : { gpuVariant: (modelPath: string) => registry.gpuVariantPath(modelPath) }),
@@ -172,7 +177,7 @@ export function stylizeCommand(context: CliContext): Command {
             context.log(
               `stylizing ${input} -> ${flags.output}: style ${styleName} (${preset}), ${start.size.width}x${start.size.height}` +
                 `${start.modelSize.width !== start.size.width ? ` (model at ${start.modelSize.width}x${start.modelSize.height})` : ''}, ` +
-                `${(start.source.fpsNum / start.source.fpsDen).toFixed(2)} fps, device ${start.provider}${device === 'auto' ? ' (auto)' : ''}${variant}${start.lanes > 1 ? ` (${start.lanes} lanes)` : ''}${skipped}`,
+                `${(start.source.fpsNum / start.source.fpsDen).toFixed(2)} fps, device ${start.provider}${device === 'auto' ? ' (auto)' : ''}${variant}${start.lanes > 1 ? ` (${start.lanes} lanes)` : ''}${start.batch > 1 ? ` (${start.batch} frames a run)` : ''}${skipped}`,
             );
           },
           onProgress: (p) => progress.update(p),
@@ -182,7 +187,7 @@ export function stylizeCommand(context: CliContext): Command {
         context.log(
           `done: ${summary.output} - ${summary.frames} frames in ${summary.seconds.toFixed(1)} s (${summary.fps.toFixed(2)} fps), ` +
             `mean flicker ${flicker}, device ${summary.provider}, ${summary.size.width}x${summary.size.height}, audio ${summary.audio}` +
-            `${flags.stabilize ? ', stabilized' : ''}`,
+            `${flags.stabilize ? ', stabilized' : ''}${summary.modelRuns < summary.frames ? `, ${summary.modelRuns} model runs` : ''}`,
         );
       } finally {
         progress.end();

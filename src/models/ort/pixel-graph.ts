@@ -1,7 +1,7 @@
 /**
  * Wraps a contract stylizer (float32 NCHW in [0, 1]) into a graph that takes
- * and gives packed 8-bit pixels: `pixels` uint8 [1, H, W, C] (C = 3 or 4, the
- * alpha ignored) -> `stylized` uint8 [1, H, W, 3]. The slice, transpose, cast
+ * and gives packed 8-bit pixels: `pixels` uint8 [N, H, W, C] (C = 3 or 4, the
+ * alpha ignored) -> `stylized` uint8 [N, H, W, 3]. The slice, transpose, cast
  * and scale run inside ONNX Runtime, so a frame crosses into the session at a
  * quarter of the float size (and on a GPU, crosses the bus that way) and no
  * JavaScript loop converts it. The model file on disk is not changed: the
@@ -286,8 +286,10 @@ export function wrapForPixels(model: Uint8Array): PixelGraph {
   g.bytes(5, constant(name('inv255'), FLOAT, [], [1 / 255]));
   g.bytes(5, constant(name('f255'), FLOAT, [], [255]));
   g.bytes(5, constant(name('f0'), FLOAT, [], [0]));
-  g.bytes(11, valueInfo(PIXELS_NAME, UINT8, [1, 'height', 'width', 'channels']));
-  g.bytes(12, valueInfo(STYLIZED_NAME, UINT8, [1, 'height', 'width', 3]));
+  // The batch dimension as the model declares it: dynamic (several frames per run) or fixed (contract 2's batch of one).
+  const batch = typeof input.shape?.[0] === 'number' && input.shape[0] > 0 ? input.shape[0] : 'batch';
+  g.bytes(11, valueInfo(PIXELS_NAME, UINT8, [batch, 'height', 'width', 'channels']));
+  g.bytes(12, valueInfo(STYLIZED_NAME, UINT8, [batch, 'height', 'width', 3]));
 
   const out = new Writer().raw(model.subarray(0, graph.start)).bytes(7, g.finish()).raw(model.subarray(graph.end));
   return { bytes: out.finish(), declared };

@@ -16,11 +16,12 @@ export type WorkerRequest =
   | {
       readonly type: 'run';
       readonly id: number;
-      /** The frame, packed 8-bit RGB or RGBA. */
-      readonly input: Uint8Array;
+      /**
+       * One or more frames of the same size, run as one batch (N frames in one call);
+       * each packed 8-bit RGB or RGBA, each with the buffer that receives its stylized frame.
+       */
+      readonly frames: ReadonlyArray<FrameBuffers>;
       readonly inputChannels: 3 | 4;
-      /** Receives the stylized frame. */
-      readonly output: Uint8Array;
       readonly outputChannels: 3 | 4;
       readonly height: number;
       readonly width: number;
@@ -29,6 +30,12 @@ export type WorkerRequest =
     }
   | { readonly type: 'encode'; readonly id: number; readonly painting: Float32Array; readonly height: number; readonly width: number }
   | { readonly type: 'close'; readonly id: number };
+
+/** A frame's input and the buffer for its stylized output; both travel by transfer and come back. */
+export interface FrameBuffers {
+  readonly input: Uint8Array;
+  readonly output: Uint8Array;
+}
 
 export interface WorkerFailure {
   readonly code: ErrorCode;
@@ -50,13 +57,12 @@ export type WorkerReply =
       readonly niceness: number | null;
     }
   | { readonly type: 'encoded'; readonly id: number; readonly style: Float32Array }
-  | { readonly type: 'ran'; readonly id: number; readonly input: Uint8Array; readonly output: Uint8Array; readonly ms: number }
+  | { readonly type: 'ran'; readonly id: number; readonly frames: ReadonlyArray<FrameBuffers>; readonly ms: number }
   | { readonly type: 'closed'; readonly id: number }
   | {
       readonly type: 'failed';
       readonly id: number;
       readonly error: WorkerFailure;
       /** Buffers of a failed run, handed back so the caller's pool stays whole. */
-      readonly input?: Uint8Array;
-      readonly output?: Uint8Array;
+      readonly frames?: ReadonlyArray<FrameBuffers>;
     };

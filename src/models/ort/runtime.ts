@@ -172,14 +172,13 @@ const pixelSessions = new WeakSet<Session>();
 /** Why a model's last session was not wrapped. */
 const frameIoReasons = new Map<string, string>();
 
-/** One frame through a stylizer: packed 8-bit pixels in (RGB or RGBA), packed pixels out. */
+/** Frames of one size through a stylizer: packed 8-bit pixels in (RGB or RGBA), packed pixels out. */
 export interface FrameRun {
-  readonly pixels: Uint8Array;
+  /** One or more frames, run as one batch; each `output` receives its stylized frame (RGB, or RGBA with opaque alpha). */
+  readonly frames: ReadonlyArray<{ readonly pixels: Uint8Array; readonly output: Uint8Array }>;
   readonly width: number;
   readonly height: number;
   readonly inputChannels: 3 | 4;
-  /** Receives the stylized frame (RGB, or RGBA with opaque alpha). */
-  readonly output: Uint8Array;
   readonly outputChannels: 3 | 4;
 }
 
@@ -206,20 +205,28 @@ export class FrameScratch {
 }
 
 /**
- * Runs the model on one frame, writing the stylized frame into `run.output`.
+ * Runs the model on a batch of frames of one size (N >= 1 in one call: the
+ * contract's batch dimension), writing each stylized frame into its `output`.
  * A contract-2 stylizer also takes a style vector and strength (without them:
- * strength 0, the frame through the model unpainted); a one-style model
- * ignores them.
+ * strength 0, the frame through the model unpainted) and runs its frames one
+ * at a time (its conditioning has batch 1); a one-style model ignores them.
  */
-export async function runFrame(session: Session, run: FrameRun, scratch: FrameScratch, conditioning: Conditioning | null = null): Promise<void> {
-  const { width, height, inputChannels, outputChannels } = run;
-  if (!(width > 0 && height > 0) || run.pixels.length !== width * height * inputChannels || run.output.length !== width * height * outputChannels) {
-    throw new StylecastError('INFERENCE_FAILED', `frame buffers do not match a ${width}x${height} frame (${run.pixels.length} bytes in, ${run.output.length} out)`);
+export async function runFrames(session: Session, run: FrameRun, scratch: FrameScratch, conditioning: Conditioning | null = null): Promise<void> {
+  const { width, height, inputChannels, outputChannels, frames } = run;
+  const count = frames.length;
+  const badBuffers = frames.some((f) => f.pixels.length !== width * height * inputChannels || f.output.length !== width * height * outputChannels);
+  if (!(width > 0 && height > 0) || count === 0 || badBuffers) {
+    const first = frames[0];
+    throw new StylecastError('INFERENCE_FAILED', `frame buffers do not match a ${width}x${height} frame (${first?.pixels.length ?? 0} bytes in, ${first?.output.length ?? 0} out, ${count} frames)`);
+  }
+  const styleLength = styleLengths.get(session) ?? null;
+  if (styleLength !== null && count > 1) {
+    for (const one of frames) await runFrames(session, { ...run, frames: [one] }, scratch, conditioning);
+    return;
   }
   const { tensorWidth, tensorHeight } = tensorSizeFor({ width, height });
   const padded = tensorWidth !== width || tensorHeight !== height;
   const feeds: Record<string, ort.Tensor> = {};
-  const styleLength = styleLengths.get(session) ?? null;
   if (styleLength !== null) {
     // An any-painting model before its painting arrives (or during a model switch) shows the frame as it is.
     const { style, strength } = conditioning ?? { style: new Float32Array(styleLength), strength: 0 };
@@ -243,26 +250,37 @@ export async function runFrame(session: Session, run: FrameRun, scratch: FrameSc
     return given;
   };
 
+  const tensorPixels = tensorWidth * tensorHeight;
   if (pixelSessions.has(session)) {
-    let pixels = run.pixels;
-    if (padded) {
-      pixels = scratch.bytes('in', tensorWidth * tensorHeight * inputChannels);
-      padPixels(run.pixels, width, height, inputChannels, pixels, tensorWidth, tensorHeight);
+    const inBytes = tensorPixels * inputChannels;
+    const outBytes = tensorPixels * 3;
+    // One frame at its own size goes in and comes out without a copy; a batch or a padded frame is gathered and scattered.
+    const direct = count === 1 && !padded;
+    const batchIn = direct ? frames[0]!.pixels : scratch.bytes('in', inBytes * count);
+    if (!direct) {
+      frames.forEach((f, i) => {
+        const slot = batchIn.subarray(i * inBytes, (i + 1) * inBytes);
+        if (padded) padPixels(f.pixels, width, height, inputChannels, slot, tensorWidth, tensorHeight);
+        else slot.set(f.pixels);
+      });
     }
-    const direct = !padded && outputChannels === 3;
-    const out = direct ? run.output : scratch.bytes('out', tensorWidth * tensorHeight * 3);
-    feeds[PIXELS_NAME] = new ort.Tensor('uint8', pixels, [1, tensorHeight, tensorWidth, inputChannels]);
-    await run1({ [STYLIZED_NAME]: new ort.Tensor('uint8', out, [1, tensorHeight, tensorWidth, 3]) }, STYLIZED_NAME);
-    if (!direct) cropPixels(out, tensorWidth, tensorHeight, width, height, run.output, outputChannels);
+    const directOut = direct && outputChannels === 3;
+    const batchOut = directOut ? frames[0]!.output : scratch.bytes('out', outBytes * count);
+    feeds[PIXELS_NAME] = new ort.Tensor('uint8', batchIn, [count, tensorHeight, tensorWidth, inputChannels]);
+    await run1({ [STYLIZED_NAME]: new ort.Tensor('uint8', batchOut, [count, tensorHeight, tensorWidth, 3]) }, STYLIZED_NAME);
+    if (!directOut) {
+      frames.forEach((f, i) => cropPixels(batchOut.subarray(i * outBytes, (i + 1) * outBytes), tensorWidth, tensorHeight, width, height, f.output, outputChannels));
+    }
     return;
   }
-  const dims = [1, 3, tensorHeight, tensorWidth];
-  const input = scratch.floats('input', tensorWidth * tensorHeight * 3);
+  const floatsPerFrame = tensorPixels * 3;
+  const input = scratch.floats('input', floatsPerFrame * count);
   const output = scratch.floats('output', input.length);
-  rgbToTensor(run.pixels, width, height, input, tensorWidth, tensorHeight, inputChannels);
+  frames.forEach((f, i) => rgbToTensor(f.pixels, width, height, input.subarray(i * floatsPerFrame, (i + 1) * floatsPerFrame), tensorWidth, tensorHeight, inputChannels));
+  const dims = [count, 3, tensorHeight, tensorWidth];
   feeds.input = new ort.Tensor('float32', input, dims);
   await run1({ output: new ort.Tensor('float32', output, dims) }, 'output');
-  tensorToRgb(output, tensorWidth, tensorHeight, width, height, run.output, outputChannels);
+  frames.forEach((f, i) => tensorToRgb(output.subarray(i * floatsPerFrame, (i + 1) * floatsPerFrame), tensorWidth, tensorHeight, width, height, f.output, outputChannels));
 }
 
 /** A painting (NCHW, [0, 1]) through a style encoder: its style vector. */

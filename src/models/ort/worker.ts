@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { StylecastError, describeError } from '../../core/errors.js';
 import type { WorkerFailure, WorkerReply, WorkerRequest } from './protocol.js';
 import { encoderPathFor, isArbitraryStylizer, styleLengthOf } from '../contract.js';
-import { FrameScratch, createSession, encodeStyle, frameIoOf, ortVersion, runFrame, signatureOf, type Session } from './runtime.js';
+import { FrameScratch, createSession, encodeStyle, frameIoOf, ortVersion, runFrames, signatureOf, type Session } from './runtime.js';
 
 if (!parentPort) throw new Error('worker.ts must run in a worker thread');
 const port = parentPort;
@@ -76,16 +76,17 @@ async function handle(request: WorkerRequest): Promise<void> {
       return;
     }
     case 'run': {
-      const { input, output } = request;
-      const transfer = [input.buffer as ArrayBuffer, output.buffer as ArrayBuffer];
+      const { frames } = request;
+      const transfer = frames.flatMap((f) => [f.input.buffer as ArrayBuffer, f.output.buffer as ArrayBuffer]);
       try {
         if (!session) throw new StylecastError('INFERENCE_FAILED', 'no model loaded');
         const started = performance.now();
         const { width, height, inputChannels, outputChannels } = request;
-        await runFrame(session, { pixels: input, width, height, inputChannels, output, outputChannels }, scratch, request.conditioning);
-        reply({ type: 'ran', id: request.id, input, output, ms: performance.now() - started }, transfer);
+        const run = { frames: frames.map((f) => ({ pixels: f.input, output: f.output })), width, height, inputChannels, outputChannels };
+        await runFrames(session, run, scratch, request.conditioning);
+        reply({ type: 'ran', id: request.id, frames, ms: performance.now() - started }, transfer);
       } catch (error) {
-        reply({ type: 'failed', id: request.id, error: failure(error), input, output }, transfer);
+        reply({ type: 'failed', id: request.id, error: failure(error), frames }, transfer);
       }
       return;
     }
