@@ -241,6 +241,7 @@ async function main(): Promise<void> {
     const e2e = await transcodeFile({
       input, output: join(dir, 'e2e.mp4'), modelPath: style.onnxPath, size: { kind: 'exact', ...size }, device, threads, lanes: Number(args.lanes), batch: Number(args.batch),
       modelScale: modelScale, maxFrames: Number(args['e2e-frames']), overwrite: true, ...benchPaintings(style), engine,
+      onStart: (start) => process.stdout.write(`video codecs: ${start.codecs.reasons.join('; ')}\n`),
     }).finally(() => engine.close());
     const cpu = process.cpuUsage(cpuBefore);
     const loop = performance.eventLoopUtilization(loopBefore);

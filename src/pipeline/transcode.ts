@@ -9,6 +9,7 @@ import type { FrameSize } from '../core/frame.js';
 import { VideoDecoder } from '../media/ffmpeg/decoder.js';
 import { VideoEncoder, removeStalePartials } from '../media/ffmpeg/encoder.js';
 import { containerFor } from '../media/ffmpeg/formats.js';
+import { chooseVideoCodecs, ffmpegCodecProbe, type CodecProbe, type VideoCodecChoice, type VideoCodecPolicy } from '../media/ffmpeg/gpu-codecs.js';
 import { isStillImage, probeMedia, type MediaInfo } from '../media/ffmpeg/probe.js';
 import { StyleEngine } from '../models/engine.js';
 import type { Device, ExecutionProvider } from '../models/providers.js';
@@ -31,6 +32,10 @@ export interface TranscodeOptions {
   readonly lanes?: number;
   /** The most frames one model run takes (default 1; see StyleEngine's batch). */
   readonly batch?: number;
+  /** Decode and encode on NVIDIA's NVDEC/NVENC or the CPU (default auto: the GPU's when the model runs on one). */
+  readonly videoCodecs?: VideoCodecPolicy;
+  /** How codecs are tried (default: real ffmpeg probes). */
+  readonly codecProbe?: CodecProbe;
   readonly stabilize?: boolean;
   readonly stabilizeStrength?: number;
   /** The fp16 variant to run on a GPU (StyleEngine's gpuVariant); absent: models run as given. */
@@ -76,6 +81,8 @@ export interface TranscodeStart {
   readonly modelSize: FrameSize;
   readonly provider: ExecutionProvider;
   /** Inference sessions running side by side. */
+  /** The video codecs chosen, with why. */
+  readonly codecs: VideoCodecChoice;
   readonly lanes: number;
   /** Frames per model run. */
   readonly batch: number;
@@ -170,11 +177,23 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     throwIfAborted(signal);
-    options.onStart?.({ source, size: outputSize, modelSize: size, provider: engine.provider, lanes: engine.laneCount, batch: engine.batch, skippedProviders: engine.skipped,
+    const still = containerFor(options.output).still === true;
+    const codecs: VideoCodecChoice = still
+      ? { encoder: 'libx264', decoder: null, reasons: ['an image out: no video codec to choose'] }
+      : await chooseVideoCodecs(
+        { policy: options.videoCodecs ?? 'auto', modelOnGpu: engine.provider !== 'cpu', sourceCodec: source.videoCodec },
+        options.codecProbe ?? ffmpegCodecProbe(options.input),
+      );
+    throwIfAborted(signal);
+    options.onStart?.({ source, size: outputSize, modelSize: size, provider: engine.provider, lanes: engine.laneCount, batch: engine.batch, codecs, skippedProviders: engine.skipped,
       runningModelPath: engine.runningModelPath,
     });
-    decoder = new VideoDecoder({ input: options.input, size, fps, ...(options.maxFrames ? { maxFrames: options.maxFrames } : {}) });
-    encoder = new VideoEncoder({ output: options.output, size, outputSize, fps, audioSource: source.audioCodec ? options.input : null, audioCodec: source.audioCodec });
+    decoder = new VideoDecoder({
+      input: options.input, size, fps, ...(options.maxFrames ? { maxFrames: options.maxFrames } : {}), ...(codecs.decoder ? { videoDecoder: codecs.decoder } : {}),
+    });
+    encoder = new VideoEncoder({
+      output: options.output, size, outputSize, fps, audioSource: source.audioCodec ? options.input : null, audioCodec: source.audioCodec, h264Encoder: codecs.encoder,
+    });
     const enc = encoder;
     // Enough frames in flight that every lane can run a full batch while the next one gathers.
     const gate = new CreditGate(options.framesInFlight ?? Math.max(4, 2 * engine.laneCount * engine.batch));

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transcodeFile } from '../../dist/pipeline/transcode.js';
+import { ffmpegCodecProbe } from '../../dist/media/ffmpeg/gpu-codecs.js';
 import { probeMedia } from '../../dist/media/ffmpeg/probe.js';
 import { ROOT, TINY, decodeRgb, listDir, makeClip, meanAbsDiff, probe, tempDir } from '../support/helpers.js';
 
@@ -106,6 +107,25 @@ describe('transcodeFile (real ffmpeg + real ONNX Runtime)', () => {
     const b = await decodeRgb(join(dir.path, 'batch4.mp4'), 96, 72, 30);
     expect(b.length).toBe(96 * 72 * 3 * 30);
     expect(meanAbsDiff(a, b)).toBeLessThan(0.5);
+  });
+
+  it('real codec probes: libx264 works here; NVENC and NVDEC say why not (no NVIDIA driver), and gpu refuses with that reason', async () => {
+    const clip = await makeClip(join(dir.path, 'probe.mp4'), { width: 96, height: 72, seconds: 1, fps: 30, audio: false });
+    const probe = ffmpegCodecProbe(clip);
+    expect(await probe.encoder('libx264')).toBeNull();
+    const nvenc = await probe.encoder('h264_nvenc');
+    const cuvid = await probe.decoder('h264_cuvid');
+    if (nvenc === null && cuvid === null) return; // a machine with an NVIDIA GPU: nothing to refuse
+    const reason = nvenc ?? cuvid!;
+    expect(reason.split('\n')).toHaveLength(1);
+    expect(reason).toMatch(/libcuda|nvcuvid|cuda|device|driver/i);
+    const output = join(dir.path, 'gpu-codecs.mp4');
+    await expect(transcodeFile({ input: clip, output, modelPath: TINY, device: 'cpu', threads: 1, videoCodecs: 'gpu' }))
+      .rejects.toMatchObject({ code: 'DEVICE_UNAVAILABLE', message: expect.stringMatching(/^--video-codecs gpu: NV(ENC|DEC) \((h264_nvenc|h264_cuvid)\) does not work here: /) });
+    expect(await listDir(dir.path)).not.toContain('gpu-codecs.mp4');
+    let codecs: unknown;
+    await transcodeFile({ input: clip, output, modelPath: TINY, device: 'cpu', threads: 1, onStart: (start) => { codecs = start.codecs; } });
+    expect(codecs).toEqual({ encoder: 'libx264', decoder: null, reasons: ['libx264 and the CPU decoder (the model runs on the CPU)'] });
   });
 
   it('probes duration, rate and audio', async () => {

@@ -7,6 +7,7 @@ import { audioArgs, containerFor } from '../../dist/media/ffmpeg/formats.js';
 import { decoderArgs } from '../../dist/media/ffmpeg/decoder.js';
 import { encoderArgs } from '../../dist/media/ffmpeg/encoder.js';
 import { isStillImage, parseRate } from '../../dist/media/ffmpeg/probe.js';
+import { chooseVideoCodecs, parseVideoCodecPolicy, probeReason } from '../../dist/media/ffmpeg/gpu-codecs.js';
 
 describe('FrameChunker', () => {
   it('cuts arbitrary chunks into whole frames and keeps the remainder', () => {
@@ -108,5 +109,59 @@ describe('the ffmpeg input policy', () => {
     expect(openInputArgs('https://example.com/a.m3u8')).toEqual(['-protocol_whitelist', 'http,https,tcp,tls,crypto', '-i', 'https://example.com/a.m3u8']);
     expect(() => openInputArgs('file:///etc/passwd')).toThrow(/does not open file:\/\/ URLs/);
     expect(() => openInputArgs('gopher://x')).toThrow(/does not open gopher:\/\/ URLs/);
+  });
+});
+
+describe('video codecs on the GPU or the CPU (chooseVideoCodecs, with fake probes)', () => {
+  const probes = (encoder: string | null, decoder: string | null) => {
+    const asked: string[] = [];
+    return {
+      asked,
+      probe: {
+        encoder: async (name: string) => { asked.push(name); return encoder; },
+        decoder: async (name: string) => { asked.push(name); return decoder; },
+      },
+    };
+  };
+
+  it('a model on the CPU keeps the CPU codecs without probing; cpu always does', async () => {
+    const { asked, probe } = probes(null, null);
+    expect(await chooseVideoCodecs({ policy: 'auto', modelOnGpu: false, sourceCodec: 'h264' }, probe)).toMatchObject({ encoder: 'libx264', decoder: null });
+    expect(await chooseVideoCodecs({ policy: 'cpu', modelOnGpu: true, sourceCodec: 'h264' }, probe)).toMatchObject({ encoder: 'libx264', decoder: null });
+    expect(asked).toEqual([]);
+  });
+
+  it('a model on a GPU takes NVENC and NVDEC where they work, each half on its own, saying why', async () => {
+    const both = await chooseVideoCodecs({ policy: 'auto', modelOnGpu: true, sourceCodec: 'hevc' }, probes(null, null).probe);
+    expect(both).toEqual({ encoder: 'h264_nvenc', decoder: 'hevc_cuvid', reasons: ['h264_nvenc (NVENC)', 'hevc_cuvid (NVDEC)'] });
+    // A data-centre GPU: NVDEC, no NVENC.
+    const decodeOnly = await chooseVideoCodecs({ policy: 'auto', modelOnGpu: true, sourceCodec: 'h264' }, probes('No capable devices found', null).probe);
+    expect(decodeOnly).toMatchObject({ encoder: 'libx264', decoder: 'h264_cuvid' });
+    expect(decodeOnly.reasons[0]).toBe('libx264 (h264_nvenc unavailable: No capable devices found)');
+    const { asked, probe } = probes(null, null);
+    const prores = await chooseVideoCodecs({ policy: 'auto', modelOnGpu: true, sourceCodec: 'prores' }, probe);
+    expect(prores).toMatchObject({ encoder: 'h264_nvenc', decoder: null, reasons: ['h264_nvenc (NVENC)', 'the CPU decoder (NVDEC has no prores decoder)'] });
+    expect(asked).toEqual(['h264_nvenc']);
+  });
+
+  it('gpu insists: a GPU codec that does not work is a clear error', async () => {
+    await expect(chooseVideoCodecs({ policy: 'gpu', modelOnGpu: false, sourceCodec: 'h264' }, probes('Cannot load libcuda.so.1', null).probe))
+      .rejects.toMatchObject({ code: 'DEVICE_UNAVAILABLE', message: '--video-codecs gpu: NVENC (h264_nvenc) does not work here: Cannot load libcuda.so.1' });
+    await expect(chooseVideoCodecs({ policy: 'gpu', modelOnGpu: true, sourceCodec: 'h264' }, probes(null, 'Cannot load libnvcuvid.so.1').probe))
+      .rejects.toThrow(/NVDEC \(h264_cuvid\) does not work here: Cannot load libnvcuvid\.so\.1/);
+    expect(() => parseVideoCodecPolicy('nvidia')).toThrow(/--video-codecs takes auto, gpu, cpu, not "nvidia"/);
+  });
+
+  it('probe reasons are ffmpeg\'s telling line; the choice reaches the decoder and encoder arguments', () => {
+    expect(probeReason('[h264_nvenc @ 0x55e7] Cannot load libcuda.so.1\nError initializing output stream 0:0 -- Error while opening encoder\n', 1)).toBe('Cannot load libcuda.so.1');
+    expect(probeReason('', 1)).toBe('ffmpeg exit code 1');
+    const dec = decoderArgs({ input: 'in.mp4', size: { width: 64, height: 48 }, videoDecoder: 'h264_cuvid' });
+    expect(dec.indexOf('h264_cuvid')).toBeLessThan(dec.indexOf('-i'));
+    expect(dec[dec.indexOf('h264_cuvid') - 1]).toBe('-c:v');
+    const options = { size: { width: 64, height: 48 }, fps: { num: 25, den: 1 }, audioSource: null, audioCodec: null, h264Encoder: 'h264_nvenc' as const };
+    expect(encoderArgs({ ...options, output: 'o.mp4' }, 'tmp')).toEqual(expect.arrayContaining(['h264_nvenc', '-cq', '19']));
+    expect(encoderArgs({ ...options, output: 'o.mp4' }, 'tmp')).not.toContain('libx264');
+    // NVENC is H.264 only: a WebM stays VP9.
+    expect(encoderArgs({ ...options, output: 'o.webm' }, 'tmp')).toContain('libvpx-vp9');
   });
 });

@@ -11,6 +11,7 @@ import { parseFraction } from '../../pipeline/painting.js';
 import { openEngineFor, paintingsFor, transcodeFile, type PaintingsRequest } from '../../pipeline/transcode.js';
 import { MAX_LANES, parseThreads, parseWholeNumber } from '../options.js';
 import { MAX_BATCH } from '../../models/engine.js';
+import { parseVideoCodecPolicy } from '../../media/ffmpeg/gpu-codecs.js';
 import { ProgressReporter } from '../progress.js';
 import type { CliContext } from '../context.js';
 
@@ -24,6 +25,7 @@ interface StylizeFlags {
   threads: string;
   lanes: string;
   batch: string;
+  videoCodecs: string;
   stabilize?: boolean;
   modelScale?: string;
   strokeScale?: string;
@@ -126,6 +128,7 @@ export function stylizeCommand(context: CliContext): Command {
     .option('--threads <N>', 'ONNX Runtime threads in all (0 = one per core)', '0')
     .option('--lanes <N>', 'frames stylized side by side, each by its own session (0 = auto: two on a multi-core CPU, one on a GPU; 1 = one frame at a time)', '0')
     .option('--batch <N>', `frames the model takes in one run (1-${MAX_BATCH}; more can pay on a GPU, where each run has a fixed cost)`, '1')
+    .option('--video-codecs <auto|gpu|cpu>', 'decode and encode on NVIDIA\'s NVDEC/NVENC (gpu) or the CPU; auto: the GPU\'s where they work, when the model runs on a GPU; each choice is logged', 'auto')
     .option('--stabilize', 'blend static regions with the previous output (less flicker)')
     .option('--preset <auto|fast|quality>', 'fast: the pruned variant at half size; quality: the full model (auto: fast on CPU, quality on CUDA)', 'auto')
     .option('--stroke-scale <k>', 'brush strokes k times larger on screen (0.25-4; default 1: as large as the model paints them at its working size, e.g. 512 px short side, whatever the output size)')
@@ -141,6 +144,7 @@ export function stylizeCommand(context: CliContext): Command {
       const threads = parseThreads(flags.threads, context.log);
       const lanes = parseWholeNumber(flags.lanes, '--lanes', MAX_LANES);
       const batch = parseWholeNumber(flags.batch, '--batch', MAX_BATCH);
+      const videoCodecs = parseVideoCodecPolicy(flags.videoCodecs);
       if (batch < 1) throw new StylecastError('USAGE', `--batch must be at least 1, got "${flags.batch}"`);
       const preset = resolvePreset(parsePreset(flags.preset), device);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
@@ -156,7 +160,7 @@ export function stylizeCommand(context: CliContext): Command {
       const sizing = flags.modelScale !== undefined ? { modelScale } : { workingSize: { modelScale, nativeShortSide: choice.nativeShortSide, strokeScale } };
       if (choice.note) context.log(`note: ${choice.note}`);
       const common = {
-        modelPath: style.onnxPath, size, device, threads, lanes, batch, stabilize: flags.stabilize ?? false,
+        modelPath: style.onnxPath, size, device, threads, lanes, batch, videoCodecs, stabilize: flags.stabilize ?? false,
         maxInputPixels: parseMaxPixels(flags.maxInputPixels), ...sizing, overwrite: flags.yes ?? false, signal: context.signal,
         ...(paintings ? { paintings } : {}),
         ...(flags.fp32 ? {} : { gpuVariant: (modelPath: string) => registry.gpuVariantPath(modelPath) }),
@@ -179,6 +183,7 @@ export function stylizeCommand(context: CliContext): Command {
                 `${start.modelSize.width !== start.size.width ? ` (model at ${start.modelSize.width}x${start.modelSize.height})` : ''}, ` +
                 `${(start.source.fpsNum / start.source.fpsDen).toFixed(2)} fps, device ${start.provider}${device === 'auto' ? ' (auto)' : ''}${variant}${start.lanes > 1 ? ` (${start.lanes} lanes)` : ''}${start.batch > 1 ? ` (${start.batch} frames a run)` : ''}${skipped}`,
             );
+            if (!start.codecs.reasons[0]?.startsWith('an image out')) context.log(`video codecs: ${start.codecs.reasons.join('; ')}`);
           },
           onProgress: (p) => progress.update(p),
         });

@@ -24,6 +24,8 @@ export interface DecoderOptions {
   readonly maxFrames?: number;
   /** Read the input at its native rate (live sources from files). */
   readonly realtime?: boolean;
+  /** A decoder other than ffmpeg's default for the stream (an NVDEC `*_cuvid` one; gpu-codecs.ts chooses). */
+  readonly videoDecoder?: string;
 }
 
 export function decoderArgs(options: DecoderOptions): string[] {
@@ -36,6 +38,7 @@ export function decoderArgs(options: DecoderOptions): string[] {
     '-nostdin', '-hide_banner', '-v', 'error',
     ...(options.realtime ? ['-re'] : []),
     ...(options.inputArgs ?? []),
+    ...(options.videoDecoder ? ['-c:v', options.videoDecoder] : []),
     ...(options.device ? ['-i', options.input] : openInputArgs(options.input, options.format ? { format: options.format } : {})),
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', filters.join(','),

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { StylecastError } from '../../core/errors.js';
 import type { FrameSize } from '../../core/frame.js';
 import { audioArgs, containerFor } from './formats.js';
+import { NVENC_ARGS, type H264Encoder } from './gpu-codecs.js';
 import { openInputArgs } from './inputs.js';
 import { FfmpegProcess, ffmpegBinary } from './process.js';
 
@@ -17,6 +18,8 @@ export interface EncoderOptions {
   /** Source file whose audio and global metadata are carried over (null: none). */
   readonly audioSource: string | null;
   readonly audioCodec: string | null;
+  /** H.264 outputs (.mp4, .mov, .mkv): libx264 (default) or NVENC (gpu-codecs.ts chooses). */
+  readonly h264Encoder?: H264Encoder;
 }
 
 /** `.NAME.PID.RANDOM.partial` beside the output: the pid lets a later run tell a dead writer's file from a live one's. */
@@ -71,7 +74,8 @@ export function encoderArgs(options: EncoderOptions, tempPath: string): string[]
   // 4:2:0 needs even dimensions: an odd last row/column is cropped (still images keep every pixel).
   if (!spec.still && (out.width % 2 !== 0 || out.height % 2 !== 0)) filters.push('crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0');
   if (filters.length) args.push('-vf', filters.join(','));
-  args.push(...spec.videoArgs, ...spec.extraArgs, '-f', spec.muxer, tempPath);
+  const videoArgs = options.h264Encoder === 'h264_nvenc' && spec.videoArgs.includes('libx264') ? NVENC_ARGS : spec.videoArgs;
+  args.push(...videoArgs, ...spec.extraArgs, '-f', spec.muxer, tempPath);
   return args;
 }
 
