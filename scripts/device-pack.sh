@@ -11,9 +11,10 @@
 #                                            (npm package of setup-cuda.sh --cuda13) in pieces of PART_MIB
 #                                            (default 48), one piece per call
 #   bash scripts/device-pack.sh aside        tracked files the check never reads (the other styles'
-#                                            models, the contact sheets) -> runs/device-aside/, so the
-#                                            tree travels small; commit nothing until `back`
-#   bash scripts/device-pack.sh back         puts them back
+#                                            models, the contact sheets) out of the index and ignored
+#                                            (they stay on disk), so the tree travels small; commit
+#                                            nothing until `back`
+#   bash scripts/device-pack.sh back         tracks them again
 #   bash scripts/device-pack.sh size [PATH]  MiB that would travel with these carried paths
 # There (first in a run's command; the run's working tree is the repository root):
 #   bash scripts/device-pack.sh unpack       Node, node_modules and dist/ in place, .stage/env.sh written
@@ -28,7 +29,9 @@ cd "$(dirname "$0")/.."
 PACK=.device
 CUDA_PACK=.device-cuda
 STAGE=.stage
-ASIDE=runs/device-aside
+ASIDE_LIST=runs/device-aside.list
+EXCLUDE_MARK='# device-pack aside: begin'
+EXCLUDE_END='# device-pack aside: end'
 LIMIT_MIB=64
 ORT_BIN=node_modules/onnxruntime-node/bin/napi-v6/linux/x64
 CUDA_PACKAGE=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
@@ -99,21 +102,26 @@ pack_cuda() {
 }
 
 aside() {
-  [ ! -e "$ASIDE" ] || die "$ASIDE exists: run 'back' first"
+  [ ! -e "$ASIDE_LIST" ] || die "files are set aside already ($ASIDE_LIST): run 'back' first"
   local files
   files=$( { git ls-files models | grep -Ev "$KEEP_MODELS"; git ls-files docs | grep -E '\.(jpg|png)$'; } || true)
   [ -n "$files" ] || die "nothing to set aside"
-  echo "$files" | while IFS= read -r file; do mkdir -p "$ASIDE/$(dirname "$file")" && mv "$file" "$ASIDE/$file"; done
-  echo "$files" > "$ASIDE.list"
-  echo "set aside $(echo "$files" | wc -l) files into $ASIDE (bash scripts/device-pack.sh back restores them)"
+  mkdir -p "$(dirname "$ASIDE_LIST")" .git/info
+  printf '%s\n' "$files" > "$ASIDE_LIST"
+  # Out of the index and ignored, the files stay on disk but neither tracked nor
+  # untracked-and-not-ignored: they do not travel, however the tree is listed.
+  git rm -q --cached --pathspec-from-file="$ASIDE_LIST"
+  { echo "$EXCLUDE_MARK"; sed 's#^#/#' "$ASIDE_LIST"; echo "$EXCLUDE_END"; } >> .git/info/exclude
+  echo "set aside $(wc -l < "$ASIDE_LIST") files (untracked and ignored until 'bash scripts/device-pack.sh back'; commit nothing meanwhile)"
   size
 }
 
 back() {
-  [ -f "$ASIDE.list" ] || die "nothing set aside"
-  while IFS= read -r file; do mkdir -p "$(dirname "$file")" && mv "$ASIDE/$file" "$file"; done < "$ASIDE.list"
-  rm -rf "$ASIDE" "$ASIDE.list"
-  git status --short -- models docs | grep -q '^ D' && die "some set-aside files are still missing (git status)"
+  [ -f "$ASIDE_LIST" ] || die "nothing set aside"
+  git reset -q --pathspec-from-file="$ASIDE_LIST"
+  sed -i "/^$EXCLUDE_MARK\$/,/^$EXCLUDE_END\$/d" .git/info/exclude
+  rm -f "$ASIDE_LIST"
+  [ -z "$(git status --short -- models docs)" ] || die "models/ or docs/ differ from the last commit after restoring (git status)"
   echo "restored"
 }
 
