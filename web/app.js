@@ -77,6 +77,7 @@ function connect() {
         state.broadcastStyle = msg.style;
         fillStyles(msg.styles, msg.style);
         showStrokes(msg.strokeScale ?? 1);
+        showColour(msg.keepColour ?? 0);
         setupPainting(msg);
         setStatus(`connected (server source: ${msg.source})`);
         resolve();
@@ -101,6 +102,10 @@ function connect() {
         if (select) select.value = msg.id;
         if (msg.painting) showMix(msg.painting);
         if (msg.strokeScale !== undefined) showStrokes(msg.strokeScale);
+      } else if (msg.type === 'colour') {
+        // The slider shows what this page watches: its camera's in camera mode, else the broadcast's.
+        if (msg.target === 'broadcast' && state.mode === 'camera') return;
+        showColour(msg.keep);
       } else if (msg.type === 'error') {
         setStatus(`${msg.code}: ${msg.message}`, true);
         pendingAnswer?.reject(new Error(msg.message));
@@ -176,6 +181,21 @@ function showStrokes(scale) {
     // A new working size restarts the decoder: only the position where the drag rests is sent.
     clearTimeout(timer);
     timer = setTimeout(() => { if (ws?.readyState === 1) send({ type: 'strokes', scale: Number(input.value) }); }, 250);
+  };
+}
+
+/** The colour slider: how much of the picture's own colour stays; no model reload, so every move is sent (at most every 100 ms). */
+function showColour(keep) {
+  const input = $('colour');
+  if (!input) return;
+  const label = (value) => (value === 0 ? 'painting' : value === 1 ? 'picture' : `${Math.round(value * 100)}% picture`);
+  input.value = String(keep);
+  $('colour-value').textContent = label(keep);
+  let timer = null;
+  input.oninput = () => {
+    $('colour-value').textContent = label(Number(input.value));
+    clearTimeout(timer);
+    timer = setTimeout(() => { if (ws?.readyState === 1) send({ type: 'colour', keep: Number(input.value) }); }, 100);
   };
 }
 

@@ -55,6 +55,8 @@ export interface EngineFrame {
   /** Exactly width x height x outputChannels bytes; transferred too. */
   readonly output: Uint8Array;
   readonly outputChannels: 3 | 4;
+  /** How much of the frame's own colour the result keeps, 0-1 (default 0: the painting's colours). */
+  readonly keepColour?: number;
 }
 
 export interface InferenceResult {
@@ -135,7 +137,7 @@ interface QueuedRun {
 
 function sameBatch(a: QueuedRun, b: QueuedRun): boolean {
   return a.frame.width === b.frame.width && a.frame.height === b.frame.height && a.frame.inputChannels === b.frame.inputChannels
-    && a.frame.outputChannels === b.frame.outputChannels && a.conditioning === b.conditioning;
+    && a.frame.outputChannels === b.frame.outputChannels && a.conditioning === b.conditioning && (a.frame.keepColour ?? 0) === (b.frame.keepColour ?? 0);
 }
 
 /**
@@ -394,6 +396,8 @@ export class StyleEngine {
   run(frame: EngineFrame, conditioning: Conditioning | null = null): Promise<InferenceResult> {
     if (this.closing) return Promise.reject(StylecastError.closed('inference engine'));
     if (this.deathError) return Promise.reject(this.deathError);
+    const keep = frame.keepColour ?? 0;
+    if (!(keep >= 0 && keep <= 1)) return Promise.reject(new StylecastError('USAGE', `keepColour must be from 0 to 1, got ${keep}`));
     return new Promise<InferenceResult>((resolve, reject) => {
       const queued: QueuedRun = { frame, conditioning, resolve, reject };
       if (this.batchLimit === 1) {
@@ -421,7 +425,8 @@ export class StyleEngine {
   private async send(lane: Lane, batch: readonly QueuedRun[]): Promise<void> {
     const { width, height, inputChannels, outputChannels } = batch[0]!.frame;
     const frames = batch.map(({ frame }) => ({ input: frame.input, output: frame.output }));
-    const request: WorkerRequest = { type: 'run', id: this.nextId++, frames, inputChannels, outputChannels, height, width, conditioning: batch[0]!.conditioning };
+    const keepColour = batch[0]!.frame.keepColour ?? 0;
+    const request: WorkerRequest = { type: 'run', id: this.nextId++, frames, inputChannels, outputChannels, height, width, conditioning: batch[0]!.conditioning, keepColour };
     lane.runsInFlight++;
     this.runsSent++;
     this.framesSent += batch.length;

@@ -49,6 +49,7 @@ export class FrameStylizer {
   private sizeKey = '';
   private peak = 0;
   private conditioning: Conditioning | null = null;
+  private keepColour = 0;
 
   constructor(private engine: StyleEngine, private readonly options: FrameStylizerOptions) {}
 
@@ -61,6 +62,16 @@ export class FrameStylizer {
   /** The painting (style vector and strength) for an arbitrary-style model; null for a one-style model. */
   setConditioning(conditioning: Conditioning | null): void {
     this.conditioning = conditioning;
+  }
+
+  /** How much of the frame's own colour the stylized frame keeps (0: the painting's colours, 1: the frame's). */
+  setKeepColour(keepColour: number): void {
+    if (!(keepColour >= 0 && keepColour <= 1)) throw new RangeError(`keepColour must be from 0 to 1, got ${keepColour}`);
+    this.keepColour = keepColour;
+  }
+
+  get colourKept(): number {
+    return this.keepColour;
   }
 
   /** A new style: the previous output is no reference for the next one. */
@@ -95,7 +106,7 @@ export class FrameStylizer {
     const output = new Uint8Array(frame.width * frame.height * outputChannels);
     try {
       const { width, height } = frame;
-      const result = await this.engine.run({ width, height, input: frame.data, inputChannels: frame.channels, output, outputChannels }, this.conditioning);
+      const result = await this.engine.run({ width, height, input: frame.data, inputChannels: frame.channels, output, outputChannels, keepColour: this.keepColour }, this.conditioning);
       return {
         index: frame.index, width, height, receivedAt: frame.receivedAt,
         input: result.input, inputChannels: frame.channels, output: result.output, outputChannels, inferenceMs: result.ms,

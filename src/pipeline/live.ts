@@ -37,6 +37,8 @@ export interface LiveStylizerOptions {
   /** Frames stylized side by side on the CPU, one session each (0: auto; see planLanes). */
   readonly lanes?: number;
   readonly stabilize?: boolean;
+  /** How much of the frames' own colour to keep under the painting's strokes (0-1; default 0). */
+  readonly keepColour?: number;
   /** The fp16 variant to run on a GPU (StyleEngine's gpuVariant); absent: models run as given. */
   readonly gpuVariant?: (modelPath: string) => string | null;
   /** Consecutive failed frames after which the inference worker is restarted (default 30). */
@@ -54,6 +56,8 @@ export interface LiveStylizerStats extends LiveStatsSnapshot {
   readonly failed: number;
   /** Times the inference worker was restarted after consecutive failures. */
   readonly restarts: number;
+  /** How much of the frames' own colour is kept (0-1). */
+  readonly keepColour: number;
 }
 
 const DEFAULT_RESTART_AFTER_FAILURES = 30;
@@ -78,6 +82,7 @@ export class LiveStylizer {
 
   private constructor(private engine: StyleEngine, private readonly options: LiveStylizerOptions) {
     this.core = new FrameStylizer(engine, { stabilize: options.stabilize ?? false, outputChannels: 4 });
+    this.core.setKeepColour(options.keepColour ?? 0);
     // infer() and finish() never throw (a failed frame becomes null), so nothing can error the stream.
     // Frames run side by side, one per lane; they come out of latestMap in arrival order for the coherence check.
     this.subscription = this.input
@@ -127,6 +132,15 @@ export class LiveStylizer {
    * any-painting model, sets its painting: a new painting, blend or strength
    * on the same model costs nothing per frame (no reload).
    */
+  /** How much of the frames' own colour to keep (0-1): the next frame shows it, no model reload. */
+  setKeepColour(keepColour: number): void {
+    this.core.setKeepColour(keepColour);
+  }
+
+  get keepColour(): number {
+    return this.core.colourKept;
+  }
+
   async setModel(modelPath: string, conditioning: Conditioning | null = null): Promise<void> {
     if (this.closed) throw StylecastError.closed('live stylizer');
     if (modelPath !== this.engine.modelPath) {
@@ -139,7 +153,7 @@ export class LiveStylizer {
   snapshot(): LiveStylizerStats {
     return {
       ...this.stats.snapshot(performance.now()),
-      provider: this.engine.provider, model: this.engine.modelPath, failed: this.failed, restarts: this.restarts,
+      provider: this.engine.provider, model: this.engine.modelPath, failed: this.failed, restarts: this.restarts, keepColour: this.core.colourKept,
     };
   }
 

@@ -32,6 +32,8 @@ export interface TranscodeOptions {
   readonly lanes?: number;
   /** The most frames one model run takes (default 1; see StyleEngine's batch). */
   readonly batch?: number;
+  /** How much of the frame's own colour to keep under the painting's strokes (0-1; default 0). */
+  readonly keepColour?: number;
   /** Decode and encode on NVIDIA's NVDEC/NVENC or the CPU (default auto: the GPU's when the model runs on one). */
   readonly videoCodecs?: VideoCodecPolicy;
   /** How codecs are tried (default: real ffmpeg probes). */
@@ -203,6 +205,7 @@ export async function transcodeFile(options: TranscodeOptions): Promise<Transcod
       ...(options.stabilizeStrength !== undefined ? { stabilizeStrength: options.stabilizeStrength } : {}),
       poolSize: 16,
     });
+    stylizer.setKeepColour(options.keepColour ?? 0);
     stylizer.setConditioning(options.engine && options.conditioning !== undefined ? options.conditioning : await paintingsFor(engine, options));
     const started = performance.now();
     const runsBefore = engine.batchCounts.runs;

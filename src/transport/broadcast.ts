@@ -17,6 +17,8 @@ export interface BroadcastOptions {
   /** Frames stylized side by side on the CPU (0: auto). */
   readonly lanes?: number;
   readonly stabilize: boolean;
+  /** See LiveStylizerOptions.keepColour. */
+  readonly keepColour?: number;
   /** The fp16 variant to run on a GPU (StyleEngine's gpuVariant); absent: models run as given. */
   readonly gpuVariant?: (modelPath: string) => string | null;
   readonly source: SourceSpec;
@@ -77,6 +79,15 @@ export class Broadcast {
 
   get sourceName(): string {
     return this.ingestId ? 'whip' : describeSource(this.options.source);
+  }
+
+  /** See LiveStylizer.setKeepColour. */
+  setKeepColour(keepColour: number): void {
+    this.stylizer.setKeepColour(keepColour);
+  }
+
+  get keepColour(): number {
+    return this.stylizer.keepColour;
   }
 
   get modelPath(): string {

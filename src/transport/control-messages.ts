@@ -18,6 +18,7 @@ export interface CameraSettings {
   readonly threads: number;
   readonly lanes: number;
   readonly stabilize: boolean;
+  readonly keepColour?: number;
   readonly gpuVariant?: (modelPath: string) => string | null;
   readonly openEngine?: EngineFactory;
 }
@@ -58,6 +59,7 @@ export class ControlMessages {
       // The camera is captured at the size the model runs at (the page scales the result up).
       captureSize: director.modelSizeOf(styles.choose(director.styleId)),
       strokeScale: director.strokeScale,
+      keepColour: this.options.broadcast.keepColour,
       paintings: paintings?.support() ?? null,
       painting: director.broadcastMix,
     };
@@ -76,6 +78,8 @@ export class ControlMessages {
         return director.paint(client, message);
       case 'strokes':
         return director.setStrokes(client, message.scale);
+      case 'colour':
+        return director.setKeepColour(client, message.keep);
       case 'offer':
         return this.answerOffer(client, message.mode, message.sdp, message.preview);
     }
@@ -105,7 +109,7 @@ export class ControlMessages {
         const choice = styles.choose(director.styleId);
         ({ camera: session, answerSdp } = await Camera.open({
           offerSdp, modelPath: choice.entry.onnxPath, modelSize: director.modelSizeOf(choice), device: camera.device, threads: camera.threads, lanes: camera.lanes,
-          stabilize: camera.stabilize, candidateAddress, connectTimeoutMs,
+          stabilize: camera.stabilize, keepColour: camera.keepColour ?? 0, candidateAddress, connectTimeoutMs,
           ...(camera.gpuVariant ? { gpuVariant: camera.gpuVariant } : {}),
           ...(camera.openEngine ? { openEngine: camera.openEngine } : {}),
         }));

@@ -11,6 +11,8 @@ export type ClientMessage =
   | { readonly type: 'style'; readonly id: string }
   | ({ readonly type: 'paint' } & PaintingMixMessage)
   | { readonly type: 'strokes'; readonly scale: number }
+  /** How much of the frames' own colour to keep under the painting's strokes (0-1). */
+  | { readonly type: 'colour'; readonly keep: number }
   | { readonly type: 'stop' }
   | { readonly type: 'ping' };
 
@@ -58,12 +60,15 @@ export type ServerMessage =
       readonly captureSize: Size;
       /** How many times larger than the model's own strokes they show (the broadcast's). */
       readonly strokeScale?: number;
+      /** How much of the frames' own colour the broadcast keeps (0-1). */
+      readonly keepColour?: number;
       readonly paintings: PaintingSupport | null;
       /** The broadcast's painting mix when it runs the any-painting model. */
       readonly painting: PaintingMixMessage | null;
     }
   | { readonly type: 'answer'; readonly sdp: string; readonly session: string; readonly mode: OfferMode }
   | { readonly type: 'style'; readonly id: string; readonly target: 'camera' | 'broadcast'; readonly painting?: PaintingMixMessage | null; readonly strokeScale?: number }
+  | { readonly type: 'colour'; readonly keep: number; readonly target: 'camera' | 'broadcast' }
   | { readonly type: 'stats'; readonly style: string; readonly broadcast: Record<string, unknown>; readonly camera: Record<string, unknown> | null; readonly server: Record<string, unknown> }
   | { readonly type: 'error'; readonly code: string; readonly message: string }
   | { readonly type: 'pong' };
@@ -118,6 +123,9 @@ export function parseClientMessage(text: string): Parsed<ClientMessage> {
         return fail(`strokes.scale must be a number from ${STROKE_SCALE_RANGE[0]} to ${STROKE_SCALE_RANGE[1]}`);
       }
       return { ok: true, value: { type: 'strokes', scale: m.scale } };
+    case 'colour':
+      if (typeof m.keep !== 'number' || !Number.isFinite(m.keep) || m.keep < 0 || m.keep > 1) return fail('colour.keep must be a number from 0 to 1');
+      return { ok: true, value: { type: 'colour', keep: m.keep } };
     case 'stop':
     case 'ping':
       return { ok: true, value: { type: m.type } };
@@ -151,6 +159,9 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
     case 'style':
       if (typeof m.id !== 'string' || (m.target !== 'camera' && m.target !== 'broadcast')) return fail('style needs id and target');
       if (!(m.painting === undefined || m.painting === null || (isRecord(m.painting) && parseMix(m.painting, 'style.painting').ok))) return fail('style.painting must be a painting mix');
+      return { ok: true, value: m as ServerMessage };
+    case 'colour':
+      if (typeof m.keep !== 'number' || !(m.keep >= 0 && m.keep <= 1) || (m.target !== 'camera' && m.target !== 'broadcast')) return fail('colour needs keep (0-1) and target');
       return { ok: true, value: m as ServerMessage };
     case 'stats':
       if (typeof m.style !== 'string' || !isRecord(m.broadcast) || !isRecord(m.server) || !(m.camera === null || isRecord(m.camera))) return fail('stats needs style, broadcast, camera and server');

@@ -44,6 +44,8 @@ export interface ServerOptions {
   /** Frames each stylizer runs side by side on the CPU (0: auto; see planLanes). */
   readonly lanes?: number;
   readonly stabilize: boolean;
+  /** How much of the frames' own colour every stylizer keeps (0-1; default 0: the painting's colours). */
+  readonly keepColour?: number;
   /** Run every style in fp32 even on a GPU (default: its fp16 variant there, when it has one). */
   readonly fp32?: boolean;
   /** The broadcast's stroke scale at start (default 1: the model's own strokes at its working size). */
@@ -143,7 +145,7 @@ export class StylecastServer {
     });
     this.messages = new ControlMessages({
       styles, director: this.director, broadcast, sessions: this.sessions, rtc: this.rtc, paintings: this.paintings, size: options.size,
-      camera: { device: options.device, threads: options.threads, lanes: options.lanes ?? 0, stabilize: options.stabilize, ...gpuVariantFor(options), ...(options.openEngine ? { openEngine: options.openEngine } : {}) },
+      camera: { device: options.device, threads: options.threads, lanes: options.lanes ?? 0, stabilize: options.stabilize, keepColour: options.keepColour ?? 0, ...gpuVariantFor(options), ...(options.openEngine ? { openEngine: options.openEngine } : {}) },
       connectTimeoutMs: this.limits.connectTimeoutMs, candidateAddress: this.candidateAddress(),
       send: (client, message) => this.control.send(client, message),
       shared: () => ({ broadcast: { ...this.broadcastStats() }, server: { ...this.counts(), rssMb: Math.round(process.memoryUsage().rss / 1e6), uptimeS: Math.round(performance.now() / 1000), janus: this.janus?.status() ?? null, pushes: this.pushes.map((p) => p.status()) } }),
@@ -184,7 +186,7 @@ export class StylecastServer {
       return [];
     }) : []);
     const broadcast = await Broadcast.open({
-      modelPath: choice.entry.onnxPath, device: options.device, threads: options.threads, lanes: options.lanes ?? 0, stabilize: options.stabilize,
+      modelPath: choice.entry.onnxPath, device: options.device, threads: options.threads, lanes: options.lanes ?? 0, stabilize: options.stabilize, keepColour: options.keepColour ?? 0,
       source: options.source, size: workingModelSize(options.size, workingSizeOf(choice, options.strokeScale ?? 1)), outputSize: options.size, fps: options.fps, log: options.log,
       ...(options.openEngine ? { openEngine: options.openEngine } : {}),
       ...gpuVariantFor(options),

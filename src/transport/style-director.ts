@@ -96,6 +96,21 @@ export class StyleDirector {
     return this.apply(client, current.id, current.mix, scale);
   }
 
+  /**
+   * How much of the frames' own colour to keep, on the client's camera when it has
+   * one, else on the broadcast. No model reload: the next frame shows it.
+   */
+  setKeepColour(client: ControlClient, keep: number): void {
+    const { cameras } = this.targetOf(client);
+    if (cameras.length > 0) {
+      for (const camera of cameras) camera.setKeepColour(keep);
+      this.options.send(client, { type: 'colour', keep, target: 'camera' });
+      return;
+    }
+    this.options.broadcast.setKeepColour(keep);
+    this.options.sendAll({ type: 'colour', keep, target: 'broadcast' });
+  }
+
   /** A client left: its camera's pending switches and style go with it. */
   forget(client: ControlClient): void {
     this.queues.delete(cameraKey(client));

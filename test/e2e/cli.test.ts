@@ -220,6 +220,7 @@ describe('stylecast stylize (CLI end to end)', () => {
       ['bad --device', async () => ['stylize', clip, '--device', 'tpu'], /unknown device "tpu"/, 2],
       ['bad --lanes', async () => ['stylize', clip, '--lanes', 'two'], /--lanes must be a whole number up to 16, got "two"/, 2],
       ['bad --batch', async () => ['stylize', clip, '--batch', '0'], /--batch must be at least 1, got "0"/, 2],
+      ['bad --keep-colour', async () => ['stylize', clip, '--keep-colour', '2'], /--keep-colour must be a number from 0 to 1, got "2"/, 2],
       ['bad --video-codecs', async () => ['stylize', clip, '--video-codecs', 'nvidia'], /--video-codecs takes auto, gpu, cpu, not "nvidia"/, 2],
       ['bad --stroke-scale', async () => ['stylize', clip, '--stroke-scale', '10'], /--stroke-scale must be a number from 0.25 to 4, got "10"/, 2],
       ['--stroke-scale with --model-scale', async () => ['stylize', clip, '--stroke-scale', '2', '--model-scale', '0.5'], /give --stroke-scale or --model-scale, not both/, 2],

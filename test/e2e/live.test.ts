@@ -333,7 +333,7 @@ describe('a style switch follows the new style\'s model scale', () => {
 
   it('a stroke scale from the page re-runs the broadcast at the matching working size; a bad one is refused', async () => {
     await startServer({ preset: 'fast' });
-    const stats = async () => ((await (await fetch(`${server!.url}/api/stats`)).json()) as { broadcast: { modelSize: string; framesOut: number; failed: number } }).broadcast;
+    const stats = async () => ((await (await fetch(`${server!.url}/api/stats`)).json()) as { broadcast: { modelSize: string; framesOut: number; failed: number; keepColour: number } }).broadcast;
     const c = await connect(`${server!.url.replace('http', 'ws')}/ws`);
     try {
       expect((await c.next('welcome')).strokeScale).toBe(1);
@@ -345,6 +345,12 @@ describe('a style switch follows the new style\'s model scale', () => {
       await waitFor(async () => (await stats()).framesOut > out + 10, 15_000);
       c.ws.send(JSON.stringify({ type: 'strokes', scale: 9 }));
       expect((await c.next('error')).message).toMatch(/strokes.scale must be a number from 0.25 to 4/);
+      // The colour kept changes with no model reload; a bad value is refused.
+      c.ws.send(JSON.stringify({ type: 'colour', keep: 1 }));
+      expect(await c.next('colour')).toMatchObject({ type: 'colour', keep: 1, target: 'broadcast' });
+      expect((await stats()).keepColour).toBe(1);
+      c.ws.send(JSON.stringify({ type: 'colour', keep: 1.5 }));
+      expect((await c.next('error')).message).toMatch(/colour.keep must be a number from 0 to 1/);
       // A style switch keeps the stroke scale.
       c.ws.send(JSON.stringify({ type: 'style', id: 'tiny-colour' }));
       expect(await c.next('style')).toMatchObject({ id: 'tiny-colour', strokeScale: 2 });
@@ -367,6 +373,11 @@ describe('a style switch follows the new style\'s model scale', () => {
     await page.locator('#strokes').fill('2');
     await waitFor(async () => (await cameraSize()) === '60x34', 10_000);
     expect(await page.locator('#strokes-value').textContent()).toBe('2×');
+    // The page's colour slider: the camera's own colour kept, the broadcast's untouched.
+    await page.locator('#colour').fill('1');
+    await waitFor(async () => (await page.evaluate(() => (window.stylecast.state.stats as any)?.camera?.keepColour)) === 1, 10_000);
+    expect(await page.locator('#colour-value').textContent()).toBe('picture');
+    expect((await page.evaluate(() => (window.stylecast.state.stats as any)?.broadcast?.keepColour))).toBe(0);
     const at = (await frames(page)).output;
     await waitFor(async () => (await frames(page)).output > at + 10, 10_000);
     expect(await page.evaluate(() => window.stylecast.state.errors)).toEqual([]);

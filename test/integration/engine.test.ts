@@ -201,6 +201,41 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
     await expect(StyleEngine.open({ modelPath: TINY, device: 'cpu', batch: 0 })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/batch must be a whole number from 1 to 64/) });
   });
 
+  it('keeps the frame\'s own colour on request: the painting\'s luminance stays, the chroma becomes the frame\'s', async () => {
+    const engine = await StyleEngine.open({ modelPath: TINY, device: 'cpu', threads: 1, lanes: 1 });
+    const luma = (d: Uint8Array, i: number) => 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
+    try {
+      const input = frame();
+      const run = (keepColour?: number) => engine.run({ width: W, height: H, input: input.slice(), inputChannels: 3, output: new Uint8Array(3 * W * H), outputChannels: 3, ...(keepColour === undefined ? {} : { keepColour }) });
+      const [plain, none, half, full] = [await run(), await run(0), await run(0.5), await run(1)];
+      expect(maxDiff(none.output, plain.output)).toBe(0);
+      let lumaGap = 0;
+      let chromaGap = 0;
+      let chromaGapBefore = 0;
+      let counted = 0;
+      for (let i = 0; i < input.length; i += 3) {
+        lumaGap += Math.abs(luma(full.output, i) - luma(plain.output, i));
+        // Pixels the clip to [0, 255] leaves alone: there the frame's chroma comes through exactly.
+        if ([0, 1, 2].every((c) => full.output[i + c]! > 2 && full.output[i + c]! < 253)) {
+          const chroma = (d: Uint8Array) => [0, 1, 2].map((c) => d[i + c]! - luma(d, i));
+          const [a, b, c] = [chroma(full.output), chroma(input), chroma(plain.output)];
+          chromaGap += Math.max(...a.map((v, k) => Math.abs(v - b[k]!)));
+          chromaGapBefore += Math.max(...c.map((v, k) => Math.abs(v - b[k]!)));
+          counted++;
+        }
+      }
+      expect(counted).toBeGreaterThan(input.length / 3 / 4);
+      expect(lumaGap / (input.length / 3)).toBeLessThan(1.5); // the strokes' light and shade unchanged
+      expect(chromaGap / counted).toBeLessThan(1.5); // the frame's colour, to rounding
+      expect(chromaGapBefore / counted).toBeGreaterThan(10); // which the stylized frame had not kept
+      expect(meanDiff(half.output, plain.output)).toBeGreaterThan(1);
+      expect(meanDiff(half.output, full.output)).toBeGreaterThan(1);
+      await expect(run(1.5)).rejects.toMatchObject({ code: 'USAGE', message: 'keepColour must be from 0 to 1, got 1.5' });
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('refuses models that break the contract or are not ONNX, naming the file', async () => {
     await expect(StyleEngine.open({ modelPath: WRONG_INPUT, device: 'cpu' })).rejects.toMatchObject({
       code: 'MODEL_INVALID',

@@ -29,6 +29,12 @@ describe('control protocol', () => {
       expect(parseClientMessage(bad).ok, bad).toBe(false);
     }
     expect(parseClientMessage('{"type":"offer","mode":"view","sdp":"v=0"}')).toMatchObject({ ok: true, value: { type: 'offer', mode: 'view', preview: false } });
+    expect(parseClientMessage('{"type":"colour","keep":0.5,"extra":1}')).toEqual({ ok: true, value: { type: 'colour', keep: 0.5 } });
+    for (const bad of ['{"type":"colour","keep":1.5}', '{"type":"colour","keep":"1"}', '{"type":"colour"}', '{"type":"colour","keep":-0.1}']) {
+      expect(parseClientMessage(bad)).toEqual({ ok: false, reason: 'colour.keep must be a number from 0 to 1' });
+    }
+    expect(parseServerMessage('{"type":"colour","keep":1,"target":"camera"}').ok).toBe(true);
+    expect(parseServerMessage('{"type":"colour","keep":2,"target":"camera"}').ok).toBe(false);
     expect(parseClientMessage('{nope')).toEqual({ ok: false, reason: 'message is not JSON' });
     expect(parseClientMessage('[1]')).toMatchObject({ ok: false, reason: expect.stringMatching(/JSON object/) });
     expect(parseClientMessage('null')).toMatchObject({ ok: false });

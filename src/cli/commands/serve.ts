@@ -10,6 +10,7 @@ import { resolvePreset } from '../../models/presets.js';
 import { parseDevice } from '../../models/providers.js';
 import { parseSizeRequest, parseStrokeScale } from '../../pipeline/sizing.js';
 import { checkLiveSource, describeSource, parseSourceSpec } from '../../pipeline/sources.js';
+import { parseFraction } from '../../pipeline/painting.js';
 import { parseOrigin } from '../../transport/http/access.js';
 import { StylecastServer } from '../../transport/server.js';
 import type { CliContext } from '../context.js';
@@ -33,6 +34,7 @@ interface ServeFlags {
   threads: string;
   lanes: string;
   stabilize?: boolean;
+  keepColour: string;
   strokeScale?: string;
   preset: string;
   modelsDir?: string[];
@@ -77,6 +79,7 @@ export function serveCommand(context: CliContext): Command {
     .option('--threads <N>', 'ONNX Runtime threads per stylizer, in all (0 = one per core)', '0')
     .option('--lanes <N>', 'frames each stylizer runs side by side, one session each (0 = auto: two on a multi-core CPU, one on a GPU; 1 = lowest latency)', '0')
     .option('--stabilize', 'blend static regions with the previous output')
+    .option('--keep-colour <f>', 'keep the frames\' own colours under the painting\'s strokes: 0 = the painting\'s colours, 1 = the frames\'', '0')
     .option('--stroke-scale <k>', 'brush strokes k times larger on screen (0.25-4; default 1: strokes as the model paints them at its working size); the page can change it')
     .option('--preset <auto|fast|quality>', 'fast: pruned variants at half size; quality: full models (auto: fast on CPU, quality on CUDA)', 'auto')
     .option('--models-dir <dir...>', 'extra folders with <id>.onnx + <id>.json models')
@@ -126,6 +129,7 @@ Examples:
         threads: parseThreads(flags.threads, (message) => log.info(message)),
         lanes: parseWholeNumber(flags.lanes, '--lanes', MAX_LANES),
         stabilize: flags.stabilize ?? false,
+        keepColour: parseFraction(flags.keepColour, '--keep-colour'),
         fp32: flags.fp32 ?? false,
         strokeScale: parseStrokeScale(flags.strokeScale),
         size: { width: size.width, height: size.height },

@@ -26,6 +26,7 @@ interface StylizeFlags {
   lanes: string;
   batch: string;
   videoCodecs: string;
+  keepColour: string;
   stabilize?: boolean;
   modelScale?: string;
   strokeScale?: string;
@@ -121,6 +122,7 @@ export function stylizeCommand(context: CliContext): Command {
     .option('--style-image <file>', 'any painting as the style (an any-painting model; give it twice to mix two)', (value: string, all: string[]) => [...all, value], [] as string[])
     .option('--blend <f>', 'with two paintings: 0 = the first, 1 = the second (default 0.5)')
     .option('--strength <f>', 'with a painting: 0 = the frame as it is, 1 = the painting\'s full statistics', '1')
+    .option('--keep-colour <f>', 'keep the frame\'s own colours under the painting\'s strokes: 0 = the painting\'s colours, 1 = the frame\'s', '0')
     .option('--size <WxH>', 'output size, e.g. 640x360')
     .option('--height <N>', 'output height; width follows the aspect ratio')
     .option('--device <auto|cuda|webgpu|cpu>', 'execution provider: auto = CUDA if it loads, else WebGPU (a GPU of any vendor), else the CPU; each choice is logged', 'auto')
@@ -145,6 +147,7 @@ export function stylizeCommand(context: CliContext): Command {
       const lanes = parseWholeNumber(flags.lanes, '--lanes', MAX_LANES);
       const batch = parseWholeNumber(flags.batch, '--batch', MAX_BATCH);
       const videoCodecs = parseVideoCodecPolicy(flags.videoCodecs);
+      const keepColour = parseFraction(flags.keepColour, '--keep-colour');
       if (batch < 1) throw new StylecastError('USAGE', `--batch must be at least 1, got "${flags.batch}"`);
       const preset = resolvePreset(parsePreset(flags.preset), device);
       const registry = await ModelRegistry.load([...(flags.modelsDir ?? []), ...defaultModelDirs()]);
@@ -160,7 +163,7 @@ export function stylizeCommand(context: CliContext): Command {
       const sizing = flags.modelScale !== undefined ? { modelScale } : { workingSize: { modelScale, nativeShortSide: choice.nativeShortSide, strokeScale } };
       if (choice.note) context.log(`note: ${choice.note}`);
       const common = {
-        modelPath: style.onnxPath, size, device, threads, lanes, batch, videoCodecs, stabilize: flags.stabilize ?? false,
+        modelPath: style.onnxPath, size, device, threads, lanes, batch, videoCodecs, keepColour, stabilize: flags.stabilize ?? false,
         maxInputPixels: parseMaxPixels(flags.maxInputPixels), ...sizing, overwrite: flags.yes ?? false, signal: context.signal,
         ...(paintings ? { paintings } : {}),
         ...(flags.fp32 ? {} : { gpuVariant: (modelPath: string) => registry.gpuVariantPath(modelPath) }),

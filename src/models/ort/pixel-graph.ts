@@ -16,6 +16,16 @@ import { INPUT_NAME, OUTPUT_NAME, type ModelSignature, type ValueSignature } fro
 
 export const PIXELS_NAME = 'pixels';
 export const STYLIZED_NAME = 'stylized';
+/**
+ * Second input of the wrapped graph (float32 [1], fed with every run): how much of the
+ * frame's own colour the stylized frame keeps. The painting's luminance
+ * (strokes, light and shade) stays; its colours move towards the frame's by
+ * this much (Gatys et al. 2016, "preserving colour": the frame shifted by the
+ * luminance difference keeps the frame's chroma exactly).
+ */
+export const KEEP_COLOUR_NAME = 'keep_colour';
+/** ITU-R BT.601 luma weights, as the flicker and colour measures use. */
+const LUMA = [0.299, 0.587, 0.114];
 /** Clip and Round with tensor bounds need opset 11. */
 const MIN_OPSET = 11;
 const PREFIX = 'stylecast_pixel_io/';
@@ -260,7 +270,8 @@ export function wrapForPixels(model: Uint8Array): PixelGraph {
   const output = declared.outputs.find((v) => v.name === OUTPUT_NAME);
   if (input?.type !== 'float32' || output?.type !== 'float32') throw new NotWrapped(`no float32 "${INPUT_NAME}" and "${OUTPUT_NAME}"`);
   const taken = [...declared.inputs, ...declared.outputs].map((v) => v.name);
-  if (taken.includes(PIXELS_NAME) || taken.includes(STYLIZED_NAME)) throw new NotWrapped(`the model already has a value named "${PIXELS_NAME}" or "${STYLIZED_NAME}"`);
+  const ours = [PIXELS_NAME, STYLIZED_NAME, KEEP_COLOUR_NAME];
+  if (ours.some((n) => taken.includes(n))) throw new NotWrapped(`the model already has a value named ${ours.map((n) => `"${n}"`).join(', ')}`);
 
   const graphBytes = payload(model, graph);
   const name = (s: string) => PREFIX + s;
@@ -275,7 +286,15 @@ export function wrapForPixels(model: Uint8Array): PixelGraph {
     const isOldOutput = field.number === 12 && readValueInfo(payload(graphBytes, field)).name === OUTPUT_NAME;
     if (!isOldInput && !isOldOutput) g.raw(graphBytes.subarray(field.start, field.end));
   }
-  g.bytes(1, node('Mul', [OUTPUT_NAME, name('f255')], [name('scaled')]));
+  // Colour keeping: mixed = output + k * ((input + Y(output) - Y(input)) - output); k = 0 leaves the output as it was.
+  g.bytes(1, node('Conv', [OUTPUT_NAME, name('luma')], [name('y_out')]));
+  g.bytes(1, node('Conv', [INPUT_NAME, name('luma')], [name('y_in')]));
+  g.bytes(1, node('Sub', [name('y_out'), name('y_in')], [name('y_shift')]));
+  g.bytes(1, node('Add', [INPUT_NAME, name('y_shift')], [name('frame_colours')]));
+  g.bytes(1, node('Sub', [name('frame_colours'), OUTPUT_NAME], [name('towards_frame')]));
+  g.bytes(1, node('Mul', [name('towards_frame'), KEEP_COLOUR_NAME], [name('colour_step')]));
+  g.bytes(1, node('Add', [OUTPUT_NAME, name('colour_step')], [name('mixed')]));
+  g.bytes(1, node('Mul', [name('mixed'), name('f255')], [name('scaled')]));
   g.bytes(1, node('Clip', [name('scaled'), name('f0'), name('f255')], [name('clipped')]));
   g.bytes(1, node('Round', [name('clipped')], [name('rounded')]));
   g.bytes(1, node('Cast', [name('rounded')], [name('bytes_nchw')], [{ name: 'to', int: UINT8 }]));
@@ -286,9 +305,11 @@ export function wrapForPixels(model: Uint8Array): PixelGraph {
   g.bytes(5, constant(name('inv255'), FLOAT, [], [1 / 255]));
   g.bytes(5, constant(name('f255'), FLOAT, [], [255]));
   g.bytes(5, constant(name('f0'), FLOAT, [], [0]));
+  g.bytes(5, constant(name('luma'), FLOAT, [1, 3, 1, 1], LUMA));
   // The batch dimension as the model declares it: dynamic (several frames per run) or fixed (contract 2's batch of one).
   const batch = typeof input.shape?.[0] === 'number' && input.shape[0] > 0 ? input.shape[0] : 'batch';
   g.bytes(11, valueInfo(PIXELS_NAME, UINT8, [batch, 'height', 'width', 'channels']));
+  g.bytes(11, valueInfo(KEEP_COLOUR_NAME, FLOAT, [1]));
   g.bytes(12, valueInfo(STYLIZED_NAME, UINT8, [batch, 'height', 'width', 3]));
 
   const out = new Writer().raw(model.subarray(0, graph.start)).bytes(7, g.finish()).raw(model.subarray(graph.end));

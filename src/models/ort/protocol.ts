@@ -27,6 +27,8 @@ export type WorkerRequest =
       readonly width: number;
       /** Contract 2 only: the style vector and strength. */
       readonly conditioning: Conditioning | null;
+      /** How much of the frames' own colour to keep (0-1). */
+      readonly keepColour: number;
     }
   | { readonly type: 'encode'; readonly id: number; readonly painting: Float32Array; readonly height: number; readonly width: number }
   | { readonly type: 'close'; readonly id: number };

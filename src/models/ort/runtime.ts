@@ -9,7 +9,7 @@ import { PAINTING_NAME, STYLE_NAME, contractProblems, styleLengthOf, encoderProb
 import type { Device, ExecutionProvider, Selected } from '../providers.js';
 import { selectProvider } from '../providers.js';
 import { providerInstalled } from './install.js';
-import { NotWrapped, PIXELS_NAME, STYLIZED_NAME, wrapForPixels } from './pixel-graph.js';
+import { KEEP_COLOUR_NAME, NotWrapped, PIXELS_NAME, STYLIZED_NAME, wrapForPixels } from './pixel-graph.js';
 import { cropPixels, padPixels, rgbToTensor, tensorSizeFor, tensorToRgb } from '../pixels.js';
 
 export type Session = ort.InferenceSession;
@@ -180,6 +180,8 @@ export interface FrameRun {
   readonly height: number;
   readonly inputChannels: 3 | 4;
   readonly outputChannels: 3 | 4;
+  /** How much of the frame's own colour to keep, 0-1 (pixel-wrapped sessions; 0: the painting's colours). */
+  readonly keepColour?: number;
 }
 
 /** Buffers a worker keeps between frames of one size: padding and, for float sessions, the tensors. */
@@ -267,6 +269,7 @@ export async function runFrames(session: Session, run: FrameRun, scratch: FrameS
     const directOut = direct && outputChannels === 3;
     const batchOut = directOut ? frames[0]!.output : scratch.bytes('out', outBytes * count);
     feeds[PIXELS_NAME] = new ort.Tensor('uint8', batchIn, [count, tensorHeight, tensorWidth, inputChannels]);
+    feeds[KEEP_COLOUR_NAME] = new ort.Tensor('float32', new Float32Array([run.keepColour ?? 0]), [1]);
     await run1({ [STYLIZED_NAME]: new ort.Tensor('uint8', batchOut, [count, tensorHeight, tensorWidth, 3]) }, STYLIZED_NAME);
     if (!directOut) {
       frames.forEach((f, i) => cropPixels(batchOut.subarray(i * outBytes, (i + 1) * outBytes), tensorWidth, tensorHeight, width, height, f.output, outputChannels));

@@ -82,7 +82,7 @@ async function handle(request: WorkerRequest): Promise<void> {
         if (!session) throw new StylecastError('INFERENCE_FAILED', 'no model loaded');
         const started = performance.now();
         const { width, height, inputChannels, outputChannels } = request;
-        const run = { frames: frames.map((f) => ({ pixels: f.input, output: f.output })), width, height, inputChannels, outputChannels };
+        const run = { frames: frames.map((f) => ({ pixels: f.input, output: f.output })), width, height, inputChannels, outputChannels, keepColour: request.keepColour };
         await runFrames(session, run, scratch, request.conditioning);
         reply({ type: 'ran', id: request.id, frames, ms: performance.now() - started }, transfer);
       } catch (error) {

@@ -21,6 +21,8 @@ export interface CameraOptions {
   readonly threads: number;
   readonly lanes?: number;
   readonly stabilize: boolean;
+  /** See LiveStylizerOptions.keepColour. */
+  readonly keepColour?: number;
   /** The fp16 variant to run on a GPU (StyleEngine's gpuVariant); absent: models run as given. */
   readonly gpuVariant?: (modelPath: string) => string | null;
   /** See LiveStylizerOptions.openEngine. */
@@ -85,6 +87,11 @@ export class Camera extends PeerBackedSession {
   }
 
   /** Switches the model; `modelSize` is the new model's size (styles differ in model scale). */
+  /** See LiveStylizer.setKeepColour. */
+  setKeepColour(keepColour: number): void {
+    this.stylizer.setKeepColour(keepColour);
+  }
+
   async setModel(modelPath: string, conditioning: Conditioning | null = null, modelSize: FrameSize = this.input.size): Promise<void> {
     await this.stylizer.setModel(modelPath, conditioning);
     this.input.size = modelSize;
