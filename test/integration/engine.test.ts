@@ -230,6 +230,8 @@ describe('StyleEngine (real ONNX Runtime in a worker thread)', () => {
       expect(chromaGapBefore / counted).toBeGreaterThan(10); // which the stylized frame had not kept
       expect(meanDiff(half.output, plain.output)).toBeGreaterThan(1);
       expect(meanDiff(half.output, full.output)).toBeGreaterThan(1);
+      // Back to 0: the plain wrap again, the output as the model made it.
+      expect(maxDiff((await run(0)).output, plain.output)).toBe(0);
       await expect(run(1.5)).rejects.toMatchObject({ code: 'USAGE', message: 'keepColour must be from 0 to 1, got 1.5' });
     } finally {
       await engine.close();

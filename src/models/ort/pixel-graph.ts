@@ -17,11 +17,12 @@ import { INPUT_NAME, OUTPUT_NAME, type ModelSignature, type ValueSignature } fro
 export const PIXELS_NAME = 'pixels';
 export const STYLIZED_NAME = 'stylized';
 /**
- * Second input of the wrapped graph (float32 [1], fed with every run): how much of the
+ * Second input of the colour-keeping wrap (float32 [1], fed with every run): how much of the
  * frame's own colour the stylized frame keeps. The painting's luminance
  * (strokes, light and shade) stays; its colours move towards the frame's by
  * this much (Gatys et al. 2016, "preserving colour": the frame shifted by the
- * luminance difference keeps the frame's chroma exactly).
+ * luminance difference keeps the frame's chroma exactly). The plain wrap has no
+ * such nodes: at 0 they would cost every frame several passes over the picture.
  */
 export const KEEP_COLOUR_NAME = 'keep_colour';
 /** ITU-R BT.601 luma weights, as the flicker and colour measures use. */
@@ -263,7 +264,7 @@ export function readModel(model: Uint8Array): { declared: ModelSignature; opset:
  * The model with 8-bit pixel input and output. Throws NotWrapped (with the
  * reason) for a file it cannot wrap: the caller then loads the file as it is.
  */
-export function wrapForPixels(model: Uint8Array): PixelGraph {
+export function wrapForPixels(model: Uint8Array, options: { readonly keepColour?: boolean } = {}): PixelGraph {
   const { declared, opset, graph } = readModel(model);
   if (opset === null || opset < MIN_OPSET) throw new NotWrapped(`opset ${opset ?? 'unknown'} (the pixel wrap needs ${MIN_OPSET} or later)`);
   const input = declared.inputs.find((v) => v.name === INPUT_NAME);
@@ -286,15 +287,19 @@ export function wrapForPixels(model: Uint8Array): PixelGraph {
     const isOldOutput = field.number === 12 && readValueInfo(payload(graphBytes, field)).name === OUTPUT_NAME;
     if (!isOldInput && !isOldOutput) g.raw(graphBytes.subarray(field.start, field.end));
   }
-  // Colour keeping: mixed = output + k * ((input + Y(output) - Y(input)) - output); k = 0 leaves the output as it was.
-  g.bytes(1, node('Conv', [OUTPUT_NAME, name('luma')], [name('y_out')]));
-  g.bytes(1, node('Conv', [INPUT_NAME, name('luma')], [name('y_in')]));
-  g.bytes(1, node('Sub', [name('y_out'), name('y_in')], [name('y_shift')]));
-  g.bytes(1, node('Add', [INPUT_NAME, name('y_shift')], [name('frame_colours')]));
-  g.bytes(1, node('Sub', [name('frame_colours'), OUTPUT_NAME], [name('towards_frame')]));
-  g.bytes(1, node('Mul', [name('towards_frame'), KEEP_COLOUR_NAME], [name('colour_step')]));
-  g.bytes(1, node('Add', [OUTPUT_NAME, name('colour_step')], [name('mixed')]));
-  g.bytes(1, node('Mul', [name('mixed'), name('f255')], [name('scaled')]));
+  let painted = OUTPUT_NAME;
+  if (options.keepColour) {
+    // Colour keeping: mixed = output + k * ((input + Y(output) - Y(input)) - output); k = 0 leaves the output as it was.
+    g.bytes(1, node('Conv', [OUTPUT_NAME, name('luma')], [name('y_out')]));
+    g.bytes(1, node('Conv', [INPUT_NAME, name('luma')], [name('y_in')]));
+    g.bytes(1, node('Sub', [name('y_out'), name('y_in')], [name('y_shift')]));
+    g.bytes(1, node('Add', [INPUT_NAME, name('y_shift')], [name('frame_colours')]));
+    g.bytes(1, node('Sub', [name('frame_colours'), OUTPUT_NAME], [name('towards_frame')]));
+    g.bytes(1, node('Mul', [name('towards_frame'), KEEP_COLOUR_NAME], [name('colour_step')]));
+    g.bytes(1, node('Add', [OUTPUT_NAME, name('colour_step')], [name('mixed')]));
+    painted = name('mixed');
+  }
+  g.bytes(1, node('Mul', [painted, name('f255')], [name('scaled')]));
   g.bytes(1, node('Clip', [name('scaled'), name('f0'), name('f255')], [name('clipped')]));
   g.bytes(1, node('Round', [name('clipped')], [name('rounded')]));
   g.bytes(1, node('Cast', [name('rounded')], [name('bytes_nchw')], [{ name: 'to', int: UINT8 }]));
@@ -305,11 +310,11 @@ export function wrapForPixels(model: Uint8Array): PixelGraph {
   g.bytes(5, constant(name('inv255'), FLOAT, [], [1 / 255]));
   g.bytes(5, constant(name('f255'), FLOAT, [], [255]));
   g.bytes(5, constant(name('f0'), FLOAT, [], [0]));
-  g.bytes(5, constant(name('luma'), FLOAT, [1, 3, 1, 1], LUMA));
+  if (options.keepColour) g.bytes(5, constant(name('luma'), FLOAT, [1, 3, 1, 1], LUMA));
   // The batch dimension as the model declares it: dynamic (several frames per run) or fixed (contract 2's batch of one).
   const batch = typeof input.shape?.[0] === 'number' && input.shape[0] > 0 ? input.shape[0] : 'batch';
   g.bytes(11, valueInfo(PIXELS_NAME, UINT8, [batch, 'height', 'width', 'channels']));
-  g.bytes(11, valueInfo(KEEP_COLOUR_NAME, FLOAT, [1]));
+  if (options.keepColour) g.bytes(11, valueInfo(KEEP_COLOUR_NAME, FLOAT, [1]));
   g.bytes(12, valueInfo(STYLIZED_NAME, UINT8, [batch, 'height', 'width', 3]));
 
   const out = new Writer().raw(model.subarray(0, graph.start)).bytes(7, g.finish()).raw(model.subarray(graph.end));

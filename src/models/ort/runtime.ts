@@ -19,6 +19,8 @@ export interface SessionSettings {
   readonly threads: number;
   /** Wrap stylizers for 8-bit pixel frames (default on; off: float tensors, converted by the worker). */
   readonly pixelGraph?: boolean;
+  /** Open the colour-keeping wrap (its `keep_colour` input), not the plain one. */
+  readonly keepColour?: boolean;
 }
 
 /**
@@ -104,7 +106,7 @@ async function openSession(modelPath: string, provider: ExecutionProvider, setti
 async function openPixelSession(modelPath: string, provider: ExecutionProvider, settings: SessionSettings): Promise<Session | NotWrapped> {
   let wrapped;
   try {
-    wrapped = wrapForPixels(readModelFile(modelPath));
+    wrapped = wrapForPixels(readModelFile(modelPath), { keepColour: settings.keepColour === true });
   } catch (error) {
     if (error instanceof NotWrapped) return error;
     throw error;
@@ -117,6 +119,7 @@ async function openPixelSession(modelPath: string, provider: ExecutionProvider, 
     return new NotWrapped(`ONNX Runtime refused the wrapped graph (${describeError(error).split('\n')[0]?.slice(0, 160)})`);
   }
   pixelSessions.add(session);
+  if (settings.keepColour) colourSessions.add(session);
   const styleLength = styleLengthOf(wrapped.declared);
   if (styleLength !== null) styleLengths.set(session, styleLength);
   return session;
@@ -169,6 +172,13 @@ export function runError(error: unknown, width: number, height: number): Styleca
 const styleLengths = new WeakMap<Session, number>();
 /** Sessions wrapped for pixel frames. */
 const pixelSessions = new WeakSet<Session>();
+/** Pixel sessions whose wrap keeps colour (they take `keep_colour`). */
+const colourSessions = new WeakSet<Session>();
+
+/** Whether a session takes frames as 8-bit pixels (and so can be opened again with the colour-keeping wrap). */
+export function takesPixels(session: Session): boolean {
+  return pixelSessions.has(session);
+}
 /** Why a model's last session was not wrapped. */
 const frameIoReasons = new Map<string, string>();
 
@@ -180,7 +190,7 @@ export interface FrameRun {
   readonly height: number;
   readonly inputChannels: 3 | 4;
   readonly outputChannels: 3 | 4;
-  /** How much of the frame's own colour to keep, 0-1 (pixel-wrapped sessions; 0: the painting's colours). */
+  /** How much of the frame's own colour to keep, 0-1 (sessions opened with the colour-keeping wrap). */
   readonly keepColour?: number;
 }
 
@@ -269,7 +279,7 @@ export async function runFrames(session: Session, run: FrameRun, scratch: FrameS
     const directOut = direct && outputChannels === 3;
     const batchOut = directOut ? frames[0]!.output : scratch.bytes('out', outBytes * count);
     feeds[PIXELS_NAME] = new ort.Tensor('uint8', batchIn, [count, tensorHeight, tensorWidth, inputChannels]);
-    feeds[KEEP_COLOUR_NAME] = new ort.Tensor('float32', new Float32Array([run.keepColour ?? 0]), [1]);
+    if (colourSessions.has(session)) feeds[KEEP_COLOUR_NAME] = new ort.Tensor('float32', new Float32Array([run.keepColour ?? 0]), [1]);
     await run1({ [STYLIZED_NAME]: new ort.Tensor('uint8', batchOut, [count, tensorHeight, tensorWidth, 3]) }, STYLIZED_NAME);
     if (!directOut) {
       frames.forEach((f, i) => cropPixels(batchOut.subarray(i * outBytes, (i + 1) * outBytes), tensorWidth, tensorHeight, width, height, f.output, outputChannels));

@@ -9,7 +9,8 @@ import { parentPort } from 'node:worker_threads';
 import { StylecastError, describeError } from '../../core/errors.js';
 import type { WorkerFailure, WorkerReply, WorkerRequest } from './protocol.js';
 import { encoderPathFor, isArbitraryStylizer, styleLengthOf } from '../contract.js';
-import { FrameScratch, createSession, encodeStyle, frameIoOf, ortVersion, runFrames, signatureOf, type Session } from './runtime.js';
+import { FrameScratch, createSession, encodeStyle, frameIoOf, ortVersion, runFrames, signatureOf, takesPixels, type Session, type SessionSettings } from './runtime.js';
+import type { ExecutionProvider } from '../providers.js';
 
 if (!parentPort) throw new Error('worker.ts must run in a worker thread');
 const port = parentPort;
@@ -31,6 +32,13 @@ try {
   // Not permitted here (or not Linux): inference runs at the process's priority.
 }
 let session: Session | null = null;
+/**
+ * The same model with the colour-keeping wrap, opened the first time a frame asks
+ * to keep colour (its extra arithmetic would otherwise cost every frame).
+ */
+let colourSession: Promise<Session> | null = null;
+/** How the current session was opened, to open its colour-keeping twin the same way. */
+let opened: { modelPath: string; provider: ExecutionProvider; settings: SessionSettings } | null = null;
 /** Contract 2: the style encoder beside the stylizer. */
 let encoder: Session | null = null;
 let queue: Promise<void> = Promise.resolve();
@@ -62,9 +70,11 @@ async function handle(request: WorkerRequest): Promise<void> {
             throw error;
           }
         }
-        const previous = [session, encoder];
+        const previous = [session, encoder, await colourSession?.catch(() => null)];
         session = selected.value;
         encoder = newEncoder;
+        colourSession = null;
+        opened = { modelPath: request.modelPath, provider: selected.provider, settings };
         await Promise.all(previous.map((s) => s?.release()));
         reply({
           type: 'loaded', id: request.id, provider: selected.provider, skipped: selected.skipped, ortVersion: ortVersion(),
@@ -80,10 +90,12 @@ async function handle(request: WorkerRequest): Promise<void> {
       const transfer = frames.flatMap((f) => [f.input.buffer as ArrayBuffer, f.output.buffer as ArrayBuffer]);
       try {
         if (!session) throw new StylecastError('INFERENCE_FAILED', 'no model loaded');
+        // Keeping colour needs the pixel wrap; a model that could not be wrapped runs as it is.
+        const target = request.keepColour > 0 && takesPixels(session) ? await colourTwin() : session;
         const started = performance.now();
         const { width, height, inputChannels, outputChannels } = request;
         const run = { frames: frames.map((f) => ({ pixels: f.input, output: f.output })), width, height, inputChannels, outputChannels, keepColour: request.keepColour };
-        await runFrames(session, run, scratch, request.conditioning);
+        await runFrames(target, run, scratch, request.conditioning);
         reply({ type: 'ran', id: request.id, frames, ms: performance.now() - started }, transfer);
       } catch (error) {
         reply({ type: 'failed', id: request.id, error: failure(error), frames }, transfer);
@@ -101,14 +113,25 @@ async function handle(request: WorkerRequest): Promise<void> {
       return;
     }
     case 'close': {
-      await Promise.all([session, encoder].map((s) => s?.release().catch(() => undefined)));
+      const twin = await colourSession?.catch(() => null);
+      await Promise.all([session, encoder, twin].map((s) => s?.release().catch(() => undefined)));
       session = null;
       encoder = null;
+      colourSession = null;
       reply({ type: 'closed', id: request.id });
       port.close();
       return;
     }
   }
+}
+
+function colourTwin(): Promise<Session> {
+  if (!opened) return Promise.reject(new StylecastError('INFERENCE_FAILED', 'no model loaded'));
+  const { modelPath, provider, settings } = opened;
+  colourSession ??= createSession(modelPath, provider, { ...settings, keepColour: true }).then((selected) => selected.value);
+  // A failed open is not kept: the next frame that asks tries again (and fails with the reason).
+  colourSession.catch(() => { colourSession = null; });
+  return colourSession;
 }
 
 // Requests run one after another, in arrival order.
