@@ -128,9 +128,12 @@ async function handle(request: WorkerRequest): Promise<void> {
 function colourTwin(): Promise<Session> {
   if (!opened) return Promise.reject(new StylecastError('INFERENCE_FAILED', 'no model loaded'));
   const { modelPath, provider, settings } = opened;
-  colourSession ??= createSession(modelPath, provider, { ...settings, keepColour: true }).then((selected) => selected.value);
-  // A failed open is not kept: the next frame that asks tries again (and fails with the reason).
-  colourSession.catch(() => { colourSession = null; });
+  if (!colourSession) {
+    const opening = createSession(modelPath, provider, { ...settings, keepColour: true }).then((selected) => selected.value);
+    // A failed open is not kept: the next frame that asks tries again (and fails with the reason).
+    opening.catch(() => { if (colourSession === opening) colourSession = null; });
+    colourSession = opening;
+  }
   return colourSession;
 }
 
