@@ -46,13 +46,17 @@ BLOB_RUNS=(
 # GPU recipe's batch: from each shipped network, blob penalty kept. Controls ("-ctl") share everything else.
 LEVER_COMMON="--sizes 256,320 --style-size $STYLE_SIZE --batch 8 --steps 100000 --style-norm balanced --lr 3e-4 --checkpoint-every 100
   --log-every 25 --threads 2 --device cuda --blob-weight 3e9 --blob-target detected --blob-margin 0.06"
+# Field 4: the runs made from the entry, "ctl" a control without the levers (same steps, same recipe).
+# The two styles furthest from the goal also try twice their style weight ("lev-sw2").
 LEVER_RUNS=(
-  "candy|candy|--style-weight 8e4 --temporal-weight 4e6 --feature-temporal-weight 2e3|"
-  "mosaic|mosaic|--style-weight 2e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|ctl"
-  "picasso|picasso_self_portrait|--style-weight 2e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|"
-  "starry-night|starry_night|--style-weight 3e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|ctl"
-  "the-scream|the_scream|--style-weight 1e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|"
-  "udnie|udnie|--style-weight 1.5e5 --temporal-weight 2e6 --feature-temporal-weight 1e3|ctl"
+  "candy|candy|--style-weight 8e4 --temporal-weight 4e6 --feature-temporal-weight 2e3|lev"
+  "mosaic|mosaic|--style-weight 2e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|lev"
+  "picasso|picasso_self_portrait|--style-weight 2e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|lev"
+  "picasso|picasso_self_portrait|--style-weight 4e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|lev-sw2"
+  "starry-night|starry_night|--style-weight 3e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|lev ctl"
+  "starry-night|starry_night|--style-weight 6e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|lev-sw2"
+  "the-scream|the_scream|--style-weight 1e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|lev"
+  "udnie|udnie|--style-weight 1.5e5 --temporal-weight 2e6 --feature-temporal-weight 1e3|lev"
 )
 PAINTER_COMMON="--network magenta --size 256 --batch 4 --steps 100000 --checkpoint-every 100 --threads 2 --device cuda"
 PAINTER_RUNS=(
@@ -106,9 +110,9 @@ case "${1:-}" in
     mkdir -p "$RUNS_DIR"
     levers="--deep-style-weight ${DEEP:-0.25} --deep-encoder $DATA/weights/collab-distill-vgg19-16x --halo-weight ${HALO:-1e7}"
     for entry in "${LEVER_RUNS[@]}"; do
-      IFS='|' read -r id image args control <<<"$entry"
-      for kind in lev ${control}; do
-        extra=""; [ "$kind" = lev ] && extra=$levers
+      IFS='|' read -r id image args kinds <<<"$entry"
+      for kind in $kinds; do
+        extra=$levers; [ "$kind" = ctl ] && extra=""
         # shellcheck disable=SC2086
         launch "$id-$kind" "$MINUTES" $PY -m trainer train --style "$DATA/styles/$image.jpg" --init "models/$id.onnx" $args $extra \
           --content "$DATA/content/bsds500" --vgg "$DATA/weights/vgg19-tfjs" --run "$RUNS_DIR/$id-$kind" $LEVER_COMMON

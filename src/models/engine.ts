@@ -112,11 +112,21 @@ export function planLanes(request: { lanes: number; threads: number; cores: numb
  * sessions beat one with two threads). On a GPU one, unless more were asked
  * for: several sessions on one GPU each get their own stream, so one frame's
  * copies can overlap another's kernels, but whether that pays is for the GPU
- * bench to say, so it is a choice (`--lanes`), not a default.
+ * bench to say, so it is a choice (`--lanes`), not a default. WebGPU always
+ * gets one: onnxruntime-node crashed the whole process (a segfault) as soon as
+ * two WebGPU sessions ran side by side on an H200, and one session with a batch
+ * of 4 ran at 0.40x of one frame at a time there (bench/results/gpu/2026-12-04).
  */
 export function lanesToOpen(provider: ExecutionProvider, requested: number, plan: LanePlan): number {
   if (provider === 'cpu') return plan.lanes;
+  if (provider === 'webgpu') return 1;
   return requested > 1 ? requested : 1;
+}
+
+/** Why fewer lanes opened than were asked for, or null when the request was met. */
+export function lanesNote(provider: ExecutionProvider, requested: number, opened: number): string | null {
+  if (requested > 1 && opened < requested && provider === 'webgpu') return 'one lane: WebGPU sessions side by side crash ONNX Runtime';
+  return null;
 }
 
 /** A batch size from options: a whole number from 1 to MAX_BATCH. */

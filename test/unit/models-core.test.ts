@@ -2,7 +2,7 @@ import { gpuVulkanDriver } from '../../dist/models/ort/install.js';
 import { describe, expect, it } from 'vitest';
 import { contractProblems, encoderPathFor, encoderProblems, styleLengthOf } from '../../dist/models/contract.js';
 import { parseManifest } from '../../dist/models/manifest.js';
-import { checkBatch, fileForProvider, lanesToOpen, planLanes } from '../../dist/models/engine.js';
+import { checkBatch, fileForProvider, lanesNote, lanesToOpen, planLanes } from '../../dist/models/engine.js';
 import { PROVIDER_ORDER, parseDevice, selectProvider } from '../../dist/models/providers.js';
 
 const good = { name: 'input', type: 'float32', shape: ['batch', 3, 'height', 'width'] };
@@ -161,6 +161,13 @@ describe('lanes on a GPU and batches (lanesToOpen, checkBatch)', () => {
     expect(lanesToOpen('cuda', 0, plan)).toBe(1);
     expect(lanesToOpen('webgpu', 1, planLanes({ lanes: 1, threads: 0, cores: 16 }))).toBe(1);
     expect(lanesToOpen('cuda', 3, planLanes({ lanes: 3, threads: 0, cores: 16 }))).toBe(3);
+  });
+
+  it('WebGPU opens one lane whatever is asked, and says why', () => {
+    expect(lanesToOpen('webgpu', 4, planLanes({ lanes: 4, threads: 0, cores: 16 }))).toBe(1);
+    expect(lanesNote('webgpu', 4, 1)).toMatch(/one lane: WebGPU/);
+    expect(lanesNote('webgpu', 1, 1)).toBeNull();
+    expect(lanesNote('cuda', 3, 3)).toBeNull();
   });
 
   it('a batch is a whole number from 1 to 64', () => {

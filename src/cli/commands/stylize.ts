@@ -10,7 +10,7 @@ import { DEFAULT_MAX_INPUT_PIXELS, parseSizeRequest, parseStrokeScale } from '..
 import { parseFraction } from '../../pipeline/painting.js';
 import { openEngineFor, paintingsFor, transcodeFile, type PaintingsRequest } from '../../pipeline/transcode.js';
 import { MAX_LANES, parseThreads, parseWholeNumber } from '../options.js';
-import { MAX_BATCH } from '../../models/engine.js';
+import { MAX_BATCH, lanesNote } from '../../models/engine.js';
 import { parseVideoCodecPolicy } from '../../media/ffmpeg/gpu-codecs.js';
 import { ProgressReporter } from '../progress.js';
 import type { CliContext } from '../context.js';
@@ -180,11 +180,12 @@ export function stylizeCommand(context: CliContext): Command {
           ...common,
           onStart: (start) => {
             const variant = start.runningModelPath !== style.onnxPath ? ` running ${basename(start.runningModelPath)}` : '';
+            const laneNote = lanesNote(start.provider, lanes, start.lanes);
             const skipped = start.skippedProviders.length && device === 'auto' ? ` (${start.skippedProviders.map((s) => `${s.provider} unavailable: ${s.reason}`).join('; ')})` : '';
             context.log(
               `stylizing ${input} -> ${flags.output}: style ${styleName} (${preset}), ${start.size.width}x${start.size.height}` +
                 `${start.modelSize.width !== start.size.width ? ` (model at ${start.modelSize.width}x${start.modelSize.height})` : ''}, ` +
-                `${(start.source.fpsNum / start.source.fpsDen).toFixed(2)} fps, device ${start.provider}${device === 'auto' ? ' (auto)' : ''}${variant}${start.lanes > 1 ? ` (${start.lanes} lanes)` : ''}${start.batch > 1 ? ` (${start.batch} frames a run)` : ''}${skipped}`,
+                `${(start.source.fpsNum / start.source.fpsDen).toFixed(2)} fps, device ${start.provider}${device === 'auto' ? ' (auto)' : ''}${variant}${start.lanes > 1 ? ` (${start.lanes} lanes)` : ''}${start.batch > 1 ? ` (${start.batch} frames a run)` : ''}${laneNote ? ` (${laneNote})` : ''}${skipped}`,
             );
             if (!start.codecs.reasons[0]?.startsWith('an image out')) context.log(`video codecs: ${start.codecs.reasons.join('; ')}`);
           },
