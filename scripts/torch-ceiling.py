@@ -56,7 +56,6 @@ def main():
                     print(f"{size:10} {batch:5}  {name:9}  {fps:8.1f}", flush=True)
                 except Exception as error:  # one failed row must not end the table
                     print(f"{size:10} {batch:5}  {name:9}  failed: {str(error).splitlines()[0]}", flush=True)
-    net.float()
 
 
 if __name__ == "__main__":
