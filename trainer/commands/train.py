@@ -14,7 +14,7 @@ from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, sta
 from ..sizing import model_size
 from ..losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, gram, gram_term, halo_loss, input_local_std, output_temporal_loss, style_loss,
-                     style_targets, tv_loss)
+                     style_targets, teacher_style_loss, tv_loss)
 from ..vgg import load_tfjs, random_vgg
 
 DEFAULTS = dict(
@@ -86,6 +86,10 @@ def add_arguments(p):
     p.add_argument("--teacher", help="distil from this trained checkpoint (fine-tuning a pruned network)")
     p.add_argument("--distill-weight", type=float, default=1.0,
                    help="weight of the distillation loss: relu2_2 feature MSE + pixel MSE in the 0-255 scale")
+    p.add_argument("--teacher-style-weight", type=float, default=0.0,
+                   help="weight of the teacher's style: the balanced Gram distance of each output to the teacher's "
+                        "output for the same frame (relu1_1-relu3_4). Keeps the texture a pruned student cannot "
+                        "place stroke for stroke, where the pixel term alone averages it into a pale wash; 0: off")
     p.add_argument("--distill-region", default="all", choices=["all", "outside-blobs"],
                    help="where the distillation holds the student to its teacher: everywhere, or everywhere but "
                         "the blobs the detector finds on either one's output (dilated by 8 px). With the teacher "
@@ -136,7 +140,7 @@ def calibration_photos(content, device, count=CALIBRATION_PHOTOS, short_side=256
 
 # Settings a run records beside DEFAULTS; a resumed run older than one of them takes this value.
 RECORDED = dict(no_temporal=False, random_vgg=False, model_scale=1.0, distill_weight=1.0, distill_region="all",
-                deep_style_weight=0.0)
+                deep_style_weight=0.0, teacher_style_weight=0.0)
 
 
 def run(args):
@@ -174,7 +178,9 @@ def run(args):
         net = reconet.ReCoNet(width=args.width, blocks=args.blocks, norm=args.norm or "instance").to(device)
     if args.teacher:
         chosen.update(teacher=os.path.abspath(args.teacher), distill_weight=args.distill_weight,
-                      distill_region=args.distill_region)
+                      distill_region=args.distill_region, teacher_style_weight=args.teacher_style_weight)
+    elif args.teacher_style_weight:
+        raise ValueError("--teacher-style-weight needs --teacher")
     saved = resume["train_config"] if resume is not None else None
     config, notes = resolve_settings({**DEFAULTS, **RECORDED}, chosen, saved)
     if saved is not None:
@@ -202,7 +208,7 @@ def run(args):
     style_image = load_image(args.style, config["style_size"]).unsqueeze(0).to(device)
     targets = style_targets(vgg, style_image, scales)
     deep = deep_targets = None
-    if config["deep_style_weight"]:
+    if config["deep_style_weight"] and config["style_weight"]:
         deep = (random_compact_vgg() if config["random_vgg"] else load_compact_vgg(args.deep_encoder)).to(device)
         with torch.no_grad():
             deep_targets = {k: gram(v) for k, v in deep(style_image).items()}
@@ -220,12 +226,17 @@ def run(args):
         n = in_t.shape[0]
         with torch.no_grad():
             in_vgg = vgg(both, (CONTENT_LAYER,))
-        out_vgg = vgg(out, STYLE_LAYERS + (CONTENT_LAYER,))
+        # With no style weight (a pure distillation from a teacher that already paints the
+        # style) the loss network stops at the content level: about half the step's cost.
+        painting = w["style_weight"] > 0
+        styled = painting or (teacher is not None and w["teacher_style_weight"] > 0)
+        out_vgg = vgg(out, (STYLE_LAYERS if styled else ()) + (CONTENT_LAYER,))
         terms = {
             "content": w["content_weight"] * content_loss(out_vgg, in_vgg),
-            "style": w["style_weight"] * style_loss(vgg, out, targets, scales, out_vgg, w["style_norm"]),
             "tv": w["tv_weight"] * tv_loss(out),
         }
+        if painting:
+            terms["style"] = w["style_weight"] * style_loss(vgg, out, targets, scales, out_vgg, w["style_norm"])
         if deep is not None:
             deep_out = deep(out)
             terms["deep_style"] = w["style_weight"] * w["deep_style_weight"] * sum(
@@ -251,12 +262,14 @@ def run(args):
         if teacher is not None:
             with torch.no_grad():
                 t_out = teacher(both)
-                t_vgg = vgg(t_out, (CONTENT_LAYER,))
+                t_vgg = vgg(t_out, (STYLE_LAYERS if w["teacher_style_weight"] else ()) + (CONTENT_LAYER,))
             keep = None
             if w["distill_region"] == "outside-blobs":
                 found = torch.maximum(student_blobs, blob_masks(both, t_out))
                 keep = 1 - F.max_pool2d(found, 17, stride=1, padding=8)
             terms["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg, keep)
+            if w["teacher_style_weight"]:
+                terms["teacher_style"] = w["teacher_style_weight"] * teacher_style_loss(out_vgg, t_vgg)
         if w["feature_temporal_weight"]:
             # The loss derives its downscale factor from the feature map's size (any model scale).
             terms["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(

@@ -219,6 +219,27 @@ def test_a_resumed_run_keeps_distilling_from_its_teacher(tmp_path):
     assert len(gone.stderr.strip().splitlines()) == 1
 
 
+def test_a_student_can_learn_its_teachers_style_without_the_painting(tmp_path):
+    write_photos(tmp_path / "photos")
+    Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
+    common = ["train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
+              "--random-vgg", "--size", "32", "--batch", "1", "--width", "4", "--blocks", "1",
+              "--style-size", "32", "--threads", "1", "--log-every", "1"]
+    assert run_trainer(*common, "--run", str(tmp_path / "teacher"), "--steps", "1").returncode == 0
+    teacher = str(tmp_path / "teacher" / "checkpoint.pt")
+    student = run_trainer(*common, "--run", str(tmp_path / "student"), "--teacher", teacher, "--style-weight", "0",
+                          "--teacher-style-weight", "1e4", "--distill-weight", "0.5", "--steps", "2")
+    assert student.returncode == 0, student.stderr
+    logged = student.stdout.split("step 2/2")[1].splitlines()[0]
+    assert " teacher_style " in logged and " distill " in logged
+    assert " style " not in logged  # no painting: its style levels are not even computed
+    config = json.loads((tmp_path / "student" / "config.json").read_text())
+    assert config["teacher_style_weight"] == 1e4 and config["style_weight"] == 0
+    alone = run_trainer(*common, "--run", str(tmp_path / "alone"), "--teacher-style-weight", "1e4", "--steps", "1")
+    assert alone.returncode != 0 and "--teacher-style-weight needs --teacher" in alone.stderr
+    assert len(alone.stderr.strip().splitlines()) == 1
+
+
 def test_train_reports_a_missing_content_folder(tmp_path):
     r = run_trainer("train", "--style", "x.png", "--content", str(tmp_path / "none"), "--run", str(tmp_path / "r"),
                     "--random-vgg")
