@@ -195,14 +195,19 @@ def test_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
     assert len((tmp_path / "run" / "command.txt").read_text().splitlines()) == 2
 
 
-def test_a_resumed_run_keeps_distilling_from_its_teacher(tmp_path):
+def tiny_training_with_a_teacher(tmp_path):
+    """Photos, a painting and a one-step teacher run in tmp_path: (the train arguments they share, the teacher)."""
     write_photos(tmp_path / "photos")
     Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
     common = ["train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
               "--random-vgg", "--size", "32", "--batch", "1", "--width", "4", "--blocks", "1",
               "--style-size", "32", "--threads", "1", "--log-every", "1"]
     assert run_trainer(*common, "--run", str(tmp_path / "teacher"), "--steps", "1").returncode == 0
-    teacher = tmp_path / "teacher" / "checkpoint.pt"
+    return common, tmp_path / "teacher" / "checkpoint.pt"
+
+
+def test_a_resumed_run_keeps_distilling_from_its_teacher(tmp_path):
+    common, teacher = tiny_training_with_a_teacher(tmp_path)
     student = ["--run", str(tmp_path / "student")]
     first = run_trainer(*common, *student, "--teacher", str(teacher), "--distill-weight", "2", "--steps", "1")
     assert first.returncode == 0, first.stderr
@@ -220,14 +225,8 @@ def test_a_resumed_run_keeps_distilling_from_its_teacher(tmp_path):
 
 
 def test_a_student_can_learn_its_teachers_style_without_the_painting(tmp_path):
-    write_photos(tmp_path / "photos")
-    Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
-    common = ["train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
-              "--random-vgg", "--size", "32", "--batch", "1", "--width", "4", "--blocks", "1",
-              "--style-size", "32", "--threads", "1", "--log-every", "1"]
-    assert run_trainer(*common, "--run", str(tmp_path / "teacher"), "--steps", "1").returncode == 0
-    teacher = str(tmp_path / "teacher" / "checkpoint.pt")
-    student = run_trainer(*common, "--run", str(tmp_path / "student"), "--teacher", teacher, "--style-weight", "0",
+    common, teacher = tiny_training_with_a_teacher(tmp_path)
+    student = run_trainer(*common, "--run", str(tmp_path / "student"), "--teacher", str(teacher), "--style-weight", "0",
                           "--teacher-style-weight", "1e4", "--distill-weight", "0.5", "--steps", "2")
     assert student.returncode == 0, student.stderr
     logged = student.stdout.split("step 2/2")[1].splitlines()[0]
