@@ -227,7 +227,7 @@ def run(args):
         with torch.no_grad():
             in_vgg = vgg(both, (CONTENT_LAYER,))
         # With no style weight (a pure distillation from a teacher that already paints the
-        # style) the loss network stops at the content level: about half the step's cost.
+        # style) the loss network stops at the content level: about a third of the step's cost.
         painting = w["style_weight"] > 0
         styled = painting or (teacher is not None and w["teacher_style_weight"] > 0)
         out_vgg = vgg(out, (STYLE_LAYERS if styled else ()) + (CONTENT_LAYER,))
