@@ -8,6 +8,8 @@
 #                                                       # starry-night and udnie
 #   bash scripts/gpu-train.sh levers DATA RUNS MINUTES  # the shipped styles fine-tuned with the deep style levels and the
 #                                                       # halo penalty (DEEP, HALO), and three controls without them
+#   bash scripts/gpu-train.sh fast DATA RUNS MINUTES    # every fast variant fine-tuned from its shipped self towards its
+#                                                       # full model (teacher style) and the painting (HALO adds the halo penalty)
 #   bash scripts/gpu-train.sh status RUNS               # last log line of each run
 #   bash scripts/gpu-train.sh pause|resume              # SIGSTOP/SIGCONT (while timing something else)
 #   bash scripts/gpu-train.sh collect RUNS OUT          # checkpoints without optimizer state, 2 per tar
@@ -57,6 +59,20 @@ LEVER_RUNS=(
   "starry-night|starry_night|--style-weight 6e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|lev-sw2"
   "the-scream|the_scream|--style-weight 1e5 --temporal-weight 4e6 --feature-temporal-weight 2e3|lev"
   "udnie|udnie|--style-weight 1.5e5 --temporal-weight 2e6 --feature-temporal-weight 1e3|lev"
+)
+# The fast variants (pruned, sub-pixel head) learn from their full model's output on each frame (its
+# style, lightly its pixels) and from the painting, with no content term: the teacher's pixels hold
+# the content. docs/lab/2026-12-04-fast-from-new-teachers.md and docs/training.md record the CPU runs.
+FAST_COMMON="--sizes 256,320 --style-size $STYLE_SIZE --batch 8 --steps 100000 --style-norm balanced --lr 3e-4 --checkpoint-every 100
+  --log-every 25 --threads 2 --device cuda --content-weight 0 --teacher-style-weight 2e5 --distill-weight 0.25
+  --blob-weight 1e9 --blob-target flat --blob-margin 0.06 --blob-flat-limit 0.05"
+FAST_RUNS=(
+  "candy|candy|--style-weight 1.2e5 --temporal-weight 1.2e7 --feature-temporal-weight 6e3"
+  "mosaic|mosaic|--style-weight 2e5 --temporal-weight 8e6 --feature-temporal-weight 4e3"
+  "picasso|picasso_self_portrait|--style-weight 2e5 --temporal-weight 8e6 --feature-temporal-weight 4e3"
+  "starry-night|starry_night|--style-weight 6e5 --temporal-weight 1.6e7 --feature-temporal-weight 8e3"
+  "the-scream|the_scream|--style-weight 1e5 --temporal-weight 8e6 --feature-temporal-weight 4e3"
+  "udnie|udnie|--style-weight 1.5e5 --temporal-weight 8e6 --feature-temporal-weight 4e3"
 )
 PAINTER_COMMON="--network magenta --size 256 --batch 4 --steps 100000 --checkpoint-every 100 --threads 2 --device cuda"
 PAINTER_RUNS=(
@@ -120,6 +136,19 @@ case "${1:-}" in
     done
     echo "started the lever runs for $MINUTES min in $RUNS_DIR"
     ;;
+  fast)
+    DATA=$(realpath "$2"); RUNS_DIR=$(realpath -m "$3"); MINUTES=$4
+    mkdir -p "$RUNS_DIR"
+    halo=""; [ -n "${HALO:-}" ] && halo="--halo-weight $HALO"
+    for entry in "${FAST_RUNS[@]}"; do
+      IFS='|' read -r id image args <<<"$entry"
+      # shellcheck disable=SC2086
+      launch "$id-fast" "$MINUTES" $PY -m trainer train --style "$DATA/styles/$image.jpg" --init "models/$id-fast.onnx" \
+        --teacher "models/$id.onnx" $args $halo --content "$DATA/content/bsds500" --vgg "$DATA/weights/vgg19-tfjs" \
+        --run "$RUNS_DIR/$id-fast" $FAST_COMMON
+    done
+    echo "started ${#FAST_RUNS[@]} fast-variant runs for $MINUTES min in $RUNS_DIR"
+    ;;
   status)
     for log in "$2"/*.train.log; do printf '%s: %s\n' "$(basename "$log" .train.log)" "$(grep -v '^\s*$' "$log" | tail -1)"; done
     ;;
@@ -139,5 +168,5 @@ s = torch.load(sys.argv[1], map_location="cpu"); s.pop("optimizer", None); torch
     tar czf "$OUT/logs.tar.gz" -C "$RUNS_DIR" $(cd "$RUNS_DIR" && ls ./*.train.log ./*/config.json)
     rm -rf "$OUT/slim"; ls -la "$OUT"
     ;;
-  *) sed -n '2,11p' "$0"; exit 2 ;;
+  *) sed -n '2,13p' "$0"; exit 2 ;;
 esac
