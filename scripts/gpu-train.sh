@@ -36,8 +36,10 @@ RUNS=(
 # Blob penalty at the full recipe, from the shipped network (--init), alone ("pen") and with the
 # network held to itself outside the detected blobs ("held"). Six runs hold about 69 GB of an H100
 # and made 1.5 (pen) and 1.2 (held) steps/s each, side by side.
-BLOB_COMMON="--sizes 256,320 --style-size $STYLE_SIZE --batch 8 --steps 100000 --style-norm balanced --lr 3e-4 --checkpoint-every 100
-  --log-every 25 --threads 2 --device cuda --blob-weight 3e9 --blob-target detected --blob-margin 0.06"
+# Every fine-tune from a shipped network (blob, levers, fast) shares these.
+FINETUNE_COMMON="--sizes 256,320 --style-size $STYLE_SIZE --batch 8 --steps 100000 --style-norm balanced --lr 3e-4 --checkpoint-every 100
+  --log-every 25 --threads 2 --device cuda"
+BLOB_COMMON="$FINETUNE_COMMON --blob-weight 3e9 --blob-target detected --blob-margin 0.06"
 BLOB_HELD="--distill-weight 1 --distill-region outside-blobs"
 BLOB_RUNS=(
   "candy|candy|--style-weight 8e4 --temporal-weight 4e6 --feature-temporal-weight 2e3"
@@ -46,8 +48,7 @@ BLOB_RUNS=(
 )
 # The levers tried on the CPU at batch 2 (docs/lab/2026-12-04-deeper-style-levels.md, -halos.md), at the
 # GPU recipe's batch: from each shipped network, blob penalty kept. Controls ("-ctl") share everything else.
-LEVER_COMMON="--sizes 256,320 --style-size $STYLE_SIZE --batch 8 --steps 100000 --style-norm balanced --lr 3e-4 --checkpoint-every 100
-  --log-every 25 --threads 2 --device cuda --blob-weight 3e9 --blob-target detected --blob-margin 0.06"
+LEVER_COMMON=$BLOB_COMMON
 # Field 4: the runs made from the entry, "ctl" a control without the levers (same steps, same recipe).
 # The two styles furthest from the goal also try twice their style weight ("lev-sw2").
 LEVER_RUNS=(
@@ -62,9 +63,8 @@ LEVER_RUNS=(
 )
 # The fast variants (pruned, sub-pixel head) learn from their full model's output on each frame (its
 # style, lightly its pixels) and from the painting, with no content term: the teacher's pixels hold
-# the content. docs/lab/2026-12-04-fast-from-new-teachers.md and docs/training.md record the CPU runs.
-FAST_COMMON="--sizes 256,320 --style-size $STYLE_SIZE --batch 8 --steps 100000 --style-norm balanced --lr 3e-4 --checkpoint-every 100
-  --log-every 25 --threads 2 --device cuda --content-weight 0 --teacher-style-weight 2e5 --distill-weight 0.25
+# the content. docs/lab/2026-12-04-fast-from-new-teachers.md and -fast-teacher-and-painting.md record the CPU runs.
+FAST_COMMON="$FINETUNE_COMMON --content-weight 0 --teacher-style-weight 2e5 --distill-weight 0.25
   --blob-weight 1e9 --blob-target flat --blob-margin 0.06 --blob-flat-limit 0.05"
 FAST_RUNS=(
   "candy|candy|--style-weight 1.2e5 --temporal-weight 1.2e7 --feature-temporal-weight 6e3"
