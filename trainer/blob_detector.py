@@ -24,30 +24,40 @@ RESIDUAL_THRESHOLD = 0.12   # unexplained colour (RGB distance, [0, 1] scale) th
 MIN_AREA = 300              # px at 720p: about a 20 px disc
 MAX_ASPECT = 4.0            # longer / shorter side of the component's box
 MIN_FILL = 0.35             # component area / box area: solid, not a stroke or an outline
-BORDER = 8                  # components touching the frame's edge (within this many px) do not count
-FLAG_PER_MEGAPIXEL = 2.0    # an image with more blobs than this per MP is flagged
+BORDER = 8                  # px at 720p: components touching the frame's edge (within this) do not count
+FLAG_PER_MEGAPIXEL = 2.0    # an image with more blobs than this per megapixel at 720p is flagged
 # Held-apart photos with large flat regions (sky, water, walls, skin), where droplets show.
 DEFAULT_PHOTOS = ("adain_golden_gate.jpg", "adain_sailboat.jpg", "adain_chicago.jpg", "adain_newyork.jpg",
                   "adain_avril.jpg", "amber.jpg")
 CLIPS = "mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4"
 
 
-def detect(input_image, output_image, min_area=MIN_AREA):
+def scale_of(image_height):
+    """How much larger than 720p an image is: every size in the detector is meant
+    at 720p and grows with it, so a blob counts the same on a 720p and a 1080p
+    frame of the same picture (a 1080p frame is watched on the same screen)."""
+    return image_height / 720.0
+
+
+def detect(input_image, output_image, min_area=None, scale=1.0):
     """input_image, output_image: (H, W, 3) float32 in [0, 1], same size.
     Returns a list of blobs (x, y, w, h, area, peak) and the blob mask.
-    `min_area` is in pixels of this image (MIN_AREA is meant at 720p).
+    `scale`: the image's size over 720p (scale_of); `min_area`, in pixels of
+    this image, defaults to MIN_AREA scaled by it.
     The residual and the flatness are the blob penalty's own code
     (losses.blob_residual, losses.input_local_std): one implementation measures
     and trains."""
     as_batch = lambda image: torch.from_numpy(np.ascontiguousarray(image, np.float32)).permute(2, 0, 1)[None]
+    if min_area is None:
+        min_area = max(8, int(MIN_AREA * scale ** 2))
     with torch.no_grad():
         guide, output = as_batch(input_image), as_batch(output_image)
-        magnitude = blob_residual(output, guide)[0, 0].numpy()
-        local_std = input_local_std(guide)[0, 0].numpy()
-    return _components(magnitude, local_std, min_area)
+        magnitude = blob_residual(output, guide, scale)[0, 0].numpy()
+        local_std = input_local_std(guide, scale)[0, 0].numpy()
+    return _components(magnitude, local_std, min_area, border=round(BORDER * scale))
 
 
-def _components(magnitude, local_std, min_area):
+def _components(magnitude, local_std, min_area, border=BORDER):
     """The blobs among the pixels whose residual `magnitude` passes the threshold:
     large, compact, away from the edge, on flat input (`local_std`). (H, W) each."""
     import cv2
@@ -59,7 +69,7 @@ def _components(magnitude, local_std, min_area):
         x, y, w, h, area = (int(v) for v in stats[i])
         if area < min_area or max(w, h) > MAX_ASPECT * min(w, h) or area < MIN_FILL * w * h:
             continue
-        if x < BORDER or y < BORDER or x + w > hot.shape[1] - BORDER or y + h > hot.shape[0] - BORDER:
+        if x < border or y < border or x + w > hot.shape[1] - border or y + h > hot.shape[0] - border:
             continue  # the frame's edge (padding, letterbox bars): not a droplet
         region = labels == i
         flatness = float(local_std[region].mean())
@@ -91,9 +101,12 @@ def blob_masks(inputs, outputs, reference_height=720, magnitude=None, local_std=
     return torch.stack(masks)[:, None].to(inputs.device)
 
 
-def score(input_image, output_image):
-    blobs, mask = detect(input_image, output_image)
-    megapixels = input_image.shape[0] * input_image.shape[1] / 1e6
+def score(input_image, output_image, scale=1.0):
+    """The blobs of one output and whether its image is flagged. `scale` (the
+    frame's height over 720, scale_of) sizes the detector; the density is per
+    megapixel of the picture at 720p, so the flag does not loosen at 1080p."""
+    blobs, mask = detect(input_image, output_image, scale=scale)
+    megapixels = input_image.shape[0] * input_image.shape[1] / 1e6 / scale ** 2
     per_mp = len(blobs) / megapixels
     return {"blobs": len(blobs), "blobs_per_megapixel": per_mp, "flagged": per_mp > FLAG_PER_MEGAPIXEL,
             "area_fraction": float(mask.mean())}, blobs, mask

@@ -170,19 +170,24 @@ def unexplained_colour(inputs, outputs, r, eps):
     return outputs - (torch.einsum("nihw,nijhw->njhw", inputs, a_mean) + box_mean(b, r))
 
 
-def blob_residual(outputs, inputs):
+def blob_residual(outputs, inputs, scale=1.0):
     """The detector's residual magnitude (trainer/blob_detector.py), differentiable:
-    unexplained colour smoothed past brush texture, (N, 1, H, W)."""
-    residual = gaussian_blur(unexplained_colour(inputs, outputs, WINDOW_RADIUS, EPSILON), TEXTURE_SIGMA)
+    unexplained colour smoothed past brush texture, (N, 1, H, W). `scale` is the
+    images' height over 720: the window and the smoothing are meant at 720p and
+    grow with the frame, so a 1080p frame is judged as the same picture at 720p."""
+    residual = gaussian_blur(unexplained_colour(inputs, outputs, round(WINDOW_RADIUS * scale), EPSILON),
+                             TEXTURE_SIGMA * scale)
     return residual.pow(2).sum(1, keepdim=True).add(1e-12).sqrt()
 
 
-def input_local_std(inputs):
-    """Local std of the input's luminance in the detector's flatness window, (N, 1, H, W)."""
+def input_local_std(inputs, scale=1.0):
+    """Local std of the input's luminance in the detector's flatness window (meant at
+    720p; `scale` = the images' height over 720), (N, 1, H, W)."""
+    radius = round(FLAT_RADIUS * scale)
     with torch.no_grad():
         luma = luminance(inputs)
-        mean = box_mean(luma, FLAT_RADIUS)
-        return (box_mean(luma * luma, FLAT_RADIUS) - mean * mean).clamp(min=0).sqrt()
+        mean = box_mean(luma, radius)
+        return (box_mean(luma * luma, radius) - mean * mean).clamp(min=0).sqrt()
 
 
 def blob_loss(outputs, inputs, margin, region=None, magnitude=None, local_std=None, flat_limit=FLAT_STD):

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..blob_detector import CLIPS, DEFAULT_PHOTOS, clip_frames, frames_720, overlay, score
+from ..blob_detector import CLIPS, DEFAULT_PHOTOS, clip_frames, frames_720, overlay, scale_of, score
 
 
 def add_arguments(p):
@@ -49,7 +49,7 @@ def score_pair(input_path, output_path, height):
     out = F.interpolate(out, size=frame.shape[-2:], mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
     a = frame[0].permute(1, 2, 0).numpy().astype(np.float32)
     b = out[0].permute(1, 2, 0).numpy().astype(np.float32)
-    return score(a, b), b
+    return score(a, b, scale_of(height)), b
 
 
 def run_pair(args):
@@ -81,7 +81,7 @@ def run(args):
         out = run_model(frame)
         a = frame[0].permute(1, 2, 0).numpy().astype(np.float32)
         b = out[0].permute(1, 2, 0).numpy().astype(np.float32)
-        result, _, mask = score(a, b)
+        result, _, mask = score(a, b, scale_of(args.height))
         report[name] = result
         total += result["blobs"]
         flagged += int(result["flagged"])

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from ..blob_detector import CLIPS, DEFAULT_PHOTOS, clip_frames, frames_720, score
+from ..blob_detector import CLIPS, DEFAULT_PHOTOS, clip_frames, frames_720, scale_of, score
 
 
 def add_arguments(p):
@@ -69,7 +69,8 @@ def run(args):
         cells, crops = [], []
         for image_name, frame in images:
             out = run_model(frame)
-            found = score(frame[0].permute(1, 2, 0).numpy(), out[0].permute(1, 2, 0).numpy())[0]["blobs"]
+            found = score(frame[0].permute(1, 2, 0).numpy(), out[0].permute(1, 2, 0).numpy(),
+                          scale_of(args.height))[0]["blobs"]
             full = to_image(out)
             if args.crop and image_name in args.crop_images.split(","):
                 crops.append(label(centre_crop(full, args.crop), f"{image_name} 1:1"))

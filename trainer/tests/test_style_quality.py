@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from trainer import reconet
 from trainer.blob_detector import detect, score
@@ -95,6 +96,22 @@ def test_blob_detector_ignores_texture_strokes_and_input_structure():
     # ...and neither is a spot at the frame's edge (padding), while the same spot inside is.
     edge = (frame + spot(200, 320, 100, 2, 20, (0, 0, 0))).clip(0, 1).astype(np.float32)
     assert detect(frame, edge)[0] == []
+
+
+def test_blob_detector_judges_a_1080p_frame_as_the_same_picture_at_720p():
+    # A picture at a third of 720p (scale 1/3) and the same picture enlarged 1.5x (scale 1/2),
+    # as a 512 px model's output is enlarged to 720p and to 1080p.
+    h, w = 240, 320
+    frame = flat_frame(h, w)
+    out = (frame + spot(h, w, 80, 90, 16, (1, 0.95, 0.1)) + spot(h, w, 160, 230, 7, (0, 0, 0))
+           + spot(h, w, 60, 250, 3, (0.9, 0.1, 0.9))).clip(0, 1).astype(np.float32)  # the last: below the minimum
+    enlarge = lambda a: F.interpolate(torch.from_numpy(a).permute(2, 0, 1)[None], scale_factor=1.5, mode="bicubic",
+                                      align_corners=False)[0].permute(1, 2, 0).clamp(0, 1).numpy().copy()
+    small, large = score(frame, out, 1 / 3), score(enlarge(frame), enlarge(out), 1 / 2)
+    assert small[0]["blobs"] == large[0]["blobs"] == 2
+    assert small[0]["blobs_per_megapixel"] == pytest.approx(large[0]["blobs_per_megapixel"])
+    # Sizes held in pixels would count the enlarged small spot at the larger size.
+    assert len(detect(enlarge(frame), enlarge(out), scale=1 / 3)[0]) == 3
 
 
 def test_blobs_scores_an_image_pair_made_elsewhere(tmp_path):
