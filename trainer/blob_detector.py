@@ -39,6 +39,11 @@ def scale_of(image_height):
     return image_height / 720.0
 
 
+def min_area_at(scale):
+    """MIN_AREA (px at 720p) in pixels of an image `scale` times as large."""
+    return max(8, int(MIN_AREA * scale ** 2))
+
+
 def detect(input_image, output_image, min_area=None, scale=1.0):
     """input_image, output_image: (H, W, 3) float32 in [0, 1], same size.
     Returns a list of blobs (x, y, w, h, area, peak) and the blob mask.
@@ -49,7 +54,7 @@ def detect(input_image, output_image, min_area=None, scale=1.0):
     and trains."""
     as_batch = lambda image: torch.from_numpy(np.ascontiguousarray(image, np.float32)).permute(2, 0, 1)[None]
     if min_area is None:
-        min_area = max(8, int(MIN_AREA * scale ** 2))
+        min_area = min_area_at(scale)
     with torch.no_grad():
         guide, output = as_batch(input_image), as_batch(output_image)
         magnitude = blob_residual(output, guide, scale)[0, 0].numpy()
@@ -89,7 +94,7 @@ def blob_masks(inputs, outputs, reference_height=720, magnitude=None, local_std=
     training GPU: the numpy filters took about 0.5 s per 320 px image on one core),
     or given already computed; only the labelling of components runs here."""
     h = inputs.shape[-2]
-    min_area = max(8, int(MIN_AREA * (h / reference_height) ** 2))
+    min_area = min_area_at(h / reference_height)
     with torch.no_grad():
         if magnitude is None:
             magnitude = blob_residual(outputs.detach().float(), inputs.detach().float())
