@@ -30,6 +30,13 @@ FLAG_PER_MEGAPIXEL = 2.0    # an image with more blobs than this per megapixel a
 DEFAULT_PHOTOS = ("adain_golden_gate.jpg", "adain_sailboat.jpg", "adain_chicago.jpg", "adain_newyork.jpg",
                   "adain_avril.jpg", "amber.jpg")
 CLIPS = "mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4"
+CLIP_TIMES = (1.0,)
+# A second set with nothing in common with the first (the other held-apart photos, later frames
+# of the same clips): a checkpoint chosen for its count on the first is checked here.
+CHECK_PHOTOS = ("adain_blonde_girl.jpg", "adain_brad_pitt.jpg", "adain_cornell.jpg", "adain_flowers.jpg",
+                "adain_modern.jpg", "dancing_pytorch_tutorial.jpg")
+CHECK_CLIP_TIMES = (2.0, 2.8)  # seconds; mdn_stream_of_water.webm is 3.1 s long
+IMAGE_SETS = {"test": (DEFAULT_PHOTOS, CLIP_TIMES), "check": (CHECK_PHOTOS, CHECK_CLIP_TIMES)}
 
 
 def scale_of(image_height):
@@ -140,12 +147,14 @@ def frames_720(paths, height):
     return out
 
 
-def clip_frames(data, clips, height):
-    """One frame (t = 1 s) of each clip in DATA/videos that exists."""
+def clip_frames(data, clips, height, times=CLIP_TIMES):
+    """One frame at each of `times` (seconds) of each clip in DATA/videos that exists."""
     from .measures import read_clip_frames
     out = []
     for name in filter(None, clips.split(",")):
         path = os.path.join(data, "videos", name)
         if os.path.exists(path):
-            out.append((name, read_clip_frames(path, height, 1.0, 1)))
+            for t in times:
+                label = name if tuple(times) == CLIP_TIMES else f"{name}@{t:g}s"
+                out.append((label, read_clip_frames(path, height, t, 1)))
     return out

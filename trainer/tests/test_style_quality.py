@@ -134,6 +134,29 @@ def test_blobs_scores_an_image_pair_made_elsewhere(tmp_path):
     assert missing.returncode != 0 and "image not found" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_the_check_set_of_blob_images_shares_nothing_with_the_test_set(tmp_path):
+    """A checkpoint chosen for its count on the test set is judged on images the choice never saw."""
+    from trainer.blob_detector import IMAGE_SETS, clip_frames
+    (test_photos, test_times), (check_photos, check_times) = IMAGE_SETS["test"], IMAGE_SETS["check"]
+    assert not set(test_photos) & set(check_photos) and not set(test_times) & set(check_times)
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    # A moving test pattern 3 s long, as the shortest real clip (3.1 s).
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=10:duration=3",
+                    "-pix_fmt", "yuv420p", str(videos / "pattern.mp4")], check=True)
+    (name, frame), = clip_frames(str(tmp_path), "pattern.mp4,absent.mp4", 72, test_times)
+    later = clip_frames(str(tmp_path), "pattern.mp4", 72, check_times)
+    assert name == "pattern.mp4" and [n for n, _ in later] == ["pattern.mp4@2s", "pattern.mp4@2.8s"]
+    assert frame.shape[-2] == 72 and all(f.shape == frame.shape for _, f in later)
+    assert (later[0][1] - later[1][1]).abs().mean() > 0.01 and (frame - later[0][1]).abs().mean() > 0.01
+
+
+def test_blobs_keeps_the_manifest_count_to_the_test_set():
+    r = run_trainer("blobs", "--model", "models/absent.onnx", "--set", "check", "--update-manifest")
+    assert r.returncode != 0 and "--update-manifest stores the count on the test set" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 @pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
 def test_load_reads_an_exported_model_back(tmp_path):
     from trainer.onnx_files import export_model
