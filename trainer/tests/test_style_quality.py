@@ -392,3 +392,25 @@ def test_the_halo_penalty_pulls_a_painted_rim_back_and_is_zero_without_dark_shap
     assert halo_width_px(halo_profile(frame, out.detach(), reach=16)[0]) <= 2
     flat = torch.full((2, 3, 64, 64), 0.5, requires_grad=True)
     assert float(halo_loss(flat, flat.detach())) == 0.0
+
+
+def test_the_halo_penalty_removes_a_far_band_only_when_its_reach_extends_past_it():
+    # The last 6 px of the reach are the far background the rim is measured against: a
+    # band there is taken for the background, and the penalty lifts the pixels between
+    # it and the edge to match it (a wider glow) instead of taking the band away.
+    from trainer.artifacts import halo_profile, halo_width_px
+    from trainer.losses import halo_loss
+    frame, r, radius = _dark_disc(size=200, radius=30)
+    band = frame + ((r >= radius + 11) & (r < radius + 16)).float() * 0.06  # 15 levels, 11-15 px out
+    assert 15 <= halo_width_px(halo_profile(frame, band, reach=30)[0]) <= 16
+    widths = {}
+    for reach in (16, 30):
+        out = band.clone().requires_grad_(True)
+        optimizer = torch.optim.SGD([out], lr=5e2)
+        for _ in range(100):
+            optimizer.zero_grad()
+            halo_loss(out, frame, reach=reach).backward()
+            optimizer.step()
+        widths[reach] = halo_width_px(halo_profile(frame, out.detach(), reach=30)[0])
+    assert widths[16] >= 11
+    assert widths[30] <= 2
