@@ -124,7 +124,7 @@ case "${1:-}" in
   levers)
     DATA=$(realpath "$2"); RUNS_DIR=$(realpath -m "$3"); MINUTES=$4
     mkdir -p "$RUNS_DIR"
-    levers="--deep-style-weight ${DEEP:-0.25} --deep-encoder $DATA/weights/collab-distill-vgg19-16x --halo-weight ${HALO:-1e7}"
+    levers="--deep-style-weight ${DEEP:-0.25} --deep-encoder $DATA/weights/collab-distill-vgg19-16x --halo-weight ${HALO:-1e7} --halo-reach ${HALO_REACH:-30}"
     for entry in "${LEVER_RUNS[@]}"; do
       IFS='|' read -r id image args kinds <<<"$entry"
       for kind in $kinds; do
@@ -139,7 +139,7 @@ case "${1:-}" in
   fast)
     DATA=$(realpath "$2"); RUNS_DIR=$(realpath -m "$3"); MINUTES=$4
     mkdir -p "$RUNS_DIR"
-    halo=""; [ -n "${HALO:-}" ] && halo="--halo-weight $HALO"
+    halo=""; [ -n "${HALO:-}" ] && halo="--halo-weight $HALO --halo-reach ${HALO_REACH:-30}"
     for entry in "${FAST_RUNS[@]}"; do
       IFS='|' read -r id image args <<<"$entry"
       # shellcheck disable=SC2086
