@@ -211,7 +211,7 @@ def blob_loss(outputs, inputs, margin, region=None, magnitude=None, local_std=No
     return (flat * F.relu(magnitude - margin).pow(2)).mean()
 
 
-HALO_REACH = 16        # px at the network's own size: udnie's and candy's rims reach 7-10 px at 720p
+HALO_REACH = 16        # px at the network's own size (train --halo-reach); its last 6 px are the far background
 HALO_FREE_PX = 2       # the edge itself may be a little softer or sharper than the input's
 
 

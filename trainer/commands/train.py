@@ -12,7 +12,7 @@ from ..data import PhotoCrops, list_images, load_image
 from ..flow import synthetic_pair, with_noise
 from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..sizing import model_size
-from ..losses import (CONTENT_LAYER, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
+from ..losses import (CONTENT_LAYER, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, gram, gram_term, halo_loss, input_local_std, output_temporal_loss, style_loss,
                      style_targets, teacher_style_loss, tv_loss)
 from ..vgg import load_tfjs, random_vgg
@@ -23,7 +23,7 @@ DEFAULTS = dict(
     temporal_weight=2e6, feature_temporal_weight=1e3,
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
     blob_weight=0.0, blob_margin=0.06, blob_target="flat", blob_flat_limit=0.05, input_noise=0.0, photo_size=0,
-    halo_weight=0.0, halo_reach=16,
+    halo_weight=0.0, halo_reach=HALO_REACH,
 )
 
 HELP = {
@@ -42,10 +42,9 @@ HELP = {
                        "0.03-0.05: dark panels, shaded walls) where the detector still counts; 0.1 covers it",
     "halo_weight": "weight of the halo penalty (losses.halo_loss: the mean rim around dark shapes on flat "
                    "backgrounds beyond 2 px from the edge, the `eval` halo measure made a loss); 0: off",
-    "halo_reach": "px from each dark-shape edge the halo penalty looks along, at the network's output size; "
-                  "the last 6 of them are the far background the rim is measured against, so a band "
-                  "within them goes unpenalised (reach it: the runtime's working size sees the same edges "
-                  "as wide as the crops do, and the eval measure reaches 24 px at 720p)",
+    "halo_reach": "px from each dark-shape edge the halo penalty looks along, at the network's output size. "
+                  "The last 6 are the far background the rim is measured against, so a band that far out "
+                  "is not penalised: reach past it (the shipped fast variants use 30)",
     "blob_margin": "residual (RGB distance) the blob penalty tolerates; the detector marks 0.12",
     "input_noise": "standard deviation (on [0, 1]) of Gaussian noise added to each frame the network sees, "
                    "drawn anew for each frame of a pair (sensor noise, film grain); every loss compares "
