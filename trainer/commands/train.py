@@ -44,7 +44,7 @@ HELP = {
                    "backgrounds beyond 2 px from the edge, the `eval` halo measure made a loss); 0: off",
     "halo_reach": "px from each dark-shape edge the halo penalty looks along, at the network's output size. "
                   "The last 6 are the far background the rim is measured against, so a band that far out "
-                  "is not penalised: reach past it (the shipped fast variants use 30)",
+                  "is not penalised: reach past it (30 in the fast variants trained with it)",
     "blob_margin": "residual (RGB distance) the blob penalty tolerates; the detector marks 0.12",
     "input_noise": "standard deviation (on [0, 1]) of Gaussian noise added to each frame the network sees, "
                    "drawn anew for each frame of a pair (sensor noise, film grain); every loss compares "
