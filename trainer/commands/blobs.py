@@ -30,10 +30,12 @@ def add_arguments(p):
 
 
 def save_overlay(folder, name, output_image, mask):
-    """OUTPUT with its blobs outlined, as FOLDER/<name without extension>.png."""
+    """OUTPUT with its blobs outlined, as FOLDER/<name without extension>.png. A clip
+    frame's name (clip.mp4@2.8s) is kept whole: its time tells the frames apart."""
     from PIL import Image
     os.makedirs(folder, exist_ok=True)
-    Image.fromarray(overlay(output_image, mask)).save(os.path.join(folder, os.path.splitext(name)[0] + ".png"))
+    stem = name if "@" in name else os.path.splitext(name)[0]
+    Image.fromarray(overlay(output_image, mask)).save(os.path.join(folder, stem + ".png"))
 
 
 def write_json(path, report):

@@ -414,3 +414,12 @@ def test_the_halo_penalty_removes_a_far_band_only_when_its_reach_extends_past_it
         widths[reach] = halo_width_px(halo_profile(frame, out.detach(), reach=30)[0])
     assert widths[16] >= 11
     assert widths[30] <= 2
+
+
+def test_blob_overlays_keep_each_clip_frames_time_in_its_file_name(tmp_path):
+    from trainer.commands.blobs import save_overlay
+    image = np.full((8, 8, 3), 0.5, dtype=np.float32)
+    mask = np.zeros((8, 8), dtype=np.uint8)
+    for name in ("photo.jpg", "clip.mp4@2s", "clip.mp4@2.8s"):
+        save_overlay(str(tmp_path), name, image, mask)
+    assert sorted(os.listdir(tmp_path)) == ["clip.mp4@2.8s.png", "clip.mp4@2s.png", "photo.png"]
