@@ -15,6 +15,14 @@ COLOURFUL_SHARE = 0.1   # the input's most colourful pixels (this share) define 
 HALO_REACH_720P = 24    # px from a dark shape's edge sampled for a rim, at 720p (scaled with the frame)
 HALO_LEVELS = 4.0       # a rim is where the mean excess departs from the far background by more (8-bit levels)
 HALO_MIN_EDGES = 50     # edge pixels a frame needs for a profile
+PALETTE_STEP = 2.0      # distance units per cell of a painting's palette (a*, b*: 2 units; L*: 4)
+PALETTE_L_WEIGHT = 0.5  # L* counts half in a palette distance: a lighter ochre is still the painting's ochre
+PALETTE_RANGE = 128.0   # the palette spans a*, b* in [-RANGE, RANGE), L* in [0, 100]
+PALETTE_RADIUS = 10.0   # distance units: a colour counts as the painting's if this close to enough of its pixels
+PALETTE_FLOOR = 0.002   # ... enough: this share of the painting's pixels
+PALETTE_SAMPLES = 4096  # held colours of the painting kept to find the nearest one
+OFF_PALETTE_CHROMA = 15.0  # chroma below which a pixel is grey enough to belong to any palette
+OWN_HUE_DEG = 45.0      # an output pixel within this hue of the input's own colour there keeps, not invents, it
 
 
 def checkerboard_levels(frame, out, window=CHECKER_WINDOW, flat_std=FLAT_STD):
@@ -34,14 +42,33 @@ def checkerboard_levels(frame, out, window=CHECKER_WINDOW, flat_std=FLAT_STD):
     return float(amplitude[flat].mean()) if bool(flat.any()) else None
 
 
-def _lab_ab(rgb):
-    """CIE a*, b* (D65) of sRGB in [0, 1]: (2, N)."""
+_XYZ_OF_RGB = [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
+_WHITE_D65 = [[0.95047], [1.0], [1.08883]]
+
+
+def _lab(rgb):
+    """CIE L*, a*, b* (D65) of sRGB in [0, 1]: (3, N)."""
     c = rgb.reshape(3, -1)
     linear = torch.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    m = torch.tensor([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]], dtype=c.dtype)
-    xyz = (m @ linear) / torch.tensor([[0.95047], [1.0], [1.08883]], dtype=c.dtype)
+    m = torch.tensor(_XYZ_OF_RGB, dtype=c.dtype, device=c.device)
+    xyz = (m @ linear) / torch.tensor(_WHITE_D65, dtype=c.dtype, device=c.device)
     f = torch.where(xyz > 0.008856, xyz.clamp(min=1e-12) ** (1 / 3), 7.787 * xyz + 16 / 116)
-    return torch.stack([500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+    return torch.stack([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def _lab_ab(rgb):
+    """CIE a*, b* (D65) of sRGB in [0, 1]: (2, N)."""
+    return _lab(rgb)[1:]
+
+
+def _rgb_of_lab(lab):
+    """sRGB in [0, 1] (clipped to the gamut) of CIE L*a*b* (3, N): the inverse of _lab."""
+    fy = (lab[0] + 16) / 116
+    f = torch.stack([fy + lab[1] / 500, fy, fy - lab[2] / 200])
+    xyz = torch.where(f > 0.206893, f ** 3, (f - 16 / 116) / 7.787)
+    xyz = xyz * torch.tensor(_WHITE_D65, dtype=lab.dtype, device=lab.device)
+    linear = torch.linalg.solve(torch.tensor(_XYZ_OF_RGB, dtype=lab.dtype, device=lab.device), xyz).clamp(0, 1)
+    return torch.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear.clamp(min=1e-12) ** (1 / 2.4) - 0.055)
 
 
 def colour_kept(frame, out, share=COLOURFUL_SHARE):
@@ -57,6 +84,99 @@ def colour_kept(frame, out, share=COLOURFUL_SHARE):
     shift = math.degrees(math.atan2(float(after[1]), float(after[0])) - math.atan2(float(before[1]), float(before[0])))
     shift = (shift + 180) % 360 - 180
     return float(after.norm() / before.norm()), abs(shift)
+
+
+class Palette:
+    """Which colours a painting holds. A colour's distance to another is
+    sqrt((PALETTE_L_WEIGHT dL*)^2 + da*^2 + db*^2); `share` is, over a grid of cells
+    PALETTE_STEP distance units wide, the share of the painting's pixels within
+    PALETTE_RADIUS of each cell; `held` (K, 3) are L*a*b* colours of the painting in cells
+    holding at least PALETTE_FLOOR, a sample of them, where an invented colour should go."""
+
+    def __init__(self, share, held):
+        self.share, self.held = share, held
+
+    @staticmethod
+    def _scaled(lab):
+        return torch.stack([lab[0] * PALETTE_L_WEIGHT, lab[1], lab[2]])
+
+    def _cells(self, lab):
+        scaled = self._scaled(lab)
+        lightness = (scaled[0] / PALETTE_STEP).long().clamp(0, self.share.shape[0] - 1)
+        ab = ((scaled[1:] + PALETTE_RANGE) / PALETTE_STEP).long().clamp(0, self.share.shape[1] - 1)
+        return lightness, ab[0], ab[1]
+
+    def share_at(self, lab):
+        """The painting's share near each colour of `lab` (3, N): (N,)."""
+        return self.share.to(lab.device)[self._cells(lab)]
+
+    def nearest(self, lab):
+        """The a*b* of the painting's held colour nearest each colour of `lab` (3, N): (2, N)."""
+        held = self._scaled(self.held.t()).t().to(lab.device)
+        queries = self._scaled(lab).t()
+        index = torch.cat([torch.cdist(chunk, held).argmin(dim=1) for chunk in queries.split(8192)])
+        return self.held.to(lab.device)[index, 1:].t()
+
+
+def painting_palette(painting, seed=0):
+    """The Palette of a painting (3, H, W) in [0, 1]."""
+    lab = _lab(painting)
+    if lab.shape[1] > 1_000_000:  # a large scan: a fixed sample of its pixels says the same
+        lab = lab[:, torch.randperm(lab.shape[1], generator=torch.Generator().manual_seed(seed))[:1_000_000]]
+    sizes = (int(100 * PALETTE_L_WEIGHT / PALETTE_STEP) + 1, int(2 * PALETTE_RANGE / PALETTE_STEP),
+             int(2 * PALETTE_RANGE / PALETTE_STEP))
+    empty = Palette(torch.zeros(sizes), None)
+    cells = empty._cells(lab)
+    flat = (cells[0] * sizes[1] + cells[1]) * sizes[2] + cells[2]
+    counts = torch.zeros(sizes[0] * sizes[1] * sizes[2]).index_add_(0, flat, torch.ones(lab.shape[1]))
+    r = int(PALETTE_RADIUS / PALETTE_STEP)
+    offsets = torch.arange(-r, r + 1, dtype=torch.float32)
+    ball = ((offsets.view(-1, 1, 1) ** 2 + offsets.view(1, -1, 1) ** 2 + offsets.view(1, 1, -1) ** 2) <= r * r).float()
+    near = F.conv3d(counts.view(1, 1, *sizes), ball.view(1, 1, *ball.shape), padding=r)[0, 0] / lab.shape[1]
+    on_palette = lab[:, near[cells] >= PALETTE_FLOOR]
+    if on_palette.shape[1] == 0:
+        raise ValueError("the painting holds no colour above the palette's floor")
+    pick = torch.randperm(on_palette.shape[1], generator=torch.Generator().manual_seed(seed))[:PALETTE_SAMPLES]
+    return Palette(near, on_palette[:, pick].t().contiguous())
+
+
+def off_palette_weight(frame, out, palette, floor=PALETTE_FLOOR):
+    """Per pixel (H*W), how far out of the painting's palette the output's colour is: 1 where
+    the painting holds (almost) none of it, falling to 0 as the painting's share near it
+    reaches `floor`; 0 where the output is nearly grey (chroma under OFF_PALETTE_CHROMA) and
+    where it keeps the input's own colour (its hue within OWN_HUE_DEG of a colourful input's):
+    the model may keep a photo's colours, it should not invent colours the painting lacks.
+    Not differentiable (a mask); frame, out: (3, H, W)."""
+    with torch.no_grad():
+        lab_out, ab_in = _lab(out), _lab_ab(frame)
+        share = palette.share_at(lab_out)
+        ab_out = lab_out[1:]
+        hue_gap = torch.remainder(torch.atan2(ab_out[1], ab_out[0]) - torch.atan2(ab_in[1], ab_in[0]) + math.pi,
+                                  2 * math.pi) - math.pi
+        own = (ab_in.norm(dim=0) >= OFF_PALETTE_CHROMA) & (hue_gap.abs() < math.radians(OWN_HUE_DEG))
+        colourful = ab_out.norm(dim=0) >= OFF_PALETTE_CHROMA
+        return (1 - share / floor).clamp(0, 1) * (colourful & ~own).to(out.dtype)
+
+
+def recoloured(frame, out, palette):
+    """`out` with the colours the painting lacks moved into its palette: each pixel's a*b*
+    moved towards that of the painting's nearest held colour (Palette.nearest) by its
+    off_palette_weight, its lightness kept. What a teacher that paints such colours should
+    have painted. frame, out: (3, H, W) in [0, 1]."""
+    with torch.no_grad():
+        weight = off_palette_weight(frame, out, palette)
+        lab = _lab(out.clamp(0, 1))
+        moved = weight > 0
+        if bool(moved.any()):
+            lab[1:, moved] += weight[moved] * (palette.nearest(lab[:, moved]) - lab[1:, moved])
+        return _rgb_of_lab(lab).reshape(out.shape)
+
+
+def off_palette_share(frame, out, palette):
+    """The share of the output's pixels painted in a colour the painting does not hold and
+    the input did not have there (off_palette_weight >= 0.5): green on a painting of ochres,
+    say. frame, out: (1, 3, H, W)."""
+    return float((off_palette_weight(frame[0], out[0], palette) >= 0.5).float().mean())
 
 
 def _sample(image, points):

@@ -17,7 +17,8 @@ from .data import centre_square, load_image
 from .deep_style import DEEP_LEVELS
 from .onnx_files import ort_run
 from .flow import luminance, occlusion_mask, warp, inside_mask
-from .artifacts import checkerboard_levels, colour_kept, halo_profile, halo_width_px, pooled_profile
+from .artifacts import (checkerboard_levels, colour_kept, halo_profile, halo_width_px, off_palette_share,
+                        painting_palette, pooled_profile)
 from .sizing import model_size, run_scaled, working_scale
 from .losses import CONTENT_LAYER, STYLE_LAYERS, balanced_style_distance, gram
 
@@ -210,7 +211,8 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
     measure_size = min(measure_size, width, height)  # a 360p frame is measured at its own size, never enlarged
     painting = load_image(style_path, measure_size).unsqueeze(0)
     target = _measured_grams(vgg, painting, measure_size)
-    closed, checker, chroma, hue, deep_closed, halos = [], [], [], [], [], []
+    closed, checker, chroma, hue, deep_closed, halos, off_palette = [], [], [], [], [], [], []
+    palette = painting_palette(load_image(style_path))
     deep_target = _measured_grams(deep, painting, measure_size, DEEP_LEVELS) if deep is not None else None
     with torch.no_grad():
         for path in photos:
@@ -232,10 +234,12 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
             chroma_kept, hue_shift = colour_kept(image, out)
             chroma.append(chroma_kept)
             hue.append(hue_shift)
+            off_palette.append(off_palette_share(image, out, palette))
     mean = lambda values: float(np.mean([v for v in values if v is not None])) if any(v is not None for v in values) else None
     rim = pooled_profile(halos)
     return {"style_gap_closed": float(np.mean(closed)), "frame": f"{width}x{height}", "measure_size": measure_size,
             "checkerboard_levels": mean(checker), "colour_chroma_kept": mean(chroma), "colour_hue_shift_deg": mean(hue),
+            "off_palette_share": mean(off_palette),
             "deep_gap_closed": float(np.mean(deep_closed)) if deep_closed else None,
             "halo_width_px": halo_width_px(rim), "halo_edges": sum(n for p, n in halos if p is not None),
             "halo_profile_levels": [round(v, 2) for v in rim or []],

@@ -77,6 +77,8 @@ def run(args):
         raise ValueError("give --model (a model to run) or --pair INPUT OUTPUT (an image pair to score)")
     if args.update_manifest and (args.set != "test" or args.photos):
         raise ValueError("--update-manifest stores the count on the test set: leave out --set check and --photos")
+    from ..artifacts import off_palette_share, painting_palette
+    from ..data import load_image
     from ..measures import open_model, runtime_runner
     model, manifest_path, manifest, _ = open_model(args.model)
     run_model = runtime_runner(model, manifest.get("runtime", {}))
@@ -85,19 +87,28 @@ def run(args):
     photos = [os.path.join(args.data, "content", "samples", n) for n in names if n]
     images = frames_720(photos, args.height) + clip_frames(args.data, args.clips, args.height, clip_times)
     report, total, flagged = {}, 0, 0
+    # The same outputs measured for colours the painting lacks (docs/metrics.md, "off palette"):
+    # the clip frames here include black-and-white film, where any colour is the model's.
+    painting = os.path.join(args.data, "styles", manifest.get("training", {}).get("style", ""))
+    palette = painting_palette(load_image(painting)) if os.path.isfile(painting) else None
+    off_palette = []
     torch.set_grad_enabled(False)
     for name, frame in images:
         out = run_model(frame)
         a = frame[0].permute(1, 2, 0).numpy().astype(np.float32)
         b = out[0].permute(1, 2, 0).numpy().astype(np.float32)
         result, _, mask = score(a, b, scale_of(args.height))
+        if palette is not None:
+            result["off_palette_share"] = off_palette_share(frame, out, palette)
+            off_palette.append(result["off_palette_share"])
         report[name] = result
         total += result["blobs"]
         flagged += int(result["flagged"])
         if args.overlays:
             save_overlay(args.overlays, name, b, mask)
     summary = {"model": model, "height": args.height, "set": args.set, "images": len(images), "flagged_images": flagged,
-               "blobs": total, "flagged": flagged > 0, "per_image": report}
+               "blobs": total, "flagged": flagged > 0,
+               "off_palette_share": float(np.mean(off_palette)) if off_palette else None, "per_image": report}
     if args.out:
         write_json(args.out, summary)
     if args.update_manifest and manifest:
@@ -107,5 +118,6 @@ def run(args):
         manifest.setdefault("metrics", {}).update({f"blobs_{args.height}p": total, f"blobs_flagged_images{suffix}": flagged})
         manifests.write(manifest, manifest_path)
     print(f"{os.path.basename(model)}: {total} blobs in {len(images)} images at {args.height}p, "
-          f"{flagged} flagged -> {'FLAGGED' if flagged else 'clean'}")
+          f"{flagged} flagged -> {'FLAGGED' if flagged else 'clean'}"
+          + (f"; off-palette colour {100 * summary['off_palette_share']:.2f}% of pixels" if off_palette else ""))
     return 0

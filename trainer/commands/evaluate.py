@@ -90,7 +90,8 @@ def run(args):
         **{f"style_gap_closed_{name}": g["style_gap_closed"] for name, g in at_frames.items()},
         **{f"deep_gap_closed_{name}": g["deep_gap_closed"] for name, g in at_frames.items() if deep is not None},
         **{f"{key}_{name}": g[key] for name, g in at_frames.items()
-           for key in ("checkerboard_levels", "colour_chroma_kept", "colour_hue_shift_deg", "halo_width_px")},
+           for key in ("checkerboard_levels", "colour_chroma_kept", "colour_hue_shift_deg", "off_palette_share",
+                       "halo_width_px")},
     }
     report = {"model": model, "style_image": os.path.basename(style), "metrics": metrics,
               "middlebury": mb, "clips": clips, "photos": photos,

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import THREADS_HELP, reconet, use_threads
+from ..artifacts import painting_palette, recoloured
 from ..blob_detector import blob_masks
 from ..deep_style import DEEP_LEVELS, DEFAULT_WEIGHTS as DEEP_WEIGHTS, load_compact_vgg, random_compact_vgg
 from ..data import PhotoCrops, list_images, load_image
@@ -13,8 +14,9 @@ from ..flow import synthetic_pair, with_noise
 from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..sizing import model_size
 from ..losses import (CONTENT_LAYER, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
-                     feature_temporal_loss, gram, gram_term, halo_loss, input_local_std, output_temporal_loss, style_loss,
-                     style_targets, teacher_style_loss, tv_loss)
+                     feature_temporal_loss, gram, gram_term, halo_loss, input_local_std,
+                     output_temporal_loss, style_loss, style_targets,
+                     teacher_style_loss, tv_loss)
 from ..vgg import load_tfjs, random_vgg
 
 DEFAULTS = dict(
@@ -98,6 +100,11 @@ def add_arguments(p):
                         "the blobs the detector finds on either one's output (dilated by 8 px). With the teacher "
                         "the network being fine-tuned and the blob penalty on, it keeps the painting as it was "
                         "while the penalty removes the droplets")
+    p.add_argument("--recolour-teacher", action="store_true",
+                   help="distil from the teacher's output with the colours the painting lacks (and the input did "
+                        "not have there) moved to the nearest the painting holds, at their own lightness "
+                        "(artifacts.recoloured; the `eval` off-palette measure): holding a network to itself, it "
+                        "keeps everything but such colours, e.g. green fringes on a painting of ochres")
     p.add_argument("--model-scale", type=float, default=1.0,
                    help="train as the runtime runs a fast variant: the net sees the crop scaled by this factor, "
                         "its output is scaled back up (bilinear) and every loss is computed at full size")
@@ -143,6 +150,7 @@ def calibration_photos(content, device, count=CALIBRATION_PHOTOS, short_side=256
 
 # Settings a run records beside DEFAULTS; a resumed run older than one of them takes this value.
 RECORDED = dict(no_temporal=False, random_vgg=False, model_scale=1.0, distill_weight=1.0, distill_region="all",
+                recolour_teacher=False,
                 deep_style_weight=0.0, teacher_style_weight=0.0)
 
 
@@ -181,9 +189,10 @@ def run(args):
         net = reconet.ReCoNet(width=args.width, blocks=args.blocks, norm=args.norm or "instance").to(device)
     if args.teacher:
         chosen.update(teacher=os.path.abspath(args.teacher), distill_weight=args.distill_weight,
-                      distill_region=args.distill_region, teacher_style_weight=args.teacher_style_weight)
-    elif args.teacher_style_weight:
-        raise ValueError("--teacher-style-weight needs --teacher")
+                      distill_region=args.distill_region, teacher_style_weight=args.teacher_style_weight,
+                      recolour_teacher=args.recolour_teacher)
+    elif args.teacher_style_weight or args.recolour_teacher:
+        raise ValueError("--teacher-style-weight and --recolour-teacher need --teacher")
     saved = resume["train_config"] if resume is not None else None
     config, notes = resolve_settings({**DEFAULTS, **RECORDED}, chosen, saved)
     if saved is not None:
@@ -210,6 +219,10 @@ def run(args):
     scales = [float(s) for s in config["style_scales"].split(",")]
     style_image = load_image(args.style, config["style_size"]).unsqueeze(0).to(device)
     targets = style_targets(vgg, style_image, scales)
+    palette = None
+    if config.get("recolour_teacher"):
+        # The painting's colours from the whole painting at its own size, as `eval` takes them.
+        palette = painting_palette(load_image(args.style))
     deep = deep_targets = None
     if config["deep_style_weight"] and config["style_weight"]:
         deep = (random_compact_vgg() if config["random_vgg"] else load_compact_vgg(args.deep_encoder)).to(device)
@@ -265,6 +278,9 @@ def run(args):
         if teacher is not None:
             with torch.no_grad():
                 t_out = teacher(both)
+                if w["recolour_teacher"]:
+                    t_out = torch.stack([recoloured(both[i], t_out[i], palette)
+                                         for i in range(len(both))])
                 t_vgg = vgg(t_out, (STYLE_LAYERS if w["teacher_style_weight"] else ()) + (CONTENT_LAYER,))
             keep = None
             if w["distill_region"] == "outside-blobs":

@@ -423,3 +423,74 @@ def test_blob_overlays_keep_each_clip_frames_time_in_its_file_name(tmp_path):
     for name in ("photo.jpg", "clip.mp4@2s", "clip.mp4@2.8s"):
         save_overlay(str(tmp_path), name, image, mask)
     assert sorted(os.listdir(tmp_path)) == ["clip.mp4@2.8s.png", "clip.mp4@2s.png", "photo.png"]
+
+
+def _ochre_painting():
+    # A painting of ochres and browns only, with some near-grey pixels.
+    rng = np.random.default_rng(0)
+    base = np.array([0.78, 0.58, 0.25]) * rng.uniform(0.3, 1.0, (64, 64, 1))
+    return torch.from_numpy(np.clip(base + rng.normal(0, 0.02, (64, 64, 3)), 0, 1)).permute(2, 0, 1).float()
+
+
+def test_the_off_palette_measure_counts_green_on_an_ochre_painting_and_spares_the_inputs_own_colour():
+    from trainer.artifacts import off_palette_share, painting_palette
+    palette = painting_palette(_ochre_painting())
+    grey = torch.full((1, 3, 40, 40), 0.5)
+    ochre = torch.tensor([0.7, 0.5, 0.2]).view(1, 3, 1, 1).expand(1, 3, 40, 40).clone()
+    assert off_palette_share(grey, ochre, palette) == 0.0      # the painting's own colour
+    assert off_palette_share(grey, grey * 0.9, palette) == 0.0  # grey belongs to any palette
+    patched = ochre.clone()
+    patched[..., :10, :10] = torch.tensor([0.31, 0.38, 0.05]).view(1, 3, 1, 1)  # olive green, as picasso paints it
+    assert off_palette_share(grey, patched, palette) == pytest.approx(100 / 1600)
+    # A green input kept green is the photo's colour, not the model's invention.
+    green_input = grey.clone()
+    green_input[..., :10, :10] = torch.tensor([0.2, 0.6, 0.2]).view(1, 3, 1, 1)
+    assert off_palette_share(green_input, patched, palette) == 0.0
+
+
+def test_recolouring_moves_only_invented_colours_into_the_palette_and_keeps_their_lightness():
+    from trainer.artifacts import _lab, off_palette_share, painting_palette, recoloured
+    palette = painting_palette(_ochre_painting())
+    grey = torch.full((3, 20, 20), 0.5)
+    out = torch.tensor([0.7, 0.5, 0.2]).view(3, 1, 1).expand(3, 20, 20).clone()
+    out[:, :5, :5] = torch.tensor([0.31, 0.38, 0.05]).view(3, 1, 1)
+    fixed = recoloured(grey, out, palette)
+    assert off_palette_share(grey[None], out[None], palette) > 0
+    assert off_palette_share(grey[None], fixed[None], palette) == 0.0
+    assert torch.allclose(fixed[:, 5:, 5:], out[:, 5:, 5:], atol=1e-4)  # the painting's own colour is left
+    lightness_before, lightness_after = _lab(out[:, :5, :5])[0], _lab(fixed[:, :5, :5])[0]
+    assert torch.allclose(lightness_before, lightness_after, atol=0.5)
+    # The photo's own green stays green: it is not an invention.
+    green_photo = grey.clone()
+    green_photo[:, :5, :5] = torch.tensor([0.2, 0.6, 0.2]).view(3, 1, 1)
+    assert torch.allclose(recoloured(green_photo, out, palette), out, atol=1e-4)
+
+
+@pytest.mark.skipif(not NODE_READY, reason="needs node and the project's onnxruntime-node (npm install)")
+def test_blobs_reports_colours_the_painting_lacks_beside_the_count(tmp_path):
+    import json
+    from trainer.onnx_files import export_model
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=4, blocks=1)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    path, _ = export_model(net, str(tmp_path), "probe", {"title": "Probe"})
+    manifest_path = path[:-5] + ".json"
+    manifest = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
+    manifest.setdefault("training", {})["style"] = "ochre.png"
+    json.dump(manifest, open(manifest_path, "w"))
+    (tmp_path / "styles").mkdir()
+    from PIL import Image
+    Image.fromarray((_ochre_painting().permute(1, 2, 0).numpy() * 255).astype("uint8")).save(tmp_path / "styles" / "ochre.png")
+    write_photos_to = tmp_path / "content" / "samples"
+    write_photos_to.mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    Image.fromarray((rng.random((60, 80, 3)) * 255).astype("uint8")).save(write_photos_to / "noise.png")
+    r = run_trainer("blobs", "--model", path, "--data", str(tmp_path), "--photos", "noise.png", "--clips", "",
+                    "--height", "72", "--out", str(tmp_path / "report.json"))
+    assert r.returncode == 0, r.stderr
+    report = json.load(open(tmp_path / "report.json"))
+    share = report["off_palette_share"]
+    assert 0.0 <= share <= 1.0 and report["per_image"]["noise.png"]["off_palette_share"] == share
+    assert "off-palette colour" in r.stdout

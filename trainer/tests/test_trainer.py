@@ -633,6 +633,31 @@ def test_self_distillation_outside_blobs_starts_at_zero_and_runs(tmp_path):
     assert bad.returncode != 0 and "--distill-region" in bad.stderr
 
 
+def test_self_distillation_from_a_recoloured_teacher(tmp_path):
+    torch.manual_seed(0)
+    net = reconet.ReCoNet(width=4, blocks=1)
+    torch.save({"model": net.state_dict(), "net_config": net.config(), "step": 10, "train_config": {}}, tmp_path / "ckpt.pt")
+    write_photos(tmp_path / "photos")
+    # A one-colour painting: whatever else the network paints is off its palette, so the
+    # recoloured teacher differs from the student that starts as that teacher.
+    Image.fromarray(np.full((32, 32, 3), (200, 150, 60), dtype="uint8")).save(tmp_path / "ochre.png")
+    common = ("--content", str(tmp_path / "photos"), "--random-vgg", "--size", "32", "--batch", "1", "--steps", "1",
+              "--threads", "1", "--log-every", "1", "--init", str(tmp_path / "ckpt.pt"), "--teacher",
+              str(tmp_path / "ckpt.pt"), "--style-weight", "0")
+    plain = run_trainer("train", "--style", str(tmp_path / "ochre.png"), "--run", str(tmp_path / "plain"), *common)
+    assert plain.returncode == 0, plain.stderr
+    assert torch.load(tmp_path / "plain" / "checkpoint.pt")["history"][0]["distill"] < 1e-6
+    r = run_trainer("train", "--style", str(tmp_path / "ochre.png"), "--run", str(tmp_path / "recoloured"), *common,
+                    "--recolour-teacher")
+    assert r.returncode == 0, r.stderr
+    state = torch.load(tmp_path / "recoloured" / "checkpoint.pt")
+    assert state["train_config"]["recolour_teacher"] is True
+    assert state["history"][0]["distill"] > 1e-3
+    bad = run_trainer("train", "--style", str(tmp_path / "ochre.png"), "--content", str(tmp_path / "photos"),
+                      "--random-vgg", "--run", str(tmp_path / "bad"), "--recolour-teacher")
+    assert bad.returncode != 0 and "--recolour-teacher need --teacher" in bad.stderr
+
+
 def test_kept_checkpoints_average_to_the_mean_of_their_weights_and_export(tmp_path):
     write_photos(tmp_path / "photos")
     Image.fromarray((np.random.default_rng(1).random((64, 64, 3)) * 255).astype("uint8")).save(tmp_path / "style.png")
