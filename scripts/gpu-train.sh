@@ -7,7 +7,10 @@
 #   bash scripts/gpu-train.sh blob DATA RUNS MINUTES    # the blob-penalty fine-tunes of the shipped candy,
 #                                                       # starry-night and udnie
 #   bash scripts/gpu-train.sh levers DATA RUNS MINUTES  # the shipped styles fine-tuned with the deep style levels and the
-#                                                       # halo penalty (DEEP, HALO), and three controls without them
+#                                                       # halo penalty (DEEP, HALO), and three controls without them;
+#                                                       # RECOLOUR=1 also holds each to its shipped self recoloured into
+#                                                       # its painting's palette (--recolour-teacher, weight
+#                                                       # RECOLOUR_DISTILL, default 0.25, as the fast variants' teacher)
 #   bash scripts/gpu-train.sh fast DATA RUNS MINUTES    # every fast variant fine-tuned from its shipped self towards its
 #                                                       # full model (teacher style) and the painting (HALO adds the halo penalty)
 #   bash scripts/gpu-train.sh status RUNS               # last log line of each run
@@ -127,8 +130,12 @@ case "${1:-}" in
     levers="--deep-style-weight ${DEEP:-0.25} --deep-encoder $DATA/weights/collab-distill-vgg19-16x --halo-weight ${HALO:-1e7} --halo-reach ${HALO_REACH:-30}"
     for entry in "${LEVER_RUNS[@]}"; do
       IFS='|' read -r id image args kinds <<<"$entry"
+      # The colours a painting lacks (docs/lab/2026-12-05-off-palette.md): on the CPU at batch 2 the hold
+      # that keeps the style also keeps most of them; here the painting's style terms stay on beside it.
+      recolour=""
+      [ -n "${RECOLOUR:-}" ] && recolour="--teacher models/$id.onnx --recolour-teacher --distill-weight ${RECOLOUR_DISTILL:-0.25}"
       for kind in $kinds; do
-        extra=$levers; [ "$kind" = ctl ] && extra=""
+        extra="$levers $recolour"; [ "$kind" = ctl ] && extra=""
         # shellcheck disable=SC2086
         launch "$id-$kind" "$MINUTES" $PY -m trainer train --style "$DATA/styles/$image.jpg" --init "models/$id.onnx" $args $extra \
           --content "$DATA/content/bsds500" --vgg "$DATA/weights/vgg19-tfjs" --run "$RUNS_DIR/$id-$kind" $LEVER_COMMON
