@@ -14,9 +14,8 @@ from ..flow import synthetic_pair, with_noise
 from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..sizing import model_size
 from ..losses import (CONTENT_LAYER, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
-                     feature_temporal_loss, gram, gram_term, halo_loss, input_local_std,
-                     output_temporal_loss, style_loss, style_targets,
-                     teacher_style_loss, tv_loss)
+                     feature_temporal_loss, gram, gram_term, halo_loss, input_local_std, output_temporal_loss, style_loss,
+                     style_targets, teacher_style_loss, tv_loss)
 from ..vgg import load_tfjs, random_vgg
 
 DEFAULTS = dict(
@@ -191,8 +190,10 @@ def run(args):
         chosen.update(teacher=os.path.abspath(args.teacher), distill_weight=args.distill_weight,
                       distill_region=args.distill_region, teacher_style_weight=args.teacher_style_weight,
                       recolour_teacher=args.recolour_teacher)
-    elif args.teacher_style_weight or args.recolour_teacher:
-        raise ValueError("--teacher-style-weight and --recolour-teacher need --teacher")
+    elif args.teacher_style_weight:
+        raise ValueError("--teacher-style-weight needs --teacher")
+    elif args.recolour_teacher:
+        raise ValueError("--recolour-teacher needs --teacher")
     saved = resume["train_config"] if resume is not None else None
     config, notes = resolve_settings({**DEFAULTS, **RECORDED}, chosen, saved)
     if saved is not None:

@@ -655,7 +655,7 @@ def test_self_distillation_from_a_recoloured_teacher(tmp_path):
     assert state["history"][0]["distill"] > 1e-3
     bad = run_trainer("train", "--style", str(tmp_path / "ochre.png"), "--content", str(tmp_path / "photos"),
                       "--random-vgg", "--run", str(tmp_path / "bad"), "--recolour-teacher")
-    assert bad.returncode != 0 and "--recolour-teacher need --teacher" in bad.stderr
+    assert bad.returncode != 0 and "--recolour-teacher needs --teacher" in bad.stderr
 
 
 def test_kept_checkpoints_average_to_the_mean_of_their_weights_and_export(tmp_path):
