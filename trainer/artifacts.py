@@ -100,15 +100,9 @@ class Palette:
     def _scaled(lab):
         return torch.stack([lab[0] * PALETTE_L_WEIGHT, lab[1], lab[2]])
 
-    def _cells(self, lab):
-        scaled = self._scaled(lab)
-        lightness = (scaled[0] / PALETTE_STEP).long().clamp(0, self.share.shape[0] - 1)
-        ab = ((scaled[1:] + PALETTE_RANGE) / PALETTE_STEP).long().clamp(0, self.share.shape[1] - 1)
-        return lightness, ab[0], ab[1]
-
     def share_at(self, lab):
         """The painting's share near each colour of `lab` (3, N): (N,)."""
-        return self.share.to(lab.device)[self._cells(lab)]
+        return self.share.to(lab.device)[_palette_cells(lab, self.share.shape)]
 
     def nearest(self, lab):
         """The a*b* of the painting's held colour nearest each colour of `lab` (3, N): (2, N)."""
@@ -118,6 +112,14 @@ class Palette:
         return self.held.to(lab.device)[index, 1:].t()
 
 
+def _palette_cells(lab, sizes):
+    """The (L*, a*, b*) cell indices of each colour of `lab` (3, N) in a palette grid of `sizes`."""
+    scaled = Palette._scaled(lab)
+    lightness = (scaled[0] / PALETTE_STEP).long().clamp(0, sizes[0] - 1)
+    ab = ((scaled[1:] + PALETTE_RANGE) / PALETTE_STEP).long().clamp(0, sizes[1] - 1)
+    return lightness, ab[0], ab[1]
+
+
 def painting_palette(painting, seed=0):
     """The Palette of a painting (3, H, W) in [0, 1]."""
     lab = _lab(painting)
@@ -125,8 +127,7 @@ def painting_palette(painting, seed=0):
         lab = lab[:, torch.randperm(lab.shape[1], generator=torch.Generator().manual_seed(seed))[:1_000_000]]
     sizes = (int(100 * PALETTE_L_WEIGHT / PALETTE_STEP) + 1, int(2 * PALETTE_RANGE / PALETTE_STEP),
              int(2 * PALETTE_RANGE / PALETTE_STEP))
-    empty = Palette(torch.zeros(sizes), None)
-    cells = empty._cells(lab)
+    cells = _palette_cells(lab, sizes)
     flat = (cells[0] * sizes[1] + cells[1]) * sizes[2] + cells[2]
     counts = torch.zeros(sizes[0] * sizes[1] * sizes[2]).index_add_(0, flat, torch.ones(lab.shape[1]))
     r = int(PALETTE_RADIUS / PALETTE_STEP)
@@ -148,14 +149,19 @@ def off_palette_weight(frame, out, palette, floor=PALETTE_FLOOR):
     the model may keep a photo's colours, it should not invent colours the painting lacks.
     Not differentiable (a mask); frame, out: (3, H, W)."""
     with torch.no_grad():
-        lab_out, ab_in = _lab(out), _lab_ab(frame)
+        return _off_palette_weight_of(_lab(out), _lab_ab(frame), palette, floor).to(out.dtype)
+
+
+def _off_palette_weight_of(lab_out, ab_in, palette, floor=PALETTE_FLOOR):
+    """off_palette_weight from the output's L*a*b* and the input's a*b* (3, N) and (2, N)."""
+    with torch.no_grad():
         share = palette.share_at(lab_out)
         ab_out = lab_out[1:]
         hue_gap = torch.remainder(torch.atan2(ab_out[1], ab_out[0]) - torch.atan2(ab_in[1], ab_in[0]) + math.pi,
                                   2 * math.pi) - math.pi
         own = (ab_in.norm(dim=0) >= OFF_PALETTE_CHROMA) & (hue_gap.abs() < math.radians(OWN_HUE_DEG))
         colourful = ab_out.norm(dim=0) >= OFF_PALETTE_CHROMA
-        return (1 - share / floor).clamp(0, 1) * (colourful & ~own).to(out.dtype)
+        return (1 - share / floor).clamp(0, 1) * (colourful & ~own).to(share.dtype)
 
 
 def recoloured(frame, out, palette):
@@ -164,8 +170,8 @@ def recoloured(frame, out, palette):
     off_palette_weight, its lightness kept. What a teacher that paints such colours should
     have painted. frame, out: (3, H, W) in [0, 1]."""
     with torch.no_grad():
-        weight = off_palette_weight(frame, out, palette)
-        lab = _lab(out.clamp(0, 1))
+        lab = _lab(out.clamp(0, 1))  # once: both the weight and the move read it
+        weight = _off_palette_weight_of(lab, _lab_ab(frame), palette)
         moved = weight > 0
         if bool(moved.any()):
             lab[1:, moved] += weight[moved] * (palette.nearest(lab[:, moved]) - lab[1:, moved])
