@@ -106,6 +106,21 @@ def teacher_style_loss(output_features, teacher_features):
                for name in STYLE_LAYERS)
 
 
+TEACHER_COLOUR_SIGMA = 4.0  # px at the training crop's size: a few strokes or tiles wide
+
+
+def teacher_colour_loss(output, teacher_output, sigma=TEACHER_COLOUR_SIGMA):
+    """Squared difference, 0-255 scale, of the local mean colour (luminance taken out,
+    Gaussian blur of `sigma` px) of each output and its teacher's output. A student
+    that cannot put the teacher's strokes or tiles where the teacher puts them is pulled
+    by pixel distillation towards their average, a pale flat wash; this term asks only
+    for the colour a few strokes average to, which it can match, and leaves the texture
+    and the lightness to the other terms."""
+    def colour(x):
+        return gaussian_blur(x - luminance(x), sigma)
+    return 255.0 ** 2 * (colour(output) - colour(teacher_output)).pow(2).mean()
+
+
 def tv_loss(images):
     return ((images[:, :, 1:, :] - images[:, :, :-1, :]).abs().mean()
             + (images[:, :, :, 1:] - images[:, :, :, :-1]).abs().mean())

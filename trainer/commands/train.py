@@ -15,7 +15,7 @@ from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, sta
 from ..sizing import model_size
 from ..losses import (CONTENT_LAYER, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, gram, gram_term, halo_loss, input_local_std, output_temporal_loss, style_loss,
-                     style_targets, teacher_style_loss, tv_loss)
+                     style_targets, teacher_colour_loss, teacher_style_loss, tv_loss)
 from ..vgg import load_tfjs, random_vgg
 
 DEFAULTS = dict(
@@ -94,6 +94,10 @@ def add_arguments(p):
                    help="weight of the teacher's style: the balanced Gram distance of each output to the teacher's "
                         "output for the same frame (relu1_1-relu3_4). Keeps the texture a pruned student cannot "
                         "place stroke for stroke, where the pixel term alone averages it into a pale wash; 0: off")
+    p.add_argument("--teacher-colour-weight", type=float, default=0.0,
+                   help="weight of the teacher's colour: the squared difference of each output's local mean colour "
+                        "(luminance out, Gaussian blur of 4 px) from its teacher's (losses.teacher_colour_loss). "
+                        "The colour a few of the teacher's strokes average to, without their placement")
     p.add_argument("--distill-region", default="all", choices=["all", "outside-blobs"],
                    help="where the distillation holds the student to its teacher: everywhere, or everywhere but "
                         "the blobs the detector finds on either one's output (dilated by 8 px). With the teacher "
@@ -150,7 +154,7 @@ def calibration_photos(content, device, count=CALIBRATION_PHOTOS, short_side=256
 # Settings a run records beside DEFAULTS; a resumed run older than one of them takes this value.
 RECORDED = dict(no_temporal=False, random_vgg=False, model_scale=1.0, distill_weight=1.0, distill_region="all",
                 recolour_teacher=False,
-                deep_style_weight=0.0, teacher_style_weight=0.0)
+                deep_style_weight=0.0, teacher_style_weight=0.0, teacher_colour_weight=0.0)
 
 
 def run(args):
@@ -189,9 +193,11 @@ def run(args):
     if args.teacher:
         chosen.update(teacher=os.path.abspath(args.teacher), distill_weight=args.distill_weight,
                       distill_region=args.distill_region, teacher_style_weight=args.teacher_style_weight,
-                      recolour_teacher=args.recolour_teacher)
+                      teacher_colour_weight=args.teacher_colour_weight, recolour_teacher=args.recolour_teacher)
     elif args.teacher_style_weight:
         raise ValueError("--teacher-style-weight needs --teacher")
+    elif args.teacher_colour_weight:
+        raise ValueError("--teacher-colour-weight needs --teacher")
     elif args.recolour_teacher:
         raise ValueError("--recolour-teacher needs --teacher")
     saved = resume["train_config"] if resume is not None else None
@@ -290,6 +296,8 @@ def run(args):
             terms["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg, keep)
             if w["teacher_style_weight"]:
                 terms["teacher_style"] = w["teacher_style_weight"] * teacher_style_loss(out_vgg, t_vgg)
+            if w["teacher_colour_weight"]:
+                terms["teacher_colour"] = w["teacher_colour_weight"] * teacher_colour_loss(out, t_out)
         if w["feature_temporal_weight"]:
             # The loss derives its downscale factor from the feature map's size (any model scale).
             terms["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(

@@ -13,7 +13,8 @@ from PIL import Image
 from trainer import reconet
 from trainer.onnx_files import export_model, parity_check
 from trainer.flow import inside_mask, invert_flow, luminance, occlusion_mask, synthetic_pair, warp, with_noise
-from trainer.losses import feature_temporal_loss, gram, output_temporal_loss, style_loss, style_targets
+from trainer.losses import (feature_temporal_loss, gram, output_temporal_loss, style_loss, style_targets,
+                            teacher_colour_loss)
 from trainer.vgg import WeightsMissing, load_tfjs, random_vgg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -154,6 +155,26 @@ def test_gram_and_pyramid_style_loss():
     assert float(style_loss(vgg, smooth_image(1, 64, 64, seed=9), targets, [1.0, 0.1])) > 0
 
 
+def test_teacher_colour_loss_sees_the_local_mean_colour_not_the_strokes_or_the_lightness():
+    teacher = smooth_image(1, 48, 48, seed=3)
+    assert float(teacher_colour_loss(teacher, teacher)) < 1e-6
+    # Lighter or darker by the same amount in every channel: the same colour.
+    assert float(teacher_colour_loss((teacher + 0.1), teacher)) < 1e-6
+    # A pale copy (half the chroma) is what the term is there to catch.
+    grey = teacher.mean(dim=1, keepdim=True)
+    pale = grey + 0.5 * (teacher - grey)
+    assert float(teacher_colour_loss(pale, teacher)) > 1.0
+    # Tiles of two colours that average to the teacher's flat colour cost far less
+    # than a plain colour shift of the same size.
+    flat = torch.full((1, 3, 48, 48), 0.5)
+    tiles = flat.clone()
+    tiles[:, 0, ::2, ::2] += 0.2
+    tiles[:, 0, 1::2, 1::2] -= 0.2
+    shifted = flat.clone()
+    shifted[:, 0] += 0.2
+    assert float(teacher_colour_loss(tiles, flat)) < 0.05 * float(teacher_colour_loss(shifted, flat))
+
+
 def test_missing_vgg_weights_give_a_clear_error(tmp_path):
     with pytest.raises(WeightsMissing, match="VGG19 weights not found"):
         load_tfjs(str(tmp_path / "nowhere"))
@@ -227,16 +248,20 @@ def test_a_resumed_run_keeps_distilling_from_its_teacher(tmp_path):
 def test_a_student_can_learn_its_teachers_style_without_the_painting(tmp_path):
     common, teacher = tiny_training_with_a_teacher(tmp_path)
     student = run_trainer(*common, "--run", str(tmp_path / "student"), "--teacher", str(teacher), "--style-weight", "0",
-                          "--teacher-style-weight", "1e4", "--distill-weight", "0.5", "--steps", "2")
+                          "--teacher-style-weight", "1e4", "--teacher-colour-weight", "100", "--distill-weight", "0.5",
+                          "--steps", "2")
     assert student.returncode == 0, student.stderr
     logged = student.stdout.split("step 2/2")[1].splitlines()[0]
-    assert " teacher_style " in logged and " distill " in logged
+    assert " teacher_style " in logged and " distill " in logged and " teacher_colour " in logged
     assert " style " not in logged  # no painting: its style levels are not even computed
     config = json.loads((tmp_path / "student" / "config.json").read_text())
     assert config["teacher_style_weight"] == 1e4 and config["style_weight"] == 0
     alone = run_trainer(*common, "--run", str(tmp_path / "alone"), "--teacher-style-weight", "1e4", "--steps", "1")
     assert alone.returncode != 0 and "--teacher-style-weight needs --teacher" in alone.stderr
     assert len(alone.stderr.strip().splitlines()) == 1
+    colour_alone = run_trainer(*common, "--run", str(tmp_path / "colour-alone"), "--teacher-colour-weight", "100",
+                               "--steps", "1")
+    assert colour_alone.returncode != 0 and "--teacher-colour-weight needs --teacher" in colour_alone.stderr
 
 
 def test_train_reports_a_missing_content_folder(tmp_path):
