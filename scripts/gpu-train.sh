@@ -66,12 +66,13 @@ LEVER_RUNS=(
 )
 # The fast variants (pruned, sub-pixel head) learn from their full model's output on each frame (its
 # style, lightly its pixels) and from the painting, with no content term: the teacher's pixels hold
-# the content. docs/lab/2026-12-04-fast-from-new-teachers.md and -fast-teacher-and-painting.md record the CPU runs.
+# the content. docs/lab/2026-12-04-fast-from-new-teachers.md and -fast-teacher-and-painting.md record the CPU runs;
+# mosaic-fast, a pale wash at batch 2, also gets the teacher's colour (lab/2026-12-06-mosaic-fast-colour-term.md).
 FAST_COMMON="$FINETUNE_COMMON --content-weight 0 --teacher-style-weight 2e5 --distill-weight 0.25
   --blob-weight 1e9 --blob-target flat --blob-margin 0.06 --blob-flat-limit 0.05"
 FAST_RUNS=(
   "candy|candy|--style-weight 1.2e5 --temporal-weight 1.2e7 --feature-temporal-weight 6e3"
-  "mosaic|mosaic|--style-weight 2e5 --temporal-weight 8e6 --feature-temporal-weight 4e3"
+  "mosaic|mosaic|--style-weight 2e5 --temporal-weight 8e6 --feature-temporal-weight 4e3 --teacher-colour-weight 300"
   "picasso|picasso_self_portrait|--style-weight 2e5 --temporal-weight 8e6 --feature-temporal-weight 4e3"
   "starry-night|starry_night|--style-weight 6e5 --temporal-weight 1.6e7 --feature-temporal-weight 8e3"
   "the-scream|the_scream|--style-weight 1e5 --temporal-weight 8e6 --feature-temporal-weight 4e3"
