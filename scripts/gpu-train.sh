@@ -5,7 +5,7 @@
 # calling it again continues each run where it stopped.
 #   bash scripts/gpu-train.sh start DATA RUNS MINUTES   # DATA laid out as ../shared/data
 #   bash scripts/gpu-train.sh blob DATA RUNS MINUTES    # the blob-penalty fine-tunes of the shipped candy,
-#                                                       # starry-night and udnie
+#                                                       # starry-night, udnie and picasso (BLOB_STYLES: only these)
 #   bash scripts/gpu-train.sh levers DATA RUNS MINUTES  # the shipped styles fine-tuned with the deep style levels and the
 #                                                       # halo penalty (DEEP, HALO), and three controls without them;
 #                                                       # RECOLOUR=1 also holds each to its shipped self recoloured into
@@ -48,7 +48,10 @@ BLOB_RUNS=(
   "candy|candy|--style-weight 8e4 --temporal-weight 4e6 --feature-temporal-weight 2e3"
   "starry-night|starry_night|--style-weight 3e5 --temporal-weight 4e6 --feature-temporal-weight 2e3"
   "udnie|udnie|--style-weight 1.5e5 --temporal-weight 2e6 --feature-temporal-weight 1e3"
+  "picasso|picasso_self_portrait|--style-weight 2e5 --temporal-weight 4e6 --feature-temporal-weight 2e3"
 )
+# Four styles make eight runs: by the figure above about 92 GB, an H200's memory. On an H100 name
+# three of them: BLOB_STYLES="candy starry-night picasso".
 # The levers tried on the CPU at batch 2 (docs/lab/2026-12-04-deeper-style-levels.md, -halos.md), at the
 # GPU recipe's batch: from each shipped network, blob penalty kept. Controls ("-ctl") share everything else.
 LEVER_COMMON=$BLOB_COMMON
@@ -114,8 +117,11 @@ case "${1:-}" in
   blob)
     DATA=$(realpath "$2"); RUNS_DIR=$(realpath -m "$3"); MINUTES=$4
     mkdir -p "$RUNS_DIR"
+    started=0
     for entry in "${BLOB_RUNS[@]}"; do
       IFS='|' read -r id image args <<<"$entry"
+      if [ -n "${BLOB_STYLES:-}" ] && [[ " $BLOB_STYLES " != *" $id "* ]]; then continue; fi
+      started=$((started + 1))
       for kind in pen held; do
         held=""; [ $kind = held ] && held="--teacher models/$id.onnx $BLOB_HELD"
         # shellcheck disable=SC2086
@@ -123,7 +129,7 @@ case "${1:-}" in
           --content "$DATA/content/bsds500" --vgg "$DATA/weights/vgg19-tfjs" --run "$RUNS_DIR/$id-$kind" $BLOB_COMMON
       done
     done
-    echo "started ${#BLOB_RUNS[@]} x 2 blob-penalty runs for $MINUTES min in $RUNS_DIR"
+    echo "started $started x 2 blob-penalty runs for $MINUTES min in $RUNS_DIR"
     ;;
   levers)
     DATA=$(realpath "$2"); RUNS_DIR=$(realpath -m "$3"); MINUTES=$4
