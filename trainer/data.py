@@ -5,6 +5,8 @@ import torch
 from PIL import Image
 from torchvision.transforms import functional as TF
 
+from .losses import FLAT_STD, input_local_std
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
@@ -33,6 +35,12 @@ def centre_square(path, size):
     return img[:, y:y + size, x:x + size]
 
 
+def flat_share(image):
+    """Share of a (3, H, W) image's pixels where its luminance is flat by the blob
+    detector's measure (local std under FLAT_STD): how much of it is sky, wall or backdrop."""
+    return float((input_local_std(image.unsqueeze(0)) < FLAT_STD).float().mean())
+
+
 class PhotoCrops:
     """Random square crops from photos scaled so their short side is `photo_size`
     (default `size * 1.15`: a crop shows most of the scene). A larger photo size
@@ -40,8 +48,11 @@ class PhotoCrops:
     a wall or a sky is as many pixels wide as it will be there.
     `batch(..., size=s)` with s < size takes a square of a random side between s
     and the photo's short side and scales it to s, so smaller crops also show
-    the scene at other scales. Photos are held as bytes (4x less memory than
-    floats; the same values once divided by 255)."""
+    the scene at other scales. `flat_pick=k` takes each crop as the flattest of k
+    random candidates (the largest share of pixels whose luminance varies less than
+    FLAT_STD in a 31 px window): where droplets and rims appear, so that the blob
+    and halo penalties see some in most steps, not a few. Photos are held as bytes
+    (4x less memory than floats; the same values once divided by 255)."""
 
     def __init__(self, paths, size, limit=None, photo_size=None):
         self.size = size
@@ -50,20 +61,24 @@ class PhotoCrops:
             raise ValueError(f"photo size {short} is smaller than the crop size {size}")
         self.images = [TF.pil_to_tensor(TF.resize(Image.open(p).convert("RGB"), short)) for p in paths[:limit]]
 
-    def batch(self, n, generator, size=None):
+    def batch(self, n, generator, size=None, flat_pick=1):
         size = size or self.size
         out = []
         for _ in range(n):
-            img = self.images[int(torch.randint(len(self.images), (1,), generator=generator))]
-            _, h, w = img.shape
-            side = size if size >= self.size else int(torch.randint(size, min(h, w) + 1, (1,), generator=generator))
-            y = int(torch.randint(h - side + 1, (1,), generator=generator))
-            x = int(torch.randint(w - side + 1, (1,), generator=generator))
-            crop = img[:, y:y + side, x:x + side].float() / 255
-            if side != size:
-                crop = torch.nn.functional.interpolate(crop.unsqueeze(0), size=(size, size), mode="bilinear",
-                                                       align_corners=False, antialias=True)[0].clamp(0, 1)
-            if torch.rand(1, generator=generator) < 0.5:
-                crop = crop.flip(-1)
-            out.append(crop)
+            candidates = [self._crop(generator, size) for _ in range(max(1, flat_pick))]
+            out.append(max(candidates, key=flat_share) if len(candidates) > 1 else candidates[0])
         return torch.stack(out)
+
+    def _crop(self, generator, size):
+        img = self.images[int(torch.randint(len(self.images), (1,), generator=generator))]
+        _, h, w = img.shape
+        side = size if size >= self.size else int(torch.randint(size, min(h, w) + 1, (1,), generator=generator))
+        y = int(torch.randint(h - side + 1, (1,), generator=generator))
+        x = int(torch.randint(w - side + 1, (1,), generator=generator))
+        crop = img[:, y:y + side, x:x + side].float() / 255
+        if side != size:
+            crop = torch.nn.functional.interpolate(crop.unsqueeze(0), size=(size, size), mode="bilinear",
+                                                   align_corners=False, antialias=True)[0].clamp(0, 1)
+        if torch.rand(1, generator=generator) < 0.5:
+            crop = crop.flip(-1)
+        return crop

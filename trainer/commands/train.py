@@ -24,7 +24,7 @@ DEFAULTS = dict(
     temporal_weight=2e6, feature_temporal_weight=1e3,
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
     blob_weight=0.0, blob_margin=0.06, blob_target="flat", blob_flat_limit=0.05, input_noise=0.0, photo_size=0,
-    halo_weight=0.0, halo_reach=HALO_REACH,
+    halo_weight=0.0, halo_reach=HALO_REACH, flat_pick=1,
 )
 
 HELP = {
@@ -54,6 +54,9 @@ HELP = {
     "photo_size": "short side (px) the content photos are scaled to before cropping; 0: 1.15 x the "
                   "largest crop, so a crop shows most of the scene. 720 shows scenes at 720p video's pixel "
                   "scale: flat walls and skies as wide as the runtime meets them (where blobs appear)",
+    "flat_pick": "take each crop as the flattest of this many random ones (the largest share of sky, wall "
+                 "or backdrop by the blob detector's flatness): the blob and halo penalties act there, so "
+                 "they see some in most steps rather than a few; 1: plain random crops",
     "sizes": "comma-separated crop sizes to cycle through, one per step (multi-scale training); "
              "default: --size only",
 }
@@ -241,7 +244,7 @@ def run(args):
 
     def losses(step):
         generator = torch.Generator().manual_seed(w["seed"] * 1_000_003 + step)
-        stills = photos.batch(w["batch"], generator, sizes[step % len(sizes)]).to(device)
+        stills = photos.batch(w["batch"], generator, sizes[step % len(sizes)], w["flat_pick"]).to(device)
         in_t, in_t1, flow, mask = synthetic_pair(stills, generator)
         both = torch.cat([in_t, in_t1])
         seen = with_noise(both, w["input_noise"], generator)

@@ -744,6 +744,26 @@ def test_a_larger_photo_size_shows_the_scene_at_a_larger_pixel_scale(tmp_path):
         PhotoCrops(paths, 32, photo_size=16)
 
 
+def test_the_flat_pick_takes_the_flattest_of_its_candidate_crops(tmp_path):
+    from trainer.data import PhotoCrops, flat_share
+    # Left half noise, right half flat grey: a 32 px crop is mostly one or the other.
+    rng = np.random.default_rng(0)
+    image = np.full((48, 96, 3), 120, dtype=np.uint8)
+    image[:, :48] = (rng.random((48, 48, 3)) * 255).astype(np.uint8)
+    Image.fromarray(image).save(tmp_path / "half.png")
+    crops = PhotoCrops([str(tmp_path / "half.png")], 32, photo_size=48)
+    assert flat_share(crops.images[0][:, :, 60:92].float() / 255) > 0.99
+    assert flat_share(crops.images[0][:, :, :32].float() / 255) < 0.01
+
+    def mean_flat_share(pick):
+        batch = crops.batch(32, torch.Generator().manual_seed(1), flat_pick=pick)
+        assert batch.shape == (32, 3, 32, 32)
+        return sum(flat_share(c) for c in batch) / len(batch)
+
+    plain, picked = mean_flat_share(1), mean_flat_share(4)
+    assert plain < 0.6 and picked > plain + 0.25
+
+
 def test_a_recipe_runs_from_a_model_in_git_to_an_exported_model_that_records_its_lineage(tmp_path, monkeypatch, capsys):
     """`trainer recipe ID --execute`: a model taken from git, two training steps keeping
     their checkpoints, their mean, the export; then --compare measures the result."""
