@@ -246,3 +246,20 @@ def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20):
         profile = halo_excess(outputs[i:i + 1], along, inside).mean(dim=0)
         total = total + (profile[HALO_FREE_PX:] ** 2).mean()
     return total / outputs.shape[0]
+
+
+def halo_band(inputs, reach=HALO_REACH, grow=2):
+    """Where halo_loss looks, as a mask (N, 1, H, W): the background side of every
+    dark-shape edge on a flat background out to `reach` px along its normal, grown by
+    `grow` px; 1 there, 0 elsewhere. A teacher's rim lies in it, so distillation that
+    leaves it out does not ask the student to paint the rim again."""
+    n, _, h, w = inputs.shape
+    band = inputs.new_zeros(n, 1, h, w)
+    with torch.no_grad():
+        for i in range(n):
+            along, _, _ = halo_samples(inputs[i:i + 1], reach, min_edges=1)
+            if along is None:
+                continue
+            xy = along.reshape(-1, 2).round().long()
+            band[i, 0, xy[:, 1].clamp(0, h - 1), xy[:, 0].clamp(0, w - 1)] = 1
+        return F.max_pool2d(band, 2 * grow + 1, stride=1, padding=grow)

@@ -14,7 +14,7 @@ from ..flow import synthetic_pair, with_noise
 from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..sizing import model_size
 from ..losses import (CONTENT_LAYER, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
-                     feature_temporal_loss, gram, gram_term, halo_loss, input_local_std, output_temporal_loss, style_loss,
+                     feature_temporal_loss, gram, gram_term, halo_band, halo_loss, input_local_std, output_temporal_loss, style_loss,
                      style_targets, teacher_colour_loss, teacher_style_loss, tv_loss)
 from ..vgg import load_tfjs, random_vgg
 
@@ -101,11 +101,13 @@ def add_arguments(p):
                    help="weight of the teacher's colour: the squared difference of each output's local mean colour "
                         "(luminance out, Gaussian blur of 4 px) from its teacher's (losses.teacher_colour_loss). "
                         "The colour a few of the teacher's strokes average to, without their placement")
-    p.add_argument("--distill-region", default="all", choices=["all", "outside-blobs"],
-                   help="where the distillation holds the student to its teacher: everywhere, or everywhere but "
-                        "the blobs the detector finds on either one's output (dilated by 8 px). With the teacher "
-                        "the network being fine-tuned and the blob penalty on, it keeps the painting as it was "
-                        "while the penalty removes the droplets")
+    p.add_argument("--distill-region", default="all", choices=["all", "outside-blobs", "outside-halos"],
+                   help="where the distillation holds the student to its teacher: everywhere; everywhere but "
+                        "the blobs the detector finds on either one's output (dilated by 8 px); or everywhere but "
+                        "the band beside dark shapes on flat backgrounds where the halo penalty looks "
+                        "(--halo-reach px, grown by 2). With the teacher the network being fine-tuned and the "
+                        "blob or halo penalty on, it keeps the painting as it was while the penalty removes the "
+                        "droplets or the rim the teacher itself paints")
     p.add_argument("--recolour-teacher", action="store_true",
                    help="distil from the teacher's output with the colours the painting lacks (and the input did "
                         "not have there) moved to the nearest the painting holds, at their own lightness "
@@ -296,6 +298,8 @@ def run(args):
             if w["distill_region"] == "outside-blobs":
                 found = torch.maximum(student_blobs, blob_masks(both, t_out))
                 keep = 1 - F.max_pool2d(found, 17, stride=1, padding=8)
+            elif w["distill_region"] == "outside-halos":
+                keep = 1 - halo_band(both, w["halo_reach"])
             terms["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg, keep)
             if w["teacher_style_weight"]:
                 terms["teacher_style"] = w["teacher_style_weight"] * teacher_style_loss(out_vgg, t_vgg)

@@ -636,7 +636,9 @@ def test_masked_distillation_ignores_only_the_pixels_it_frees():
     assert float(distillation_loss(same, f_same, teacher, f_teacher)) > 0.0
 
 
-def test_self_distillation_outside_blobs_starts_at_zero_and_runs(tmp_path):
+@pytest.mark.parametrize("region, penalty", [("outside-blobs", ["--blob-weight", "1e6", "--blob-target", "detected"]),
+                                             ("outside-halos", ["--halo-weight", "1e6", "--halo-reach", "12"])])
+def test_self_distillation_outside_artifacts_starts_at_zero_and_runs(tmp_path, region, penalty):
     torch.manual_seed(0)
     net = reconet.ReCoNet(width=4, blocks=1)
     torch.save({"model": net.state_dict(), "net_config": net.config(), "step": 10, "train_config": {}}, tmp_path / "ckpt.pt")
@@ -645,11 +647,10 @@ def test_self_distillation_outside_blobs_starts_at_zero_and_runs(tmp_path):
     r = run_trainer("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
                     "--random-vgg", "--run", str(tmp_path / "run"), "--size", "32", "--batch", "1", "--steps", "3",
                     "--style-size", "32", "--threads", "1", "--log-every", "1", "--init", str(tmp_path / "ckpt.pt"),
-                    "--teacher", str(tmp_path / "ckpt.pt"), "--distill-region", "outside-blobs",
-                    "--blob-weight", "1e6", "--blob-target", "detected")
+                    "--teacher", str(tmp_path / "ckpt.pt"), "--distill-region", region, *penalty)
     assert r.returncode == 0, r.stderr
     state = torch.load(tmp_path / "run" / "checkpoint.pt")
-    assert state["train_config"]["distill_region"] == "outside-blobs"
+    assert state["train_config"]["distill_region"] == region
     history = state["history"]
     assert history[0]["distill"] < 1e-6  # the student starts as its teacher
     assert history[-1]["distill"] > 0.0
