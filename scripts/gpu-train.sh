@@ -42,7 +42,9 @@ RUNS=(
 # Every fine-tune from a shipped network (blob, levers, fast) shares these.
 FINETUNE_COMMON="--sizes 256,320 --style-size $STYLE_SIZE --batch 8 --steps 100000 --style-norm balanced --lr 3e-4 --checkpoint-every 100
   --log-every 25 --threads 2 --device cuda"
-BLOB_COMMON="$FINETUNE_COMMON --blob-weight 3e9 --blob-target detected --blob-margin 0.06"
+# FLAT_PICK=4: each crop the flattest of 4, where the blob penalty acts (3.6x the blob pixels it sees;
+# at the CPU's batch 2 it did not settle picasso's blobs: docs/lab/2026-12-06-flat-crops-and-halo-free-distillation.md).
+BLOB_COMMON="$FINETUNE_COMMON --blob-weight 3e9 --blob-target detected --blob-margin 0.06${FLAT_PICK:+ --flat-pick $FLAT_PICK}"
 BLOB_HELD="--distill-weight 1 --distill-region outside-blobs"
 BLOB_RUNS=(
   "candy|candy|--style-weight 8e4 --temporal-weight 4e6 --feature-temporal-weight 2e3"
