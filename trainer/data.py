@@ -50,8 +50,8 @@ class PhotoCrops:
     and the photo's short side and scales it to s, so smaller crops also show
     the scene at other scales. `flat_pick=k` takes each crop as the flattest of k
     random candidates (the largest share of pixels whose luminance varies less than
-    FLAT_STD in a 31 px window): where droplets and rims appear, so that the blob
-    and halo penalties see some in most steps, not a few. Photos are held as bytes
+    FLAT_STD in a 31 px window): where droplets appear, so that the blob penalty
+    sees some in more steps. Photos are held as bytes
     (4x less memory than floats; the same values once divided by 255)."""
 
     def __init__(self, paths, size, limit=None, photo_size=None):

@@ -55,8 +55,9 @@ HELP = {
                   "largest crop, so a crop shows most of the scene. 720 shows scenes at 720p video's pixel "
                   "scale: flat walls and skies as wide as the runtime meets them (where blobs appear)",
     "flat_pick": "take each crop as the flattest of this many random ones (the largest share of sky, wall "
-                 "or backdrop by the blob detector's flatness): the blob and halo penalties act there, so "
-                 "they see some in most steps rather than a few; 1: plain random crops",
+                 "or backdrop by the blob detector's flatness): the blob penalty acts there, so it sees "
+                 "droplets in more steps (it does not add dark-shape edges for the halo penalty); "
+                 "1: plain random crops",
     "sizes": "comma-separated crop sizes to cycle through, one per step (multi-scale training); "
              "default: --size only",
 }
