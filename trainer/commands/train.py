@@ -24,7 +24,7 @@ DEFAULTS = dict(
     temporal_weight=2e6, feature_temporal_weight=1e3,
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
     blob_weight=0.0, blob_margin=0.06, blob_target="flat", blob_flat_limit=0.05, input_noise=0.0, photo_size=0,
-    halo_weight=0.0, halo_reach=HALO_REACH, flat_pick=1,
+    halo_weight=0.0, halo_reach=HALO_REACH, flat_pick=1, edge_pick=1,
 )
 
 HELP = {
@@ -57,6 +57,10 @@ HELP = {
     "flat_pick": "take each crop as the flattest of this many random ones (the largest share of sky, wall "
                  "or backdrop by the blob detector's flatness): the blob penalty acts there, so it sees "
                  "droplets in more steps (it does not add dark-shape edges for the halo penalty); "
+                 "1: plain random crops",
+    "edge_pick": "take each crop as the one of this many random ones with the most edges of a dark shape "
+                 "on a flat background (where the halo penalty looks; about a third of plain crops have "
+                 "enough for it to act): the halo penalty acts in more steps; not with --flat-pick; "
                  "1: plain random crops",
     "sizes": "comma-separated crop sizes to cycle through, one per step (multi-scale training); "
              "default: --size only",
@@ -176,6 +180,8 @@ def run(args):
         chosen["temporal_weight"] = chosen["feature_temporal_weight"] = 0.0
     if chosen["deep_style_weight"] and chosen["style_norm"] != "balanced":
         raise ValueError("--deep-style-weight needs --style-norm balanced (its levels weigh like the others only then)")
+    if chosen["flat_pick"] > 1 and chosen["edge_pick"] > 1:
+        raise ValueError("--flat-pick and --edge-pick both choose each crop: use one of them")
     if chosen["blob_target"] not in ("flat", "detected"):
         raise ValueError(f"--blob-target must be flat or detected, not {chosen['blob_target']!r}")
 
@@ -247,7 +253,8 @@ def run(args):
 
     def losses(step):
         generator = torch.Generator().manual_seed(w["seed"] * 1_000_003 + step)
-        stills = photos.batch(w["batch"], generator, sizes[step % len(sizes)], w["flat_pick"]).to(device)
+        stills = photos.batch(w["batch"], generator, sizes[step % len(sizes)], w["flat_pick"],
+                              w["edge_pick"], w["halo_reach"]).to(device)
         in_t, in_t1, flow, mask = synthetic_pair(stills, generator)
         both = torch.cat([in_t, in_t1])
         seen = with_noise(both, w["input_noise"], generator)

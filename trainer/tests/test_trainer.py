@@ -765,6 +765,30 @@ def test_the_flat_pick_takes_the_flattest_of_its_candidate_crops(tmp_path):
     assert plain < 0.6 and picked > plain + 0.25
 
 
+def test_the_edge_pick_takes_the_crop_with_the_most_dark_shape_edges(tmp_path):
+    from trainer.data import PhotoCrops, dark_edge_count
+    # Left half a dark disc on a flat light background, right half seeded noise.
+    rng = np.random.default_rng(0)
+    image = np.full((96, 192, 3), 200, dtype=np.uint8)
+    yy, xx = np.mgrid[:96, :96]
+    image[:, :96][(yy - 48) ** 2 + (xx - 48) ** 2 < 12 ** 2] = 20
+    image[:, 96:] = (rng.random((96, 96, 3)) * 255).astype(np.uint8)
+    Image.fromarray(image).save(tmp_path / "disc.png")
+    crops = PhotoCrops([str(tmp_path / "disc.png")], 64, photo_size=96)
+    disc, noise = crops.images[0][:, 16:80, 16:80].float() / 255, crops.images[0][:, 16:80, 112:176].float() / 255
+    assert dark_edge_count(disc, reach=12) > 20 and dark_edge_count(noise, reach=12) == 0
+
+    def mean_edges(pick):
+        batch = crops.batch(32, torch.Generator().manual_seed(1), edge_pick=pick, edge_reach=12)
+        assert batch.shape == (32, 3, 64, 64)
+        return sum(dark_edge_count(c, 12) for c in batch) / len(batch)
+
+    plain, picked = mean_edges(1), mean_edges(4)
+    assert picked > plain * 1.5
+    with pytest.raises(ValueError, match="not both"):
+        crops.batch(2, torch.Generator().manual_seed(1), flat_pick=2, edge_pick=2)
+
+
 def test_a_recipe_runs_from_a_model_in_git_to_an_exported_model_that_records_its_lineage(tmp_path, monkeypatch, capsys):
     """`trainer recipe ID --execute`: a model taken from git, two training steps keeping
     their checkpoints, their mean, the export; then --compare measures the result."""
