@@ -44,6 +44,9 @@ FINETUNE_COMMON="--sizes 256,320 --style-size $STYLE_SIZE --batch 8 --steps 1000
   --log-every 25 --threads 2 --device cuda"
 # FLAT_PICK=4: each crop the flattest of 4, where the blob penalty acts (3.6x the blob pixels it sees;
 # at the CPU's batch 2 it did not settle picasso's blobs: docs/lab/2026-12-06-flat-crops-and-halo-free-distillation.md).
+# EDGE_PICK=4 (with HALO in levers and fast): each crop the one of 4 with the most dark-shape edges on a flat
+# background, so the halo penalty acts in most steps (candy's rim 7 -> 1 px at 720p on the CPU at halo 3e8:
+# docs/lab/2026-12-06-candy-rim-edge-pick.md). Not together with FLAT_PICK in one run.
 BLOB_COMMON="$FINETUNE_COMMON --blob-weight 3e9 --blob-target detected --blob-margin 0.06${FLAT_PICK:+ --flat-pick $FLAT_PICK}"
 BLOB_HELD="--distill-weight 1 --distill-region outside-blobs"
 BLOB_RUNS=(
@@ -136,7 +139,7 @@ case "${1:-}" in
   levers)
     DATA=$(realpath "$2"); RUNS_DIR=$(realpath -m "$3"); MINUTES=$4
     mkdir -p "$RUNS_DIR"
-    levers="--deep-style-weight ${DEEP:-0.25} --deep-encoder $DATA/weights/collab-distill-vgg19-16x --halo-weight ${HALO:-1e7} --halo-reach ${HALO_REACH:-30}"
+    levers="--deep-style-weight ${DEEP:-0.25} --deep-encoder $DATA/weights/collab-distill-vgg19-16x --halo-weight ${HALO:-1e7} --halo-reach ${HALO_REACH:-30}${EDGE_PICK:+ --edge-pick $EDGE_PICK}"
     for entry in "${LEVER_RUNS[@]}"; do
       IFS='|' read -r id image args kinds <<<"$entry"
       # The colours a painting lacks (docs/lab/2026-12-05-off-palette.md): on the CPU at batch 2 the hold
@@ -155,7 +158,7 @@ case "${1:-}" in
   fast)
     DATA=$(realpath "$2"); RUNS_DIR=$(realpath -m "$3"); MINUTES=$4
     mkdir -p "$RUNS_DIR"
-    halo=""; [ -n "${HALO:-}" ] && halo="--halo-weight $HALO --halo-reach ${HALO_REACH:-30}"
+    halo=""; [ -n "${HALO:-}" ] && halo="--halo-weight $HALO --halo-reach ${HALO_REACH:-30}${EDGE_PICK:+ --edge-pick $EDGE_PICK}"
     for entry in "${FAST_RUNS[@]}"; do
       IFS='|' read -r id image args <<<"$entry"
       # shellcheck disable=SC2086
