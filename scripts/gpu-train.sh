@@ -158,7 +158,9 @@ case "${1:-}" in
   fast)
     DATA=$(realpath "$2"); RUNS_DIR=$(realpath -m "$3"); MINUTES=$4
     mkdir -p "$RUNS_DIR"
-    halo=""; [ -n "${HALO:-}" ] && halo="--halo-weight $HALO --halo-reach ${HALO_REACH:-30}${EDGE_PICK:+ --edge-pick $EDGE_PICK}"
+    # With the halo penalty the distillation leaves the halo band, so the teacher's own rim is not copied
+    # back (candy-fast, the-scream-fast, udnie-fast on the CPU: docs/lab/2026-12-06-fast-rims-edge-pick.md).
+    halo=""; [ -n "${HALO:-}" ] && halo="--halo-weight $HALO --halo-reach ${HALO_REACH:-30} --distill-region outside-halos${EDGE_PICK:+ --edge-pick $EDGE_PICK}"
     for entry in "${FAST_RUNS[@]}"; do
       IFS='|' read -r id image args <<<"$entry"
       # shellcheck disable=SC2086
