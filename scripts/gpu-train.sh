@@ -12,7 +12,8 @@
 #                                                       # its painting's palette (--recolour-teacher, weight
 #                                                       # RECOLOUR_DISTILL, default 0.25, as the fast variants' teacher)
 #   bash scripts/gpu-train.sh fast DATA RUNS MINUTES    # every fast variant fine-tuned from its shipped self towards its
-#                                                       # full model (teacher style) and the painting (HALO adds the halo penalty)
+#                                                       # full model (teacher style) and the painting (HALO adds the halo penalty,
+#                                                       # WORKING_SCALE=1 crops at each working size)
 #   bash scripts/gpu-train.sh status RUNS               # last log line of each run
 #   bash scripts/gpu-train.sh pause|resume              # SIGSTOP/SIGCONT (while timing something else)
 #   bash scripts/gpu-train.sh collect RUNS OUT          # checkpoints without optimizer state, 2 per tar
@@ -163,9 +164,16 @@ case "${1:-}" in
     halo=""; [ -n "${HALO:-}" ] && halo="--halo-weight $HALO --halo-reach ${HALO_REACH:-30} --distill-region outside-halos${EDGE_PICK:+ --edge-pick $EDGE_PICK}"
     for entry in "${FAST_RUNS[@]}"; do
       IFS='|' read -r id image args <<<"$entry"
+      # WORKING_SCALE=1: photos scaled to the variant's working size (its manifest's nativeShortSide) before
+      # cropping, so the halo penalty sees each rim at the runtime's scale (picasso-fast's 1080p swell went
+      # this way on the CPU: docs/lab/2026-12-06-fast-rims-at-working-scale.md).
+      scale=""
+      if [ -n "${WORKING_SCALE:-}" ]; then
+        scale="--photo-size $($PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["runtime"]["nativeShortSide"])' "models/$id-fast.json")"
+      fi
       # shellcheck disable=SC2086
       launch "$id-fast" "$MINUTES" $PY -m trainer train --style "$DATA/styles/$image.jpg" --init "models/$id-fast.onnx" \
-        --teacher "models/$id.onnx" $args $halo --content "$DATA/content/bsds500" --vgg "$DATA/weights/vgg19-tfjs" \
+        --teacher "models/$id.onnx" $args $halo $scale --content "$DATA/content/bsds500" --vgg "$DATA/weights/vgg19-tfjs" \
         --run "$RUNS_DIR/$id-fast" $FAST_COMMON
     done
     echo "started ${#FAST_RUNS[@]} fast-variant runs for $MINUTES min in $RUNS_DIR"
