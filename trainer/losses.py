@@ -230,21 +230,28 @@ HALO_REACH = 16        # px at the network's own size (train --halo-reach); its 
 HALO_FREE_PX = 2       # the edge itself may be a little softer or sharper than the input's
 
 
-def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20):
+def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20, target=None, free_px=HALO_FREE_PX):
     """The systematic rim the network paints around dark shapes on flat backgrounds
     (trainer/artifacts.py, the `eval` halo measure, made a penalty): per image, the
     excess profile along each edge's normal averaged over its edges, squared beyond the
-    first HALO_FREE_PX px, mean over px and images. Averaged over edges before squaring,
+    first `free_px` px, mean over px and images. Averaged over edges before squaring,
     so brush texture near edges (which averages out) is not pushed towards smoothness;
-    only a glow or dark rim that most edges share is. Images with too few such edges add 0."""
+    only a glow or dark rim that most edges share is. Images with too few such edges add 0.
+
+    With `target` (a teacher's outputs for the same inputs) the profile is held to the
+    target's own mean profile on the same edges instead of to none: a teacher that draws
+    a dark line on the edge, where its student paints a pale band, asks for the line."""
     total = outputs.new_zeros(())
     for i in range(outputs.shape[0]):
         with torch.no_grad():
             along, inside, _ = halo_samples(inputs[i:i + 1].detach(), reach, min_edges)
+            wanted = 0.0
+            if along is not None and target is not None:
+                wanted = halo_excess(target[i:i + 1].detach(), along, inside).mean(dim=0)[free_px:]
         if along is None:
             continue
         profile = halo_excess(outputs[i:i + 1], along, inside).mean(dim=0)
-        total = total + (profile[HALO_FREE_PX:] ** 2).mean()
+        total = total + ((profile[free_px:] - wanted) ** 2).mean()
     return total / outputs.shape[0]
 
 

@@ -13,7 +13,7 @@ from ..data import PhotoCrops, list_images, load_image
 from ..flow import synthetic_pair, with_noise
 from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..sizing import model_size
-from ..losses import (CONTENT_LAYER, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
+from ..losses import (CONTENT_LAYER, HALO_FREE_PX, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, gram, gram_term, halo_band, halo_loss, input_local_std, output_temporal_loss, style_loss,
                      style_targets, teacher_colour_loss, teacher_style_loss, tv_loss)
 from ..vgg import load_tfjs, random_vgg
@@ -24,7 +24,7 @@ DEFAULTS = dict(
     temporal_weight=2e6, feature_temporal_weight=1e3,
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
     blob_weight=0.0, blob_margin=0.06, blob_target="flat", blob_flat_limit=0.05, input_noise=0.0, photo_size=0,
-    halo_weight=0.0, halo_reach=HALO_REACH, flat_pick=1, edge_pick=1,
+    halo_weight=0.0, halo_reach=HALO_REACH, halo_target="none", halo_free_px=HALO_FREE_PX, flat_pick=1, edge_pick=1,
 )
 
 HELP = {
@@ -46,6 +46,11 @@ HELP = {
     "halo_reach": "px from each dark-shape edge the halo penalty looks along, at the network's output size. "
                   "The last 6 are the far background the rim is measured against, so a band that far out "
                   "is not penalised: reach past it (30 in the fast variants trained with it)",
+    "halo_target": "the edge profile the halo penalty holds the output to: none (no rim at all: the output as "
+                   "flat as the input beside each edge) or teacher (the teacher's own mean profile on the same "
+                   "edges, e.g. a dark lead line on the edge where the student paints a pale band; needs --teacher)",
+    "halo_free_px": "px next to each edge the halo penalty leaves alone (the edge itself may be softer or sharper "
+                    "than the input's); 0 with --halo-target teacher holds the lead line too",
     "blob_margin": "residual (RGB distance) the blob penalty tolerates; the detector marks 0.12",
     "input_noise": "standard deviation (on [0, 1]) of Gaussian noise added to each frame the network sees, "
                    "drawn anew for each frame of a pair (sensor noise, film grain); every loss compares "
@@ -182,6 +187,10 @@ def run(args):
         raise ValueError("--deep-style-weight needs --style-norm balanced (its levels weigh like the others only then)")
     if chosen["flat_pick"] > 1 and chosen["edge_pick"] > 1:
         raise ValueError("--flat-pick and --edge-pick both choose each crop: use one of them")
+    if chosen["halo_target"] not in ("none", "teacher"):
+        raise ValueError(f"--halo-target must be none or teacher, not {chosen['halo_target']!r}")
+    if chosen["halo_target"] == "teacher" and not args.teacher:
+        raise ValueError("--halo-target teacher needs --teacher")
     if chosen["blob_target"] not in ("flat", "detected"):
         raise ValueError(f"--blob-target must be flat or detected, not {chosen['blob_target']!r}")
 
@@ -291,8 +300,6 @@ def run(args):
                 region = F.max_pool2d(student_blobs, 9, stride=1, padding=4)  # dilated by 4 px
             terms["blob"] = w["blob_weight"] * blob_loss(out, both, w["blob_margin"], region, residual, flatness,
                                                          w["blob_flat_limit"])
-        if w["halo_weight"]:
-            terms["halo"] = w["halo_weight"] * halo_loss(out, both, w["halo_reach"])
         if w["temporal_weight"]:
             terms["temporal"] = w["temporal_weight"] * output_temporal_loss(out[:n], out[n:], in_t, in_t1, flow, mask)
         if teacher is not None:
@@ -313,6 +320,10 @@ def run(args):
                 terms["teacher_style"] = w["teacher_style_weight"] * teacher_style_loss(out_vgg, t_vgg)
             if w["teacher_colour_weight"]:
                 terms["teacher_colour"] = w["teacher_colour_weight"] * teacher_colour_loss(out, t_out)
+        if w["halo_weight"]:
+            target = t_out if w["halo_target"] == "teacher" else None
+            terms["halo"] = w["halo_weight"] * halo_loss(out, both, w["halo_reach"], target=target,
+                                                         free_px=w["halo_free_px"])
         if w["feature_temporal_weight"]:
             # The loss derives its downscale factor from the feature map's size (any model scale).
             terms["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(

@@ -394,6 +394,27 @@ def test_the_halo_penalty_pulls_a_painted_rim_back_and_is_zero_without_dark_shap
     assert float(halo_loss(flat, flat.detach())) == 0.0
 
 
+def test_the_halo_penalty_held_to_a_teacher_draws_its_line_and_is_zero_on_the_teacher_itself():
+    # A student painting a pale band, a teacher a dark line on the edge: held to the
+    # teacher's profile from the edge on, the band goes and the line comes.
+    from trainer.artifacts import halo_profile
+    from trainer.losses import halo_loss
+    frame, r, radius = _dark_disc(size=160, radius=35)
+    line = frame - ((r >= radius) & (r < radius + 2)).float() * 0.15
+    student = (frame + ((r >= radius) & (r < radius + 6)).float() * 0.12).clone().requires_grad_(True)
+    assert float(halo_loss(line, frame, target=line, free_px=0)) == 0.0
+    optimizer = torch.optim.SGD([student], lr=2e3)
+    first = float(halo_loss(student, frame, target=line, free_px=0))
+    for _ in range(40):
+        optimizer.zero_grad()
+        halo_loss(student, frame, target=line, free_px=0).backward()
+        optimizer.step()
+    assert float(halo_loss(student, frame, target=line, free_px=0)) < 0.1 * first
+    got, _ = halo_profile(frame, student.detach(), reach=16)
+    wanted, _ = halo_profile(frame, line, reach=16)
+    assert got[0] < -10 and max(abs(a - b) for a, b in zip(got, wanted)) < 4  # levels
+
+
 def test_the_halo_penalty_removes_a_far_band_only_when_its_reach_extends_past_it():
     # The last 6 px of the reach are the far background the rim is measured against: a
     # band there is taken for the background, and the penalty lifts the pixels between

@@ -637,7 +637,9 @@ def test_masked_distillation_ignores_only_the_pixels_it_frees():
 
 
 @pytest.mark.parametrize("region, penalty", [("outside-blobs", ["--blob-weight", "1e6", "--blob-target", "detected"]),
-                                             ("outside-halos", ["--halo-weight", "1e6", "--halo-reach", "12"])])
+                                             ("outside-halos", ["--halo-weight", "1e6", "--halo-reach", "12"]),
+                                             ("outside-halos", ["--halo-weight", "1e6", "--halo-reach", "12",
+                                                                "--halo-target", "teacher", "--halo-free-px", "0"])])
 def test_self_distillation_outside_artifacts_starts_at_zero_and_runs(tmp_path, region, penalty):
     torch.manual_seed(0)
     net = reconet.ReCoNet(width=4, blocks=1)
@@ -657,6 +659,11 @@ def test_self_distillation_outside_artifacts_starts_at_zero_and_runs(tmp_path, r
     bad = run_trainer("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
                       "--random-vgg", "--run", str(tmp_path / "bad"), "--distill-region", "inside")
     assert bad.returncode != 0 and "--distill-region" in bad.stderr
+    if "--halo-target" in penalty:
+        assert state["train_config"]["halo_target"] == "teacher" and state["train_config"]["halo_free_px"] == 0
+        alone = run_trainer("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
+                            "--random-vgg", "--run", str(tmp_path / "alone"), "--halo-target", "teacher")
+        assert alone.returncode != 0 and "--halo-target teacher needs --teacher" in alone.stderr
 
 
 def test_self_distillation_from_a_recoloured_teacher(tmp_path):
