@@ -25,6 +25,7 @@ DEFAULTS = dict(
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
     blob_weight=0.0, blob_margin=0.06, blob_target="flat", blob_flat_limit=0.05, input_noise=0.0, photo_size=0,
     halo_weight=0.0, halo_reach=HALO_REACH, halo_target="none", halo_free_px=HALO_FREE_PX, flat_pick=1, edge_pick=1,
+    train_only="all",
 )
 
 HELP = {
@@ -51,6 +52,9 @@ HELP = {
                    "edges, e.g. a dark lead line on the edge where the student paints a pale band; needs --teacher)",
     "halo_free_px": "px next to each edge the halo penalty leaves alone (the edge itself may be softer or sharper "
                     "than the input's); 0 with --halo-target teacher holds the lead line too",
+    "train_only": "which weights the run changes: all, or decoder (the encoder and residual blocks frozen: "
+                  "the features that carry the painting's content and the feature-temporal term stay as they "
+                  "are while the penalties reshape how the decoder paints them; a step costs less)",
     "blob_margin": "residual (RGB distance) the blob penalty tolerates; the detector marks 0.12",
     "input_noise": "standard deviation (on [0, 1]) of Gaussian noise added to each frame the network sees, "
                    "drawn anew for each frame of a pair (sensor noise, film grain); every loss compares "
@@ -191,6 +195,8 @@ def run(args):
         raise ValueError(f"--halo-target must be none or teacher, not {chosen['halo_target']!r}")
     if chosen["halo_target"] == "teacher" and not args.teacher:
         raise ValueError("--halo-target teacher needs --teacher")
+    if chosen["train_only"] not in ("all", "decoder"):
+        raise ValueError(f"--train-only must be all or decoder, not {chosen['train_only']!r}")
     if chosen["blob_target"] not in ("flat", "detected"):
         raise ValueError(f"--blob-target must be flat or detected, not {chosen['blob_target']!r}")
 
@@ -233,7 +239,9 @@ def run(args):
     if config.get("teacher"):
         teacher, _ = reconet.load(config["teacher"], device)
         teacher.eval().requires_grad_(False)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config["lr"])
+    if config["train_only"] == "decoder":
+        net.encoder.requires_grad_(False)
+    optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=config["lr"])
     step, history = 0, []
     if resume is not None:
         step, history = resume_from(resume, net, "model", optimizer, ckpt_path, config, notes)

@@ -216,6 +216,21 @@ def test_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
     assert len((tmp_path / "run" / "command.txt").read_text().splitlines()) == 2
 
 
+def test_a_decoder_only_run_changes_the_decoder_and_leaves_the_encoder_as_it_was(tmp_path):
+    common, teacher = tiny_training_with_a_teacher(tmp_path)
+    r = run_trainer(*common, "--run", str(tmp_path / "student"), "--steps", "3", "--lr", "0.01",
+                    "--init", str(teacher), "--teacher", str(teacher), "--train-only", "decoder")
+    assert r.returncode == 0, r.stderr
+    before = torch.load(teacher)["model"]
+    state = torch.load(tmp_path / "student" / "checkpoint.pt")
+    after = state["model"]
+    assert state["train_config"]["train_only"] == "decoder"
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("encoder."))
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("decoder."))
+    bad = run_trainer(*common, "--run", str(tmp_path / "bad"), "--train-only", "head")
+    assert bad.returncode != 0 and "--train-only" in bad.stderr
+
+
 def tiny_training_with_a_teacher(tmp_path):
     """Photos, a painting and a one-step teacher run in tmp_path: (the train arguments they share, the teacher)."""
     write_photos(tmp_path / "photos")
