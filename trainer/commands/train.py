@@ -54,7 +54,7 @@ HELP = {
                     "than the input's); 0 with --halo-target teacher holds the lead line too",
     "train_only": "which weights the run changes: all, or decoder (the encoder and residual blocks frozen: "
                   "the features that carry the painting's content and the feature-temporal term stay as they "
-                  "are while the penalties reshape how the decoder paints them; a step costs less)",
+                  "are while the penalties reshape how the decoder paints them)",
     "blob_margin": "residual (RGB distance) the blob penalty tolerates; the detector marks 0.12",
     "input_noise": "standard deviation (on [0, 1]) of Gaussian noise added to each frame the network sees, "
                    "drawn anew for each frame of a pair (sensor noise, film grain); every loss compares "
@@ -193,8 +193,6 @@ def run(args):
         raise ValueError("--flat-pick and --edge-pick both choose each crop: use one of them")
     if chosen["halo_target"] not in ("none", "teacher"):
         raise ValueError(f"--halo-target must be none or teacher, not {chosen['halo_target']!r}")
-    if chosen["halo_target"] == "teacher" and not args.teacher:
-        raise ValueError("--halo-target teacher needs --teacher")
     if chosen["train_only"] not in ("all", "decoder"):
         raise ValueError(f"--train-only must be all or decoder, not {chosen['train_only']!r}")
     if chosen["blob_target"] not in ("flat", "detected"):
@@ -239,6 +237,8 @@ def run(args):
     if config.get("teacher"):
         teacher, _ = reconet.load(config["teacher"], device)
         teacher.eval().requires_grad_(False)
+    if config["halo_target"] == "teacher" and teacher is None:
+        raise ValueError("--halo-target teacher needs --teacher")
     if config["train_only"] == "decoder":
         net.encoder.requires_grad_(False)
     optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=config["lr"])
