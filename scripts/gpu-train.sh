@@ -13,7 +13,8 @@
 #                                                       # RECOLOUR_DISTILL, default 0.25, as the fast variants' teacher)
 #   bash scripts/gpu-train.sh fast DATA RUNS MINUTES    # every fast variant fine-tuned from its shipped self towards its
 #                                                       # full model (teacher style) and the painting (HALO adds the halo penalty,
-#                                                       # WORKING_SCALE=1 crops at each working size)
+#                                                       # WORKING_SCALE=1 crops at each working size, HALO_TARGET=teacher
+#                                                       # holds the rim to the full model's profile)
 #   bash scripts/gpu-train.sh status RUNS               # last log line of each run
 #   bash scripts/gpu-train.sh pause|resume              # SIGSTOP/SIGCONT (while timing something else)
 #   bash scripts/gpu-train.sh collect RUNS OUT          # checkpoints without optimizer state, 2 per tar
@@ -161,7 +162,9 @@ case "${1:-}" in
     mkdir -p "$RUNS_DIR"
     # With the halo penalty the distillation leaves the halo band, so the teacher's own rim is not copied
     # back (candy-fast, the-scream-fast, udnie-fast on the CPU: docs/lab/2026-12-06-fast-rims-edge-pick.md).
-    halo=""; [ -n "${HALO:-}" ] && halo="--halo-weight $HALO --halo-reach ${HALO_REACH:-30} --distill-region outside-halos${EDGE_PICK:+ --edge-pick $EDGE_PICK}"
+    # HALO_TARGET=teacher: the rim held to the full model's own edge profile from the edge pixel on; on the
+    # CPU at batch 2 it lost as much style as the flat target (docs/lab/2026-12-06-fast-rims-teacher-profile-and-decoder.md).
+    halo=""; [ -n "${HALO:-}" ] && halo="--halo-weight $HALO --halo-reach ${HALO_REACH:-30} --distill-region outside-halos${EDGE_PICK:+ --edge-pick $EDGE_PICK}${HALO_TARGET:+ --halo-target $HALO_TARGET --halo-free-px 0}"
     for entry in "${FAST_RUNS[@]}"; do
       IFS='|' read -r id image args <<<"$entry"
       # WORKING_SCALE=1: photos scaled to the variant's working size (its manifest's nativeShortSide) before
