@@ -245,11 +245,9 @@ def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20, target=None, free
     for i in range(outputs.shape[0]):
         with torch.no_grad():
             along, inside, _ = halo_samples(inputs[i:i + 1].detach(), reach, min_edges)
-            wanted = 0.0
-            if along is not None and target is not None:
-                wanted = halo_excess(target[i:i + 1].detach(), along, inside).mean(dim=0)[free_px:]
         if along is None:
             continue
+        wanted = 0.0 if target is None else halo_excess(target[i:i + 1].detach(), along, inside).mean(dim=0)[free_px:]
         profile = halo_excess(outputs[i:i + 1], along, inside).mean(dim=0)
         total = total + ((profile[free_px:] - wanted) ** 2).mean()
     return total / outputs.shape[0]
