@@ -210,7 +210,7 @@ describe.skipIf(OBS_MISSING !== null)('in a real OBS Studio 29 (Xvfb, obs-websoc
     }
   }, 180_000);
 
-  it('OBS sending its program over SRT for 60 s: the lag stays bounded, within a second of an ffmpeg sender\'s (a clock in the frames)', async () => {
+  it('OBS sending its program over SRT for 60 s: the lag stays bounded, within a second (15 frame periods on a slow machine) of an ffmpeg sender\'s (a clock in the frames)', async () => {
     // OBS's program is a Media Source playing the clock (ffmpeg -> UDP, no buffering); OBS streams
     // it over SRT into the server; ffmpeg reads /live.mp4 and reads the clock back. The same server
     // first takes the clock straight from an ffmpeg SRT sender: the baseline.
@@ -268,11 +268,18 @@ describe.skipIf(OBS_MISSING !== null)('in a real OBS Studio 29 (Xvfb, obs-websoc
       const first = run.filter((s) => s.at > 2000 && s.at <= 12_000);
       const last = run.filter((s) => s.at > 50_000);
       process.stderr.write(`SRT in (candy fast, 640x360, stylizer ${figures.fpsOut} fps): ffmpeg sender p50 ${p50(baseline)} ms; OBS sender p50 ${p50(run)} ms `
-        + `(p95 ${percentile(run.map((s) => s.lag), 0.95)} ms, ${run.length} frames), first 10 s ${p50(first)} ms, last 10 s ${p50(last)} ms\n`);
+        + `(p95 ${percentile(run.map((s) => s.lag), 0.95)} ms, ${run.length} frames), first 10 s ${p50(first)} ms, last 10 s ${p50(last)} ms; `
+        + `server-side latency p50 ${figures.latencyP50Ms.toFixed(0)} ms\n`);
       expect(baseline.length).toBeGreaterThan(50);
       expect(first.length).toBeGreaterThan(20);
       expect(last.length).toBeGreaterThan(20);
-      expect(p50(run)).toBeLessThanOrEqual(p50(baseline) + 1000);
+      // OBS's compositor and its x264 share the two cores with the stylizer, so the time OBS's own
+      // pipeline adds is a number of frame periods, not a fixed time: about 9 here at 14 fps (+620 ms)
+      // and on a slower CI machine at 7.5 fps (+1063 ms). The allowance is a second or 15 frame
+      // periods, whichever is longer; a backlog on the server's side would also grow over the minute.
+      const allowanceMs = Math.max(1000, (15 * 1000) / figures.fpsOut);
+      expect(figures.fpsOut).toBeGreaterThan(2);
+      expect(p50(run)).toBeLessThanOrEqual(p50(baseline) + allowanceMs);
       expect(p50(last)).toBeLessThanOrEqual(p50(first) + 500); // bounded: it does not grow over the minute
     } finally {
       await clock.close();
