@@ -263,8 +263,8 @@ describe.skipIf(OBS_MISSING !== null)('in a real OBS Studio 29 (Xvfb, obs-websoc
       }, 45_000);
       expect(fromObs.source).toMatch(/^srt:/);
       const run = await readFor(60_000);
+      const figures = await stats(); // while OBS still sends: the stylizer's rate over the run
       await obs.call('StopStream');
-      const figures = await stats();
       const first = run.filter((s) => s.at > 2000 && s.at <= 12_000);
       const last = run.filter((s) => s.at > 50_000);
       process.stderr.write(`SRT in (candy fast, 640x360, stylizer ${figures.fpsOut} fps): ffmpeg sender p50 ${p50(baseline)} ms; OBS sender p50 ${p50(run)} ms `
