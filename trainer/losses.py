@@ -98,12 +98,45 @@ def _weighted_mse(a, b, weight=None):
     return squared.mean() if weight is None else (weight * squared).mean()
 
 
-def teacher_style_loss(output_features, teacher_features):
+# How many input pixels one position of each style layer spans (VGG19's poolings before it).
+STYLE_LAYER_STRIDE = {"relu1_1": 1, "relu2_1": 2, "relu3_1": 4, "relu3_4": 4}
+
+
+def windowed_gram(features, window):
+    """Gram matrices of `features` (N, C, H, W) over non-overlapping window x window
+    tiles (the remainder at the right and bottom left out): (N, tiles, C, C), each
+    normalised like `gram`."""
+    n, c, h, w = features.shape
+    rows, cols = h // window, w // window
+    if rows == 0 or cols == 0:
+        raise ValueError(f"a {window} px window does not fit a {h}x{w} feature map")
+    tiles = (features[..., :rows * window, :cols * window]
+             .reshape(n, c, rows, window, cols, window)
+             .permute(0, 2, 4, 1, 3, 5)
+             .reshape(n * rows * cols, c, window * window))
+    return (tiles.bmm(tiles.transpose(1, 2)) / (c * window * window)).reshape(n, rows * cols, c, c)
+
+
+def teacher_style_loss(output_features, teacher_features, window_px=0):
     """Balanced Gram loss of each output against its teacher's output for the same frame:
     keeps what the teacher's painting looks like (its style statistics) without
-    pinning where each stroke sits, which the temporal terms need to move."""
-    return sum(gram_term(gram(output_features[name]), gram(teacher_features[name]), "balanced")
-               for name in STYLE_LAYERS)
+    pinning where each stroke sits, which the temporal terms need to move.
+
+    `window_px` > 0 takes the statistics tile by tile (tiles of that many input px at
+    every layer), so they must also match where they are: a student may move a stroke
+    within a tile but cannot pay for the light grout between the teacher's tiles with a
+    pale band beside every dark shape, which a Gram over the whole crop cannot tell
+    apart. Each layer's term is the tiles' summed squared distance over the teacher
+    tiles' summed squared norm, so flat tiles (small Grams) do not dominate."""
+    if not window_px:
+        return sum(gram_term(gram(output_features[name]), gram(teacher_features[name]), "balanced")
+                   for name in STYLE_LAYERS)
+    total = 0.0
+    for name in STYLE_LAYERS:
+        window = max(1, window_px // STYLE_LAYER_STRIDE[name])
+        g, t = windowed_gram(output_features[name], window), windowed_gram(teacher_features[name], window)
+        total = total + ((g - t).pow(2).sum((1, 2, 3)) / t.pow(2).sum((1, 2, 3)).clamp(min=1e-12)).mean()
+    return total
 
 
 TEACHER_COLOUR_SIGMA = 4.0  # px at the training crop's size: a few strokes or tiles wide

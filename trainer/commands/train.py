@@ -111,6 +111,11 @@ def add_arguments(p):
                    help="weight of the teacher's style: the balanced Gram distance of each output to the teacher's "
                         "output for the same frame (relu1_1-relu3_4). Keeps the texture a pruned student cannot "
                         "place stroke for stroke, where the pixel term alone averages it into a pale wash; 0: off")
+    p.add_argument("--teacher-style-window", type=int, default=0,
+                   help="px (at the crop's size) of the tiles the teacher's style is taken over, tile by tile "
+                        "(losses.teacher_style_loss): the statistics must match where they are, so a student "
+                        "cannot trade the teacher's light strokes in one place for a pale band beside every dark "
+                        "shape; 0: one Gram over the whole crop")
     p.add_argument("--teacher-colour-weight", type=float, default=0.0,
                    help="weight of the teacher's colour: the squared difference of each output's local mean colour "
                         "(luminance out, Gaussian blur of 4 px) from its teacher's (losses.teacher_colour_loss). "
@@ -173,7 +178,7 @@ def calibration_photos(content, device, count=CALIBRATION_PHOTOS, short_side=256
 # Settings a run records beside DEFAULTS; a resumed run older than one of them takes this value.
 RECORDED = dict(no_temporal=False, random_vgg=False, model_scale=1.0, distill_weight=1.0, distill_region="all",
                 recolour_teacher=False,
-                deep_style_weight=0.0, teacher_style_weight=0.0, teacher_colour_weight=0.0)
+                deep_style_weight=0.0, teacher_style_weight=0.0, teacher_style_window=0, teacher_colour_weight=0.0)
 
 
 def run(args):
@@ -218,9 +223,12 @@ def run(args):
     if args.teacher:
         chosen.update(teacher=os.path.abspath(args.teacher), distill_weight=args.distill_weight,
                       distill_region=args.distill_region, teacher_style_weight=args.teacher_style_weight,
+                      teacher_style_window=args.teacher_style_window,
                       teacher_colour_weight=args.teacher_colour_weight, recolour_teacher=args.recolour_teacher)
     elif args.teacher_style_weight:
         raise ValueError("--teacher-style-weight needs --teacher")
+    elif args.teacher_style_window:
+        raise ValueError("--teacher-style-window needs --teacher")
     elif args.teacher_colour_weight:
         raise ValueError("--teacher-colour-weight needs --teacher")
     elif args.recolour_teacher:
@@ -325,7 +333,7 @@ def run(args):
                 keep = 1 - halo_band(both, w["halo_reach"])
             terms["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg, keep)
             if w["teacher_style_weight"]:
-                terms["teacher_style"] = w["teacher_style_weight"] * teacher_style_loss(out_vgg, t_vgg)
+                terms["teacher_style"] = w["teacher_style_weight"] * teacher_style_loss(out_vgg, t_vgg, w["teacher_style_window"])
             if w["teacher_colour_weight"]:
                 terms["teacher_colour"] = w["teacher_colour_weight"] * teacher_colour_loss(out, t_out)
         if w["halo_weight"]:

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 from trainer import reconet
 from trainer.blob_detector import detect, score
-from trainer.losses import STYLE_LAYERS, balanced_style_distance, gram, gram_term
+from trainer.losses import (STYLE_LAYERS, balanced_style_distance, gram, gram_term, teacher_style_loss,
+                            windowed_gram)
 from trainer.vgg import random_vgg
 
 from .test_trainer import NODE_READY, ROOT, run_trainer, smooth_image, write_photos
@@ -530,3 +531,27 @@ def test_blobs_reports_colours_the_painting_lacks_beside_the_count(tmp_path):
     share = report["off_palette_share"]
     assert 0.0 <= share <= 1.0 and report["per_image"]["noise.png"]["off_palette_share"] == share
     assert "off-palette colour" in r.stdout
+
+
+def test_the_teachers_style_tile_by_tile_sees_where_the_light_strokes_are():
+    # The teacher paints a light patch at the left of the crop, the student the same patch
+    # at the right (a pale band in the wrong place): one Gram over the crop cannot tell
+    # them apart, Grams over 16 px tiles can.
+    def features(column):
+        out = {}
+        for name, stride in (("relu1_1", 1), ("relu2_1", 2), ("relu3_1", 4), ("relu3_4", 4)):
+            size = 64 // stride
+            f = torch.full((1, 4, size, size), 0.1)
+            f[:, 0, :, column // stride:(column + 16) // stride] = 1.0
+            out[name] = f
+        return out
+    teacher, student = features(0), features(48)
+    assert float(teacher_style_loss(student, teacher)) < 1e-9
+    assert float(teacher_style_loss(student, teacher, window_px=16)) > 0.5
+    assert float(teacher_style_loss(teacher, teacher, window_px=16)) == 0.0
+    # One tile as large as the map is the plain Gram.
+    f = torch.rand(2, 3, 8, 8)
+    assert torch.allclose(windowed_gram(f, 8)[:, 0], gram(f))
+    assert windowed_gram(torch.rand(1, 3, 10, 17), 4).shape == (1, 2 * 4, 3, 3)
+    with pytest.raises(ValueError, match="does not fit"):
+        windowed_gram(torch.rand(1, 3, 4, 4), 8)

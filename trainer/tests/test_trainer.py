@@ -279,6 +279,19 @@ def test_a_student_can_learn_its_teachers_style_without_the_painting(tmp_path):
     assert colour_alone.returncode != 0 and "--teacher-colour-weight needs --teacher" in colour_alone.stderr
 
 
+def test_the_teachers_style_tile_by_tile(tmp_path):
+    common, teacher = tiny_training_with_a_teacher(tmp_path)
+    student = run_trainer(*common, "--run", str(tmp_path / "student"), "--teacher", str(teacher), "--style-weight", "0",
+                          "--teacher-style-weight", "1e4", "--teacher-style-window", "8", "--steps", "2")
+    assert student.returncode == 0, student.stderr
+    assert " teacher_style " in student.stdout.split("step 2/2")[1].splitlines()[0]
+    config = json.loads((tmp_path / "student" / "config.json").read_text())
+    assert config["teacher_style_window"] == 8
+    alone = run_trainer(*common, "--run", str(tmp_path / "alone"), "--teacher-style-window", "8", "--steps", "1")
+    assert alone.returncode != 0 and "--teacher-style-window needs --teacher" in alone.stderr
+    assert len(alone.stderr.strip().splitlines()) == 1
+
+
 def test_train_reports_a_missing_content_folder(tmp_path):
     r = run_trainer("train", "--style", "x.png", "--content", str(tmp_path / "none"), "--run", str(tmp_path / "r"),
                     "--random-vgg")
