@@ -14,7 +14,8 @@
 #   bash scripts/gpu-train.sh fast DATA RUNS MINUTES    # every fast variant fine-tuned from its shipped self towards its
 #                                                       # full model (teacher style) and the painting (HALO adds the halo penalty,
 #                                                       # WORKING_SCALE=1 crops at each working size, HALO_TARGET=teacher
-#                                                       # holds the rim to the full model's profile)
+#                                                       # holds the rim to the full model's profile, TEACHER_TILES=32
+#                                                       # takes the teacher's style over 32 px tiles)
 #   bash scripts/gpu-train.sh status RUNS               # last log line of each run
 #   bash scripts/gpu-train.sh pause|resume              # SIGSTOP/SIGCONT (while timing something else)
 #   bash scripts/gpu-train.sh collect RUNS OUT          # checkpoints without optimizer state, 2 per tar
@@ -165,6 +166,10 @@ case "${1:-}" in
     # HALO_TARGET=teacher: the rim held to the full model's own edge profile from the edge pixel on; on the
     # CPU at batch 2 it lost as much style as the flat target (docs/lab/2026-12-06-fast-rims-teacher-profile-and-decoder.md).
     halo=""; [ -n "${HALO:-}" ] && halo="--halo-weight $HALO --halo-reach ${HALO_REACH:-30} --distill-region outside-halos${EDGE_PICK:+ --edge-pick $EDGE_PICK}${HALO_TARGET:+ --halo-target $HALO_TARGET --halo-free-px 0}"
+    # TEACHER_TILES=N: the teacher's style taken over N px tiles, so its light strokes cannot become a pale band
+    # beside every dark shape; on the CPU mosaic-fast's band lost a fifth of its levels at 3-4 points of style
+    # (docs/lab/2026-12-07-mosaic-fast-band.md).
+    [ -n "${TEACHER_TILES:-}" ] && halo="$halo --teacher-style-window $TEACHER_TILES"
     for entry in "${FAST_RUNS[@]}"; do
       IFS='|' read -r id image args <<<"$entry"
       # WORKING_SCALE=1: photos scaled to the variant's working size (its manifest's nativeShortSide) before
