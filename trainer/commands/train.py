@@ -233,6 +233,8 @@ def run(args):
         raise ValueError("--teacher-colour-weight needs --teacher")
     elif args.recolour_teacher:
         raise ValueError("--recolour-teacher needs --teacher")
+    if args.teacher_style_window < 0:
+        raise ValueError(f"--teacher-style-window is a tile size in px (0: off), not {args.teacher_style_window}")
     saved = resume["train_config"] if resume is not None else None
     config, notes = resolve_settings({**DEFAULTS, **RECORDED}, chosen, saved)
     if saved is not None:

@@ -290,6 +290,9 @@ def test_the_teachers_style_tile_by_tile(tmp_path):
     alone = run_trainer(*common, "--run", str(tmp_path / "alone"), "--teacher-style-window", "8", "--steps", "1")
     assert alone.returncode != 0 and "--teacher-style-window needs --teacher" in alone.stderr
     assert len(alone.stderr.strip().splitlines()) == 1
+    negative = run_trainer(*common, "--run", str(tmp_path / "negative"), "--teacher", str(teacher),
+                           "--teacher-style-weight", "1e4", "--teacher-style-window", "-8", "--steps", "1")
+    assert negative.returncode != 0 and "is a tile size in px" in negative.stderr
 
 
 def test_train_reports_a_missing_content_folder(tmp_path):
