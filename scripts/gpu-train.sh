@@ -165,11 +165,11 @@ case "${1:-}" in
     # back (candy-fast, the-scream-fast, udnie-fast on the CPU: docs/lab/2026-12-06-fast-rims-edge-pick.md).
     # HALO_TARGET=teacher: the rim held to the full model's own edge profile from the edge pixel on; on the
     # CPU at batch 2 it lost as much style as the flat target (docs/lab/2026-12-06-fast-rims-teacher-profile-and-decoder.md).
-    halo=""; [ -n "${HALO:-}" ] && halo="--halo-weight $HALO --halo-reach ${HALO_REACH:-30} --distill-region outside-halos${EDGE_PICK:+ --edge-pick $EDGE_PICK}${HALO_TARGET:+ --halo-target $HALO_TARGET --halo-free-px 0}"
+    fast_levers=""; [ -n "${HALO:-}" ] && fast_levers="--halo-weight $HALO --halo-reach ${HALO_REACH:-30} --distill-region outside-halos${EDGE_PICK:+ --edge-pick $EDGE_PICK}${HALO_TARGET:+ --halo-target $HALO_TARGET --halo-free-px 0}"
     # TEACHER_TILES=N: the teacher's style taken over N px tiles, so its light strokes cannot become a pale band
     # beside every dark shape; on the CPU mosaic-fast's band lost a fifth of its levels at 3-4 points of style
     # (docs/lab/2026-12-07-mosaic-fast-band.md).
-    [ -n "${TEACHER_TILES:-}" ] && halo="$halo --teacher-style-window $TEACHER_TILES"
+    [ -n "${TEACHER_TILES:-}" ] && fast_levers="$fast_levers --teacher-style-window $TEACHER_TILES"
     for entry in "${FAST_RUNS[@]}"; do
       IFS='|' read -r id image args <<<"$entry"
       # WORKING_SCALE=1: photos scaled to the variant's working size (its manifest's nativeShortSide) before
@@ -181,7 +181,7 @@ case "${1:-}" in
       fi
       # shellcheck disable=SC2086
       launch "$id-fast" "$MINUTES" $PY -m trainer train --style "$DATA/styles/$image.jpg" --init "models/$id-fast.onnx" \
-        --teacher "models/$id.onnx" $args $halo $scale --content "$DATA/content/bsds500" --vgg "$DATA/weights/vgg19-tfjs" \
+        --teacher "models/$id.onnx" $args $fast_levers $scale --content "$DATA/content/bsds500" --vgg "$DATA/weights/vgg19-tfjs" \
         --run "$RUNS_DIR/$id-fast" $FAST_COMMON
     done
     echo "started ${#FAST_RUNS[@]} fast-variant runs for $MINUTES min in $RUNS_DIR"

@@ -134,8 +134,10 @@ def teacher_style_loss(output_features, teacher_features, window_px=0):
     total = 0.0
     for name in STYLE_LAYERS:
         window = max(1, window_px // STYLE_LAYER_STRIDE[name])
+        # The tiles stacked as one (N, tiles * C, C) matrix per image: gram_term's balanced norm then
+        # sums over every tile, relative to the teacher tiles' summed norm.
         g, t = windowed_gram(output_features[name], window), windowed_gram(teacher_features[name], window)
-        total = total + ((g - t).pow(2).sum((1, 2, 3)) / t.pow(2).sum((1, 2, 3)).clamp(min=1e-12)).mean()
+        total = total + gram_term(g.flatten(1, 2), t.flatten(1, 2), "balanced")
     return total
 
 
