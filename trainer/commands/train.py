@@ -15,7 +15,7 @@ from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, sta
 from ..sizing import model_size
 from ..losses import (CONTENT_LAYER, HALO_FREE_PX, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, gram, gram_term, halo_band, halo_loss, input_local_std, output_temporal_loss, style_loss,
-                     style_targets, teacher_colour_loss, teacher_style_loss, tv_loss)
+                     style_targets, teacher_colour_loss, teacher_style_loss, teacher_tone_loss, tv_loss)
 from ..vgg import load_tfjs, random_vgg
 
 DEFAULTS = dict(
@@ -120,6 +120,11 @@ def add_arguments(p):
                    help="weight of the teacher's colour: the squared difference of each output's local mean colour "
                         "(luminance out, Gaussian blur of 4 px) from its teacher's (losses.teacher_colour_loss). "
                         "The colour a few of the teacher's strokes average to, without their placement")
+    p.add_argument("--teacher-tone-weight", type=float, default=0.0,
+                   help="weight of the teacher's tone: the squared difference of each output's local mean "
+                        "lightness (luminance, Gaussian blur of 4 px) from its teacher's (losses.teacher_tone_loss). "
+                        "Where the teacher is light and where dark a few strokes wide, without its strokes: a pale "
+                        "band a small student paints beside dark shapes for the Gram terms shows in it; 0: off")
     p.add_argument("--distill-region", default="all", choices=["all", "outside-blobs", "outside-halos"],
                    help="where the distillation holds the student to its teacher: everywhere; everywhere but "
                         "the blobs the detector finds on either one's output (dilated by 8 px); or everywhere but "
@@ -178,7 +183,8 @@ def calibration_photos(content, device, count=CALIBRATION_PHOTOS, short_side=256
 # Settings a run records beside DEFAULTS; a resumed run older than one of them takes this value.
 RECORDED = dict(no_temporal=False, random_vgg=False, model_scale=1.0, distill_weight=1.0, distill_region="all",
                 recolour_teacher=False,
-                deep_style_weight=0.0, teacher_style_weight=0.0, teacher_style_window=0, teacher_colour_weight=0.0)
+                deep_style_weight=0.0, teacher_style_weight=0.0, teacher_style_window=0, teacher_colour_weight=0.0,
+                teacher_tone_weight=0.0)
 
 
 def run(args):
@@ -224,13 +230,16 @@ def run(args):
         chosen.update(teacher=os.path.abspath(args.teacher), distill_weight=args.distill_weight,
                       distill_region=args.distill_region, teacher_style_weight=args.teacher_style_weight,
                       teacher_style_window=args.teacher_style_window,
-                      teacher_colour_weight=args.teacher_colour_weight, recolour_teacher=args.recolour_teacher)
+                      teacher_colour_weight=args.teacher_colour_weight, teacher_tone_weight=args.teacher_tone_weight,
+                      recolour_teacher=args.recolour_teacher)
     elif args.teacher_style_weight:
         raise ValueError("--teacher-style-weight needs --teacher")
     elif args.teacher_style_window:
         raise ValueError("--teacher-style-window needs --teacher")
     elif args.teacher_colour_weight:
         raise ValueError("--teacher-colour-weight needs --teacher")
+    elif args.teacher_tone_weight:
+        raise ValueError("--teacher-tone-weight needs --teacher")
     elif args.recolour_teacher:
         raise ValueError("--recolour-teacher needs --teacher")
     if args.teacher_style_window < 0:
@@ -338,6 +347,8 @@ def run(args):
                 terms["teacher_style"] = w["teacher_style_weight"] * teacher_style_loss(out_vgg, t_vgg, w["teacher_style_window"])
             if w["teacher_colour_weight"]:
                 terms["teacher_colour"] = w["teacher_colour_weight"] * teacher_colour_loss(out, t_out)
+            if w["teacher_tone_weight"]:
+                terms["teacher_tone"] = w["teacher_tone_weight"] * teacher_tone_loss(out, t_out)
         if w["halo_weight"]:
             target = t_out if w["halo_target"] == "teacher" else None
             terms["halo"] = w["halo_weight"] * halo_loss(out, both, w["halo_reach"], target=target,

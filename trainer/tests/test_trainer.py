@@ -14,7 +14,7 @@ from trainer import reconet
 from trainer.onnx_files import export_model, parity_check
 from trainer.flow import inside_mask, invert_flow, luminance, occlusion_mask, synthetic_pair, warp, with_noise
 from trainer.losses import (feature_temporal_loss, gram, output_temporal_loss, style_loss, style_targets,
-                            teacher_colour_loss)
+                            teacher_colour_loss, teacher_tone_loss)
 from trainer.vgg import WeightsMissing, load_tfjs, random_vgg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -175,6 +175,26 @@ def test_teacher_colour_loss_sees_the_local_mean_colour_not_the_strokes_or_the_l
     assert float(teacher_colour_loss(tiles, flat)) < 0.05 * float(teacher_colour_loss(shifted, flat))
 
 
+def test_teacher_tone_loss_sees_a_pale_band_not_the_strokes_or_the_colour():
+    teacher = smooth_image(1, 48, 48, seed=3)
+    assert float(teacher_tone_loss(teacher, teacher)) < 1e-6
+    # Another hue at the same lightness: the colour term's business, not this one's.
+    # Another hue at the same lightness (redder, with as much less green as keeps the
+    # luminance): the colour term's business, not this one's.
+    recoloured = teacher + torch.tensor([0.1, -0.1 * 0.2126 / 0.7152, 0.0]).view(1, 3, 1, 1)
+    assert float(teacher_tone_loss(recoloured, teacher)) < 1e-6
+    assert float(teacher_tone_loss(teacher + 0.1, teacher)) > 1.0
+    # Fine strokes that average to the teacher's flat grey cost far less than a pale band
+    # 8 px wide of the same brightness beside a dark shape.
+    flat = torch.full((1, 3, 48, 48), 0.5)
+    strokes = flat.clone()
+    strokes[..., ::2, :] += 0.2
+    strokes[..., 1::2, :] -= 0.2
+    band = flat.clone()
+    band[..., :, 20:28] += 0.2
+    assert float(teacher_tone_loss(strokes, flat)) < 0.05 * float(teacher_tone_loss(band, flat))
+
+
 def test_missing_vgg_weights_give_a_clear_error(tmp_path):
     with pytest.raises(WeightsMissing, match="VGG19 weights not found"):
         load_tfjs(str(tmp_path / "nowhere"))
@@ -264,10 +284,11 @@ def test_a_student_can_learn_its_teachers_style_without_the_painting(tmp_path):
     common, teacher = tiny_training_with_a_teacher(tmp_path)
     student = run_trainer(*common, "--run", str(tmp_path / "student"), "--teacher", str(teacher), "--style-weight", "0",
                           "--teacher-style-weight", "1e4", "--teacher-colour-weight", "100", "--distill-weight", "0.5",
-                          "--steps", "2")
+                          "--teacher-tone-weight", "10", "--steps", "2")
     assert student.returncode == 0, student.stderr
     logged = student.stdout.split("step 2/2")[1].splitlines()[0]
     assert " teacher_style " in logged and " distill " in logged and " teacher_colour " in logged
+    assert " teacher_tone " in logged
     assert " style " not in logged  # no painting: its style levels are not even computed
     config = json.loads((tmp_path / "student" / "config.json").read_text())
     assert config["teacher_style_weight"] == 1e4 and config["style_weight"] == 0
@@ -277,6 +298,9 @@ def test_a_student_can_learn_its_teachers_style_without_the_painting(tmp_path):
     colour_alone = run_trainer(*common, "--run", str(tmp_path / "colour-alone"), "--teacher-colour-weight", "100",
                                "--steps", "1")
     assert colour_alone.returncode != 0 and "--teacher-colour-weight needs --teacher" in colour_alone.stderr
+    tone_alone = run_trainer(*common, "--run", str(tmp_path / "tone-alone"), "--teacher-tone-weight", "10",
+                             "--steps", "1")
+    assert tone_alone.returncode != 0 and "--teacher-tone-weight needs --teacher" in tone_alone.stderr
 
 
 def test_the_teachers_style_tile_by_tile(tmp_path):
