@@ -155,7 +155,9 @@ async function torchEager(network: Record<string, unknown> | undefined, width: n
   }
 }
 
-async function recordSpeed(manifestPath: string | null, fps: number, size: { width: number; height: number }, provider: string): Promise<void> {
+async function recordSpeed(
+  manifestPath: string | null, fps: number, size: { width: number; height: number }, provider: string, how: string,
+): Promise<void> {
   if (!manifestPath || provider !== 'cpu' || size.width !== 640 || size.height !== 360) {
     process.stdout.write('(--record: needs a model with a manifest, the CPU provider and 640x360; nothing written)\n');
     return;
@@ -164,6 +166,8 @@ async function recordSpeed(manifestPath: string | null, fps: number, size: { wid
     manifest.metrics = {
       ...(manifest.metrics as Record<string, unknown> | undefined),
       cpu_fps_640x360: Number(fps.toFixed(2)), cpu_fps_machine: `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}`,
+      // A note left by an earlier recording would describe another hour's figure.
+      cpu_fps_note: `recorded ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by bench --record: model only, ${how}`,
     };
   });
   process.stdout.write(`recorded ${fps.toFixed(2)} fps in ${manifestPath}\n`);
@@ -231,7 +235,7 @@ async function main(): Promise<void> {
     const model = await modelOnly(style.onnxPath, modelSize.width, modelSize.height, Number(args['model-frames']), device, threads);
     const lanes = `${model.lanes > 1 ? `${model.lanes} lanes x ${model.threadsPerLane} threads` : `${effectiveThreads} threads`}${model.batch > 1 ? `, ${model.batch} frames a run` : ''}`;
     process.stdout.write(`model-only   (ORT ${model.ortVersion}, ${model.provider}, ${lanes}, frames as ${model.frameIo}): ${fmt(model.fps)}\n`);
-    if (args.record) await recordSpeed(style.manifestPath, model.fps, size, model.provider);
+    if (args.record) await recordSpeed(style.manifestPath, model.fps, size, model.provider, lanes);
     const ff = await ffmpegOnly(input, size.width, size.height, fps, Number(args['ffmpeg-frames']), dir);
     process.stdout.write(`ffmpeg-only  (decode -> Node -> encode, no model):   ${fmt(ff.fps)} (${ff.frames} frames)\n`);
     const engine = await StyleEngine.open({ modelPath: style.onnxPath, device, threads, lanes: Number(args.lanes), batch: Number(args.batch), pixelGraph: pixelGraph() });
