@@ -160,9 +160,9 @@ def teacher_tone_loss(output, teacher_output, sigma=TEACHER_COLOUR_SIGMA):
     """Squared difference, 0-255 scale, of the local mean lightness (luminance, Gaussian
     blur of `sigma` px) of each output and its teacher's output: where the picture is
     light and where dark, a few strokes wide, not which stroke goes where. The Gram terms
-    leave that free, and a student too small for the teacher's texture can pay for the
-    light-beside-dark it asks by a pale band beside every dark shape; this term sees the
-    band (many px wide) and averages the strokes away."""
+    leave that free, and a student that cannot draw the teacher's texture where the
+    teacher does can pay for the light-beside-dark it asks by a pale band beside every
+    dark shape; this term sees the band (many px wide) and averages the strokes away."""
     return 255.0 ** 2 * (gaussian_blur(luminance(output), sigma)
                          - gaussian_blur(luminance(teacher_output), sigma)).pow(2).mean()
 

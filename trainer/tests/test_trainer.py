@@ -178,14 +178,13 @@ def test_teacher_colour_loss_sees_the_local_mean_colour_not_the_strokes_or_the_l
 def test_teacher_tone_loss_sees_a_pale_band_not_the_strokes_or_the_colour():
     teacher = smooth_image(1, 48, 48, seed=3)
     assert float(teacher_tone_loss(teacher, teacher)) < 1e-6
-    # Another hue at the same lightness: the colour term's business, not this one's.
     # Another hue at the same lightness (redder, with as much less green as keeps the
     # luminance): the colour term's business, not this one's.
     recoloured = teacher + torch.tensor([0.1, -0.1 * 0.2126 / 0.7152, 0.0]).view(1, 3, 1, 1)
     assert float(teacher_tone_loss(recoloured, teacher)) < 1e-6
     assert float(teacher_tone_loss(teacher + 0.1, teacher)) > 1.0
     # Fine strokes that average to the teacher's flat grey cost far less than a pale band
-    # 8 px wide of the same brightness beside a dark shape.
+    # 8 px wide of the same brightness.
     flat = torch.full((1, 3, 48, 48), 0.5)
     strokes = flat.clone()
     strokes[..., ::2, :] += 0.2
