@@ -15,7 +15,8 @@
 #                                                       # full model (teacher style) and the painting (HALO adds the halo penalty,
 #                                                       # WORKING_SCALE=1 crops at each working size, HALO_TARGET=teacher
 #                                                       # holds the rim to the full model's profile, TEACHER_TILES=32
-#                                                       # takes the teacher's style over 32 px tiles)
+#                                                       # takes the teacher's style over 32 px tiles, TONE=1000 adds
+#                                                       # the teacher's local lightness)
 #   bash scripts/gpu-train.sh status RUNS               # last log line of each run
 #   bash scripts/gpu-train.sh pause|resume              # SIGSTOP/SIGCONT (while timing something else)
 #   bash scripts/gpu-train.sh collect RUNS OUT          # checkpoints without optimizer state, 2 per tar
@@ -170,6 +171,9 @@ case "${1:-}" in
     # beside every dark shape; on the CPU mosaic-fast's band lost a fifth of its levels at 3-4 points of style
     # (docs/lab/2026-12-07-mosaic-fast-band.md).
     [ -n "${TEACHER_TILES:-}" ] && fast_levers="$fast_levers --teacher-style-window $TEACHER_TILES"
+    # TONE=W: the teacher's local lightness (4 px blur) as a term; on the CPU it took 40% off mosaic-fast's band's
+    # brightness, none of its width, for a point of style (docs/lab/2026-12-07-mosaic-fast-tone-and-size.md).
+    [ -n "${TONE:-}" ] && fast_levers="$fast_levers --teacher-tone-weight $TONE"
     for entry in "${FAST_RUNS[@]}"; do
       IFS='|' read -r id image args <<<"$entry"
       # WORKING_SCALE=1: photos scaled to the variant's working size (its manifest's nativeShortSide) before
