@@ -151,9 +151,7 @@ def teacher_colour_loss(output, teacher_output, sigma=TEACHER_COLOUR_SIGMA):
     by pixel distillation towards their average, a pale flat wash; this term asks only
     for the colour a few strokes average to, which it can match, and leaves the texture
     and the lightness to the other terms."""
-    def colour(x):
-        return gaussian_blur(x - luminance(x), sigma)
-    return 255.0 ** 2 * (colour(output) - colour(teacher_output)).pow(2).mean()
+    return _local_mean_distance(output - luminance(output), teacher_output - luminance(teacher_output), sigma)
 
 
 def teacher_tone_loss(output, teacher_output, sigma=TEACHER_COLOUR_SIGMA):
@@ -163,8 +161,13 @@ def teacher_tone_loss(output, teacher_output, sigma=TEACHER_COLOUR_SIGMA):
     leave that free, and a student that cannot draw the teacher's texture where the
     teacher does can pay for the light-beside-dark it asks by a pale band beside every
     dark shape; this term sees the band (many px wide) and averages the strokes away."""
-    return 255.0 ** 2 * (gaussian_blur(luminance(output), sigma)
-                         - gaussian_blur(luminance(teacher_output), sigma)).pow(2).mean()
+    return _local_mean_distance(luminance(output), luminance(teacher_output), sigma)
+
+
+def _local_mean_distance(a, b, sigma):
+    """Mean squared difference, 0-255 scale, of a's and b's Gaussian local means (the
+    blur is linear: one blur of the difference)."""
+    return 255.0 ** 2 * gaussian_blur(a - b, sigma).pow(2).mean()
 
 
 def tv_loss(images):
