@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { StylecastError } from '../core/errors.js';
+import { stringifyLike } from '../core/json-text.js';
 
 export interface StyleCredit {
   readonly painting: string;
@@ -86,11 +87,13 @@ export function parseManifest(text: string, file: string, expectedId: string): M
  * the result is invalid).
  */
 export async function updateManifest(path: string, change: (manifest: Record<string, unknown>) => void): Promise<void> {
-  const manifest = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  const text = await readFile(path, 'utf8');
+  const manifest = JSON.parse(text) as Record<string, unknown>;
   change(manifest);
   const id = basename(path, '.json');
   parseManifest(JSON.stringify(manifest), path, id);
-  await writeFile(`${path}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
+  // The trainer wrote most of the file: its numbers keep their spelling, so the diff is the change.
+  await writeFile(`${path}.tmp`, `${stringifyLike(text, manifest)}\n`);
   await rename(`${path}.tmp`, path);
 }
 

@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FIXTURES, TINY, WRONG_INPUT, childrenOf, listDir, makeClip, probe, processesMentioning, runCli, startCli, tempDir, waitFor,
+  FIXTURES, ROOT, TINY, WRONG_INPUT, childrenOf, listDir, makeClip, probe, processesMentioning, runCli, startCli, tempDir, waitFor,
   type CliResult,
 } from '../support/helpers.js';
 
@@ -11,6 +13,7 @@ let clip: string;
 let longClip: string;
 
 const tiny = ['--style', TINY];
+const execNode = (args: string[]) => promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 });
 
 /** One `error: ...` line, no stack trace, non-zero exit. */
 function expectCleanFailure(result: CliResult, pattern: RegExp, exitCode = 1): void {
@@ -317,6 +320,28 @@ describe('temporary files of killed runs', () => {
     const r = await runCli(['stylize', clip, '-o', join(outDir, 'out.mp4'), ...tiny]);
     expect(r.code, r.stderr).toBe(0);
     expect((await listDir(outDir)).sort()).toEqual([`.other.mp4.${deadPid}.12345678.partial`, `.out.mp4.${process.pid}.0000beef.partial`, 'out.mp4'].sort());
+  });
+});
+
+describe('bench --record', () => {
+  it('writes the speed into the manifest and leaves every other line as the trainer spelled it', async () => {
+    const models = join(dir.path, 'record-models');
+    await mkdir(models, { recursive: true });
+    await copyFile(TINY, join(models, 'tiny.onnx'));
+    // As the trainer's Python writes floats: 1.0, 1e-05.
+    const written = (await readFile(join(FIXTURES, 'tiny.json'), 'utf8'))
+      .replace('"seed": 0', '"seed": 0,\n    "lr": 1e-05,\n    "model_scale": 1.0');
+    await writeFile(join(models, 'tiny.json'), written);
+    const r = await execNode([join(ROOT, 'dist', 'bench', 'bench.js'), '--style', join(models, 'tiny.onnx'), '--input', clip,
+      '--model-frames', '2', '--e2e-frames', '2', '--ffmpeg-frames', '2', '--no-torch', '--record']);
+    expect(r.stdout).toMatch(/^recorded [\d.]+ fps in .*tiny\.json$/m);
+    const after = await readFile(join(models, 'tiny.json'), 'utf8');
+    const kept = written.split('\n');
+    const added = after.split('\n').filter((line) => !kept.includes(line));
+    expect(added.map((line) => line.trim().split(':')[0])).toEqual(['"metrics"', '"cpu_fps_640x360"', '"cpu_fps_machine"', '"cpu_fps_note"']);
+    expect(after).toContain('"model_scale": 1.0');
+    expect(after).toContain('"parity_max_abs_diff": 2.3245811462402344e-06');
+    expect(after.split('\n').length).toBe(kept.length + 4); // "metrics": {} opened into 3 fields and a closing brace
   });
 });
 
