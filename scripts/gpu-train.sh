@@ -16,8 +16,7 @@
 #                                                       # WORKING_SCALE=1 crops at each working size, HALO_TARGET=teacher
 #                                                       # holds the rim to the full model's profile, TEACHER_TILES=32
 #                                                       # takes the teacher's style over 32 px tiles, TONE=1000 adds
-#                                                       # the teacher's local lightness, FEATURE=1e6 holds the student
-#                                                       # to what the full model's encoder sees)
+#                                                       # the teacher's local lightness)
 #   bash scripts/gpu-train.sh status RUNS               # last log line of each run
 #   bash scripts/gpu-train.sh pause|resume              # SIGSTOP/SIGCONT (while timing something else)
 #   bash scripts/gpu-train.sh collect RUNS OUT          # checkpoints without optimizer state, 2 per tar
@@ -175,10 +174,6 @@ case "${1:-}" in
     # TONE=W: the teacher's local lightness (4 px blur) as a term; on the CPU it took 40% off mosaic-fast's band's
     # brightness, none of its width, for a point of style (docs/lab/2026-12-07-mosaic-fast-tone-and-size.md).
     [ -n "${TONE:-}" ] && fast_levers="$fast_levers --teacher-tone-weight $TONE"
-    # FEATURE=W: held to what the full model's encoder sees (the share of its features no linear map of the
-    # student's explains); 40 CPU steps closed 0.05 of the 0.4 there is and left the band as it was
-    # (docs/lab/2026-12-07-mosaic-fast-teacher-features.md): the GPU's hundreds of steps are the test.
-    [ -n "${FEATURE:-}" ] && fast_levers="$fast_levers --teacher-feature-weight $FEATURE"
     for entry in "${FAST_RUNS[@]}"; do
       IFS='|' read -r id image args <<<"$entry"
       # WORKING_SCALE=1: photos scaled to the variant's working size (its manifest's nativeShortSide) before

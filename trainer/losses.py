@@ -170,32 +170,6 @@ def _local_mean_distance(a, b, sigma):
     return 255.0 ** 2 * gaussian_blur(a - b, sigma).pow(2).mean()
 
 
-TEACHER_FEATURE_RIDGE = 1e-3
-
-
-def teacher_feature_loss(student_levels, teacher_levels, names):
-    """The share of the teacher's feature variance at each level in `names` that no linear
-    map of the student's features at that level explains (1 - R^2, 0-1), averaged over
-    the levels. The map is refitted on every batch by ridge least squares (a closed form
-    the gradient passes through), so the student is free in how it encodes, only not in
-    what: a pruned student that paints the teacher's strokes only where the input gives
-    it strong edges has dropped the channels that carry faint ones. The teacher's map is
-    averaged down to the student's size (a network with a sub-pixel head works at half size)."""
-    shares = []
-    for name in names:
-        student, teacher = student_levels[name], teacher_levels[name]
-        teacher = F.adaptive_avg_pool2d(teacher, student.shape[-2:])
-        s = student.permute(0, 2, 3, 1).reshape(-1, student.shape[1])
-        t = teacher.permute(0, 2, 3, 1).reshape(-1, teacher.shape[1])
-        s = s - s.mean(0)
-        s = s / s.std(0).clamp(min=1e-6)
-        t = t - t.mean(0)
-        covariance = s.T @ s / len(s) + TEACHER_FEATURE_RIDGE * torch.eye(s.shape[1], device=s.device)
-        weights = torch.linalg.solve(covariance, s.T @ t / len(s))
-        shares.append((t - s @ weights).pow(2).sum() / t.pow(2).sum().clamp(min=1e-12))
-    return sum(shares) / len(shares)
-
-
 def tv_loss(images):
     return ((images[:, :, 1:, :] - images[:, :, :-1, :]).abs().mean()
             + (images[:, :, :, 1:] - images[:, :, :, :-1]).abs().mean())

@@ -164,28 +164,12 @@ class ReCoNet(nn.Module):
         )
         self.shuffle = nn.PixelShuffle(self.upscale) if self.upscale > 1 else None
 
-    # The decoder's upsampling stages, named for `forward_with_levels`.
-    DECODER_LEVELS = ("decoder1", "decoder2")
-
-    def forward_with_levels(self, x):
-        """The output and the feature maps on the way: `encoder` (after the residual
-        blocks, a quarter of the size the network works at) and `decoder1`, `decoder2`
-        (after each upsampling stage). A network with `upscale` works on the halved frame."""
-        h, w = x.shape[-2:]
-        seen = self._halved(x)[0] if self.shuffle is not None else x
-        levels = {"encoder": self.encoder(seen)}
-        y = levels["encoder"]
-        for name, stage in zip(self.DECODER_LEVELS, self.decoder):
-            y = levels[name] = stage(y)
-        y = self.decoder[len(self.DECODER_LEVELS)](y)
-        if self.shuffle is None:
-            return (torch.tanh(y) + 1) / 2, levels
-        out = (torch.tanh(self.shuffle(y)) + 1) / 2
-        return out[..., :h, :w], levels
-
     def forward_with_features(self, x):
-        out, levels = self.forward_with_levels(x)
-        return out, levels["encoder"]
+        if self.shuffle is not None:
+            return self._forward_upscaled(x)
+        features = self.encoder(x)
+        out = (torch.tanh(self.decoder(features)) + 1) / 2
+        return out, features
 
     @staticmethod
     def _halved(x):
@@ -194,6 +178,12 @@ class ReCoNet(nn.Module):
         h, w = x.shape[-2:]
         padded = nn.functional.pad(x, (0, (8 - w % 8) % 8, 0, (8 - h % 8) % 8), mode="replicate")
         return nn.functional.avg_pool2d(padded, 2), padded
+
+    def _forward_upscaled(self, x):
+        h, w = x.shape[-2:]
+        features = self.encoder(self._halved(x)[0])
+        out = (torch.tanh(self.shuffle(self.decoder(features))) + 1) / 2
+        return out[..., :h, :w], features
 
     def forward(self, x):
         return self.forward_with_features(x)[0]

@@ -15,7 +15,7 @@ from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, sta
 from ..sizing import model_size
 from ..losses import (CONTENT_LAYER, HALO_FREE_PX, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, gram, gram_term, halo_band, halo_loss, input_local_std, output_temporal_loss, style_loss,
-                     style_targets, teacher_colour_loss, teacher_feature_loss, teacher_style_loss, teacher_tone_loss, tv_loss)
+                     style_targets, teacher_colour_loss, teacher_style_loss, teacher_tone_loss, tv_loss)
 from ..vgg import load_tfjs, random_vgg
 
 DEFAULTS = dict(
@@ -125,14 +125,6 @@ def add_arguments(p):
                         "lightness (luminance, Gaussian blur of 4 px) from its teacher's (losses.teacher_tone_loss). "
                         "Where the teacher is light and where dark a few strokes wide, without its strokes: a pale "
                         "band a small student paints beside dark shapes for the Gram terms shows in it; 0: off")
-    p.add_argument("--teacher-feature-weight", type=float, default=0.0,
-                   help="weight of the teacher's features: the share of the teacher network's feature variance "
-                        "(at --teacher-feature-levels) that no linear map of the student's features explains, "
-                        "the map refitted every batch (losses.teacher_feature_loss). What the teacher sees, not "
-                        "how the student stores it; 0: off")
-    p.add_argument("--teacher-feature-levels", default="encoder",
-                   help="comma-separated levels the teacher's features are compared at: encoder (after the "
-                        "residual blocks), decoder1, decoder2 (after each upsampling stage)")
     p.add_argument("--distill-region", default="all", choices=["all", "outside-blobs", "outside-halos"],
                    help="where the distillation holds the student to its teacher: everywhere; everywhere but "
                         "the blobs the detector finds on either one's output (dilated by 8 px); or everywhere but "
@@ -166,16 +158,16 @@ def run_scaled(net, frames, scale):
     variant (docs/model-contract.md, "Model scale"): the model size rounded to
     even sizes, the frame shrunk by area averaging and padded to multiples of 4
     by edge repetition, the output cropped and enlarged bicubically.
-    Returns (output at full size, the network's feature maps by level)."""
+    Returns (output at full size, encoder features)."""
     if scale >= 1:
-        return net.forward_with_levels(frames)
+        return net.forward_with_features(frames)
     h, w = frames.shape[-2:]
     sh, sw = model_size(h, scale), model_size(w, scale)
     small = F.interpolate(frames, size=(sh, sw), mode="area")
     padded = F.pad(small, (0, (-sw) % 4, 0, (-sh) % 4), mode="replicate")
-    out, levels = net.forward_with_levels(padded)
+    out, feats = net.forward_with_features(padded)
     out = out[..., :sh, :sw]
-    return F.interpolate(out, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1), levels
+    return F.interpolate(out, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1), feats
 
 
 CALIBRATION_PHOTOS = 16
@@ -192,7 +184,7 @@ def calibration_photos(content, device, count=CALIBRATION_PHOTOS, short_side=256
 RECORDED = dict(no_temporal=False, random_vgg=False, model_scale=1.0, distill_weight=1.0, distill_region="all",
                 recolour_teacher=False,
                 deep_style_weight=0.0, teacher_style_weight=0.0, teacher_style_window=0, teacher_colour_weight=0.0,
-                teacher_tone_weight=0.0, teacher_feature_weight=0.0, teacher_feature_levels="encoder")
+                teacher_tone_weight=0.0)
 
 
 def run(args):
@@ -239,8 +231,6 @@ def run(args):
                       distill_region=args.distill_region, teacher_style_weight=args.teacher_style_weight,
                       teacher_style_window=args.teacher_style_window,
                       teacher_colour_weight=args.teacher_colour_weight, teacher_tone_weight=args.teacher_tone_weight,
-                      teacher_feature_weight=args.teacher_feature_weight,
-                      teacher_feature_levels=args.teacher_feature_levels,
                       recolour_teacher=args.recolour_teacher)
     elif args.teacher_style_weight:
         raise ValueError("--teacher-style-weight needs --teacher")
@@ -252,14 +242,6 @@ def run(args):
         raise ValueError("--teacher-tone-weight needs --teacher")
     elif args.recolour_teacher:
         raise ValueError("--recolour-teacher needs --teacher")
-    elif args.teacher_feature_weight:
-        raise ValueError("--teacher-feature-weight needs --teacher")
-    feature_levels = [name.strip() for name in args.teacher_feature_levels.split(",") if name.strip()]
-    unknown = [name for name in feature_levels if name not in ("encoder",) + reconet.ReCoNet.DECODER_LEVELS]
-    if unknown or not feature_levels:
-        raise ValueError(f"--teacher-feature-levels takes encoder, decoder1, decoder2, not {args.teacher_feature_levels!r}")
-    if args.teacher:
-        chosen["teacher_feature_levels"] = ",".join(feature_levels)
     if args.teacher_style_window < 0:
         raise ValueError(f"--teacher-style-window is a tile size in px (0: off), not {args.teacher_style_window}")
     saved = resume["train_config"] if resume is not None else None
@@ -312,8 +294,7 @@ def run(args):
         in_t, in_t1, flow, mask = synthetic_pair(stills, generator)
         both = torch.cat([in_t, in_t1])
         seen = with_noise(both, w["input_noise"], generator)
-        out, levels = run_scaled(net, seen, w["model_scale"])
-        feats = levels["encoder"]
+        out, feats = run_scaled(net, seen, w["model_scale"])
         n = in_t.shape[0]
         with torch.no_grad():
             in_vgg = vgg(both, (CONTENT_LAYER,))
@@ -350,7 +331,7 @@ def run(args):
             terms["temporal"] = w["temporal_weight"] * output_temporal_loss(out[:n], out[n:], in_t, in_t1, flow, mask)
         if teacher is not None:
             with torch.no_grad():
-                t_out, t_levels = teacher.forward_with_levels(both)
+                t_out = teacher(both)
                 if w["recolour_teacher"]:
                     t_out = torch.stack([recoloured(both[i], t_out[i], palette)
                                          for i in range(len(both))])
@@ -368,9 +349,6 @@ def run(args):
                 terms["teacher_colour"] = w["teacher_colour_weight"] * teacher_colour_loss(out, t_out)
             if w["teacher_tone_weight"]:
                 terms["teacher_tone"] = w["teacher_tone_weight"] * teacher_tone_loss(out, t_out)
-            if w["teacher_feature_weight"]:
-                terms["teacher_feature"] = w["teacher_feature_weight"] * teacher_feature_loss(
-                    levels, t_levels, w["teacher_feature_levels"].split(","))
         if w["halo_weight"]:
             target = t_out if w["halo_target"] == "teacher" else None
             terms["halo"] = w["halo_weight"] * halo_loss(out, both, w["halo_reach"], target=target,
