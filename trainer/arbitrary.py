@@ -12,6 +12,7 @@ painting's statistics with the frame's own (1 = the painting, 0 = the photo).
 The networks and the contract-2 export: the library under the `adain` and
 `adain-train` commands and the test fixtures.
 """
+import json
 import os
 
 import torch
@@ -201,7 +202,29 @@ def export_arbitrary(stylizer, style_encoder, out_dir, model_id, extra, painting
 
 def load_decoder(checkpoint, decoder):
     """A fine-tuned painter's weights into `decoder` (the AdaIN decoder or Magenta's transfer
-    network; for `adain --decoder` and export)."""
-    state = torch.load(checkpoint, map_location="cpu")
-    decoder.load_state_dict(state["decoder"])
-    return state
+    network; for `adain --decoder`, `adain-train --init` and export): an adain-train
+    checkpoint, or a shipped contract-2 stylizer (.onnx, whose initializers carry the
+    painter's state names under the stylizer's attribute, with its manifest beside it)."""
+    if not os.path.isfile(checkpoint):
+        raise FileNotFoundError(f"painter not found: {checkpoint}")
+    if not checkpoint.endswith(".onnx"):
+        state = torch.load(checkpoint, map_location="cpu")
+        decoder.load_state_dict(state["decoder"])
+        return state
+    import onnx
+    from onnx import numpy_helper
+    manifest_path = checkpoint[:-5] + ".json"
+    if not os.path.isfile(manifest_path):
+        raise FileNotFoundError(f"{checkpoint}: its manifest {manifest_path} is missing (it holds the training settings)")
+    with open(manifest_path) as f:
+        training = json.load(f).get("training", {})
+    initializers = {i.name: i for i in onnx.load(checkpoint).graph.initializer}
+    wanted = decoder.state_dict()
+    # The painter's weights sit under the stylizer's attribute for it (Stylizer.decoder, magenta.Stylizer.transfer).
+    prefix = next((p for p in ("decoder.", "transfer.") if all(p + k in initializers for k in wanted)), None)
+    if prefix is None:
+        raise ValueError(f"{checkpoint}: lacks this painter's weights (another network's export?)")
+    decoder.load_state_dict({k: torch.from_numpy(numpy_helper.to_array(initializers[prefix + k]).copy()) for k in wanted})
+    config = {k: v for k, v in training.items() if k not in ("steps_done", "paintings")}
+    return {"decoder": decoder.state_dict(), "config": config, "step": training.get("steps_done", 0),
+            "paintings": training.get("paintings")}

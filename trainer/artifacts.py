@@ -235,12 +235,16 @@ def halo_samples(frame, reach, min_edges=HALO_MIN_EDGES):
     return along[flat], inside[flat], int(flat.sum())
 
 
-def halo_excess(out, along, inside):
+def halo_excess(out, along, inside, fixed_background=False):
     """Per edge and px along its normal: the output's departure from its own far background
     (the last 6 px) minus the input's departure from its own ((E, reach), in [0, 1] units).
-    Differentiable in `out` (1, 3, H, W)."""
+    Differentiable in `out` (1, 3, H, W); with `fixed_background` not through the far
+    background, so a penalty on it can only move the rim, not the background beyond it."""
     outside = _sample(luminance(out), along)[0]
-    return (outside - outside[:, -6:].mean(dim=1, keepdim=True)) - (inside - inside[:, -6:].mean(dim=1, keepdim=True))
+    far = outside[:, -6:].mean(dim=1, keepdim=True)
+    if fixed_background:
+        far = far.detach()
+    return (outside - far) - (inside - inside[:, -6:].mean(dim=1, keepdim=True))
 
 
 def halo_profile(frame, out, reach=None):

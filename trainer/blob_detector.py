@@ -158,3 +158,26 @@ def clip_frames(data, clips, height, times=CLIP_TIMES):
                 label = name if tuple(times) == CLIP_TIMES else f"{name}@{t:g}s"
                 out.append((label, read_clip_frames(path, height, t, 1)))
     return out
+
+
+def count_on_set(run_model, data, height, set_name="test", photos=None, clips=CLIPS, each=None):
+    """The detector on a model's outputs over an image set (IMAGE_SETS) at `height`:
+    (per-image results, total blobs, flagged images). `photos` (names in
+    DATA/content/samples) replaces the set's photos; `each(name, frame, out, result,
+    mask)` sees every output (overlays, further measures)."""
+    set_photos, clip_times = IMAGE_SETS[set_name]
+    names = photos if photos is not None else set_photos
+    paths = [os.path.join(data, "content", "samples", n) for n in names if n]
+    images = frames_720(paths, height) + clip_frames(data, clips, height, clip_times)
+    report, total, flagged = {}, 0, 0
+    for name, frame in images:
+        out = run_model(frame)
+        a = frame[0].permute(1, 2, 0).numpy().astype(np.float32)
+        b = out[0].permute(1, 2, 0).numpy().astype(np.float32)
+        result, _, mask = score(a, b, scale_of(height))
+        if each is not None:
+            each(name, frame, out, result, mask)
+        report[name] = result
+        total += result["blobs"]
+        flagged += int(result["flagged"])
+    return report, total, flagged

@@ -277,9 +277,12 @@ def blob_loss(outputs, inputs, margin, region=None, magnitude=None, local_std=No
 
 HALO_REACH = 16        # px at the network's own size (train --halo-reach); its last 6 px are the far background
 HALO_FREE_PX = 2       # the edge itself may be a little softer or sharper than the input's
+HALO_BACKGROUND_HELP = ("what the halo penalty may move: free (the rim and the far background it is measured "
+                        "from, so it can pale the whole sky to match a pale rim) or fixed (the rim only)")
 
 
-def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20, target=None, free_px=HALO_FREE_PX):
+def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20, target=None, free_px=HALO_FREE_PX,
+              fixed_background=False):
     """The systematic rim the network paints around dark shapes on flat backgrounds
     (trainer/artifacts.py, the `eval` halo measure, made a penalty): per image, the
     excess profile along each edge's normal averaged over its edges, squared beyond the
@@ -289,7 +292,12 @@ def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20, target=None, free
 
     With `target` (a teacher's outputs for the same inputs) the profile is held to the
     target's own mean profile on the same edges instead of to none: a teacher that draws
-    a dark line on the edge, where its student paints a pale band, asks for the line."""
+    a dark line on the edge, where its student paints a pale band, asks for the line.
+
+    The profile is measured from the far background (the last 6 px of `reach`). Left free,
+    half of the gradient moves that background towards the rim: a pale glow is then
+    "removed" by paling the whole sky. `fixed_background` holds it where it is, so only
+    the rim moves."""
     total = outputs.new_zeros(())
     for i in range(outputs.shape[0]):
         with torch.no_grad():
@@ -297,7 +305,7 @@ def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20, target=None, free
         if along is None:
             continue
         wanted = 0.0 if target is None else halo_excess(target[i:i + 1].detach(), along, inside).mean(dim=0)[free_px:]
-        profile = halo_excess(outputs[i:i + 1], along, inside).mean(dim=0)
+        profile = halo_excess(outputs[i:i + 1], along, inside, fixed_background).mean(dim=0)
         total = total + ((profile[free_px:] - wanted) ** 2).mean()
     return total / outputs.shape[0]
 

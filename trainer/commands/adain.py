@@ -42,6 +42,8 @@ def add_arguments(p):
     p.add_argument("--native-short-side", type=int, default=None,
                    help="with --frames: run the network on whole frames at this short side (the runtime's working size, "
                         "runtime.nativeShortSide), enlarged to the frame as the runtime does; default: at the frame's size")
+    p.add_argument("--blobs", action="store_true",
+                   help="with --frames: also count blobs (docs/metrics.md) per painting on the 10 test images at each frame height")
     p.add_argument("--stroke-scale", type=float, default=1.0, help="with --frames: the runtime's --stroke-scale")
     p.add_argument("--clips", default="mdn_friday.mp4,mdn_stream_of_water.webm,webrtc_mixed_content.webm,cutBunny.mp4",
                    help="clips in DATA/videos for --warping (the same as `eval`'s)")
@@ -52,6 +54,10 @@ def add_arguments(p):
                    "print the proof pair against it (style kept, warping cut), per painting")
     p.add_argument("--compare", metavar="JSON[,JSON]", help="with --baseline: judge these saved reports instead of measuring "
                    "(with --update-manifest: store their means)")
+
+
+# What --frames measures at each frame size, per painting (docs/metrics.md); the manifest keeps their means.
+FRAME_FIGURES = ("style_gap_closed", "halo_width_px", "colour_chroma_kept", "checkerboard_levels")
 
 
 def build_pair(args):
@@ -185,6 +191,7 @@ def run(args):
             store_means(args.update_manifest, after, ",".join(after), args.strength)
         return 0
     from ..data import list_images, load_image
+    from ..blob_detector import count_on_set
     from ..measures import FRAME_SIZES, frame_names, photo_losses, style_gap, style_gap_at_frames, write_report
     from ..sizing import run_scaled, working_scale
     from ..vgg import load_tfjs
@@ -229,8 +236,13 @@ def run(args):
             return run_scaled(run_model, frames, working_scale(h, w, 1.0, args.native_short_side, args.stroke_scale))
 
         for frame in frame_names(args.frames):
-            entry[f"style_gap_closed_{frame}"] = style_gap_at_frames(run_at_working_size, photos, painting, vgg,
-                                                                      FRAME_SIZES[frame])["style_gap_closed"]
+            at_frame = style_gap_at_frames(run_at_working_size, photos, painting, vgg, FRAME_SIZES[frame])
+            for key in FRAME_FIGURES + ("halo_profile_levels",):
+                entry[f"{key}_{frame}"] = at_frame[key]
+            if args.blobs:
+                per_image, total, flagged = count_on_set(run_at_working_size, args.data, FRAME_SIZES[frame][1])
+                entry[f"blobs_{frame}"], entry[f"blobs_flagged_images_{frame}"] = total, flagged
+                entry[f"blobs_per_image_{frame}"] = {name: r["blobs"] for name, r in per_image.items()}
         if args.warping:
             from ..measures import middlebury, real_clips
             with torch.no_grad():
@@ -241,7 +253,10 @@ def run(args):
         report["styles"][name] = entry
         warping = (f", warping error {entry['warping_error_middlebury']:.5f} (Middlebury) / {entry['warping_error_clips']:.5f} (clips)"
                    if args.warping else "")
-        frames = "".join(f", at {f} {entry[f'style_gap_closed_{f}']:.1%}" for f in frame_names(args.frames))
+        frames = "".join(f", at {f} {entry[f'style_gap_closed_{f}']:.1%} (halo {entry[f'halo_width_px_{f}']} px"
+                         + (f", {entry[f'blobs_{f}']} blobs in {entry[f'blobs_flagged_images_{f}']} flagged images"
+                            if args.blobs else "") + ")"
+                         for f in frame_names(args.frames))
         print(f"{name}: style gap closed {gap['style_gap_closed']:.1%}{frames}, content loss {losses['content_loss']:.3g}{warping}", flush=True)
     write_report(report, args.out)
     if args.baseline:
@@ -253,12 +268,17 @@ def run(args):
 
 def store_means(manifest_path, styles, paintings, strength):
     """The means over the measured paintings, in a contract-2 manifest's metrics."""
+    from ..measures import FRAME_SIZES
     from .. import manifest as manifests
     measured = styles.values()
-    means = {key: sum(m[key] for m in measured) / len(measured)
-             for key in ("style_gap_closed", "style_gap_closed_720p", "style_gap_closed_1080p", "content_loss",
-                         "warping_error_middlebury", "warping_error_clips")
-             if all(key in m for m in measured)}
+    keys = ["style_gap_closed", "content_loss", "warping_error_middlebury", "warping_error_clips"] + [
+        f"{key}_{frame}" for frame in FRAME_SIZES for key in FRAME_FIGURES + ("blobs",)]
+    means = {key: sum(m[key] for m in measured) / len(measured) for key in keys
+             if all(m.get(key) is not None for m in measured)}
+    # One flagged image under any painting is a flag, as for a trained style.
+    for frame in FRAME_SIZES:
+        if all(f"blobs_flagged_images_{frame}" in m for m in measured):
+            means[f"blobs_flagged_paintings_{frame}"] = sum(m[f"blobs_flagged_images_{frame}"] > 0 for m in measured)
     with open(manifest_path) as f:
         metrics = dict(json.load(f).get("metrics", {}), **means, metrics_paintings=paintings, metrics_strength=strength)
     manifests.update(manifest_path, metrics=metrics)

@@ -33,8 +33,8 @@ from .. import THREADS_HELP, use_threads
 from .. import arbitrary
 from ..data import PhotoCrops, list_images, load_image
 from ..flow import synthetic_pair
-from ..losses import (CONTENT_LAYER, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
-                     output_temporal_loss, style_loss, style_targets, teacher_style_loss, tv_loss)
+from ..losses import (CONTENT_LAYER, HALO_BACKGROUND_HELP, HALO_REACH, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
+                     halo_band, halo_loss, output_temporal_loss, style_loss, style_targets, teacher_style_loss, tv_loss)
 from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..vgg import load_tfjs, random_vgg
 
@@ -52,10 +52,27 @@ def add_arguments(p):
     p.add_argument("--held-out", default=HELD_OUT, help="paintings in DATA/styles never trained on (nor their variants)")
     p.add_argument("--random-vgg", action="store_true", help="TESTS ONLY: random VGG weights and no pretrained pair")
     p.add_argument("--no-temporal", action="store_true", help="set both temporal weights to 0 (the proof pair's baseline)")
-    p.add_argument("--init", help="a new run starts from this adain-train checkpoint's painter (its own settings, a fresh "
-                                  "optimizer; the distillation teacher stays the released painter)")
+    p.add_argument("--init", help="a new run starts from this painter: an adain-train checkpoint or a shipped contract-2 "
+                                  "stylizer (models/ID.onnx) of the same network (a fresh optimizer; the teacher is "
+                                  "the released painter unless --teacher init)")
+    p.add_argument("--teacher", default="released", choices=["released", "init"],
+                   help="the painter --distill-weight and --teacher-style-weight hold the output to: the released "
+                        "network, or the --init painter as it starts (held to itself while a penalty removes a flaw)")
+    p.add_argument("--halo-weight", type=float, default=0.0,
+                   help="weight of the halo penalty (losses.halo_loss, as `train --halo-weight`): the mean rim the "
+                        "painter draws round dark shapes on flat backgrounds; 0: off")
+    p.add_argument("--halo-reach", type=int, default=HALO_REACH, help="px from each dark-shape edge the halo penalty looks along")
+    p.add_argument("--halo-background", default="free", choices=["free", "fixed"], help=HALO_BACKGROUND_HELP)
+    p.add_argument("--edge-pick", type=int, default=1,
+                   help="take each crop as the one of this many random ones with the most dark-shape edges on a flat "
+                        "background (where the halo penalty acts)")
+    p.add_argument("--distill-region", default="all", choices=["all", "outside-halos"],
+                   help="where distillation holds the painter to its teacher: everywhere, or everywhere but the band "
+                        "the halo penalty looks at (so it does not ask for the teacher's rim again)")
     for key, value in DEFAULTS.items():
         p.add_argument("--" + key.replace("_", "-"), type=type(value), default=value)
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="also keep each checkpoint as stepN.pt (without the optimizer), to measure them after")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
 
@@ -88,7 +105,8 @@ class PaintingDecoder(torch.nn.Module):
 
 
 # Settings a run records beside DEFAULTS; a resumed run older than one of them takes this value.
-RECORDED = dict(held_out=HELD_OUT, no_temporal=False, random_vgg=False, network="adain")
+RECORDED = dict(held_out=HELD_OUT, no_temporal=False, random_vgg=False, network="adain", teacher="released",
+                halo_weight=0.0, halo_reach=HALO_REACH, halo_background="free", edge_pick=1, distill_region="all")
 
 
 def run(args):
@@ -97,7 +115,12 @@ def run(args):
     os.makedirs(args.run, exist_ok=True)
     ckpt_path = os.path.join(args.run, "checkpoint.pt")
     chosen = {k: getattr(args, k) for k in DEFAULTS}
-    chosen.update(held_out=args.held_out, no_temporal=args.no_temporal, random_vgg=args.random_vgg, network=args.network)
+    chosen.update(held_out=args.held_out, no_temporal=args.no_temporal, random_vgg=args.random_vgg, network=args.network,
+                  teacher=args.teacher, halo_weight=args.halo_weight, halo_reach=args.halo_reach,
+                  halo_background=args.halo_background,
+                  edge_pick=args.edge_pick, distill_region=args.distill_region)
+    if args.teacher == "init" and not args.init:
+        raise ValueError("--teacher init needs --init (the painter to hold the output to)")
     if args.no_temporal:
         chosen["temporal_weight"] = chosen["feature_temporal_weight"] = 0.0
     network = PaintingNetwork(args.network, args.weights or os.path.join(
@@ -111,6 +134,10 @@ def run(args):
     config, notes = resolve_settings({**DEFAULTS, **RECORDED}, chosen, resume["config"] if resume else None)
     optimizer = torch.optim.Adam(decoder.parameters(), lr=config["lr"])
     step, history = 0, []
+    if config["teacher"] == "init":
+        # The painter the run started from, also when resuming (its weights are loaded over it next).
+        arbitrary.load_decoder(config["init"] if resume is not None else args.init, decoder)
+        teacher = network.frozen_copy()
     if resume is not None:
         step, history = resume_from(resume, decoder, "decoder", optimizer, ckpt_path, config, notes)
     elif args.init:
@@ -138,7 +165,8 @@ def run(args):
     def losses(step):
         g = torch.Generator().manual_seed(w["seed"] * 1_000_003 + step)
         which = int(torch.randint(len(paintings), (1,), generator=g))
-        in_t, in_t1, flow, mask = synthetic_pair(photos.batch(w["batch"], g).to(device), g)
+        stills = photos.batch(w["batch"], g, edge_pick=w["edge_pick"], edge_reach=w["halo_reach"])
+        in_t, in_t1, flow, mask = synthetic_pair(stills.to(device), g)
         both = torch.cat([in_t, in_t1])
         n = in_t.shape[0]
         with torch.no_grad():
@@ -159,15 +187,19 @@ def run(args):
                 t_out, _ = network.paint(both, styles[which], teacher)
                 t_vgg = vgg(t_out, (STYLE_LAYERS if w["teacher_style_weight"] else ()) + (CONTENT_LAYER,))
             if w["distill_weight"]:
-                terms["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg)
+                keep = 1 - halo_band(both, w["halo_reach"]) if w["distill_region"] == "outside-halos" else None
+                terms["distill"] = w["distill_weight"] * distillation_loss(out, out_vgg, t_out, t_vgg, keep)
             if w["teacher_style_weight"]:
                 terms["teacher_style"] = w["teacher_style_weight"] * teacher_style_loss(out_vgg, t_vgg)
+        if w["halo_weight"]:
+            terms["halo"] = w["halo_weight"] * halo_loss(out, both, w["halo_reach"],
+                                                         fixed_background=w["halo_background"] == "fixed")
         return terms, {"painting": which}
 
     loop = TrainingLoop(args.run, config, decoder, optimizer,
                         lambda: {"decoder": decoder.state_dict(), "config": config,
                                  "paintings": [os.path.basename(p) for p in paintings]},
-                        step, history)
+                        step, history, args.keep_checkpoints)
     return loop.run(losses)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..blob_detector import CLIPS, IMAGE_SETS, clip_frames, frames_720, overlay, scale_of, score
+from ..blob_detector import CLIPS, IMAGE_SETS, count_on_set, frames_720, overlay, scale_of, score
 
 
 def add_arguments(p):
@@ -82,31 +82,23 @@ def run(args):
     from ..measures import open_model, runtime_runner
     model, manifest_path, manifest, _ = open_model(args.model)
     run_model = runtime_runner(model, manifest.get("runtime", {}))
-    set_photos, clip_times = IMAGE_SETS[args.set]
-    names = args.photos.split(",") if args.photos else set_photos
-    photos = [os.path.join(args.data, "content", "samples", n) for n in names if n]
-    images = frames_720(photos, args.height) + clip_frames(args.data, args.clips, args.height, clip_times)
-    report, total, flagged = {}, 0, 0
     # The same outputs measured for colours the painting lacks (docs/metrics.md, "off palette"):
     # the clip frames here include black-and-white film, where any colour is the model's.
     painting = os.path.join(args.data, "styles", manifest.get("training", {}).get("style", ""))
     palette = painting_palette(load_image(painting)) if os.path.isfile(painting) else None
     off_palette = []
     torch.set_grad_enabled(False)
-    for name, frame in images:
-        out = run_model(frame)
-        a = frame[0].permute(1, 2, 0).numpy().astype(np.float32)
-        b = out[0].permute(1, 2, 0).numpy().astype(np.float32)
-        result, _, mask = score(a, b, scale_of(args.height))
+
+    def each(name, frame, out, result, mask):
         if palette is not None:
             result["off_palette_share"] = off_palette_share(frame, out, palette)
             off_palette.append(result["off_palette_share"])
-        report[name] = result
-        total += result["blobs"]
-        flagged += int(result["flagged"])
         if args.overlays:
-            save_overlay(args.overlays, name, b, mask)
-    summary = {"model": model, "height": args.height, "set": args.set, "images": len(images), "flagged_images": flagged,
+            save_overlay(args.overlays, name, out[0].permute(1, 2, 0).numpy().astype(np.float32), mask)
+
+    report, total, flagged = count_on_set(run_model, args.data, args.height, args.set,
+                                          args.photos.split(",") if args.photos else None, args.clips, each)
+    summary = {"model": model, "height": args.height, "set": args.set, "images": len(report), "flagged_images": flagged,
                "blobs": total, "flagged": flagged > 0,
                "off_palette_share": float(np.mean(off_palette)) if off_palette else None, "per_image": report}
     if args.out:
@@ -117,7 +109,7 @@ def run(args):
         suffix = "" if args.height == 720 else f"_{args.height}p"
         manifest.setdefault("metrics", {}).update({f"blobs_{args.height}p": total, f"blobs_flagged_images{suffix}": flagged})
         manifests.write(manifest, manifest_path)
-    print(f"{os.path.basename(model)}: {total} blobs in {len(images)} images at {args.height}p, "
+    print(f"{os.path.basename(model)}: {total} blobs in {len(report)} images at {args.height}p, "
           f"{flagged} flagged -> {'FLAGGED' if flagged else 'clean'}"
           + (f"; off-palette colour {100 * summary['off_palette_share']:.2f}% of pixels" if off_palette else ""))
     return 0

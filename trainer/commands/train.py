@@ -13,7 +13,7 @@ from ..data import PhotoCrops, list_images, load_image
 from ..flow import synthetic_pair, with_noise
 from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..sizing import model_size
-from ..losses import (CONTENT_LAYER, HALO_FREE_PX, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
+from ..losses import (CONTENT_LAYER, HALO_BACKGROUND_HELP, HALO_FREE_PX, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, gram, gram_term, halo_band, halo_loss, input_local_std, output_temporal_loss, style_loss,
                      style_targets, teacher_colour_loss, teacher_style_loss, teacher_tone_loss, tv_loss)
 from ..vgg import load_tfjs, random_vgg
@@ -24,7 +24,8 @@ DEFAULTS = dict(
     temporal_weight=2e6, feature_temporal_weight=1e3,
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
     blob_weight=0.0, blob_margin=0.06, blob_target="flat", blob_flat_limit=0.05, input_noise=0.0, photo_size=0,
-    halo_weight=0.0, halo_reach=HALO_REACH, halo_target="none", halo_free_px=HALO_FREE_PX, flat_pick=1, edge_pick=1,
+    halo_weight=0.0, halo_reach=HALO_REACH, halo_target="none", halo_free_px=HALO_FREE_PX, halo_background="free",
+    flat_pick=1, edge_pick=1,
     train_only="all",
 )
 
@@ -50,6 +51,7 @@ HELP = {
     "halo_target": "the edge profile the halo penalty holds the output to: none (no rim at all: the output as "
                    "flat as the input beside each edge) or teacher (the teacher's own mean profile on the same "
                    "edges, e.g. a dark lead line on the edge where the student paints a pale band; needs --teacher)",
+    "halo_background": HALO_BACKGROUND_HELP,
     "halo_free_px": "px next to each edge the halo penalty leaves alone (the edge itself may be softer or sharper "
                     "than the input's); 0 with --halo-target teacher holds the lead line too",
     "train_only": "which weights the run changes: all, or decoder (the encoder and residual blocks frozen: "
@@ -204,6 +206,8 @@ def run(args):
         raise ValueError("--flat-pick and --edge-pick both choose each crop: use one of them")
     if chosen["halo_target"] not in ("none", "teacher"):
         raise ValueError(f"--halo-target must be none or teacher, not {chosen['halo_target']!r}")
+    if chosen["halo_background"] not in ("free", "fixed"):
+        raise ValueError(f"--halo-background must be free or fixed, not {chosen['halo_background']!r}")
     if chosen["train_only"] not in ("all", "decoder"):
         raise ValueError(f"--train-only must be all or decoder, not {chosen['train_only']!r}")
     if chosen["blob_target"] not in ("flat", "detected"):
@@ -352,6 +356,7 @@ def run(args):
         if w["halo_weight"]:
             target = t_out if w["halo_target"] == "teacher" else None
             terms["halo"] = w["halo_weight"] * halo_loss(out, both, w["halo_reach"], target=target,
+                                                         fixed_background=w["halo_background"] == "fixed",
                                                          free_px=w["halo_free_px"])
         if w["feature_temporal_weight"]:
             # The loss derives its downscale factor from the feature map's size (any model scale).

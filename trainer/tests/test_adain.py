@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from trainer import arbitrary
@@ -135,6 +136,69 @@ def test_adain_train_distills_from_the_released_painter_even_after_a_resume(tmp_
     assert state["history"][0]["distill"] > 1e-3
 
 
+def test_a_shipped_stylizer_loads_back_as_its_painter(tmp_path):
+    import json
+    import shutil
+    torch.manual_seed(0)
+    enc, dec = arbitrary.Encoder(), arbitrary.Decoder()
+    training = {"network": "adain", "lr": 1e-4, "steps_done": 7, "paintings": ["blue.png"]}
+    path, _ = arbitrary.export_arbitrary(arbitrary.Stylizer(enc, dec), arbitrary.StyleEncoder(enc), str(tmp_path), "any",
+                                         {"title": "Any", "training": training}, painting_size=64)
+    torch.manual_seed(1)
+    fresh = arbitrary.Decoder()
+    state = arbitrary.load_decoder(path, fresh)
+    for name, value in dec.state_dict().items():
+        assert torch.equal(fresh.state_dict()[name], value), name
+    assert state["step"] == 7 and state["paintings"] == ["blue.png"]
+    assert state["config"] == {"network": "adain", "lr": 1e-4}
+    # The style encoder's file holds no painter: refused in words, not loaded half.
+    shutil.copy(tmp_path / "any.json", tmp_path / "any.style.json")
+    with pytest.raises(ValueError, match="lacks this painter's weights"):
+        arbitrary.load_decoder(str(tmp_path / "any.style.onnx"), arbitrary.Decoder())
+    json.loads((tmp_path / "any.json").read_text())  # the manifest is left as it was
+
+
+def test_adain_train_holds_a_shipped_painter_to_itself_under_the_halo_penalty(tmp_path):
+    import subprocess
+    import sys
+    styles, photos = tmp_path / "styles", tmp_path / "content" / "bsds500"
+    styles.mkdir(parents=True)
+    photos.mkdir(parents=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=blue:size=72x56,noise=alls=30:allf=u",
+                    "-frames:v", "1", str(styles / "blue.png")], check=True)
+    # A dark square on a flat grey: edges where the halo penalty looks.
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0xb0b0b0:size=96x96",
+                    "-vf", "drawbox=x=30:y=30:w=36:h=36:color=black:t=fill", "-frames:v", "1", str(photos / "p0.png")],
+                   check=True)
+    torch.manual_seed(0)
+    enc, dec = arbitrary.Encoder(), arbitrary.Decoder()
+    with torch.no_grad():
+        dec.conv11.bias.fill_(0.3)  # not the released painter
+    shipped, _ = arbitrary.export_arbitrary(arbitrary.Stylizer(enc, dec), arbitrary.StyleEncoder(enc), str(tmp_path), "any",
+                                            {"title": "Any", "training": {"network": "adain", "steps_done": 5}},
+                                            painting_size=64)
+    run = tmp_path / "run"
+    base = [sys.executable, "-m", "trainer", "adain-train", "--run", str(run), "--data", str(tmp_path), "--random-vgg",
+            "--held-out", "none.png", "--size", "64", "--style-size", "48", "--threads", "1", "--lr", "1e-2",
+            "--init", shipped, "--teacher", "init", "--distill-weight", "1", "--distill-region", "outside-halos",
+            "--halo-weight", "1e3", "--halo-reach", "8", "--edge-pick", "2"]
+    root = adain.__file__.rsplit("/trainer/", 1)[0]
+    for steps in ("2", "3"):
+        done = subprocess.run(base + ["--steps", steps], capture_output=True, text=True, cwd=root)
+        assert done.returncode == 0, done.stderr
+    state = torch.load(run / "checkpoint.pt")
+    history = state["history"]
+    assert state["config"]["teacher"] == "init" and state["config"]["init_step"] == 5
+    # The first step's student is the painter it started from, which is also its teacher;
+    # after a resume the teacher is still that painter, so the two have drifted apart.
+    assert history[0]["distill"] < 1e-6
+    assert history[2]["distill"] > 1e-3
+    assert all("halo" in h for h in history)
+    with pytest.raises(subprocess.CalledProcessError):
+        subprocess.run(base[:5] + [str(tmp_path / "other")] + base[6:base.index("--init")] + ["--teacher", "init", "--steps", "1"],
+                       capture_output=True, text=True, cwd=root, check=True)
+
+
 def test_proof_pair_per_painting():
     before = {"a.jpg": {"style_gap_closed": 0.6, "warping_error_middlebury": 1.0, "warping_error_clips": 2.0},
               "b.jpg": {"style_gap_closed": 0.2, "warping_error_middlebury": 1.0, "warping_error_clips": 1.0}}
@@ -184,8 +248,10 @@ def test_saved_reports_store_their_means_in_a_manifest(tmp_path):
     import subprocess
     import sys
     from .test_trainer import ROOT
-    figures = {"a.jpg": {"style_gap_closed": 0.5, "style_gap_closed_720p": 0.4, "warping_error_middlebury": 2.0, "warping_error_clips": 1.0},
-               "b.jpg": {"style_gap_closed": 0.7, "style_gap_closed_720p": 0.6, "warping_error_middlebury": 4.0, "warping_error_clips": 3.0}}
+    figures = {"a.jpg": {"style_gap_closed": 0.5, "style_gap_closed_720p": 0.4, "warping_error_middlebury": 2.0, "warping_error_clips": 1.0,
+                         "halo_width_px_720p": 10, "blobs_720p": 4, "blobs_flagged_images_720p": 0},
+               "b.jpg": {"style_gap_closed": 0.7, "style_gap_closed_720p": 0.6, "warping_error_middlebury": 4.0, "warping_error_clips": 3.0,
+                         "halo_width_px_720p": 20, "blobs_720p": 8, "blobs_flagged_images_720p": 2}}
     paths = []
     for name, entry in figures.items():
         path = tmp_path / f"{name}.json"
@@ -203,3 +269,6 @@ def test_saved_reports_store_their_means_in_a_manifest(tmp_path):
     assert abs(metrics["style_gap_closed"] - 0.6) < 1e-9 and abs(metrics["style_gap_closed_720p"] - 0.5) < 1e-9
     assert metrics["warping_error_clips"] == 2.0 and metrics["cpu_fps_640x360"] == 13.9
     assert metrics["metrics_paintings"] == "a.jpg,b.jpg"
+    # Artifacts: the mean per painting, and how many paintings flag an image.
+    assert metrics["halo_width_px_720p"] == 15 and metrics["blobs_720p"] == 6
+    assert metrics["blobs_flagged_paintings_720p"] == 1 and "halo_width_px_1080p" not in metrics

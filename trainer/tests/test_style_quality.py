@@ -555,3 +555,32 @@ def test_the_teachers_style_tile_by_tile_sees_where_the_light_strokes_are():
     assert windowed_gram(torch.rand(1, 3, 10, 17), 4).shape == (1, 2 * 4, 3, 3)
     with pytest.raises(ValueError, match="does not fit"):
         windowed_gram(torch.rand(1, 3, 4, 4), 8)
+
+
+def test_the_halo_penalty_with_a_fixed_background_moves_the_rim_and_leaves_the_background():
+    # Left free, half of the penalty's pull lands on the far background it measures the
+    # rim from: a pale rim is then partly "removed" by paling everything beyond it.
+    # Fixed, only the rim moves.
+    from trainer.artifacts import halo_profile, halo_width_px
+    from trainer.losses import halo_loss
+    frame, r, radius = _dark_disc(size=160, radius=35)
+    rim = frame + ((r >= radius) & (r < radius + 6)).float() * 0.12
+    far = (r >= radius + 11) & (r < radius + 16)  # the last 6 px of a 16 px reach
+    pulls = {}
+    for background in (False, True):
+        out = rim.clone().requires_grad_(True)
+        halo_loss(out, frame, fixed_background=background).backward()
+        pulls[background] = float(out.grad[:, :, far].abs().sum())
+    assert pulls[False] > 0 and pulls[True] == 0.0
+    moved = {}
+    for background in (False, True):
+        out = rim.clone().requires_grad_(True)
+        optimizer = torch.optim.SGD([out], lr=2e3)
+        for _ in range(40):
+            optimizer.zero_grad()
+            halo_loss(out, frame, fixed_background=background).backward()
+            optimizer.step()
+        assert halo_width_px(halo_profile(frame, out.detach(), reach=16)[0]) <= 2
+        moved[background] = 255 * float((out.detach() - rim)[:, :, far].mean())
+    # Free, the background rose about 3 levels towards the rim; fixed, it stays within 0.1.
+    assert moved[False] > 2 and abs(moved[True]) < 0.1
