@@ -41,7 +41,8 @@ def add_arguments(p):
                         "to skip), as `eval` does (docs/metrics.md)")
     p.add_argument("--native-short-side", type=int, default=None,
                    help="with --frames: run the network on whole frames at this short side (the runtime's working size, "
-                        "runtime.nativeShortSide), enlarged to the frame as the runtime does; default: at the frame's size")
+                        "runtime.nativeShortSide), enlarged to the frame as the runtime does; default: at the frame's size. "
+                        "With --export: written to the manifest as runtime.nativeShortSide")
     p.add_argument("--blobs", action="store_true",
                    help="with --frames: also count blobs (docs/metrics.md) per painting on the 10 test images at each frame height")
     p.add_argument("--stroke-scale", type=float, default=1.0, help="with --frames: the runtime's --stroke-scale")
@@ -201,7 +202,8 @@ def run(args):
     if args.export:
         extra = {"title": args.title or args.export, "network": network,
                  # fast preset without a fast variant: keeps 640x360 at >= 30 fps end to end on 2 cores (docs/arbitrary-style.md)
-                 "runtime": {"fastModelScale": {"adain": 0.375, "microast": 1.0}.get(args.network, 0.5)},
+                 "runtime": {"fastModelScale": {"adain": 0.375, "microast": 1.0}.get(args.network, 0.5),
+                             **({"nativeShortSide": args.native_short_side} if args.native_short_side else {})},
                  "credits": credits_for(args.network, fine_tune)}
         if fine_tune:
             extra["training"] = {**fine_tune["config"], "steps_done": fine_tune["step"], "paintings": fine_tune.get("paintings")}
