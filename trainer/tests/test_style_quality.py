@@ -349,6 +349,18 @@ def _dark_disc(size=240, radius=50):
     return F.avg_pool2d(F.pad(frame, (1, 1, 1, 1), mode="replicate"), 3, 1), r, radius
 
 
+def _descended(picture, loss, lr, steps):
+    """`picture` after `steps` of plain gradient descent on `loss(picture)`: what a
+    penalty alone does to an output it can move pixel by pixel."""
+    out = picture.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.SGD([out], lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss(out).backward()
+        optimizer.step()
+    return out.detach()
+
+
 def test_the_halo_measure_finds_a_rim_of_the_width_painted_around_a_dark_shape():
     from trainer.artifacts import halo_profile, halo_width_px
     torch.manual_seed(0)
@@ -381,16 +393,11 @@ def test_the_halo_penalty_pulls_a_painted_rim_back_and_is_zero_without_dark_shap
     from trainer.losses import halo_loss
     frame, r, radius = _dark_disc(size=160, radius=35)
     rim = ((r >= radius) & (r < radius + 6)).float() * 0.12
-    out = (frame + rim).clone().requires_grad_(True)
-    assert halo_width_px(halo_profile(frame, out.detach(), reach=16)[0]) == 6
-    optimizer = torch.optim.SGD([out], lr=2e3)
-    first = float(halo_loss(out, frame))
-    for _ in range(20):
-        optimizer.zero_grad()
-        halo_loss(out, frame).backward()
-        optimizer.step()
+    assert halo_width_px(halo_profile(frame, frame + rim, reach=16)[0]) == 6
+    first = float(halo_loss(frame + rim, frame))
+    out = _descended(frame + rim, lambda o: halo_loss(o, frame), 2e3, 20)
     assert float(halo_loss(out, frame)) < 0.1 * first
-    assert halo_width_px(halo_profile(frame, out.detach(), reach=16)[0]) <= 2
+    assert halo_width_px(halo_profile(frame, out, reach=16)[0]) <= 2
     flat = torch.full((2, 3, 64, 64), 0.5, requires_grad=True)
     assert float(halo_loss(flat, flat.detach())) == 0.0
 
@@ -402,16 +409,12 @@ def test_the_halo_penalty_held_to_a_teacher_draws_its_line_and_is_zero_on_the_te
     from trainer.losses import halo_loss
     frame, r, radius = _dark_disc(size=160, radius=35)
     line = frame - ((r >= radius) & (r < radius + 2)).float() * 0.15
-    student = (frame + ((r >= radius) & (r < radius + 6)).float() * 0.12).clone().requires_grad_(True)
+    student = frame + ((r >= radius) & (r < radius + 6)).float() * 0.12
     assert float(halo_loss(line, frame, target=line, free_px=0)) == 0.0
-    optimizer = torch.optim.SGD([student], lr=2e3)
     first = float(halo_loss(student, frame, target=line, free_px=0))
-    for _ in range(40):
-        optimizer.zero_grad()
-        halo_loss(student, frame, target=line, free_px=0).backward()
-        optimizer.step()
+    student = _descended(student, lambda o: halo_loss(o, frame, target=line, free_px=0), 2e3, 40)
     assert float(halo_loss(student, frame, target=line, free_px=0)) < 0.1 * first
-    got, _ = halo_profile(frame, student.detach(), reach=16)
+    got, _ = halo_profile(frame, student, reach=16)
     wanted, _ = halo_profile(frame, line, reach=16)
     assert got[0] < -10 and max(abs(a - b) for a, b in zip(got, wanted)) < 4  # levels
 
@@ -427,13 +430,8 @@ def test_the_halo_penalty_removes_a_far_band_only_when_its_reach_extends_past_it
     assert 15 <= halo_width_px(halo_profile(frame, band, reach=30)[0]) <= 16
     widths = {}
     for reach in (16, 30):
-        out = band.clone().requires_grad_(True)
-        optimizer = torch.optim.SGD([out], lr=5e2)
-        for _ in range(100):
-            optimizer.zero_grad()
-            halo_loss(out, frame, reach=reach).backward()
-            optimizer.step()
-        widths[reach] = halo_width_px(halo_profile(frame, out.detach(), reach=30)[0])
+        out = _descended(band, lambda o: halo_loss(o, frame, reach=reach), 5e2, 100)
+        widths[reach] = halo_width_px(halo_profile(frame, out, reach=30)[0])
     assert widths[16] >= 11
     assert widths[30] <= 2
 
@@ -574,13 +572,8 @@ def test_the_halo_penalty_with_a_fixed_background_moves_the_rim_and_leaves_the_b
     assert pulls[False] > 0 and pulls[True] == 0.0
     moved = {}
     for background in (False, True):
-        out = rim.clone().requires_grad_(True)
-        optimizer = torch.optim.SGD([out], lr=2e3)
-        for _ in range(40):
-            optimizer.zero_grad()
-            halo_loss(out, frame, fixed_background=background).backward()
-            optimizer.step()
-        assert halo_width_px(halo_profile(frame, out.detach(), reach=16)[0]) <= 2
-        moved[background] = 255 * float((out.detach() - rim)[:, :, far].mean())
+        out = _descended(rim, lambda o: halo_loss(o, frame, fixed_background=background), 2e3, 40)
+        assert halo_width_px(halo_profile(frame, out, reach=16)[0]) <= 2
+        moved[background] = 255 * float((out - rim)[:, :, far].mean())
     # Free, the background rose about 3 levels towards the rim; fixed, it stays within 0.1.
     assert moved[False] > 2 and abs(moved[True]) < 0.1
