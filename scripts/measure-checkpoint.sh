@@ -63,6 +63,8 @@ parts = [f"{k.replace('style_gap_closed_', 'style ')} {100 * v:.1f}%" for k, v i
          if k.startswith("style_gap_closed_") and v is not None]
 parts += [f"{k.replace('halo_width_px_', 'halo ')} {v} px" for k, v in sorted(metrics.items())
           if k.startswith("halo_width_px_") and v is not None]
+parts += [f"{k.replace('edge_contrast_kept_', 'edge contrast ')} {v:.2f}" for k, v in sorted(metrics.items())
+          if k.startswith("edge_contrast_kept_") and v is not None]
 parts.append(f"blobs 720p {blobs['blobs']} ({blobs['flagged_images']} flagged)")
 print(f"{os.path.basename(out)}: " + ", ".join(parts))
 EOF

@@ -247,6 +247,43 @@ def halo_excess(out, along, inside, fixed_background=False):
     return (outside - far) - (inside - inside[:, -6:].mean(dim=1, keepdim=True))
 
 
+DARK_SIDE_PX = 8  # the edge pixel and 7 px into the dark shape: as far as a glow moved inward reaches
+
+
+def dark_side_points(along, px=DARK_SIDE_PX):
+    """On each halo_samples normal, the edge pixel and `px - 1` px into the dark shape: (E, px, 2)."""
+    step = along[:, 1] - along[:, 0]
+    edge = along[:, 0] - step
+    depth = torch.arange(px, dtype=along.dtype, device=along.device)
+    return edge.unsqueeze(1) - depth.view(1, -1, 1) * step.unsqueeze(1)
+
+
+def dark_side_depth(image, along, px=DARK_SIDE_PX, fixed_background=False):
+    """Per edge, how far below its own far background (the last 6 px of `along`) an image is
+    at the edge and 1..px-1 px into the dark shape ((E, px), in [0, 1] units, negative where
+    the shape is darker). With `fixed_background` not differentiable through the background."""
+    y = luminance(image)
+    far = _sample(y, along[:, -6:])[0].mean(dim=1, keepdim=True)
+    if fixed_background:
+        far = far.detach()
+    return _sample(y, dark_side_points(along, px))[0] - far
+
+
+def edge_contrast_kept(frame, out, reach=None):
+    """How much of the input's step from a dark shape down from its flat background the output
+    keeps, 3..DARK_SIDE_PX-1 px inside the shape (1: as deep, 0: the shape as light as the
+    sky), on the edges halo_profile measures; and their number ((None, count) when too few).
+    A rim can be narrowed by moving the glow into the shape, lightening it: the halo width
+    falls, and this falls with it."""
+    h, w = frame.shape[-2:]
+    reach = reach or max(8, round(HALO_REACH_720P * min(h, w) / 720))
+    along, _, edges = halo_samples(frame, reach)
+    if along is None:
+        return None, edges
+    wanted = dark_side_depth(frame, along)[:, 3:].mean()
+    return float(dark_side_depth(out, along)[:, 3:].mean() / wanted), edges
+
+
 def halo_profile(frame, out, reach=None):
     """The mean rim around dark shapes on flat backgrounds, in 8-bit levels, at 1..reach px
     from the shape's edge (a list), and the number of edge pixels it averages (None when
@@ -283,3 +320,12 @@ def pooled_profile(profiles):
         return None
     total = sum(n for _, n in counted)
     return [sum(p[i] * n for p, n in counted) / total for i in range(len(counted[0][0]))]
+
+
+def pooled_ratio(ratios):
+    """One figure from several frames' (ratio, edges), as edge_contrast_kept gives: weighted
+    by their edge pixels (None when no frame had enough)."""
+    counted = [(r, n) for r, n in ratios if r is not None]
+    if not counted:
+        return None
+    return sum(r * n for r, n in counted) / sum(n for _, n in counted)

@@ -4,7 +4,7 @@ Feature magnitudes are in the Caffe 0-255 scale of the VGG input."""
 import torch
 import torch.nn.functional as F
 
-from .artifacts import halo_excess, halo_samples
+from .artifacts import dark_side_depth, halo_excess, halo_samples
 from .flow import downscale_flow, downscale_mask, luminance, warp
 
 # The blob detector's settings (docs/metrics.md; `trainer blobs` reads them from here): the
@@ -277,12 +277,15 @@ def blob_loss(outputs, inputs, margin, region=None, magnitude=None, local_std=No
 
 HALO_REACH = 16        # px at the network's own size (train --halo-reach); its last 6 px are the far background
 HALO_FREE_PX = 2       # the edge itself may be a little softer or sharper than the input's
+HALO_DARK_SIDE_HELP = ("what the halo penalty asks inside each dark shape: free (nothing, so a glow can move "
+                       "inwards and lighten the shape) or teacher (its edge and 7 px in as far below the far "
+                       "background as the teacher painted them, in the penalty's own units; needs a teacher)")
 HALO_BACKGROUND_HELP = ("what the halo penalty may move: free (the rim and the far background it is measured "
                         "from, so it can pale the whole sky to match a pale rim) or fixed (the rim only)")
 
 
 def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20, target=None, free_px=HALO_FREE_PX,
-              fixed_background=False):
+              fixed_background=False, dark_side=None):
     """The systematic rim the network paints around dark shapes on flat backgrounds
     (trainer/artifacts.py, the `eval` halo measure, made a penalty): per image, the
     excess profile along each edge's normal averaged over its edges, squared beyond the
@@ -297,7 +300,12 @@ def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20, target=None, free
     The profile is measured from the far background (the last 6 px of `reach`). Left free,
     half of the gradient moves that background towards the rim: a pale glow is then
     "removed" by paling the whole sky. `fixed_background` holds it where it is, so only
-    the rim moves."""
+    the rim moves.
+
+    Held only outside, a glow can also move inwards: the dark shape lightens from its
+    edge and the rim outside is gone. `dark_side` (a teacher's outputs for the same
+    inputs) adds, in the same units, the edge and DARK_SIDE_PX - 1 px into each shape
+    held to how far below its far background the teacher painted them."""
     total = outputs.new_zeros(())
     for i in range(outputs.shape[0]):
         with torch.no_grad():
@@ -307,6 +315,10 @@ def halo_loss(outputs, inputs, reach=HALO_REACH, min_edges=20, target=None, free
         wanted = 0.0 if target is None else halo_excess(target[i:i + 1].detach(), along, inside).mean(dim=0)[free_px:]
         profile = halo_excess(outputs[i:i + 1], along, inside, fixed_background).mean(dim=0)
         total = total + ((profile[free_px:] - wanted) ** 2).mean()
+        if dark_side is not None:
+            held = dark_side_depth(dark_side[i:i + 1].detach(), along).mean(dim=0)
+            depth = dark_side_depth(outputs[i:i + 1], along, fixed_background=fixed_background).mean(dim=0)
+            total = total + ((depth - held) ** 2).mean()
     return total / outputs.shape[0]
 
 

@@ -17,8 +17,8 @@ from .data import centre_square, load_image
 from .deep_style import DEEP_LEVELS
 from .onnx_files import ort_run
 from .flow import luminance, occlusion_mask, warp, inside_mask
-from .artifacts import (checkerboard_levels, colour_kept, halo_profile, halo_width_px, off_palette_share,
-                        painting_palette, pooled_profile)
+from .artifacts import (checkerboard_levels, colour_kept, edge_contrast_kept, halo_profile, halo_width_px,
+                        off_palette_share, painting_palette, pooled_profile, pooled_ratio)
 from .sizing import model_size, run_scaled, working_scale
 from .losses import CONTENT_LAYER, STYLE_LAYERS, balanced_style_distance, gram
 
@@ -211,7 +211,7 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
     measure_size = min(measure_size, width, height)  # a 360p frame is measured at its own size, never enlarged
     painting = load_image(style_path, measure_size).unsqueeze(0)
     target = _measured_grams(vgg, painting, measure_size)
-    closed, checker, chroma, hue, deep_closed, halos, off_palette = [], [], [], [], [], [], []
+    closed, checker, chroma, hue, deep_closed, halos, contrasts, off_palette = [], [], [], [], [], [], [], []
     palette = painting_palette(load_image(style_path))
     deep_target = _measured_grams(deep, painting, measure_size, DEEP_LEVELS) if deep is not None else None
     with torch.no_grad():
@@ -231,6 +231,7 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
             checker.append(checkerboard_levels(*at_model_size(run_model, image, out)))
             # At the output's size: a rim is as wide as users see it.
             halos.append(halo_profile(image, out))
+            contrasts.append(edge_contrast_kept(image, out))
             chroma_kept, hue_shift = colour_kept(image, out)
             chroma.append(chroma_kept)
             hue.append(hue_shift)
@@ -243,6 +244,7 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
             "deep_gap_closed": float(np.mean(deep_closed)) if deep_closed else None,
             "halo_width_px": halo_width_px(rim), "halo_edges": sum(n for p, n in halos if p is not None),
             "halo_profile_levels": [round(v, 2) for v in rim or []],
+            "edge_contrast_kept": pooled_ratio(contrasts),
             "per_photo": {os.path.basename(p): c for p, c in zip(photos, closed)}}
 
 

@@ -58,7 +58,7 @@ def add_arguments(p):
 
 
 # What --frames measures at each frame size, per painting (docs/metrics.md); the manifest keeps their means.
-FRAME_FIGURES = ("style_gap_closed", "halo_width_px", "colour_chroma_kept", "checkerboard_levels")
+FRAME_FIGURES = ("style_gap_closed", "halo_width_px", "edge_contrast_kept", "colour_chroma_kept", "checkerboard_levels")
 
 
 def build_pair(args):
@@ -255,7 +255,8 @@ def run(args):
         report["styles"][name] = entry
         warping = (f", warping error {entry['warping_error_middlebury']:.5f} (Middlebury) / {entry['warping_error_clips']:.5f} (clips)"
                    if args.warping else "")
-        frames = "".join(f", at {f} {entry[f'style_gap_closed_{f}']:.1%} (halo {entry[f'halo_width_px_{f}']} px"
+        frames = "".join(f", at {f} {entry[f'style_gap_closed_{f}']:.1%} (halo {entry[f'halo_width_px_{f}']} px, "
+                         f"edge contrast {entry[f'edge_contrast_kept_{f}'] or float('nan'):.2f}"
                          + (f", {entry[f'blobs_{f}']} blobs in {entry[f'blobs_flagged_images_{f}']} flagged images"
                             if args.blobs else "") + ")"
                          for f in frame_names(args.frames))

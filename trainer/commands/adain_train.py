@@ -33,7 +33,7 @@ from .. import THREADS_HELP, use_threads
 from .. import arbitrary
 from ..data import PhotoCrops, list_images, load_image
 from ..flow import synthetic_pair
-from ..losses import (CONTENT_LAYER, HALO_BACKGROUND_HELP, HALO_REACH, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
+from ..losses import (CONTENT_LAYER, HALO_BACKGROUND_HELP, HALO_DARK_SIDE_HELP, HALO_REACH, STYLE_LAYERS, content_loss, distillation_loss, feature_temporal_loss,
                      halo_band, halo_loss, output_temporal_loss, style_loss, style_targets, teacher_style_loss, tv_loss)
 from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..vgg import load_tfjs, random_vgg
@@ -63,6 +63,7 @@ def add_arguments(p):
                         "painter draws round dark shapes on flat backgrounds; 0: off")
     p.add_argument("--halo-reach", type=int, default=HALO_REACH, help="px from each dark-shape edge the halo penalty looks along")
     p.add_argument("--halo-background", default="free", choices=["free", "fixed"], help=HALO_BACKGROUND_HELP)
+    p.add_argument("--halo-dark-side", default="free", choices=["free", "teacher"], help=HALO_DARK_SIDE_HELP)
     p.add_argument("--edge-pick", type=int, default=1,
                    help="take each crop as the one of this many random ones with the most dark-shape edges on a flat "
                         "background (where the halo penalty acts)")
@@ -106,7 +107,8 @@ class PaintingDecoder(torch.nn.Module):
 
 # Settings a run records beside DEFAULTS; a resumed run older than one of them takes this value.
 RECORDED = dict(held_out=HELD_OUT, no_temporal=False, random_vgg=False, network="adain", teacher="released",
-                halo_weight=0.0, halo_reach=HALO_REACH, halo_background="free", edge_pick=1, distill_region="all")
+                halo_weight=0.0, halo_reach=HALO_REACH, halo_background="free", halo_dark_side="free", edge_pick=1,
+                distill_region="all")
 
 
 def run(args):
@@ -117,7 +119,7 @@ def run(args):
     chosen = {k: getattr(args, k) for k in DEFAULTS}
     chosen.update(held_out=args.held_out, no_temporal=args.no_temporal, random_vgg=args.random_vgg, network=args.network,
                   teacher=args.teacher, halo_weight=args.halo_weight, halo_reach=args.halo_reach,
-                  halo_background=args.halo_background,
+                  halo_background=args.halo_background, halo_dark_side=args.halo_dark_side,
                   edge_pick=args.edge_pick, distill_region=args.distill_region)
     if args.teacher == "init" and not args.init:
         raise ValueError("--teacher init needs --init (the painter to hold the output to)")
@@ -182,7 +184,8 @@ def run(args):
             terms["temporal"] = w["temporal_weight"] * output_temporal_loss(out[:n], out[n:], in_t, in_t1, flow, mask)
         if w["feature_temporal_weight"]:
             terms["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(feature[:n], feature[n:], flow, mask)
-        if w["distill_weight"] or w["teacher_style_weight"]:
+        t_out = None
+        if w["distill_weight"] or w["teacher_style_weight"] or w["halo_dark_side"] == "teacher":
             with torch.no_grad():
                 t_out, _ = network.paint(both, styles[which], teacher)
                 t_vgg = vgg(t_out, (STYLE_LAYERS if w["teacher_style_weight"] else ()) + (CONTENT_LAYER,))
@@ -193,7 +196,8 @@ def run(args):
                 terms["teacher_style"] = w["teacher_style_weight"] * teacher_style_loss(out_vgg, t_vgg)
         if w["halo_weight"]:
             terms["halo"] = w["halo_weight"] * halo_loss(out, both, w["halo_reach"],
-                                                         fixed_background=w["halo_background"] == "fixed")
+                                                         fixed_background=w["halo_background"] == "fixed",
+                                                         dark_side=t_out if w["halo_dark_side"] == "teacher" else None)
         return terms, {"painting": which}
 
     loop = TrainingLoop(args.run, config, decoder, optimizer,

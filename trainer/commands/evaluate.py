@@ -91,7 +91,7 @@ def run(args):
         **{f"deep_gap_closed_{name}": g["deep_gap_closed"] for name, g in at_frames.items() if deep is not None},
         **{f"{key}_{name}": g[key] for name, g in at_frames.items()
            for key in ("checkerboard_levels", "colour_chroma_kept", "colour_hue_shift_deg", "off_palette_share",
-                       "halo_width_px")},
+                       "halo_width_px", "edge_contrast_kept")},
     }
     report = {"model": model, "style_image": os.path.basename(style), "metrics": metrics,
               "middlebury": mb, "clips": clips, "photos": photos,

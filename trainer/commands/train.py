@@ -13,7 +13,7 @@ from ..data import PhotoCrops, list_images, load_image
 from ..flow import synthetic_pair, with_noise
 from ..loop import TrainingLoop, pick_device, resolve_settings, resume_from, start_run
 from ..sizing import model_size
-from ..losses import (CONTENT_LAYER, HALO_BACKGROUND_HELP, HALO_FREE_PX, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
+from ..losses import (CONTENT_LAYER, HALO_BACKGROUND_HELP, HALO_DARK_SIDE_HELP, HALO_FREE_PX, HALO_REACH, STYLE_LAYERS, blob_loss, blob_residual, content_loss, distillation_loss,
                      feature_temporal_loss, gram, gram_term, halo_band, halo_loss, input_local_std, output_temporal_loss, style_loss,
                      style_targets, teacher_colour_loss, teacher_style_loss, teacher_tone_loss, tv_loss)
 from ..vgg import load_tfjs, random_vgg
@@ -25,6 +25,7 @@ DEFAULTS = dict(
     style_scales="1.0,0.1", style_size=256, style_norm="sum", sizes="", seed=1, checkpoint_every=50, log_every=10,
     blob_weight=0.0, blob_margin=0.06, blob_target="flat", blob_flat_limit=0.05, input_noise=0.0, photo_size=0,
     halo_weight=0.0, halo_reach=HALO_REACH, halo_target="none", halo_free_px=HALO_FREE_PX, halo_background="free",
+    halo_dark_side="free",
     flat_pick=1, edge_pick=1,
     train_only="all",
 )
@@ -52,6 +53,7 @@ HELP = {
                    "flat as the input beside each edge) or teacher (the teacher's own mean profile on the same "
                    "edges, e.g. a dark lead line on the edge where the student paints a pale band; needs --teacher)",
     "halo_background": HALO_BACKGROUND_HELP,
+    "halo_dark_side": HALO_DARK_SIDE_HELP,
     "halo_free_px": "px next to each edge the halo penalty leaves alone (the edge itself may be softer or sharper "
                     "than the input's); 0 with --halo-target teacher holds the lead line too",
     "train_only": "which weights the run changes: all, or decoder (the encoder and residual blocks frozen: "
@@ -208,6 +210,8 @@ def run(args):
         raise ValueError(f"--halo-target must be none or teacher, not {chosen['halo_target']!r}")
     if chosen["halo_background"] not in ("free", "fixed"):
         raise ValueError(f"--halo-background must be free or fixed, not {chosen['halo_background']!r}")
+    if chosen["halo_dark_side"] not in ("free", "teacher"):
+        raise ValueError(f"--halo-dark-side must be free or teacher, not {chosen['halo_dark_side']!r}")
     if chosen["train_only"] not in ("all", "decoder"):
         raise ValueError(f"--train-only must be all or decoder, not {chosen['train_only']!r}")
     if chosen["blob_target"] not in ("flat", "detected"):
@@ -262,6 +266,8 @@ def run(args):
         teacher.eval().requires_grad_(False)
     if config["halo_target"] == "teacher" and teacher is None:
         raise ValueError("--halo-target teacher needs --teacher")
+    if config["halo_dark_side"] == "teacher" and teacher is None:
+        raise ValueError("--halo-dark-side teacher needs --teacher")
     if config["train_only"] == "decoder":
         net.encoder.requires_grad_(False)
     optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=config["lr"])
@@ -357,7 +363,8 @@ def run(args):
             target = t_out if w["halo_target"] == "teacher" else None
             terms["halo"] = w["halo_weight"] * halo_loss(out, both, w["halo_reach"], target=target,
                                                          fixed_background=w["halo_background"] == "fixed",
-                                                         free_px=w["halo_free_px"])
+                                                         free_px=w["halo_free_px"],
+                                                         dark_side=t_out if w["halo_dark_side"] == "teacher" else None)
         if w["feature_temporal_weight"]:
             # The loss derives its downscale factor from the feature map's size (any model scale).
             terms["feature_temporal"] = w["feature_temporal_weight"] * feature_temporal_loss(

@@ -181,7 +181,7 @@ def test_adain_train_holds_a_shipped_painter_to_itself_under_the_halo_penalty(tm
     base = [sys.executable, "-m", "trainer", "adain-train", "--run", str(run), "--data", str(tmp_path), "--random-vgg",
             "--held-out", "none.png", "--size", "64", "--style-size", "48", "--threads", "1", "--lr", "1e-2",
             "--init", shipped, "--teacher", "init", "--distill-weight", "1", "--distill-region", "outside-halos",
-            "--halo-weight", "1e3", "--halo-reach", "8", "--edge-pick", "2"]
+            "--halo-weight", "1e3", "--halo-reach", "8", "--edge-pick", "2", "--halo-dark-side", "teacher"]
     root = adain.__file__.rsplit("/trainer/", 1)[0]
     for steps in ("2", "3"):
         done = subprocess.run(base + ["--steps", steps], capture_output=True, text=True, cwd=root)
@@ -189,6 +189,7 @@ def test_adain_train_holds_a_shipped_painter_to_itself_under_the_halo_penalty(tm
     state = torch.load(run / "checkpoint.pt")
     history = state["history"]
     assert state["config"]["teacher"] == "init" and state["config"]["init_step"] == 5
+    assert state["config"]["halo_dark_side"] == "teacher"
     # The first step's student is the painter it started from, which is also its teacher;
     # after a resume the teacher is still that painter, so the two have drifted apart.
     assert history[0]["distill"] < 1e-6

@@ -80,3 +80,5 @@ def test_eval_reports_the_deep_gap_beside_the_balanced_one(tmp_path):
     metrics = json.loads(out.read_text())["metrics"]
     assert np.isfinite(metrics["deep_gap_closed_720p"]) and metrics["deep_gap_closed_720p"] < 1
     assert np.isfinite(metrics["style_gap_closed_720p"])
+    # Noise photos have no dark shape on a flat sky: the rim figures are reported, and empty.
+    assert metrics["halo_width_px_720p"] is None and metrics["edge_contrast_kept_720p"] is None

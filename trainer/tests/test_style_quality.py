@@ -577,3 +577,25 @@ def test_the_halo_penalty_with_a_fixed_background_moves_the_rim_and_leaves_the_b
         moved[background] = 255 * float((out - rim)[:, :, far].mean())
     # Free, the background rose about 3 levels towards the rim; fixed, it stays within 0.1.
     assert moved[False] > 2 and abs(moved[True]) < 0.1
+
+
+def test_a_glow_moved_into_the_dark_shape_narrows_the_halo_and_is_caught_by_the_edge_contrast_and_the_dark_side_hold():
+    # Rims measured only outside can be "removed" by lightening the shape from its edge
+    # inwards: the halo width falls, the shape's step down from the sky falls with it.
+    from trainer.artifacts import edge_contrast_kept, halo_profile, halo_width_px
+    from trainer.losses import halo_loss
+    frame, r, radius = _dark_disc(size=160, radius=35)
+    teacher = frame + ((r >= radius) & (r < radius + 6)).float() * 0.12  # a glow outside, the shape kept
+    assert halo_width_px(halo_profile(frame, teacher, reach=16)[0]) == 6
+    assert abs(edge_contrast_kept(frame, teacher, reach=16)[0] - 1) < 0.05
+    moved_in = frame + ((r >= radius - 8) & (r < radius)).float() * 0.3  # the shape lightened 8 px in
+    assert halo_width_px(halo_profile(frame, moved_in, reach=16)[0]) <= 2
+    kept, edges = edge_contrast_kept(frame, moved_in, reach=16)
+    assert edges >= 50 and kept < 0.7
+    # The rim penalty alone does not mind the lighter shape; held to the teacher's dark side, it does.
+    assert float(halo_loss(moved_in, frame, fixed_background=True)) < 1e-4
+    held = float(halo_loss(moved_in, frame, fixed_background=True, dark_side=teacher))
+    assert held > 1e-3
+    restored = _descended(moved_in, lambda o: halo_loss(o, frame, fixed_background=True, dark_side=teacher), 2e3, 40)
+    assert edge_contrast_kept(frame, restored, reach=16)[0] > 0.9
+    assert halo_width_px(halo_profile(frame, restored, reach=16)[0]) <= 2

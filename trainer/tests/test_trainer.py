@@ -693,7 +693,8 @@ def test_masked_distillation_ignores_only_the_pixels_it_frees():
 @pytest.mark.parametrize("region, penalty", [("outside-blobs", ["--blob-weight", "1e6", "--blob-target", "detected"]),
                                              ("outside-halos", ["--halo-weight", "1e6", "--halo-reach", "12"]),
                                              ("outside-halos", ["--halo-weight", "1e6", "--halo-reach", "12",
-                                                                "--halo-target", "teacher", "--halo-free-px", "0"])])
+                                                                "--halo-target", "teacher", "--halo-free-px", "0",
+                                                                "--halo-dark-side", "teacher"])])
 def test_self_distillation_outside_artifacts_starts_at_zero_and_runs(tmp_path, region, penalty):
     torch.manual_seed(0)
     net = reconet.ReCoNet(width=4, blocks=1)
@@ -718,6 +719,10 @@ def test_self_distillation_outside_artifacts_starts_at_zero_and_runs(tmp_path, r
         alone = run_trainer("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
                             "--random-vgg", "--run", str(tmp_path / "alone"), "--halo-target", "teacher")
         assert alone.returncode != 0 and "--halo-target teacher needs --teacher" in alone.stderr
+        assert state["train_config"]["halo_dark_side"] == "teacher"
+        alone = run_trainer("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "photos"),
+                            "--random-vgg", "--run", str(tmp_path / "alone"), "--halo-dark-side", "teacher")
+        assert alone.returncode != 0 and "--halo-dark-side teacher needs --teacher" in alone.stderr
 
 
 def test_self_distillation_from_a_recoloured_teacher(tmp_path):
