@@ -269,22 +269,28 @@ def dark_side_depth(image, along, px=DARK_SIDE_PX, fixed_background=False):
     return _sample(y, dark_side_points(along, px))[0] - far
 
 
-def edge_contrast_kept(frame, out, reach=None):
+def frame_edges(frame, reach=None):
+    """halo_samples of a whole frame, looking `reach` px out (default: HALO_REACH_720P scaled
+    with the frame's short side): what halo_profile and edge_contrast_kept measure along,
+    found once per frame when both are taken."""
+    h, w = frame.shape[-2:]
+    return halo_samples(frame, reach or max(8, round(HALO_REACH_720P * min(h, w) / 720)))
+
+
+def edge_contrast_kept(frame, out, reach=None, edges=None):
     """How much of the input's step from a dark shape down from its flat background the output
     keeps, 3..DARK_SIDE_PX-1 px inside the shape (1: as deep, 0: the shape as light as the
-    sky), on the edges halo_profile measures; and their number ((None, count) when too few).
-    A rim can be narrowed by moving the glow into the shape, lightening it: the halo width
-    falls, and this falls with it."""
-    h, w = frame.shape[-2:]
-    reach = reach or max(8, round(HALO_REACH_720P * min(h, w) / 720))
-    along, _, edges = halo_samples(frame, reach)
+    sky), on the edges halo_profile measures (`edges`: frame_edges already taken); and their
+    number ((None, count) when too few). A rim can be narrowed by moving the glow into the
+    shape, lightening it: the halo width falls, and this falls with it."""
+    along, _, edges = edges or frame_edges(frame, reach)
     if along is None:
         return None, edges
     wanted = dark_side_depth(frame, along)[:, 3:].mean()
     return float(dark_side_depth(out, along)[:, 3:].mean() / wanted), edges
 
 
-def halo_profile(frame, out, reach=None):
+def halo_profile(frame, out, reach=None, edges=None):
     """The mean rim around dark shapes on flat backgrounds, in 8-bit levels, at 1..reach px
     from the shape's edge (a list), and the number of edge pixels it averages (None when
     the frame has fewer than HALO_MIN_EDGES).
@@ -294,10 +300,9 @@ def halo_profile(frame, out, reach=None):
     steepest pixel across the edge, and whose bright side is flat out to `reach` (so what
     the output does there is the model's, not the photo's). Along the normal into the
     background, halo_excess: a glow or a dark rim the model adds. Signed and averaged over
-    edges: a rim around most dark shapes adds up, brush texture averages out."""
-    h, w = frame.shape[-2:]
-    reach = reach or max(8, round(HALO_REACH_720P * min(h, w) / 720))
-    along, inside, edges = halo_samples(frame, reach)
+    edges: a rim around most dark shapes adds up, brush texture averages out. `edges`:
+    frame_edges already taken."""
+    along, inside, edges = edges or frame_edges(frame, reach)
     if along is None:
         return None, edges
     return [float(v) * 255 for v in halo_excess(out, along, inside).mean(dim=0)], edges

@@ -17,8 +17,8 @@ from .data import centre_square, load_image
 from .deep_style import DEEP_LEVELS
 from .onnx_files import ort_run
 from .flow import luminance, occlusion_mask, warp, inside_mask
-from .artifacts import (checkerboard_levels, colour_kept, edge_contrast_kept, halo_profile, halo_width_px,
-                        off_palette_share, painting_palette, pooled_profile, pooled_ratio)
+from .artifacts import (checkerboard_levels, colour_kept, edge_contrast_kept, frame_edges, halo_profile,
+                        halo_width_px, off_palette_share, painting_palette, pooled_profile, pooled_ratio)
 from .sizing import model_size, run_scaled, working_scale
 from .losses import CONTENT_LAYER, STYLE_LAYERS, balanced_style_distance, gram
 
@@ -230,8 +230,9 @@ def style_gap_at_frames(run_model, photos, style_path, vgg, frame, measure_size=
             # At the model's own size: enlarged, its 2-px pattern would escape a 2-px measure.
             checker.append(checkerboard_levels(*at_model_size(run_model, image, out)))
             # At the output's size: a rim is as wide as users see it.
-            halos.append(halo_profile(image, out))
-            contrasts.append(edge_contrast_kept(image, out))
+            edges = frame_edges(image)
+            halos.append(halo_profile(image, out, edges=edges))
+            contrasts.append(edge_contrast_kept(image, out, edges=edges))
             chroma_kept, hue_shift = colour_kept(image, out)
             chroma.append(chroma_kept)
             hue.append(hue_shift)
