@@ -364,6 +364,12 @@ describe('stylecast models and --help', () => {
     const manifest = JSON.parse(await readFile(join(FIXTURES, 'tiny.json'), 'utf8'));
     await writeFile(join(models, 'tiny.json'), JSON.stringify(manifest));
     expect((await runCli(['models', '--models-dir', models])).stdout).toMatch(/^tiny .*ok$/m);
+    // What users see of a style's artifacts: blobs and rims at 720p / 1080p, from the manifest's metrics.
+    const metrics = { blobs_720p: 2, blobs_1080p: 4, halo_width_px_720p: 1, halo_width_px_1080p: 3 };
+    await writeFile(join(models, 'tiny.json'), JSON.stringify({ ...manifest, metrics }));
+    const listed = (await runCli(['models', '--models-dir', models])).stdout;
+    expect(listed).toMatch(/^ID .*BLOBS 720p \/ 1080p\s+RIMS 720p \/ 1080p\s+STATUS$/m);
+    expect(listed).toMatch(/^tiny .*\s2 \/ 4\s+1 \/ 3 px\s+ok$/m);
     await writeFile(join(models, 'tiny.json'), JSON.stringify({ ...manifest, sha256: '0'.repeat(64) }));
     const r = await runCli(['models', '--models-dir', models]);
     expect(r.stdout).toMatch(/^tiny .*INVALID: .*does not match the manifest's sha256/m);

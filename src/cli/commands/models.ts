@@ -33,6 +33,12 @@ function styleGaps(entry: ModelEntry): string {
   return gaps.every((g) => g === '-') ? '' : `${gaps[0]} / ${gaps[1]} (${gaps[2]})`;
 }
 
+/** `a / b` of two metrics (720p / 1080p), '-' for a missing one; '' when both are. */
+function pair(entry: ModelEntry, key720: string, key1080: string, unit = ''): string {
+  const [a, b] = [metric(entry, key720, 0), metric(entry, key1080, 0)];
+  return a || b ? `${a || '-'} / ${b || '-'}${unit}` : '';
+}
+
 /** 'ok', or what is wrong: the graph against the contract, the file against the manifest's sha256. */
 async function checkModel(entry: ModelEntry): Promise<string> {
   try {
@@ -59,7 +65,7 @@ export function modelsCommand(context: CliContext): Command {
         const out = checked.map(({ entry, status }) => ({ id: entry.id, title: entry.title, file: entry.onnxPath, status, manifest: entry.manifest }));
         process.stdout.write(JSON.stringify({ models: out, problems: registry.problems }, null, 2) + '\n');
       } else {
-        const rows = [['ID', 'TITLE', 'STYLE', 'VARIANT', 'PARAMS', 'CPU FPS 640x360', 'STYLE GAP 720p / 1080p (512 crop)', 'WARP ERR', 'BLOBS 720p', 'STATUS']];
+        const rows = [['ID', 'TITLE', 'STYLE', 'VARIANT', 'PARAMS', 'CPU FPS 640x360', 'STYLE GAP 720p / 1080p (512 crop)', 'WARP ERR', 'BLOBS 720p / 1080p', 'RIMS 720p / 1080p', 'STATUS']];
         const shown = new Set(entries.map((e) => e.id));
         const statusOf = new Map(checked.map((c) => [c.entry.id, c.status]));
         for (const { entry } of checked) {
@@ -76,7 +82,9 @@ export function modelsCommand(context: CliContext): Command {
               metric(e, 'cpu_fps_640x360'),
               styleGaps(e),
               metric(e, 'warping_error_clips', 5),
-              metric(e, 'blobs_720p', 0),
+              pair(e, 'blobs_720p', 'blobs_1080p'),
+              // How far a glow or dark rim reaches out from dark shapes on flat backgrounds (docs/metrics.md, "Artifacts at the same sizes").
+              pair(e, 'halo_width_px_720p', 'halo_width_px_1080p', ' px'),
               statusOf.get(e.id) ?? (await checkModel(e)),
             ]);
           }
