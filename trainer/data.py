@@ -36,6 +36,23 @@ def centre_square(path, size):
     return img[:, y:y + size, x:x + size]
 
 
+def softened(image, generator):
+    """A (3, H, W) crop as soft footage delivers it: old film, a low-light webcam, a
+    small clip enlarged. Half the time grey (luminance in every channel), always
+    blurred (a Gaussian of 0.8-2 px) and with its contrast lowered to 60-100% about
+    its mean. Such input is smooth almost everywhere, so the blob detector counts as
+    a droplet any stroke the network paints on it; sharp photos rarely show it."""
+    draw = lambda low, high: low + (high - low) * float(torch.rand(1, generator=generator))
+    if torch.rand(1, generator=generator) < 0.5:
+        luma = 0.2126 * image[0] + 0.7152 * image[1] + 0.0722 * image[2]
+        image = luma.expand(3, -1, -1)
+    sigma = draw(0.8, 2.0)
+    kernel = 2 * int(3 * sigma + 0.5) + 1
+    image = TF.gaussian_blur(image.unsqueeze(0), [kernel, kernel], [sigma, sigma])[0]
+    mean = image.mean()
+    return (mean + draw(0.6, 1.0) * (image - mean)).clamp(0, 1)
+
+
 def flat_share(image):
     """Share of a (3, H, W) image's pixels where its luminance is flat by the blob
     detector's measure (local std under FLAT_STD): how much of it is sky, wall or backdrop."""
@@ -61,7 +78,8 @@ class PhotoCrops:
     sees some in more steps. `edge_pick=k` takes each crop as the one of k with the most
     edges of a dark shape on a flat background (dark_edge_count): the halo penalty only
     acts where a crop has enough of them, which plain crops of photos have about a third
-    of the time. Photos are held as bytes
+    of the time. `soft_share=p` turns each picked crop into soft footage (`softened`)
+    with probability p. Photos are held as bytes
     (4x less memory than floats; the same values once divided by 255)."""
 
     def __init__(self, paths, size, limit=None, photo_size=None):
@@ -71,7 +89,7 @@ class PhotoCrops:
             raise ValueError(f"photo size {short} is smaller than the crop size {size}")
         self.images = [TF.pil_to_tensor(TF.resize(Image.open(p).convert("RGB"), short)) for p in paths[:limit]]
 
-    def batch(self, n, generator, size=None, flat_pick=1, edge_pick=1, edge_reach=HALO_REACH):
+    def batch(self, n, generator, size=None, flat_pick=1, edge_pick=1, edge_reach=HALO_REACH, soft_share=0.0):
         if flat_pick > 1 and edge_pick > 1:
             raise ValueError("pick crops by flatness or by dark-shape edges, not both")
         size = size or self.size
@@ -79,7 +97,10 @@ class PhotoCrops:
         out = []
         for _ in range(n):
             candidates = [self._crop(generator, size) for _ in range(max(1, pick))]
-            out.append(max(candidates, key=score) if len(candidates) > 1 else candidates[0])
+            crop = max(candidates, key=score) if len(candidates) > 1 else candidates[0]
+            if soft_share and float(torch.rand(1, generator=generator)) < soft_share:
+                crop = softened(crop, generator)
+            out.append(crop)
         return torch.stack(out)
 
     def _crop(self, generator, size):

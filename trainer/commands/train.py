@@ -26,7 +26,7 @@ DEFAULTS = dict(
     blob_weight=0.0, blob_margin=0.06, blob_target="flat", blob_flat_limit=0.05, input_noise=0.0, photo_size=0,
     halo_weight=0.0, halo_reach=HALO_REACH, halo_target="none", halo_free_px=HALO_FREE_PX, halo_background="free",
     halo_dark_side="free",
-    flat_pick=1, edge_pick=1,
+    flat_pick=1, edge_pick=1, soft_share=0.0,
     train_only="all",
 )
 
@@ -75,6 +75,9 @@ HELP = {
                  "on a flat background (where the halo penalty looks; about a third of plain crops have "
                  "enough for it to act): the halo penalty acts in more steps; not with --flat-pick; "
                  "1: plain random crops",
+    "soft_share": "share of crops turned into soft footage (grey half the time, blurred 0.8-2 px, contrast "
+                  "60-100%: old film, low-light webcams, small clips enlarged), where the blob detector counts "
+                  "strokes painted on smooth input as droplets; 0: off",
     "sizes": "comma-separated crop sizes to cycle through, one per step (multi-scale training); "
              "default: --size only",
 }
@@ -300,7 +303,7 @@ def run(args):
     def losses(step):
         generator = torch.Generator().manual_seed(w["seed"] * 1_000_003 + step)
         stills = photos.batch(w["batch"], generator, sizes[step % len(sizes)], w["flat_pick"],
-                              w["edge_pick"], w["halo_reach"]).to(device)
+                              w["edge_pick"], w["halo_reach"], w["soft_share"]).to(device)
         in_t, in_t1, flow, mask = synthetic_pair(stills, generator)
         both = torch.cat([in_t, in_t1])
         seen = with_noise(both, w["input_noise"], generator)

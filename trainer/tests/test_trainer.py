@@ -855,6 +855,30 @@ def test_the_edge_pick_takes_the_crop_with_the_most_dark_shape_edges(tmp_path):
         crops.batch(2, torch.Generator().manual_seed(1), flat_pick=2, edge_pick=2)
 
 
+def test_the_soft_share_turns_crops_into_soft_footage(tmp_path):
+    from trainer.data import PhotoCrops, softened
+    # Seeded colour noise: every crop is sharp and colourful until it is softened.
+    rng = np.random.default_rng(0)
+    Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)).save(tmp_path / "noise.png")
+    crops = PhotoCrops([str(tmp_path / "noise.png")], 32, photo_size=64)
+
+    def sharpness(image):  # mean absolute step between neighbouring pixels
+        return float((image[:, :, 1:] - image[:, :, :-1]).abs().mean())
+
+    sharp = crops.batch(16, torch.Generator().manual_seed(1))
+    soft = crops.batch(16, torch.Generator().manual_seed(1), soft_share=1.0)
+    assert soft.shape == sharp.shape == (16, 3, 32, 32) and float(soft.min()) >= 0 and float(soft.max()) <= 1
+    assert all(sharpness(s) < 0.5 * sharpness(c) for s, c in zip(soft, sharp))
+    grey = [bool(torch.allclose(s[0], s[1]) and torch.allclose(s[1], s[2])) for s in soft]
+    assert 0 < sum(grey) < len(grey)  # about half grey, the rest keep their colour
+    mixed = crops.batch(64, torch.Generator().manual_seed(2), soft_share=0.5)
+    softened_count = sum(sharpness(c) < 0.5 * sharpness(sharp[0]) for c in mixed)
+    assert 16 < softened_count < 48
+    g = torch.Generator().manual_seed(3)
+    one = softened(sharp[0], g)
+    assert one.shape == sharp[0].shape and float(one.std()) < float(sharp[0].std())
+
+
 def test_a_recipe_runs_from_a_model_in_git_to_an_exported_model_that_records_its_lineage(tmp_path, monkeypatch, capsys):
     """`trainer recipe ID --execute`: a model taken from git, two training steps keeping
     their checkpoints, their mean, the export; then --compare measures the result."""
