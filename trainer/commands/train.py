@@ -75,8 +75,8 @@ HELP = {
                  "on a flat background (where the halo penalty looks; about a third of plain crops have "
                  "enough for it to act): the halo penalty acts in more steps; not with --flat-pick; "
                  "1: plain random crops",
-    "soft_share": "share of crops turned into soft footage (grey half the time, blurred 0.8-2 px, contrast "
-                  "60-100%: old film, low-light webcams, small clips enlarged), where the blob detector counts "
+    "soft_share": "share of crops turned into soft footage (grey half the time, blurred 0.8-2 px, contrast scaled "
+                  "by 0.6-1: old film, low-light webcams, small clips enlarged), where the blob detector counts "
                   "strokes painted on smooth input as droplets; 0: off",
     "sizes": "comma-separated crop sizes to cycle through, one per step (multi-scale training); "
              "default: --size only",
